@@ -1,0 +1,18 @@
+// Schema: the versioned table layout of the orch database and its forward migrations.
+// Version N is reached by applying migrations 1..N in order, each in one transaction
+// that also sets PRAGMA user_version. Internal to store/.
+#pragma once
+
+#include <sqlite3.h>
+
+#include "base/status.h"
+
+namespace orch::store {
+
+// Brings the database to kSchemaVersion; refuses newer or foreign files.
+Status MigrateToLatest(sqlite3* db, const std::string& path);
+
+// Checks version and application id without writing (read-only opens).
+Status CheckReadable(sqlite3* db, const std::string& path);
+
+}  // namespace orch::store

@@ -1,0 +1,98 @@
+#include "store/statement.h"
+
+namespace orch::store {
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+  if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
+      SQLITE_OK) {
+    error_ = sqlite3_errmsg(db);
+    stmt_ = nullptr;
+  }
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::Bind(int i, int64_t v) {
+  sqlite3_bind_int64(stmt_, i, v);
+  return *this;
+}
+Statement& Statement::Bind(int i, double v) {
+  sqlite3_bind_double(stmt_, i, v);
+  return *this;
+}
+Statement& Statement::Bind(int i, std::string_view v) {
+  sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::Bind(int i, std::optional<int> v) {
+  if (v) return Bind(i, static_cast<int64_t>(*v));
+  return BindNull(i);
+}
+Statement& Statement::BindNull(int i) {
+  sqlite3_bind_null(stmt_, i);
+  return *this;
+}
+
+bool Statement::Step() {
+  if (!stmt_) return false;
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc != SQLITE_DONE) error_ = sqlite3_errmsg(db_);
+  return false;
+}
+
+Status Statement::Run() {
+  if (!stmt_) return Status::Error("sqlite: " + error_);
+  while (Step()) {
+  }
+  if (!error_.empty()) return Status::Error("sqlite: " + error_);
+  return Status::Ok();
+}
+
+void Statement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  error_.clear();
+}
+
+int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+double Statement::Double(int col) const { return sqlite3_column_double(stmt_, col); }
+std::string Statement::Text(int col) const {
+  const unsigned char* t = sqlite3_column_text(stmt_, col);
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+           : std::string();
+}
+bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+std::optional<int> Statement::OptInt(int col) const {
+  if (IsNull(col)) return std::nullopt;
+  return static_cast<int>(Int(col));
+}
+
+Status Exec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Status::Error("sqlite: " + msg);
+  }
+  return Status::Ok();
+}
+
+Transaction::Transaction(sqlite3* db) : db_(db), begin_(Exec(db, "BEGIN IMMEDIATE")) {
+  if (!begin_.ok()) done_ = true;
+}
+
+Transaction::~Transaction() {
+  if (!done_) (void)Exec(db_, "ROLLBACK");
+}
+
+Status Transaction::Commit() {
+  if (done_) return begin_.ok() ? Status::Error("transaction already finished") : begin_;
+  done_ = true;
+  Status s = Exec(db_, "COMMIT");
+  if (!s.ok()) (void)Exec(db_, "ROLLBACK");
+  return s;
+}
+
+}  // namespace orch::store

@@ -1,0 +1,69 @@
+// Statement: a prepared SQLite statement with RAII finalization and typed binding, and
+// Transaction: BEGIN IMMEDIATE ... COMMIT, rolled back unless committed. Internal to
+// store/. One thread per connection.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace orch::store {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  bool prepared() const { return stmt_ != nullptr; }
+  const std::string& error() const { return error_; }
+
+  Statement& Bind(int i, int64_t v);
+  Statement& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
+  Statement& Bind(int i, double v);
+  Statement& Bind(int i, std::string_view v);
+  Statement& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
+  Statement& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  Statement& Bind(int i, std::optional<int> v);
+  Statement& BindNull(int i);
+
+  // SQLITE_ROW -> true, SQLITE_DONE -> false; errors set error() and return false.
+  bool Step();
+  // Runs to completion; error status on failure.
+  Status Run();
+  void Reset();
+
+  int64_t Int(int col) const;
+  double Double(int col) const;
+  std::string Text(int col) const;
+  bool IsNull(int col) const;
+  std::optional<int> OptInt(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  std::string error_;
+};
+
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db);  // BEGIN IMMEDIATE: takes the write lock now
+  ~Transaction();                     // rolls back unless committed
+  const Status& begin_status() const { return begin_; }
+  Status Commit();
+
+ private:
+  sqlite3* db_;
+  Status begin_;
+  bool done_ = false;
+};
+
+Status Exec(sqlite3* db, const std::string& sql);
+
+}  // namespace orch::store

@@ -1,0 +1,624 @@
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <set>
+
+#include "store/schema.h"
+#include "store/statement.h"
+
+namespace orch::store {
+namespace {
+
+std::string NowUtc() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms.count()));
+  return out;
+}
+
+Status Fail(const Statement& st, const std::string& what) {
+  return Status::Error("sqlite: " + what + ": " + st.error());
+}
+
+TrialState ParseState(const std::string& s) {
+  if (s == "running") return TrialState::kRunning;
+  if (s == "done") return TrialState::kDone;
+  return TrialState::kPending;
+}
+
+constexpr const char* kTrialColumns =
+    "t.key, t.config_json, t.state, t.outcome, t.reason, t.attempts, t.final_attempt_id";
+
+TrialRecord ReadTrial(const Statement& st) {
+  TrialRecord t;
+  t.key = st.Text(0);
+  t.config_json = st.Text(1);
+  t.state = ParseState(st.Text(2));
+  t.outcome = st.Text(3);
+  t.reason = st.Text(4);
+  t.attempts = static_cast<int>(st.Int(5));
+  if (!st.IsNull(6)) t.final_attempt_id = st.Int(6);
+  return t;
+}
+
+constexpr const char* kAttemptColumns =
+    "id, trial_key, number, run_id, host, pid, pid_start, slot, finished, outcome, reason, "
+    "exit_code, signal, stderr_tail, attempt_dir, log_path, started_utc, finished_utc, "
+    "duration_s, details_json, warnings_json, environment_json";
+
+AttemptRecord ReadAttempt(const Statement& st) {
+  AttemptRecord a;
+  a.id = st.Int(0);
+  a.trial_key = st.Text(1);
+  a.number = static_cast<int>(st.Int(2));
+  a.run_id = st.Int(3);
+  a.owner = {st.Text(4), st.Int(5), st.Int(6)};
+  a.slot = st.Text(7);
+  a.finished = st.Int(8) != 0;
+  a.outcome = st.Text(9);
+  a.reason = st.Text(10);
+  a.exit_code = st.OptInt(11);
+  a.signal = st.OptInt(12);
+  a.stderr_tail = st.Text(13);
+  a.attempt_dir = st.Text(14);
+  a.log_path = st.Text(15);
+  a.started_utc = st.Text(16);
+  a.finished_utc = st.Text(17);
+  a.duration_s = st.Double(18);
+  a.details_json = st.Text(19);
+  a.warnings_json = st.Text(20);
+  a.environment_json = st.Text(21);
+  return a;
+}
+
+}  // namespace
+
+std::string TrialStateName(TrialState s) {
+  switch (s) {
+    case TrialState::kPending: return "pending";
+    case TrialState::kRunning: return "running";
+    case TrialState::kDone: return "done";
+  }
+  return "pending";
+}
+
+Store::Store(sqlite3* db, std::string path, bool read_only)
+    : db_(db), path_(std::move(path)), read_only_(read_only) {}
+
+Store::~Store() { sqlite3_close_v2(db_); }
+
+StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode mode) {
+  bool read_only = mode == OpenMode::kReadOnly;
+  if (read_only) {
+    if (!std::filesystem::exists(path)) {
+      return Status::Error(path + ": no such database (run `orch run SPEC` first, or pass --db)");
+    }
+  } else {
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) return Status::Error(parent.string() + ": cannot create directory: " + ec.message());
+  }
+  sqlite3* db = nullptr;
+  int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return Status::Error(path + ": cannot open database: " + msg);
+  }
+  std::unique_ptr<Store> store(new Store(db, path, read_only));
+  sqlite3_busy_timeout(db, 30000);
+  Status s = Exec(db, "PRAGMA foreign_keys = ON");
+  if (!s.ok()) return s.WithContext(path);
+  if (read_only) {
+    s = CheckReadable(db, path);
+    if (!s.ok()) return s;
+    return store;
+  }
+  // WAL keeps readers (orch status) off the writer's back; NORMAL sync in WAL mode is
+  // still crash-safe for the database (a power loss may drop the last commits only).
+  s = Exec(db, "PRAGMA journal_mode = WAL");
+  if (!s.ok()) {
+    return Status::Error(path + ": not a usable SQLite database (" + s.message() + ")");
+  }
+  s = Exec(db, "PRAGMA synchronous = NORMAL");
+  if (!s.ok()) return s.WithContext(path);
+  s = MigrateToLatest(db, path);
+  if (!s.ok()) return s;
+  return store;
+}
+
+int Store::schema_version() const {
+  Statement st(db_, "PRAGMA user_version");
+  return st.Step() ? static_cast<int>(st.Int(0)) : 0;
+}
+
+// --- Sweeps ------------------------------------------------------------------------
+
+StatusOr<int64_t> Store::UpsertSweep(const SweepDef& def) {
+  Transaction tx(db_);
+  if (!tx.begin_status().ok()) return tx.begin_status();
+  std::string now = NowUtc();
+  {
+    Statement st(db_,
+                 "INSERT INTO sweeps(name, spec_path, spec_text, spec_hash, context, conclusion, "
+                 "created_utc, updated_utc, plan_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?7,?8) "
+                 "ON CONFLICT(name) DO UPDATE SET spec_path=?2, spec_text=?3, spec_hash=?4, "
+                 "context=?5, conclusion=?6, updated_utc=?7, plan_hash=?8");
+    st.Bind(1, def.name).Bind(2, def.spec_path).Bind(3, def.spec_text).Bind(4, def.spec_hash);
+    st.Bind(5, def.context).Bind(6, def.conclusion).Bind(7, now).Bind(8, def.plan_hash);
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  int64_t sweep_id = 0;
+  {
+    Statement st(db_, "SELECT id FROM sweeps WHERE name = ?1");
+    st.Bind(1, def.name);
+    if (!st.Step()) return Fail(st, "reading sweep id");
+    sweep_id = st.Int(0);
+  }
+  for (const char* sql : {"UPDATE studies SET in_spec = 0 WHERE sweep_id = ?1",
+                          "UPDATE memberships SET in_spec = 0 WHERE sweep_id = ?1"}) {
+    Statement st(db_, sql);
+    st.Bind(1, sweep_id);
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  Statement study(db_,
+                  "INSERT INTO studies(sweep_id, study_id, position, title, notes, baseline_json, "
+                  "in_spec) VALUES(?1,?2,?3,?4,?5,?6,1) ON CONFLICT(sweep_id, study_id) DO UPDATE "
+                  "SET position=?3, title=?4, notes=?5, baseline_json=?6, in_spec=1");
+  Statement trial(db_,
+                  "INSERT INTO trials(key, config_json, state, updated_utc) "
+                  "VALUES(?1,?2,'pending',?3) ON CONFLICT(key) DO NOTHING");
+  Statement member(db_,
+                   "INSERT INTO memberships(sweep_id, study_id, trial_key, position, label, in_spec) "
+                   "VALUES(?1,?2,?3,?4,?5,1) ON CONFLICT(sweep_id, study_id, trial_key) "
+                   "DO UPDATE SET position=?4, label=?5, in_spec=1");
+  for (size_t i = 0; i < def.studies.size(); ++i) {
+    const StudyDef& sd = def.studies[i];
+    study.Reset();
+    study.Bind(1, sweep_id).Bind(2, sd.id).Bind(3, static_cast<int64_t>(i));
+    study.Bind(4, sd.title).Bind(5, sd.notes).Bind(6, sd.baseline_json.empty() ? "{}" : sd.baseline_json);
+    if (Status s = study.Run(); !s.ok()) return s;
+    for (size_t j = 0; j < sd.cells.size(); ++j) {
+      trial.Reset();
+      trial.Bind(1, sd.cells[j].key).Bind(2, sd.cells[j].config_json).Bind(3, now);
+      if (Status s = trial.Run(); !s.ok()) return s;
+      member.Reset();
+      member.Bind(1, sweep_id).Bind(2, sd.id).Bind(3, sd.cells[j].key);
+      member.Bind(4, static_cast<int64_t>(j)).Bind(5, sd.cells[j].label);
+      if (Status s = member.Run(); !s.ok()) return s;
+    }
+  }
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  return sweep_id;
+}
+
+std::vector<SweepRecord> Store::ListSweeps() const {
+  std::vector<SweepRecord> out;
+  Statement st(db_,
+               "SELECT id, name, spec_path, spec_text, spec_hash, context, conclusion, "
+               "plan_hash, created_utc, updated_utc FROM sweeps ORDER BY id");
+  while (st.Step()) {
+    out.push_back({st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Text(5),
+                   st.Text(6), st.Text(7), st.Text(8), st.Text(9)});
+  }
+  return out;
+}
+
+std::optional<SweepRecord> Store::FindSweep(const std::string& name) const {
+  for (auto& s : ListSweeps()) {
+    if (s.name == name) return s;
+  }
+  return std::nullopt;
+}
+
+std::vector<StudyRecord> Store::Studies(int64_t sweep_id) const {
+  std::vector<StudyRecord> out;
+  Statement st(db_,
+               "SELECT study_id, title, notes, baseline_json, position, in_spec FROM studies "
+               "WHERE sweep_id = ?1 ORDER BY in_spec DESC, position");
+  st.Bind(1, sweep_id);
+  while (st.Step()) {
+    StudyRecord r;
+    r.sweep_id = sweep_id;
+    r.id = st.Text(0);
+    r.title = st.Text(1);
+    r.notes = st.Text(2);
+    r.baseline_json = st.Text(3);
+    r.position = static_cast<int>(st.Int(4));
+    r.in_spec = st.Int(5) != 0;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<TrialRecord> Store::Trials(int64_t sweep_id) const {
+  std::vector<TrialRecord> out;
+  Statement st(db_, std::string("SELECT ") + kTrialColumns +
+                        ", m.study_id, m.position, m.in_spec, m.label FROM memberships m "
+                        "JOIN trials t ON t.key = m.trial_key "
+                        "LEFT JOIN studies s ON s.sweep_id = m.sweep_id AND s.study_id = m.study_id "
+                        "WHERE m.sweep_id = ?1 ORDER BY m.in_spec DESC, s.position, m.position");
+  st.Bind(1, sweep_id);
+  while (st.Step()) {
+    TrialRecord t = ReadTrial(st);
+    t.study_id = st.Text(7);
+    t.position = static_cast<int>(st.Int(8));
+    t.in_spec = st.Int(9) != 0;
+    t.label = st.Text(10);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::vector<StudyCounts> Store::Counts(int64_t sweep_id) const {
+  std::vector<StudyCounts> out;
+  for (const StudyRecord& s : Studies(sweep_id)) {
+    out.emplace_back();
+    out.back().study_id = s.id;
+  }
+  auto find = [&](const std::string& id) -> StudyCounts& {
+    for (auto& c : out) {
+      if (c.study_id == id) return c;
+    }
+    out.emplace_back();
+    out.back().study_id = id;
+    return out.back();
+  };
+  Statement st(db_,
+               "SELECT m.study_id, m.in_spec, t.state, t.outcome, count(*) FROM memberships m "
+               "JOIN trials t ON t.key = m.trial_key WHERE m.sweep_id = ?1 "
+               "GROUP BY m.study_id, m.in_spec, t.state, t.outcome");
+  st.Bind(1, sweep_id);
+  while (st.Step()) {
+    StudyCounts& c = find(st.Text(0));
+    int n = static_cast<int>(st.Int(4));
+    if (st.Int(1) == 0) {
+      c.stale += n;
+      continue;
+    }
+    std::string state = st.Text(2);
+    if (state == "pending") c.pending += n;
+    else if (state == "running") c.running += n;
+    else c.done[st.Text(3)] += n;
+  }
+  return out;
+}
+
+int Store::UnfinishedCount(int64_t sweep_id) const {
+  Statement st(db_,
+               "SELECT count(DISTINCT t.key) FROM memberships m JOIN trials t ON t.key = "
+               "m.trial_key WHERE m.sweep_id = ?1 AND m.in_spec = 1 AND t.state != 'done'");
+  st.Bind(1, sweep_id);
+  return st.Step() ? static_cast<int>(st.Int(0)) : 0;
+}
+
+// --- Runs and ownership -----------------------------------------------------------
+
+StatusOr<int64_t> Store::BeginRun(int64_t sweep_id, const Owner& owner,
+                                  const std::string& provenance_json) {
+  Statement st(db_,
+               "INSERT INTO runs(sweep_id, host, pid, pid_start, started_utc, provenance_json) "
+               "VALUES(?1,?2,?3,?4,?5,?6)");
+  st.Bind(1, sweep_id).Bind(2, owner.host).Bind(3, owner.pid).Bind(4, owner.pid_start);
+  st.Bind(5, NowUtc()).Bind(6, provenance_json);
+  if (Status s = st.Run(); !s.ok()) return s;
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Status Store::EndRun(int64_t run_id, int exit_code) {
+  Statement st(db_, "UPDATE runs SET finished_utc = ?2, exit_code = ?3 WHERE id = ?1");
+  st.Bind(1, run_id).Bind(2, NowUtc()).Bind(3, exit_code);
+  return st.Run();
+}
+
+std::optional<RunRecord> Store::FindRun(int64_t run_id) const {
+  Statement st(db_,
+               "SELECT id, sweep_id, host, pid, pid_start, started_utc, finished_utc, exit_code, "
+               "provenance_json FROM runs WHERE id = ?1");
+  st.Bind(1, run_id);
+  if (!st.Step()) return std::nullopt;
+  RunRecord r;
+  r.id = st.Int(0);
+  r.sweep_id = st.Int(1);
+  r.owner = {st.Text(2), st.Int(3), st.Int(4)};
+  r.started_utc = st.Text(5);
+  r.finished_utc = st.Text(6);
+  r.exit_code = st.OptInt(7);
+  r.provenance_json = st.Text(8);
+  return r;
+}
+
+StatusOr<std::vector<RecoveredAttempt>> Store::RecoverOrphans(
+    const std::function<bool(const Owner&)>& is_alive) {
+  Transaction tx(db_);
+  if (!tx.begin_status().ok()) return tx.begin_status();
+  std::vector<RecoveredAttempt> orphans;
+  {
+    Statement st(db_,
+                 "SELECT id, trial_key, number, host, pid, pid_start FROM attempts "
+                 "WHERE finished = 0 ORDER BY id");
+    while (st.Step()) {
+      Owner o{st.Text(3), st.Int(4), st.Int(5)};
+      if (!is_alive(o)) {
+        orphans.push_back({st.Int(0), st.Text(1), static_cast<int>(st.Int(2))});
+      }
+    }
+  }
+  std::string now = NowUtc();
+  Statement att(db_,
+                "UPDATE attempts SET finished = 1, outcome = 'interrupted', reason = ?2, "
+                "finished_utc = ?3 WHERE id = ?1");
+  Statement trial(db_,
+                  "UPDATE trials SET state = 'pending', outcome = '', reason = ?2, "
+                  "updated_utc = ?3 WHERE key = ?1 AND state = 'running'");
+  const std::string reason = "the orchestrator that ran this attempt is gone";
+  for (const auto& o : orphans) {
+    att.Reset();
+    att.Bind(1, o.attempt_id).Bind(2, reason).Bind(3, now);
+    if (Status s = att.Run(); !s.ok()) return s;
+    trial.Reset();
+    trial.Bind(1, o.trial_key).Bind(2, reason).Bind(3, now);
+    if (Status s = trial.Run(); !s.ok()) return s;
+  }
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  return orphans;
+}
+
+// --- Claims -----------------------------------------------------------------------
+
+StatusOr<std::optional<Claim>> Store::ClaimNext(
+    int64_t sweep_id, int64_t run_id, const Owner& owner, const std::string& slot,
+    const std::function<std::string(const std::string&, int)>& attempt_dir_for) {
+  // BEGIN IMMEDIATE takes the write lock before reading, so two orchestrators on one
+  // database cannot both see the same trial as pending.
+  Transaction tx(db_);
+  if (!tx.begin_status().ok()) return tx.begin_status();
+  Claim c;
+  {
+    Statement st(db_,
+                 "SELECT t.key, t.config_json, t.attempts, t.retry_base FROM memberships m "
+                 "JOIN trials t ON t.key = m.trial_key "
+                 "JOIN studies s ON s.sweep_id = m.sweep_id AND s.study_id = m.study_id "
+                 "WHERE m.sweep_id = ?1 AND m.in_spec = 1 AND t.state = 'pending' "
+                 "ORDER BY s.position, m.position LIMIT 1");
+    st.Bind(1, sweep_id);
+    if (!st.Step()) {
+      if (!st.error().empty()) return Fail(st, "claiming a trial");
+      return std::optional<Claim>();
+    }
+    c.trial_key = st.Text(0);
+    c.config_json = st.Text(1);
+    c.attempt_number = static_cast<int>(st.Int(2)) + 1;
+    c.try_number = c.attempt_number - static_cast<int>(st.Int(3));
+  }
+  c.attempt_dir = attempt_dir_for(c.trial_key, c.attempt_number);
+  std::string now = NowUtc();
+  {
+    Statement st(db_,
+                 "UPDATE trials SET state = 'running', attempts = ?2, updated_utc = ?3 "
+                 "WHERE key = ?1 AND state = 'pending'");
+    st.Bind(1, c.trial_key).Bind(2, c.attempt_number).Bind(3, now);
+    if (Status s = st.Run(); !s.ok()) return s;
+    if (sqlite3_changes(db_) != 1) return Status::Error("claim lost a race (store bug)");
+  }
+  {
+    Statement st(db_,
+                 "INSERT INTO attempts(trial_key, number, run_id, host, pid, pid_start, slot, "
+                 "attempt_dir, started_utc) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+    st.Bind(1, c.trial_key).Bind(2, c.attempt_number).Bind(3, run_id).Bind(4, owner.host);
+    st.Bind(5, owner.pid).Bind(6, owner.pid_start).Bind(7, slot).Bind(8, c.attempt_dir);
+    st.Bind(9, now);
+    if (Status s = st.Run(); !s.ok()) return s;
+    c.attempt_id = sqlite3_last_insert_rowid(db_);
+  }
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  return std::optional<Claim>(std::move(c));
+}
+
+Status Store::SetAttemptLog(int64_t attempt_id, const std::string& log_path) {
+  Statement st(db_, "UPDATE attempts SET log_path = ?2 WHERE id = ?1");
+  st.Bind(1, attempt_id).Bind(2, log_path);
+  return st.Run();
+}
+
+Status Store::FinishAttempt(const AttemptResult& r) {
+  Transaction tx(db_);
+  if (!tx.begin_status().ok()) return tx.begin_status();
+  std::string key;
+  {
+    Statement st(db_, "SELECT trial_key, finished FROM attempts WHERE id = ?1");
+    st.Bind(1, r.attempt_id);
+    if (!st.Step()) return Status::Error("no attempt " + std::to_string(r.attempt_id));
+    if (st.Int(1) != 0) {
+      // Another orchestrator already declared it interrupted (its owner looked dead);
+      // keeping the first verdict means no trial completes twice.
+      return Status::Error("attempt " + std::to_string(r.attempt_id) + " was already finished");
+    }
+    key = st.Text(0);
+  }
+  std::string now = NowUtc();
+  {
+    Statement st(db_,
+                 "UPDATE attempts SET finished = 1, outcome = ?2, reason = ?3, exit_code = ?4, "
+                 "signal = ?5, stderr_tail = ?6, finished_utc = ?7, duration_s = ?8, "
+                 "details_json = ?9, warnings_json = ?10, environment_json = ?11 WHERE id = ?1");
+    st.Bind(1, r.attempt_id).Bind(2, r.outcome).Bind(3, r.reason).Bind(4, r.exit_code);
+    st.Bind(5, r.signal).Bind(6, r.stderr_tail).Bind(7, now).Bind(8, r.duration_s);
+    st.Bind(9, r.details_json).Bind(10, r.warnings_json).Bind(11, r.environment_json);
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  {
+    Statement st(db_, "INSERT INTO metrics(attempt_id, name, value) VALUES(?1,?2,?3)");
+    for (const auto& [name, value] : r.metrics) {
+      st.Reset();
+      st.Bind(1, r.attempt_id).Bind(2, name);
+      if (std::isfinite(value)) st.Bind(3, value);
+      else st.BindNull(3);  // SQLite has no NaN; absent value = not finite
+      if (Status s = st.Run(); !s.ok()) return s;
+    }
+  }
+  {
+    Statement st(db_,
+                 "INSERT INTO samples(attempt_id, repeat, idx, latency_ms, nll, warmup) "
+                 "VALUES(?1,?2,?3,?4,?5,?6)");
+    for (const Sample& s : r.samples) {
+      st.Reset();
+      st.Bind(1, r.attempt_id).Bind(2, s.repeat).Bind(3, s.index);
+      if (std::isfinite(s.latency_ms)) st.Bind(4, s.latency_ms); else st.BindNull(4);
+      if (std::isfinite(s.nll)) st.Bind(5, s.nll); else st.BindNull(5);
+      st.Bind(6, s.warmup ? 1 : 0);
+      if (Status status = st.Run(); !status.ok()) return status;
+    }
+  }
+  {
+    Statement st(db_,
+                 r.terminal
+                     ? "UPDATE trials SET state = 'done', outcome = ?2, reason = ?3, "
+                       "final_attempt_id = ?4, updated_utc = ?5 WHERE key = ?1"
+                     : "UPDATE trials SET state = 'pending', outcome = '', reason = ?3, "
+                       "updated_utc = ?5 WHERE key = ?1");
+    st.Bind(1, key).Bind(2, r.outcome).Bind(3, r.reason).Bind(4, r.attempt_id).Bind(5, now);
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  return tx.Commit();
+}
+
+StatusOr<int> Store::ResetFailed(int64_t sweep_id) {
+  Statement st(db_,
+               "UPDATE trials SET state = 'pending', outcome = '', reason = '', "
+               "final_attempt_id = NULL, retry_base = attempts WHERE state = 'done' AND outcome != 'ok' "
+               "AND key IN (SELECT trial_key FROM memberships WHERE sweep_id = ?1 AND in_spec = 1)");
+  st.Bind(1, sweep_id);
+  if (Status s = st.Run(); !s.ok()) return s;
+  return sqlite3_changes(db_);
+}
+
+// --- Reads ------------------------------------------------------------------------
+
+StatusOr<TrialRecord> Store::FindTrial(const std::string& key_or_prefix) const {
+  if (key_or_prefix.size() < 4 ||
+      key_or_prefix.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Status::Error("'" + key_or_prefix +
+                         "' is not a trial key (at least 4 lowercase hex digits)");
+  }
+  Statement st(db_, std::string("SELECT ") + kTrialColumns +
+                        " FROM trials t WHERE t.key >= ?1 AND t.key < ?1 || 'g' LIMIT 2");
+  st.Bind(1, key_or_prefix);
+  std::vector<TrialRecord> found;
+  while (st.Step()) found.push_back(ReadTrial(st));
+  if (found.empty()) return Status::Error("no trial with key " + key_or_prefix);
+  if (found.size() > 1) {
+    return Status::Error("key prefix " + key_or_prefix + " is ambiguous (" + found[0].key +
+                         ", " + found[1].key + ", ...): give more digits");
+  }
+  Statement m(db_, "SELECT study_id, position, in_spec FROM memberships WHERE trial_key = ?1 "
+                   "ORDER BY in_spec DESC LIMIT 1");
+  m.Bind(1, found[0].key);
+  if (m.Step()) {
+    found[0].study_id = m.Text(0);
+    found[0].position = static_cast<int>(m.Int(1));
+    found[0].in_spec = m.Int(2) != 0;
+  }
+  return found[0];
+}
+
+std::vector<AttemptRecord> Store::Attempts(const std::string& trial_key) const {
+  std::vector<AttemptRecord> out;
+  Statement st(db_, std::string("SELECT ") + kAttemptColumns +
+                        " FROM attempts WHERE trial_key = ?1 ORDER BY number");
+  st.Bind(1, trial_key);
+  while (st.Step()) out.push_back(ReadAttempt(st));
+  return out;
+}
+
+std::optional<AttemptRecord> Store::FindAttempt(int64_t attempt_id) const {
+  Statement st(db_, std::string("SELECT ") + kAttemptColumns + " FROM attempts WHERE id = ?1");
+  st.Bind(1, attempt_id);
+  if (!st.Step()) return std::nullopt;
+  return ReadAttempt(st);
+}
+
+std::map<std::string, double> Store::Metrics(int64_t attempt_id) const {
+  std::map<std::string, double> out;
+  Statement st(db_, "SELECT name, value FROM metrics WHERE attempt_id = ?1 ORDER BY name");
+  st.Bind(1, attempt_id);
+  while (st.Step()) {
+    out[st.Text(0)] = st.IsNull(1) ? std::numeric_limits<double>::quiet_NaN() : st.Double(1);
+  }
+  return out;
+}
+
+std::vector<Sample> Store::Samples(int64_t attempt_id) const {
+  std::vector<Sample> out;
+  Statement st(db_,
+               "SELECT repeat, idx, latency_ms, nll, warmup FROM samples WHERE attempt_id = ?1 "
+               "ORDER BY repeat, idx");
+  st.Bind(1, attempt_id);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  while (st.Step()) {
+    out.push_back({static_cast<int>(st.Int(0)), static_cast<int>(st.Int(1)),
+                   st.IsNull(2) ? nan : st.Double(2), st.IsNull(3) ? nan : st.Double(3),
+                   st.Int(4) != 0});
+  }
+  return out;
+}
+
+std::optional<double> Store::MedianOkDuration(int64_t sweep_id) const {
+  Statement st(db_,
+               "SELECT a.duration_s FROM attempts a JOIN memberships m ON m.trial_key = "
+               "a.trial_key WHERE m.sweep_id = ?1 AND a.finished = 1 AND a.outcome = 'ok' "
+               "ORDER BY a.duration_s");
+  st.Bind(1, sweep_id);
+  std::vector<double> d;
+  while (st.Step()) d.push_back(st.Double(0));
+  if (d.empty()) return std::nullopt;
+  return d[d.size() / 2];
+}
+
+// --- Fingerprints -----------------------------------------------------------------
+
+std::optional<std::string> Store::CachedFingerprint(const std::string& path, int64_t size,
+                                                    int64_t mtime_ns) const {
+  Statement st(db_,
+               "SELECT sha256 FROM fingerprints WHERE path = ?1 AND size = ?2 AND mtime_ns = ?3");
+  st.Bind(1, path).Bind(2, size).Bind(3, mtime_ns);
+  if (!st.Step()) return std::nullopt;
+  return st.Text(0);
+}
+
+Status Store::PutFingerprint(const std::string& path, int64_t size, int64_t mtime_ns,
+                             const std::string& sha256) {
+  Statement st(db_,
+               "INSERT INTO fingerprints(path, size, mtime_ns, sha256) VALUES(?1,?2,?3,?4) "
+               "ON CONFLICT(path) DO UPDATE SET size=?2, mtime_ns=?3, sha256=?4");
+  st.Bind(1, path).Bind(2, size).Bind(3, mtime_ns).Bind(4, sha256);
+  return st.Run();
+}
+
+Status Store::IntegrityCheck() const {
+  Statement st(db_, "PRAGMA integrity_check");
+  if (!st.Step()) return Fail(st, "integrity_check");
+  std::string r = st.Text(0);
+  if (r != "ok") return Status::Error(path_ + ": integrity_check: " + r);
+  return Status::Ok();
+}
+
+}  // namespace orch::store

@@ -1,0 +1,110 @@
+// Store: the SQLite database of sweeps, trials, attempts and results. The orchestrator
+// is its only writer; workers never open it. Every state change is one transaction, so
+// the file is whole after a crash at any moment, and a trial is `done` only once its
+// whole result is stored. No SQL exists outside store/.
+//
+// Thread-safety: one Store per thread (SQLite connection); several processes may open
+// the same file: claims are atomic across processes.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "store/records.h"
+
+struct sqlite3;
+
+namespace orch::store {
+
+inline constexpr int kSchemaVersion = 1;
+inline constexpr int kApplicationId = 0x6f726368;  // "orch"
+
+enum class OpenMode { kReadWrite, kReadOnly };
+
+class Store {
+ public:
+  // Opens (creating when kReadWrite, with its parent directory) and migrates forward.
+  // Refuses a file that is not an orch database or comes from a newer orch.
+  static StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                               OpenMode mode = OpenMode::kReadWrite);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const { return path_; }
+  int schema_version() const;
+
+  // --- Sweeps -------------------------------------------------------------------
+  // Records the sweep (spec snapshot, studies) and inserts the trials that do not exist
+  // yet as pending; membership of cells no longer in the spec is kept but marked stale.
+  // One transaction. Returns the sweep id.
+  StatusOr<int64_t> UpsertSweep(const SweepDef& def);
+  std::vector<SweepRecord> ListSweeps() const;
+  std::optional<SweepRecord> FindSweep(const std::string& name) const;
+  std::vector<StudyRecord> Studies(int64_t sweep_id) const;
+  // Trials of the sweep with their membership (one row per study the cell is in), in
+  // spec order; stale cells last.
+  std::vector<TrialRecord> Trials(int64_t sweep_id) const;
+  std::vector<StudyCounts> Counts(int64_t sweep_id) const;
+  // Every trial key of the sweep whose state is not done (in spec only).
+  int UnfinishedCount(int64_t sweep_id) const;
+
+  // --- Runs and ownership -------------------------------------------------------
+  StatusOr<int64_t> BeginRun(int64_t sweep_id, const Owner& owner,
+                             const std::string& provenance_json);
+  Status EndRun(int64_t run_id, int exit_code);
+  std::optional<RunRecord> FindRun(int64_t run_id) const;
+  // Finds running attempts whose owner `is_alive` says is gone, records them
+  // `interrupted` and returns their trials to pending: a dead orchestrator is not the
+  // trial's fault, so this never uses up the trial's retries.
+  StatusOr<std::vector<RecoveredAttempt>> RecoverOrphans(
+      const std::function<bool(const Owner&)>& is_alive);
+
+  // --- Claims -------------------------------------------------------------------
+  // Atomically takes the next pending in-spec trial of the sweep (spec order), creates
+  // its attempt (number = previous + 1, directory from `attempt_dir_for`) and marks the
+  // trial running. nullopt when nothing is pending.
+  StatusOr<std::optional<Claim>> ClaimNext(
+      int64_t sweep_id, int64_t run_id, const Owner& owner, const std::string& slot,
+      const std::function<std::string(const std::string& key, int number)>& attempt_dir_for);
+  // Records the attempt's log path once the worker is spawned.
+  Status SetAttemptLog(int64_t attempt_id, const std::string& log_path);
+  // Stores the whole result and moves the trial to done (terminal) or pending (retry),
+  // in one transaction.
+  Status FinishAttempt(const AttemptResult& result);
+  // `--retry-failed`: done trials of the sweep whose outcome is not ok become pending.
+  StatusOr<int> ResetFailed(int64_t sweep_id);
+
+  // --- Reads for status, show, export and report --------------------------------
+  // Finds a trial by key or unique key prefix (at least 4 hex chars).
+  StatusOr<TrialRecord> FindTrial(const std::string& key_or_prefix) const;
+  std::vector<AttemptRecord> Attempts(const std::string& trial_key) const;
+  std::optional<AttemptRecord> FindAttempt(int64_t attempt_id) const;
+  std::map<std::string, double> Metrics(int64_t attempt_id) const;
+  std::vector<Sample> Samples(int64_t attempt_id) const;
+  // Median duration of finished ok attempts of the sweep (for ETAs); nullopt if none.
+  std::optional<double> MedianOkDuration(int64_t sweep_id) const;
+
+  // --- Input fingerprints, cached by (path, size, mtime) --------------------------
+  std::optional<std::string> CachedFingerprint(const std::string& path, int64_t size,
+                                               int64_t mtime_ns) const;
+  Status PutFingerprint(const std::string& path, int64_t size, int64_t mtime_ns,
+                        const std::string& sha256);
+
+  // `PRAGMA integrity_check`: ok or the first problem.
+  Status IntegrityCheck() const;
+
+ private:
+  Store(sqlite3* db, std::string path, bool read_only);
+  sqlite3* db_;
+  std::string path_;
+  bool read_only_;
+};
+
+std::string TrialStateName(TrialState s);
+
+}  // namespace orch::store
