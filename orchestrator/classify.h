@@ -1,0 +1,37 @@
+// Classification: what an attempt's outcome class is, from what was observed of it
+// (docs/protocol.md, "Classification by the orchestrator"): the orchestrator's own kill
+// reason, result.json, the worker's final failure event, the stderr tail, the signal and
+// the exit code. Pure functions: unit-tested without processes.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "orchestrator/subprocess.h"
+#include "store/records.h"
+
+namespace orch {
+
+enum class KillReason { kNone, kTimeout, kHung, kInterrupted };
+
+struct AttemptObservation {
+  KillReason killed_for = KillReason::kNone;
+  double limit_s = 0;  // the timeout that was exceeded, for the reason text
+  ExitInfo exit;
+  std::optional<std::string> result_text;  // result.json content when present
+  std::optional<nlohmann::json> failure_event;
+  std::vector<std::string> event_warnings;
+  std::string stderr_tail;
+  double duration_s = 0;
+};
+
+// Builds the stored result (everything but attempt_id and terminal).
+store::AttemptResult Classify(const AttemptObservation& obs);
+
+// The last `max_lines` non-empty lines of the file's last 16 KiB.
+std::string ReadTail(const std::string& path, int max_lines);
+
+}  // namespace orch

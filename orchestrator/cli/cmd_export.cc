@@ -1,0 +1,94 @@
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+#include "orchestrator/cli/commands.h"
+#include "orchestrator/cli/sweep_select.h"
+
+namespace orch::cli {
+namespace {
+
+struct ExportOptions {
+  std::string db, sweep, format = "csv";
+};
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string Scalar(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+int RunExport(const ExportOptions& o) {
+  auto db = OpenForReading(o.db);
+  if (!db) return kExitUsage;
+  auto sweep = SelectSweep(*db, o.sweep);
+  if (!sweep) return kExitUsage;
+  struct Row {
+    store::TrialRecord trial;
+    nlohmann::json config;
+    std::map<std::string, double> metrics;
+  };
+  std::vector<Row> rows;
+  std::set<std::string> config_keys, metric_keys;
+  for (auto& t : db->Trials(sweep->id)) {
+    Row r{t, nlohmann::json::parse(t.config_json, nullptr, false), {}};
+    if (t.final_attempt_id) r.metrics = db->Metrics(*t.final_attempt_id);
+    for (const auto& [k, v] : r.config.items()) config_keys.insert(k);
+    for (const auto& [k, v] : r.metrics) metric_keys.insert(k);
+    rows.push_back(std::move(r));
+  }
+  if (o.format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : rows) {
+      nlohmann::json m = nlohmann::json::object();
+      for (const auto& [k, v] : r.metrics) m[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+      out.push_back({{"key", r.trial.key}, {"study", r.trial.study_id},
+                     {"stale", !r.trial.in_spec}, {"state", store::TrialStateName(r.trial.state)},
+                     {"outcome", r.trial.outcome}, {"reason", r.trial.reason},
+                     {"attempts", r.trial.attempts}, {"config", r.config}, {"metrics", m}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return kExitOk;
+  }
+  std::string header = "key,study,stale,state,outcome,reason,attempts";
+  for (const auto& k : config_keys) header += "," + CsvField(k);
+  for (const auto& k : metric_keys) header += "," + CsvField(k);
+  std::printf("%s\n", header.c_str());
+  for (const auto& r : rows) {
+    std::string line = r.trial.key + "," + CsvField(r.trial.study_id) + "," +
+                       (r.trial.in_spec ? "0" : "1") + "," + store::TrialStateName(r.trial.state) +
+                       "," + r.trial.outcome + "," + CsvField(r.trial.reason) + "," +
+                       std::to_string(r.trial.attempts);
+    for (const auto& k : config_keys) {
+      line += "," + (r.config.contains(k) ? CsvField(Scalar(r.config[k])) : "");
+    }
+    for (const auto& k : metric_keys) {
+      auto it = r.metrics.find(k);
+      char buf[64] = "";
+      if (it != r.metrics.end() && std::isfinite(it->second)) {
+        std::snprintf(buf, sizeof(buf), "%.17g", it->second);
+      }
+      line += std::string(",") + buf;
+    }
+    std::printf("%s\n", line.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void SetupExport(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<ExportOptions>();
+  CLI::App* cmd = app.add_subcommand("export", "Every trial of a sweep with config, outcome and metrics");
+  AddDbOption(cmd, &o->db);
+  cmd->add_option("--sweep", o->sweep, "sweep name (needed when the database holds several)");
+  cmd->add_option("--format", o->format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
+  cmd->callback([o, exit_code] { *exit_code = RunExport(*o); });
+}
+
+}  // namespace orch::cli

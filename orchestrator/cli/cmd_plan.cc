@@ -1,0 +1,71 @@
+#include <cstdio>
+#include <filesystem>
+
+#include "orchestrator/cli/commands.h"
+#include "orchestrator/sweep_plan.h"
+
+namespace orch::cli {
+namespace {
+
+struct PlanOptions {
+  std::string spec, db;
+  bool json = false;
+};
+
+int RunPlan(const PlanOptions& o) {
+  // Read-only use of the fingerprint cache when a database exists: no side effects.
+  std::unique_ptr<store::Store> cache;
+  if (std::filesystem::exists(o.db)) {
+    auto s = store::Store::Open(o.db, store::OpenMode::kReadOnly);
+    if (s.ok()) cache = std::move(s).value();
+  }
+  SweepPlan plan = BuildPlan(LoadSpec(o.spec), cache.get(), /*write_cache=*/false);
+  if (!plan.ok()) {
+    for (const auto& e : plan.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
+    std::fprintf(stderr, "%zu error(s) in %s\n", plan.errors.size(), o.spec.c_str());
+    return kExitUsage;
+  }
+  if (o.json) {
+    nlohmann::json out = {{"name", plan.spec.name},
+                          {"trials", nlohmann::json::array()},
+                          {"excluded", nlohmann::json::array()}};
+    for (const auto& t : plan.trials) {
+      out["trials"].push_back({{"key", t.key}, {"study", t.study}, {"config", t.config}});
+    }
+    for (const auto& [study, combo] : plan.excluded) {
+      out["excluded"].push_back({{"study", study}, {"config", combo}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return kExitOk;
+  }
+  std::printf("sweep %s: %zu cells, %d distinct trials in %zu studies\n", plan.spec.name.c_str(),
+              plan.trials.size(), plan.UniqueTrials(), plan.studies.size());
+  for (const auto& es : plan.studies) {
+    std::printf("\nstudy %s: %s (%zu cells)\n", es.study->id.c_str(), es.study->title.c_str(),
+                es.cells.size());
+    for (const auto& t : plan.trials) {
+      if (t.study != es.study->id) continue;
+      std::printf("  %s  %s\n", t.key.substr(0, 12).c_str(),
+                  DescribeCombination(t.combination).c_str());
+    }
+    for (const auto& [study, combo] : plan.excluded) {
+      if (study == es.study->id) {
+        std::printf("  excluded      %s\n", DescribeCombination(combo).c_str());
+      }
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void SetupPlan(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<PlanOptions>();
+  CLI::App* cmd = app.add_subcommand("plan", "Show the trials a spec expands to (no side effects)");
+  cmd->add_option("spec", o->spec, "experiment spec (YAML)")->required();
+  cmd->add_flag("--json", o->json, "print one JSON object");
+  AddDbOption(cmd, &o->db);
+  cmd->callback([o, exit_code] { *exit_code = RunPlan(*o); });
+}
+
+}  // namespace orch::cli

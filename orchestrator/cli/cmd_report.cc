@@ -1,0 +1,43 @@
+#include <cstdio>
+
+#include "orchestrator/cli/commands.h"
+#include "orchestrator/cli/sweep_select.h"
+#include "report/report.h"
+
+namespace orch::cli {
+namespace {
+
+struct ReportCliOptions {
+  std::string db, sweep, out;
+};
+
+int RunReport(const ReportCliOptions& o) {
+  auto db = OpenForReading(o.db);
+  if (!db) return kExitUsage;
+  auto sweep = SelectSweep(*db, o.sweep);  // a wrong or missing --sweep is a usage error
+  if (!sweep) return kExitUsage;
+  report::ReportOptions opts;
+  opts.sweep_name = sweep->name;
+  opts.out_dir = o.out;
+  Status s = report::WriteReport(*db, opts);
+  if (!s.ok()) {
+    std::fprintf(stderr, "orch: report: %s\n", s.message().c_str());
+    return kExitInternal;
+  }
+  std::printf("report written to %s (report.md, tables.tex, snippet.tex, snippet.md, figures/, provenance.json)\n",
+              o.out.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void SetupReport(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<ReportCliOptions>();
+  CLI::App* cmd = app.add_subcommand("report", "Write the sweep's report: markdown, LaTeX tables, snippet, figures");
+  AddDbOption(cmd, &o->db);
+  cmd->add_option("--sweep", o->sweep, "sweep name (needed when the database holds several)");
+  cmd->add_option("--out", o->out, "output directory")->required();
+  cmd->callback([o, exit_code] { *exit_code = RunReport(*o); });
+}
+
+}  // namespace orch::cli

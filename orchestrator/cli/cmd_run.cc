@@ -1,0 +1,247 @@
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "orchestrator/cli/commands.h"
+#include "orchestrator/progress_printer.h"
+#include "orchestrator/provenance.h"
+#include "orchestrator/scheduler.h"
+#include "orchestrator/sweep_plan.h"
+#include "orchestrator/text/dataset.h"
+#include "store/store.h"
+
+namespace orch::cli {
+namespace {
+
+struct RunOptions {
+  std::string spec, db, sweep, gpus;
+  int jobs = 1;
+  bool retry_failed = false;
+  double kill_grace_s = 5;
+};
+
+int g_interrupt_pipe[2] = {-1, -1};
+
+void OnSignal(int) {
+  int saved = errno;
+  char c = 1;
+  (void)!::write(g_interrupt_pipe[1], &c, 1);
+  errno = saved;
+}
+
+void InstallSignalHandlers() {
+  if (g_interrupt_pipe[0] < 0) {
+    if (::pipe2(g_interrupt_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a worker closing its event pipe must not kill us
+}
+
+void PrintErrors(const std::vector<SpecError>& errors, const std::string& spec) {
+  for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
+  std::fprintf(stderr, "%zu error(s) in %s: nothing was run or written\n", errors.size(),
+               spec.c_str());
+}
+
+// Everything after the spec is parsed: record, recover, run, report the exit code.
+int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptions& o) {
+  if (!parsed.ok()) {
+    PrintErrors(parsed.errors, parsed.spec.path);
+    return kExitUsage;
+  }
+  auto slots = MakeSlots(o.gpus, o.jobs);
+  if (!slots.ok()) {
+    std::fprintf(stderr, "orch: %s\n", slots.status().message().c_str());
+    return kExitUsage;
+  }
+  auto opened = store::Store::Open(o.db);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "orch: %s\n", opened.status().message().c_str());
+    return kExitInternal;
+  }
+  store::Store& db = **opened;
+  std::vector<SpecError> input_errors;
+  ResolvedInputs resolved = ResolveInputs(parsed.spec, &db, /*write_cache=*/true, &input_errors);
+  // An unchanged plan (same spec text, inputs and worker) is already recorded: skip
+  // expanding and re-recording it, so resuming a 10,000-trial sweep starts at once.
+  std::string plan_hash = PlanHash(parsed.spec, resolved);
+  std::optional<store::SweepRecord> recorded = db.FindSweep(parsed.spec.name);
+  bool replan = !input_errors.empty() || !recorded || recorded->plan_hash != plan_hash;
+  parsed.errors = std::move(input_errors);
+  SweepPlan plan;
+  if (replan) {
+    plan = BuildPlan(std::move(parsed), std::move(resolved));
+  } else {
+    plan.spec = std::move(parsed.spec);
+    plan.inputs = std::move(resolved);
+  }
+  if (!plan.ok()) {
+    PrintErrors(plan.errors, plan.spec.path);
+    return kExitUsage;
+  }
+  std::string results_dir = std::filesystem::absolute(o.db).parent_path().string();
+  // Inputs the worker reads: absolute paths, and the dataset's token ids, prepared once.
+  nlohmann::json inputs = nlohmann::json::object();
+  if (!plan.inputs.model_dir.empty()) inputs["model"] = plan.inputs.model_dir;
+  if (!plan.inputs.tokenizer.empty()) inputs["tokenizer"] = plan.inputs.tokenizer;
+  if (!plan.inputs.dataset.empty()) {
+    inputs["dataset"] = plan.inputs.dataset;
+    auto ids = text::PrepareTokenIds(plan.inputs.tokenizer, plan.inputs.dataset,
+                                     results_dir + "/cache/tokens");
+    if (!ids.ok()) {
+      std::fprintf(stderr, "orch: preparing the dataset: %s\n", ids.status().message().c_str());
+      return kExitUsage;
+    }
+    inputs["token_ids"] = ids->path;
+    inputs["token_count"] = ids->count;
+    if (!ids->from_cache) {
+      std::fprintf(stderr, "orch: tokenized %s: %lld tokens\n", plan.inputs.dataset.c_str(),
+                   static_cast<long long>(ids->count));
+    }
+  }
+  StatusOr<int64_t> sweep_id = replan ? db.UpsertSweep(plan.ToSweepDef(spec_path_abs))
+                                      : StatusOr<int64_t>(recorded->id);
+  if (!sweep_id.ok()) {
+    std::fprintf(stderr, "orch: %s\n", sweep_id.status().message().c_str());
+    return kExitInternal;
+  }
+  auto orphans = db.RecoverOrphans(OwnerAlive);
+  if (!orphans.ok()) {
+    std::fprintf(stderr, "orch: %s\n", orphans.status().message().c_str());
+    return kExitInternal;
+  }
+  if (!orphans->empty()) {
+    std::fprintf(stderr, "orch: %zu attempt(s) of a previous orch that died were marked interrupted and will run again\n",
+                 orphans->size());
+  }
+  if (o.retry_failed) {
+    auto n = db.ResetFailed(*sweep_id);
+    if (n.ok() && *n > 0) std::fprintf(stderr, "orch: %d failed trial(s) will run again\n", *n);
+  }
+  std::map<std::string, std::string> labels;  // key -> "A quant=int8wo window=64"
+  for (const auto& t : db.Trials(*sweep_id)) {
+    if (t.in_spec) labels.emplace(t.key, t.study_id + " " + t.label);
+  }
+  int total = static_cast<int>(labels.size());
+  int pending = db.UnfinishedCount(*sweep_id);
+  if (pending == 0) {
+    std::printf("sweep %s: all %d trials already have a terminal outcome; nothing to run "
+                "(--retry-failed reruns failures)\n", plan.spec.name.c_str(), total);
+    return kExitOk;
+  }
+  std::printf("sweep %s: %d trials, %d to run, database %s\n", plan.spec.name.c_str(), total,
+              pending, o.db.c_str());
+  std::fflush(stdout);
+
+  store::Owner owner = SelfOwner();
+  auto run_id = db.BeginRun(*sweep_id, owner, CollectProvenance().dump());
+  if (!run_id.ok()) {
+    std::fprintf(stderr, "orch: %s\n", run_id.status().message().c_str());
+    return kExitInternal;
+  }
+  InstallSignalHandlers();
+  SchedulerOptions so;
+  so.sweep_id = *sweep_id;
+  so.run_id = *run_id;
+  so.owner = owner;
+  so.slots = *slots;
+  so.worker = plan.inputs.worker;
+  so.inputs = inputs;
+  so.runs_dir = results_dir + "/runs";
+  so.kill_grace_s = o.kill_grace_s;
+  so.interrupt_fd = g_interrupt_pipe[0];
+  ProgressPrinter printer(stdout, ProgressPrinter::IsSmartTerminal(stdout), total,
+                          total - pending, std::move(labels), db.MedianOkDuration(*sweep_id));
+  auto result = RunSweep(db, so, printer);
+  printer.Finish();
+  int code = kExitOk;
+  if (!result.ok()) {
+    std::fprintf(stderr, "orch: %s\n", result.status().message().c_str());
+    code = kExitInternal;
+  } else if (result->interrupted) {
+    std::fprintf(stderr, "orch: interrupted; run `orch run %s` again to continue\n",
+                 plan.spec.path.c_str());
+    code = kExitInterrupted;
+  } else {
+    int left = db.UnfinishedCount(*sweep_id);
+    int failed = 0;
+    for (const auto& c : db.Counts(*sweep_id)) {
+      for (const auto& [outcome, n] : c.done) failed += outcome == "ok" ? 0 : n;
+    }
+    if (left > 0) {
+      std::fprintf(stderr, "orch: %d trial(s) are still running under another orch on this database\n", left);
+      code = kExitInternal;
+    } else {
+      std::printf("sweep %s complete: %d trials, %d failed (see `orch status`)\n",
+                  plan.spec.name.c_str(), total, failed);
+    }
+  }
+  (void)db.EndRun(*run_id, code);
+  return code;
+}
+
+int RunRun(const RunOptions& o) {
+  std::string abs = std::filesystem::absolute(o.spec).lexically_normal().string();
+  return RunParsed(LoadSpec(o.spec), abs, o);
+}
+
+int RunResume(const RunOptions& o) {
+  auto opened = store::Store::Open(o.db, store::OpenMode::kReadOnly);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "orch: %s\n", opened.status().message().c_str());
+    return kExitUsage;
+  }
+  auto sweeps = (*opened)->ListSweeps();
+  const store::SweepRecord* chosen = nullptr;
+  for (const auto& s : sweeps) {
+    if (o.sweep.empty() ? sweeps.size() == 1 : s.name == o.sweep) chosen = &s;
+  }
+  if (!chosen) {
+    std::string names;
+    for (const auto& s : sweeps) names += " " + s.name;
+    std::fprintf(stderr, "orch: %s: %s (sweeps:%s)\n", o.db.c_str(),
+                 sweeps.empty() ? "holds no sweep" : "name the sweep with --sweep",
+                 names.empty() ? " none" : names.c_str());
+    return kExitUsage;
+  }
+  store::SweepRecord sweep = *chosen;
+  opened->reset();
+  // The spec snapshot, with its original path for messages and relative inputs.
+  return RunParsed(ParseSpec(sweep.spec_path, sweep.spec_text), sweep.spec_path, o);
+}
+
+void AddRunOptions(CLI::App* cmd, RunOptions* o) {
+  AddDbOption(cmd, &o->db);
+  cmd->add_option("--gpus", o->gpus, "GPU indices, one trial per GPU (e.g. 0,1)");
+  cmd->add_option("-j,--jobs", o->jobs, "trials at once on the CPU (default 1)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--retry-failed", o->retry_failed, "run failed trials again");
+  cmd->add_option("--kill-grace", o->kill_grace_s,
+                  "seconds between SIGTERM and SIGKILL when stopping a worker (default 5)");
+}
+
+}  // namespace
+
+void SetupRun(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* run = app.add_subcommand("run", "Run every trial of a spec that has no terminal outcome yet");
+  run->add_option("spec", o->spec, "experiment spec (YAML)")->required();
+  AddRunOptions(run, o.get());
+  run->callback([o, exit_code] { *exit_code = RunRun(*o); });
+
+  auto r = std::make_shared<RunOptions>();
+  CLI::App* resume = app.add_subcommand("resume", "Continue a sweep from the spec snapshot in the database");
+  resume->add_option("--sweep", r->sweep, "sweep name (needed when the database holds several)");
+  AddRunOptions(resume, r.get());
+  resume->callback([r, exit_code] { *exit_code = RunResume(*r); });
+}
+
+}  // namespace orch::cli

@@ -1,0 +1,68 @@
+#include <cstdio>
+
+#include "orchestrator/classify.h"
+#include "orchestrator/cli/commands.h"
+#include "orchestrator/cli/sweep_select.h"
+
+namespace orch::cli {
+namespace {
+
+struct ShowOptions {
+  std::string db, key;
+};
+
+int RunShow(const ShowOptions& o) {
+  auto db = OpenForReading(o.db);
+  if (!db) return kExitUsage;
+  auto trial = db->FindTrial(o.key);
+  if (!trial.ok()) {
+    std::fprintf(stderr, "orch: %s\n", trial.status().message().c_str());
+    return kExitUsage;
+  }
+  std::printf("trial %s\n", trial->key.c_str());
+  std::printf("study: %s%s\n", trial->study_id.c_str(), trial->in_spec ? "" : " (stale)");
+  std::printf("state: %s", store::TrialStateName(trial->state).c_str());
+  if (!trial->outcome.empty()) std::printf(", outcome %s", trial->outcome.c_str());
+  if (!trial->reason.empty()) std::printf(": %s", trial->reason.c_str());
+  std::printf("\nconfig: %s\n",
+              nlohmann::json::parse(trial->config_json, nullptr, false).dump(2).c_str());
+  auto attempts = db->Attempts(trial->key);
+  std::string last_log;
+  for (const auto& a : attempts) {
+    std::printf("\nattempt %d on %s (%s pid %lld, slot %s), started %s\n", a.number,
+                a.owner.host.c_str(), "orch", static_cast<long long>(a.owner.pid),
+                a.slot.c_str(), a.started_utc.c_str());
+    if (!a.finished) {
+      std::printf("  running\n");
+    } else {
+      std::printf("  outcome %s after %.2f s", a.outcome.c_str(), a.duration_s);
+      if (a.exit_code) std::printf(", exit %d", *a.exit_code);
+      if (a.signal) std::printf(", signal %s", SignalName(*a.signal).c_str());
+      std::printf("\n");
+      if (!a.reason.empty()) std::printf("  reason: %s\n", a.reason.c_str());
+    }
+    if (!a.log_path.empty()) std::printf("  log: %s\n", a.log_path.c_str());
+    auto metrics = db->Metrics(a.id);
+    for (const auto& [k, v] : metrics) std::printf("  %-24s %.6g\n", k.c_str(), v);
+    if (a.warnings_json != "[]") std::printf("  warnings: %s\n", a.warnings_json.c_str());
+    if (a.details_json != "{}") std::printf("  details: %s\n", a.details_json.c_str());
+    if (!a.log_path.empty()) last_log = a.log_path;
+  }
+  if (!last_log.empty()) {
+    std::string tail = ReadTail(last_log, 20);
+    if (!tail.empty()) std::printf("\nlog tail (%s):\n%s", last_log.c_str(), tail.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void SetupShow(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<ShowOptions>();
+  CLI::App* cmd = app.add_subcommand("show", "One trial: config, attempts, metrics, log tail");
+  cmd->add_option("key", o->key, "trial key or a unique prefix of it")->required();
+  AddDbOption(cmd, &o->db);
+  cmd->callback([o, exit_code] { *exit_code = RunShow(*o); });
+}
+
+}  // namespace orch::cli

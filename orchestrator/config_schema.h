@@ -1,0 +1,50 @@
+// ConfigSchema: the one list of trial configuration keys orch knows, with their types,
+// valid values and defaults. Spec validation, canonicalization and the docs all read it,
+// so a new quant variant is added in exactly one place. Immutable; any thread.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace orch {
+
+enum class ValueKind {
+  kEnum,        // one of `choices`
+  kInt,         // integer >= min_int
+  kWindow,      // integer >= 1 or the word "full"
+  kSeconds,     // positive number of seconds, or "90s" / "30m" / "2h"
+  kDevice,      // cpu, cuda or cuda:N
+  kUserString,  // free-form scalar (user-defined x_ axes)
+};
+
+struct ConfigKey {
+  std::string name;
+  ValueKind kind;
+  std::vector<std::string> choices;  // kEnum
+  long long min_int = 0;             // kInt
+  nlohmann::json default_value;
+  bool identity = true;  // part of the trial key; false for execution policy (timeouts)
+  std::string help;
+};
+
+const std::vector<ConfigKey>& ConfigKeys();
+const ConfigKey* FindConfigKey(std::string_view name);
+// User-defined axes: any key starting with "x_" is passed to the worker as a string and
+// is part of the trial identity (custom knobs of custom workers).
+bool IsUserKey(std::string_view name);
+std::vector<std::string> ConfigKeyNames();
+
+// Converts a scalar written in a spec to the canonical JSON value of key `name`
+// ("256" -> 256, "full" -> "full", "30m" -> 1800). On failure returns nullopt and sets
+// `error` to a message listing what is valid.
+std::optional<nlohmann::json> NormalizeValue(std::string_view name, const std::string& scalar,
+                                             std::string* error);
+
+// The built-in defaults for every known key (policy keys included).
+nlohmann::json BuiltinDefaults();
+
+}  // namespace orch

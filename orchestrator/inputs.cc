@@ -1,0 +1,182 @@
+#include "orchestrator/inputs.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "base/atomic_file.h"
+#include "base/sha256.h"
+#include "orchestrator/matrix.h"
+
+namespace orch {
+namespace fs = std::filesystem;
+namespace {
+
+std::string Absolute(const std::string& p, const std::string& base_dir) {
+  fs::path path(p);
+  if (!p.empty() && p[0] == '~') {
+    const char* home = std::getenv("HOME");
+    if (home) path = fs::path(home) / p.substr(p.size() > 1 && p[1] == '/' ? 2 : 1);
+  }
+  if (path.is_relative()) path = fs::path(base_dir) / path;
+  std::error_code ec;
+  fs::path canon = fs::weakly_canonical(path, ec);
+  return (ec ? path.lexically_normal() : canon).string();
+}
+
+// SHA-256 of a file, cached by (resolved path, size, mtime).
+StatusOr<std::string> FileFingerprint(const std::string& path, store::Store* cache,
+                                      bool write_cache) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Status::Error(path + ": no such file");
+  int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  if (cache) {
+    if (auto hit = cache->CachedFingerprint(path, st.st_size, mtime_ns)) return *hit;
+  }
+  auto sha = Sha256File(path);
+  if (!sha.ok()) return sha;
+  if (cache && write_cache) (void)cache->PutFingerprint(path, st.st_size, mtime_ns, *sha);
+  return sha;
+}
+
+bool IsModelFile(const std::string& name) {
+  auto ends = [&](const std::string& s) {
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  return name[0] != '.' && (ends(".json") || ends(".safetensors") || ends(".bin"));
+}
+
+StatusOr<std::string> DirFingerprint(const std::string& dir, store::Store* cache,
+                                     bool write_cache) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (e.is_regular_file() && IsModelFile(name)) names.push_back(name);
+  }
+  if (ec) return Status::Error(dir + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  Sha256 h;
+  for (const auto& n : names) {
+    auto f = FileFingerprint(fs::canonical(fs::path(dir) / n).string(), cache, write_cache);
+    if (!f.ok()) return f;
+    h.Update(n + "\n" + *f + "\n");
+  }
+  return h.HexDigest();
+}
+
+}  // namespace
+
+std::string SelfExeDir() {
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "." : exe.parent_path().string();
+}
+
+StatusOr<std::string> ResolveModelDir(const std::string& model, const std::string& spec_dir) {
+  std::string local = Absolute(model, spec_dir);
+  if (fs::is_directory(local)) return local;
+  // A hub id "Org/name": models--Org--name/snapshots/<rev> in the Hugging Face cache.
+  auto slash = model.find('/');
+  bool looks_like_id = slash != std::string::npos && slash > 0 &&
+                       model.find('/', slash + 1) == std::string::npos && model[0] != '.' &&
+                       model[0] != '/' && model[0] != '~';
+  std::string hub;
+  if (const char* hf = std::getenv("HF_HUB_CACHE")) hub = hf;
+  else if (const char* hf_home = std::getenv("HF_HOME")) hub = std::string(hf_home) + "/hub";
+  else if (const char* home = std::getenv("HOME")) hub = std::string(home) + "/.cache/huggingface/hub";
+  if (looks_like_id && !hub.empty()) {
+    fs::path repo = fs::path(hub) / ("models--" + model.substr(0, slash) + "--" + model.substr(slash + 1));
+    std::string rev;
+    if (auto ref = ReadFile((repo / "refs" / "main").string()); ref.ok()) {
+      rev = *ref;
+      while (!rev.empty() && (rev.back() == '\n' || rev.back() == ' ')) rev.pop_back();
+    }
+    fs::path snapshots = repo / "snapshots";
+    if (!rev.empty() && fs::is_directory(snapshots / rev)) return (snapshots / rev).string();
+    std::error_code ec;
+    std::vector<fs::path> revs;
+    for (const auto& e : fs::directory_iterator(snapshots, ec)) {
+      if (e.is_directory()) revs.push_back(e.path());
+    }
+    if (revs.size() == 1) return revs[0].string();
+    if (revs.size() > 1) {
+      return Status::Error("model '" + model + "' has several snapshots in " + snapshots.string() +
+                           " and no refs/main: name the snapshot directory instead");
+    }
+  }
+  std::string msg = "model '" + model + "' not found: " + local + " is not a directory";
+  if (looks_like_id) {
+    msg += ", and the Hugging Face cache (" + hub + ") has no snapshot of it; download it with `hf download " +
+           model + "` (or `huggingface-cli download " + model + "`)";
+  }
+  return Status::Error(msg);
+}
+
+ResolvedInputs ResolveInputs(const Spec& spec, store::Store* cache, bool write_cache,
+                             std::vector<SpecError>* errors) {
+  ResolvedInputs in;
+  auto fail = [&](SourcePos pos, const std::string& key, const std::string& msg) {
+    errors->push_back({spec.path, pos, key, msg});
+  };
+  if (!spec.model.empty()) {
+    auto dir = ResolveModelDir(spec.model, spec.dir);
+    if (!dir.ok()) {
+      fail(spec.model_pos, "model", dir.status().message());
+    } else {
+      in.model_dir = *dir;
+      auto fp = DirFingerprint(in.model_dir, cache, write_cache);
+      if (fp.ok()) in.fingerprints["model"] = *fp;
+      else fail(spec.model_pos, "model", fp.status().message());
+    }
+  }
+  if (!spec.dataset.empty()) {
+    in.dataset = Absolute(spec.dataset, spec.dir);
+    auto fp = FileFingerprint(in.dataset, cache, write_cache);
+    if (fp.ok()) in.fingerprints["dataset"] = *fp;
+    else fail(spec.dataset_pos, "dataset", "dataset " + fp.status().message());
+  }
+  if (!spec.tokenizer.empty()) {
+    in.tokenizer = Absolute(spec.tokenizer, spec.dir);
+  } else if (!in.model_dir.empty() && fs::exists(fs::path(in.model_dir) / "tokenizer.json")) {
+    in.tokenizer = (fs::path(in.model_dir) / "tokenizer.json").string();
+  }
+  if (!in.tokenizer.empty()) {
+    auto fp = FileFingerprint(in.tokenizer, cache, write_cache);
+    if (fp.ok()) in.fingerprints["tokenizer"] = *fp;
+    else fail(spec.tokenizer_pos, "tokenizer", "tokenizer " + fp.status().message());
+  } else if (!spec.dataset.empty()) {
+    fail(spec.dataset_pos, "dataset",
+         "a dataset needs a tokenizer: set `tokenizer:` or use a model directory with "
+         "tokenizer.json");
+  }
+  if (!spec.worker.empty()) {
+    in.worker = Absolute(spec.worker, spec.dir);
+  } else {
+    in.worker = (fs::path(SelfExeDir()) / "orch-worker").string();
+  }
+  if (::access(in.worker.c_str(), X_OK) != 0) {
+    fail(spec.worker_pos, "worker",
+         "worker " + in.worker + " is not an executable file" +
+             (spec.worker.empty() ? " (the default orch-worker is built by `make`, which needs "
+                                    "LibTorch; or set `worker:` in the spec)"
+                                  : ""));
+  } else {
+    auto fp = FileFingerprint(in.worker, cache, write_cache);
+    if (fp.ok()) in.worker_id = *fp;
+    else fail(spec.worker_pos, "worker", fp.status().message());
+  }
+  return in;
+}
+
+std::string TrialKey(const nlohmann::json& config, const ResolvedInputs& inputs) {
+  nlohmann::json j = {{"config", IdentityConfig(config)},
+                      {"inputs", inputs.fingerprints},
+                      {"worker", inputs.worker_id}};
+  return Sha256Hex(j.dump());
+}
+
+}  // namespace orch

@@ -1,0 +1,139 @@
+#include "orchestrator/matrix.h"
+
+#include <map>
+
+#include "orchestrator/config_schema.h"
+
+namespace orch {
+namespace {
+
+struct Combo {
+  nlohmann::json original = nlohmann::json::object();  // matrix axes: never overwritten
+  nlohmann::json added = nlohmann::json::object();     // keys from include entries
+  SourcePos origin;
+};
+
+nlohmann::json ToJson(const PartialConfig& pc) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : pc.entries) j[k] = v.value;
+  return j;
+}
+
+bool Matches(const nlohmann::json& combo, const nlohmann::json& pattern) {
+  for (const auto& [k, v] : pattern.items()) {
+    if (!combo.contains(k) || combo[k] != v) return false;
+  }
+  return true;
+}
+
+std::string Describe(const nlohmann::json& combo) {
+  std::string out;
+  for (const auto& [k, v] : combo.items()) {
+    out += (out.empty() ? "" : " ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return out.empty() ? "(defaults)" : out;
+}
+
+}  // namespace
+
+nlohmann::json IdentityConfig(const nlohmann::json& config) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : config.items()) {
+    const ConfigKey* key = FindConfigKey(k);
+    if (key && !key->identity) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError>* errors) {
+  std::vector<ExpandedStudy> out;
+  nlohmann::json base = BuiltinDefaults();
+  base.update(ToJson(spec.defaults));
+  for (const StudySpec& study : spec.studies) {
+    ExpandedStudy es;
+    es.study = &study;
+    std::string where = "studies." + study.id;
+
+    // Cartesian product in the order the axes are written.
+    std::vector<Combo> combos;
+    if (!study.matrix.empty()) {
+      combos.push_back({});
+      combos.back().origin = study.matrix.front().pos;
+      for (const Axis& axis : study.matrix) {
+        std::vector<Combo> next;
+        for (const Combo& c : combos) {
+          for (const SpecValue& v : axis.values) {
+            Combo n = c;
+            n.original[axis.name] = v.value;
+            next.push_back(std::move(n));
+          }
+        }
+        combos = std::move(next);
+      }
+    }
+    // exclude: drop every combination matching all keys of an entry.
+    std::vector<Combo> kept;
+    for (Combo& c : combos) {
+      bool drop = false;
+      for (const PartialConfig& e : study.exclude) drop |= Matches(c.original, ToJson(e));
+      if (drop) es.excluded.push_back(c.original);
+      else kept.push_back(std::move(c));
+    }
+    combos = std::move(kept);
+    // include: extend every original combination that the entry does not contradict
+    // on an original axis; an entry that extends none becomes a new cell.
+    size_t n_original = combos.size();
+    for (const PartialConfig& inc : study.include) {
+      nlohmann::json entry = ToJson(inc);
+      bool extended = false;
+      for (size_t i = 0; i < n_original; ++i) {
+        Combo& c = combos[i];
+        bool compatible = true;
+        for (const auto& [k, v] : entry.items()) {
+          if (c.original.contains(k) && c.original[k] != v) compatible = false;
+        }
+        if (!compatible) continue;
+        for (const auto& [k, v] : entry.items()) {
+          if (!c.original.contains(k)) c.added[k] = v;
+        }
+        extended = true;
+      }
+      if (!extended) {
+        Combo n;
+        n.added = entry;
+        n.origin = inc.pos;
+        combos.push_back(std::move(n));
+      }
+    }
+    if (combos.empty()) {
+      errors->push_back({spec.path, study.pos, where,
+                         study.exclude.empty() ? "empty matrix: the study has no cells"
+                                               : "exclude removes every cell of the matrix"});
+    }
+    std::map<std::string, size_t> seen;  // identity -> index in es.cells
+    for (Combo& c : combos) {
+      Cell cell;
+      cell.combination = c.original;
+      cell.combination.update(c.added);
+      cell.config = base;
+      cell.config.update(ToJson(study.settings));
+      cell.config.update(cell.combination);
+      cell.origin = c.origin;
+      std::string id = IdentityConfig(cell.config).dump();
+      auto [it, inserted] = seen.emplace(id, es.cells.size());
+      if (!inserted) {
+        errors->push_back({spec.path, c.origin, where,
+                           "duplicate cell: " + Describe(cell.combination) +
+                               " resolves to the same configuration as " +
+                               Describe(es.cells[it->second].combination)});
+        continue;
+      }
+      es.cells.push_back(std::move(cell));
+    }
+    out.push_back(std::move(es));
+  }
+  return out;
+}
+
+}  // namespace orch

@@ -1,0 +1,35 @@
+// Matrix expansion: a study's `matrix` (cartesian product), `exclude` and `include`
+// (GitHub Actions semantics) turned into cells, each resolved as
+// built-in defaults <- spec defaults <- study settings <- combination.
+// Pure function of the parsed spec; reports duplicate cells and empty studies.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "orchestrator/spec.h"
+
+namespace orch {
+
+struct Cell {
+  nlohmann::json config;       // fully resolved, every known key present, sorted keys
+  nlohmann::json combination;  // the keys the matrix/include chose (for display)
+  SourcePos origin;            // where in the spec this cell comes from
+};
+
+struct ExpandedStudy {
+  const StudySpec* study = nullptr;
+  std::vector<Cell> cells;
+  std::vector<nlohmann::json> excluded;  // combinations removed by `exclude`
+};
+
+// Expands every study; problems are appended to `errors` (file:line:col as in spec.h).
+std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError>* errors);
+
+// The part of a resolved config that identifies the experiment (no execution policy such
+// as timeouts), with sorted keys: two cells are the same experiment iff these are equal.
+nlohmann::json IdentityConfig(const nlohmann::json& config);
+
+}  // namespace orch

@@ -1,0 +1,102 @@
+#include "orchestrator/progress_printer.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace orch {
+
+std::string FormatDuration(double s) {
+  char buf[32];
+  if (s < 60) std::snprintf(buf, sizeof(buf), "%.1fs", s);
+  else if (s < 3600) std::snprintf(buf, sizeof(buf), "%dm%02ds", int(s) / 60, int(s) % 60);
+  else std::snprintf(buf, sizeof(buf), "%dh%02dm", int(s) / 3600, (int(s) % 3600) / 60);
+  return buf;
+}
+
+bool ProgressPrinter::IsSmartTerminal(std::FILE* out) {
+  const char* term = std::getenv("TERM");
+  return ::isatty(fileno(out)) && term && std::strcmp(term, "dumb") != 0;
+}
+
+ProgressPrinter::ProgressPrinter(std::FILE* out, bool smart, int total, int already_done,
+                                 std::map<std::string, std::string> labels,
+                                 std::optional<double> typical)
+    : out_(out), smart_(smart), total_(total), done_(already_done), labels_(std::move(labels)),
+      typical_s_(typical) {}
+
+void ProgressPrinter::OnStart(const store::Claim&, const std::string&) {}
+
+std::string ProgressPrinter::Eta(int running) const {
+  double per = n_durations_ ? sum_s_ / n_durations_ : typical_s_.value_or(NAN);
+  if (std::isnan(per)) return "";
+  int left = total_ - done_;
+  int parallel = std::max(1, running);
+  return " | ETA " + FormatDuration(per * left / parallel);
+}
+
+void ProgressPrinter::OnTick(const std::vector<const RunningAttempt*>& running) {
+  if (!smart_) return;
+  std::string line = "[" + std::to_string(done_) + "/" + std::to_string(total_) + "] ";
+  line += std::to_string(running.size()) + " running";
+  for (const RunningAttempt* a : running) {
+    line += " | " + a->claim().trial_key.substr(0, 8);
+    const auto& ev = a->events();
+    if (ev.token() >= 0) {
+      line += " tok " + std::to_string(ev.token());
+      if (ev.total() > 0) line += "/" + std::to_string(ev.total());
+    } else if (!ev.phase().empty()) {
+      line += " " + ev.phase();
+    }
+    line += " " + FormatDuration(a->elapsed_s());
+  }
+  if (failures_) line += " | " + std::to_string(failures_) + " failed";
+  line += Eta(static_cast<int>(running.size()));
+  PrintLine(line);
+}
+
+void ProgressPrinter::PrintLine(const std::string& text) {
+  winsize ws{};
+  size_t width = ::ioctl(fileno(out_), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 100;
+  std::string line = text.size() >= width ? text.substr(0, width - 1) : text;
+  std::fprintf(out_, "\r%s\x1b[K", line.c_str());
+  std::fflush(out_);
+  line_open_ = true;
+  last_width_ = line.size();
+}
+
+void ProgressPrinter::OnFinish(const store::Claim& claim, const store::AttemptResult& r) {
+  if (r.terminal) ++done_;
+  if (r.outcome != "ok") ++failures_;
+  if (r.outcome == "ok") {
+    sum_s_ += r.duration_s;
+    ++n_durations_;
+  }
+  auto it = labels_.find(claim.trial_key);
+  std::string label = it == labels_.end() ? "" : " " + it->second;
+  std::string line = "[" + std::to_string(done_) + "/" + std::to_string(total_) + "] " +
+                     r.outcome + " " + claim.trial_key.substr(0, 12) + label + " (" +
+                     FormatDuration(r.duration_s) + ")";
+  if (!r.terminal) line += " -> will retry";
+  if (r.outcome != "ok" && !r.reason.empty()) line += ": " + r.reason;
+  if (smart_) {
+    std::fprintf(out_, "\r%s\x1b[K\n", line.c_str());
+    line_open_ = false;
+  } else {
+    std::fprintf(out_, "%s\n", line.c_str());
+  }
+  std::fflush(out_);
+}
+
+void ProgressPrinter::Finish() {
+  if (line_open_) {
+    std::fprintf(out_, "\r\x1b[K");
+    std::fflush(out_);
+    line_open_ = false;
+  }
+}
+
+}  // namespace orch

@@ -1,0 +1,123 @@
+#include "orchestrator/provenance.h"
+
+#include <signal.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "orch_build_info.h"
+#include "orchestrator/subprocess.h"
+
+namespace orch {
+namespace {
+
+std::string Hostname() {
+  char buf[256] = {0};
+  ::gethostname(buf, sizeof(buf) - 1);
+  return buf;
+}
+
+std::string OsName() {
+  std::ifstream in("/etc/os-release");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("PRETTY_NAME=", 0) == 0) {
+      std::string v = line.substr(12);
+      if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
+      utsname u{};
+      ::uname(&u);
+      return v + " (" + u.sysname + " " + u.release + " " + u.machine + ")";
+    }
+  }
+  return "unknown";
+}
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(colon + 2);
+    }
+  }
+  return "unknown";
+}
+
+std::string UtcNow() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+int64_t ProcessStartTicks(int64_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  auto rparen = stat.rfind(')');
+  if (rparen == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(rparen + 2));
+  std::string f;
+  // Fields after "(comm)": state is field 3; starttime is field 22.
+  for (int i = 3; i <= 22 && fields >> f; ++i) {
+    if (i == 22) return std::stoll(f);
+  }
+  return -1;
+}
+
+}  // namespace
+
+nlohmann::json CollectProvenance() {
+  nlohmann::json p = {
+      {"orch_commit", ORCH_GIT_COMMIT},
+      {"orch_dirty", ORCH_GIT_DIRTY},
+      {"build_type", ORCH_BUILD_TYPE},
+      {"compiler", ORCH_COMPILER},
+      {"host", Hostname()},
+      {"os", OsName()},
+      {"cpu_model", CpuModel()},
+      {"cpus", static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN))},
+      {"started_utc", UtcNow()},
+      {"gpus", nlohmann::json::array()},
+  };
+  auto smi = CaptureOutput({"nvidia-smi", "--query-gpu=name,uuid,driver_version",
+                            "--format=csv,noheader"});
+  if (smi.ok()) {
+    std::istringstream in(*smi);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::vector<std::string> parts;
+      std::stringstream ss(line);
+      std::string part;
+      while (std::getline(ss, part, ',')) {
+        auto b = part.find_first_not_of(' ');
+        parts.push_back(b == std::string::npos ? "" : part.substr(b));
+      }
+      if (parts.size() == 3) {
+        p["gpus"].push_back({{"name", parts[0]}, {"uuid", parts[1]}, {"driver", parts[2]}});
+      }
+    }
+  }
+  return p;
+}
+
+store::Owner SelfOwner() {
+  int64_t pid = ::getpid();
+  return {Hostname(), pid, ProcessStartTicks(pid)};
+}
+
+bool OwnerAlive(const store::Owner& owner) {
+  if (owner.host != Hostname()) return true;
+  if (::kill(static_cast<pid_t>(owner.pid), 0) != 0 && errno == ESRCH) return false;
+  return ProcessStartTicks(owner.pid) == owner.pid_start;
+}
+
+}  // namespace orch

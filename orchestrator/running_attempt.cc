@@ -1,0 +1,143 @@
+#include "orchestrator/running_attempt.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "base/atomic_file.h"
+
+namespace orch {
+namespace {
+
+double Seconds(const nlohmann::json& config, const char* key, double fallback) {
+  return config.contains(key) && config[key].is_number() ? config[key].get<double>() : fallback;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<RunningAttempt>> RunningAttempt::Start(const AttemptLaunch& launch) {
+  std::unique_ptr<RunningAttempt> a(new RunningAttempt(launch));
+  const store::Claim& c = launch.claim;
+  std::error_code ec;
+  std::filesystem::create_directories(c.attempt_dir, ec);
+  if (ec) return Status::Error(c.attempt_dir + ": cannot create: " + ec.message());
+  nlohmann::json config = nlohmann::json::parse(c.config_json, nullptr, false);
+  a->timeout_s_ = Seconds(config, "timeout", 3600);
+  a->heartbeat_timeout_s_ = Seconds(config, "heartbeat_timeout", 300);
+  nlohmann::json trial = {
+      {"protocol", 1},
+      {"trial_key", c.trial_key},
+      {"attempt", c.attempt_number},
+      {"attempt_dir", c.attempt_dir},
+      {"events_path", "/dev/fd/3"},
+      {"result_path", c.attempt_dir + "/result.json"},
+      {"config", config},
+      {"inputs", launch.inputs},
+  };
+  std::string trial_path = c.attempt_dir + "/trial.json";
+  if (Status s = WriteFileAtomically(trial_path, trial.dump(2) + "\n"); !s.ok()) return s;
+  // A stale result from an earlier life of this directory must not be taken for ours.
+  std::filesystem::remove(c.attempt_dir + "/result.json", ec);
+  a->log_path_ = c.attempt_dir + "/worker.log";
+  a->events_log_.open(c.attempt_dir + "/events.jsonl", std::ios::app);
+
+  SpawnOptions opts;
+  opts.argv = {launch.worker, "--trial", trial_path};
+  opts.cwd = c.attempt_dir;
+  opts.log_path = a->log_path_;
+  opts.env.emplace_back("ORCH_PROTOCOL", "1");
+  if (launch.cuda_visible_devices) {
+    opts.env.emplace_back("CUDA_VISIBLE_DEVICES", *launch.cuda_visible_devices);
+  }
+  auto p = Subprocess::Spawn(opts);
+  if (!p.ok()) return p.status();
+  a->process_.emplace(std::move(p).value());
+  a->started_ = a->last_event_ = Clock::now();
+  return a;
+}
+
+double RunningAttempt::elapsed_s() const {
+  return std::chrono::duration<double>(Clock::now() - started_).count();
+}
+
+void RunningAttempt::ReadEvents() {
+  int fd = process_->event_fd();
+  if (fd < 0) return;
+  char buf[8192];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n > 0) {
+      last_event_ = Clock::now();
+      for (const auto& line : events_.Feed(std::string_view(buf, static_cast<size_t>(n)))) {
+        events_log_ << line << '\n';
+      }
+      continue;
+    }
+    if (n == 0) process_->CloseEventFd();  // EOF: the worker closed its end
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  events_log_.flush();
+}
+
+void RunningAttempt::Stop(KillReason reason, double limit_s) {
+  if (killed_for_ != KillReason::kNone) {
+    // A second stop request (e.g. Ctrl-C twice): do not wait for the grace period.
+    if (reason == KillReason::kInterrupted) process_->SignalGroup(SIGKILL);
+    return;
+  }
+  killed_for_ = reason;
+  kill_limit_s_ = limit_s;
+  process_->SignalGroup(reason == KillReason::kInterrupted ? SIGINT : SIGTERM);
+  process_->SignalGroup(SIGCONT);  // a stopped group must wake up to die
+  kill_at_ = Clock::now() + std::chrono::milliseconds(
+                                static_cast<long long>(launch_.kill_grace_s * 1000));
+}
+
+Clock::time_point RunningAttempt::CheckDeadlines(Clock::time_point now) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  auto after = [](Clock::time_point t, double s) {
+    return t + milliseconds(static_cast<long long>(s * 1000));
+  };
+  if (kill_at_) {
+    if (now >= *kill_at_) {
+      process_->SignalGroup(SIGKILL);
+      kill_at_ = now + std::chrono::seconds(1);  // keep polling until it is reaped
+    }
+    return *kill_at_;
+  }
+  Clock::time_point wall = after(started_, timeout_s_);
+  Clock::time_point beat = after(last_event_, heartbeat_timeout_s_);
+  if (now >= wall) {
+    Stop(KillReason::kTimeout, timeout_s_);
+    return *kill_at_;
+  }
+  if (now >= beat) {
+    Stop(KillReason::kHung, heartbeat_timeout_s_);
+    return *kill_at_;
+  }
+  return std::min(wall, beat);
+}
+
+std::optional<AttemptObservation> RunningAttempt::TryFinish() {
+  ExitInfo info;
+  if (!process_->TryReap(&info)) return std::nullopt;
+  ReadEvents();  // whatever was written before the exit
+  process_->CloseEventFd();
+  AttemptObservation obs;
+  obs.killed_for = killed_for_;
+  obs.limit_s = kill_limit_s_;
+  obs.exit = info;
+  obs.duration_s = elapsed_s();
+  auto result = ReadFile(launch_.claim.attempt_dir + "/result.json");
+  if (result.ok()) obs.result_text = *result;
+  obs.failure_event = events_.failure();
+  obs.event_warnings = events_.warnings();
+  obs.stderr_tail = ReadTail(log_path_, 20);
+  return obs;
+}
+
+}  // namespace orch

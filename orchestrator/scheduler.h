@@ -1,0 +1,56 @@
+// Scheduler: runs a sweep's pending trials on a fixed set of slots (one trial per GPU,
+// or N on the CPU). It claims a trial atomically in the store, runs its attempt in a
+// worker process, stores the classified result in one transaction, and retries
+// transient failures. One thread, one poll loop: a worker's exit, an event line or the
+// user's Ctrl-C wakes it at once. Progress goes to a ProgressSink (the printer).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "orchestrator/running_attempt.h"
+#include "store/store.h"
+
+namespace orch {
+
+struct Slot {
+  std::string name;                                 // "cpu:0", "gpu:1"
+  std::optional<std::string> cuda_visible_devices;  // set for GPU slots
+};
+
+// Parses `--gpus 0,1` / `-j N` into slots (default: one CPU slot).
+StatusOr<std::vector<Slot>> MakeSlots(const std::string& gpus, int jobs);
+
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  virtual void OnStart(const store::Claim& claim, const std::string& slot) = 0;
+  // Called about once a second and on every event, with the attempts now running.
+  virtual void OnTick(const std::vector<const RunningAttempt*>& running) = 0;
+  virtual void OnFinish(const store::Claim& claim, const store::AttemptResult& result) = 0;
+};
+
+struct SchedulerOptions {
+  int64_t sweep_id = 0;
+  int64_t run_id = 0;
+  store::Owner owner;
+  std::vector<Slot> slots;
+  std::string worker;
+  nlohmann::json inputs = nlohmann::json::object();  // for trial.json
+  std::string runs_dir;                               // results/runs
+  double kill_grace_s = 5;
+  int interrupt_fd = -1;  // becomes readable when the user asks to stop (Ctrl-C)
+};
+
+struct SchedulerResult {
+  int attempts = 0;
+  bool interrupted = false;
+};
+
+StatusOr<SchedulerResult> RunSweep(store::Store& db, const SchedulerOptions& opts,
+                                   ProgressSink& progress);
+
+}  // namespace orch

@@ -1,0 +1,342 @@
+#include "orchestrator/spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <set>
+
+#include "base/atomic_file.h"
+#include "orchestrator/config_schema.h"
+
+namespace orch {
+namespace {
+
+SourcePos PosOf(const YAML::Node& n) {
+  YAML::Mark m = n.Mark();
+  if (m.is_null()) return {};
+  return {m.line + 1, m.column + 1};
+}
+
+const char* KindName(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Null: return "empty";
+    default: return "undefined";
+  }
+}
+
+class SpecParser {
+ public:
+  SpecParser(const std::string& path, SpecParse* out) : path_(path), out_(out) {}
+
+  void Parse(const YAML::Node& root) {
+    Spec& spec = out_->spec;
+    if (!root.IsMap()) {
+      Error(PosOf(root), "", std::string("the spec must be a mapping, not ") + KindName(root));
+      return;
+    }
+    static const std::set<std::string> kTop = {"name",   "context", "conclusion", "model",
+                                               "tokenizer", "dataset", "device", "worker",
+                                               "defaults", "studies"};
+    for (const auto& [key, value] : Entries(root, "")) {
+      std::string k = key.as<std::string>();
+      if (!kTop.count(k)) {
+        Error(PosOf(key), k,
+              "unknown key (known: name, context, conclusion, model, tokenizer, dataset, "
+              "device, worker, defaults, studies)");
+      } else if (k == "name") {
+        spec.name = Text(value, k);
+      } else if (k == "context") {
+        spec.context = Text(value, k);
+      } else if (k == "conclusion") {
+        spec.conclusion = Text(value, k);
+      } else if (k == "model") {
+        spec.model = Text(value, k);
+        spec.model_pos = PosOf(value);
+      } else if (k == "tokenizer") {
+        spec.tokenizer = Text(value, k);
+        spec.tokenizer_pos = PosOf(value);
+      } else if (k == "dataset") {
+        spec.dataset = Text(value, k);
+        spec.dataset_pos = PosOf(value);
+      } else if (k == "worker") {
+        spec.worker = Text(value, k);
+        spec.worker_pos = PosOf(value);
+      } else if (k == "device") {
+        AddConfig(&spec.defaults, key, value, k);
+      } else if (k == "defaults") {
+        ConfigMap(value, "defaults", &spec.defaults);
+      } else if (k == "studies") {
+        Studies(value);
+      }
+    }
+    if (spec.name.empty()) Error(PosOf(root), "name", "missing: every spec needs a `name`");
+    if (!root["studies"]) Error(PosOf(root), "studies", "missing: a spec needs `studies`");
+  }
+
+ private:
+  void Error(SourcePos pos, const std::string& key, const std::string& message) {
+    out_->errors.push_back({path_, pos, key, message});
+  }
+
+  // Map entries in file order, reporting duplicate keys (yaml-cpp keeps the last).
+  std::vector<std::pair<YAML::Node, YAML::Node>> Entries(const YAML::Node& map,
+                                                         const std::string& where) {
+    std::vector<std::pair<YAML::Node, YAML::Node>> out;
+    std::set<std::string> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      if (!it->first.IsScalar()) {
+        Error(PosOf(it->first), where, "keys must be plain words");
+        continue;
+      }
+      std::string k = it->first.as<std::string>();
+      if (!seen.insert(k).second) {
+        Error(PosOf(it->first), Join(where, k), "duplicate key");
+        continue;
+      }
+      out.emplace_back(it->first, it->second);
+    }
+    return out;
+  }
+
+  static std::string Join(const std::string& a, const std::string& b) {
+    return a.empty() ? b : a + "." + b;
+  }
+
+  std::string Text(const YAML::Node& n, const std::string& key) {
+    if (!n.IsScalar()) {
+      Error(PosOf(n), key, std::string("must be text, not ") + KindName(n));
+      return "";
+    }
+    return n.as<std::string>();
+  }
+
+  // One config key: value must be a scalar valid for that key.
+  bool AddConfig(PartialConfig* pc, const YAML::Node& key, const YAML::Node& value,
+                 const std::string& where) {
+    std::string k = key.as<std::string>();
+    if (!FindConfigKey(k) && !IsUserKey(k)) {
+      std::string err;
+      NormalizeValue(k, "", &err);
+      Error(PosOf(key), where, err);
+      return false;
+    }
+    if (!value.IsScalar()) {
+      Error(PosOf(value), where, std::string("must be a single value, not ") + KindName(value));
+      return false;
+    }
+    std::string err;
+    auto v = NormalizeValue(k, value.as<std::string>(), &err);
+    if (!v) {
+      Error(PosOf(value), where, err);
+      return false;
+    }
+    pc->entries.emplace_back(k, SpecValue{*v, PosOf(value)});
+    return true;
+  }
+
+  void ConfigMap(const YAML::Node& n, const std::string& where, PartialConfig* pc) {
+    pc->pos = PosOf(n);
+    if (!n.IsMap()) {
+      Error(PosOf(n), where, std::string("must be a mapping of config keys, not ") + KindName(n));
+      return;
+    }
+    for (const auto& [key, value] : Entries(n, where)) {
+      AddConfig(pc, key, value, Join(where, key.as<std::string>()));
+    }
+  }
+
+  void Studies(const YAML::Node& n) {
+    if (!n.IsSequence() || n.size() == 0) {
+      Error(PosOf(n), "studies", "must be a non-empty list of studies");
+      return;
+    }
+    std::set<std::string> ids;
+    for (size_t i = 0; i < n.size(); ++i) {
+      std::string where = "studies[" + std::to_string(i) + "]";
+      StudySpec s;
+      if (Study(n[i], where, &s)) {
+        if (!ids.insert(s.id).second) {
+          Error(s.pos, where + ".id", "duplicate study id '" + s.id + "'");
+        }
+        out_->spec.studies.push_back(std::move(s));
+      }
+    }
+  }
+
+  bool Study(const YAML::Node& n, const std::string& where, StudySpec* s) {
+    s->pos = PosOf(n);
+    if (!n.IsMap()) {
+      Error(PosOf(n), where, std::string("a study must be a mapping, not ") + KindName(n));
+      return false;
+    }
+    s->settings.pos = PosOf(n);
+    bool has_matrix = false, has_include = false;
+    for (const auto& [key, value] : Entries(n, where)) {
+      std::string k = key.as<std::string>();
+      std::string kw = Join(where, k);
+      if (k == "id") {
+        s->id = Text(value, kw);
+        s->pos = PosOf(value);
+      } else if (k == "title") {
+        s->title = Text(value, kw);
+      } else if (k == "notes") {
+        s->notes = Text(value, kw);
+      } else if (k == "baseline") {
+        ConfigMap(value, kw, &s->baseline);
+      } else if (k == "matrix") {
+        has_matrix = true;
+        Matrix(value, kw, s);
+      } else if (k == "include") {
+        has_include = true;
+        EntryList(value, kw, &s->include);
+      } else if (k == "exclude") {
+        EntryList(value, kw, &s->exclude);
+      } else if (FindConfigKey(k) || IsUserKey(k)) {
+        AddConfig(&s->settings, key, value, kw);
+      } else {
+        Error(PosOf(key), kw,
+              "unknown study key (known: id, title, notes, baseline, matrix, include, exclude, "
+              "or a config key: " + JoinNames() + ")");
+      }
+    }
+    if (s->id.empty()) Error(PosOf(n), where + ".id", "missing: every study needs an `id`");
+    if (!has_matrix && !has_include) {
+      Error(PosOf(n), where + ".matrix", "empty matrix: the study has no `matrix` or `include`");
+    }
+    for (const auto& e : s->exclude) {
+      for (const auto& [k, v] : e.entries) {
+        bool is_axis = false;
+        for (const auto& a : s->matrix) is_axis |= a.name == k;
+        if (!is_axis) {
+          Error(v.pos, where + ".exclude." + k,
+                "exclude names '" + k + "', which is not an axis of this study's matrix");
+        }
+      }
+    }
+    return true;
+  }
+
+  static std::string JoinNames() {
+    std::string out;
+    for (const auto& k : ConfigKeys()) out += (out.empty() ? "" : ", ") + k.name;
+    return out;
+  }
+
+  void Matrix(const YAML::Node& n, const std::string& where, StudySpec* s) {
+    if (!n.IsMap() || n.size() == 0) {
+      Error(PosOf(n), where, "empty matrix: `matrix` must map axes to lists of values");
+      return;
+    }
+    for (const auto& [key, value] : Entries(n, where)) {
+      std::string k = key.as<std::string>();
+      std::string kw = Join(where, k);
+      Axis axis{k, {}, PosOf(key)};
+      std::string err;
+      if (!FindConfigKey(k) && !IsUserKey(k)) {
+        NormalizeValue(k, "", &err);
+        Error(PosOf(key), kw, err);
+        continue;
+      }
+      if (value.IsScalar()) {  // `dtype: fp16` in a matrix: a one-value axis
+        auto v = NormalizeValue(k, value.as<std::string>(), &err);
+        if (v) axis.values.push_back({*v, PosOf(value)});
+        else Error(PosOf(value), kw, err);
+      } else if (value.IsSequence()) {
+        if (value.size() == 0) Error(PosOf(value), kw, "empty axis: give at least one value");
+        std::set<std::string> seen;
+        for (const auto& item : value) {
+          if (!item.IsScalar()) {
+            Error(PosOf(item), kw, std::string("axis values must be scalars, not ") + KindName(item));
+            continue;
+          }
+          auto v = NormalizeValue(k, item.as<std::string>(), &err);
+          if (!v) {
+            Error(PosOf(item), kw, err);
+            continue;
+          }
+          if (!seen.insert(v->dump()).second) {
+            Error(PosOf(item), kw, "duplicate value " + v->dump() + " (would make duplicate cells)");
+            continue;
+          }
+          axis.values.push_back({*v, PosOf(item)});
+        }
+      } else {
+        Error(PosOf(value), kw, std::string("an axis must be a list of values, not ") + KindName(value));
+        continue;
+      }
+      s->matrix.push_back(std::move(axis));
+    }
+  }
+
+  void EntryList(const YAML::Node& n, const std::string& where, std::vector<PartialConfig>* out) {
+    if (!n.IsSequence()) {
+      Error(PosOf(n), where, std::string("must be a list of mappings, not ") + KindName(n));
+      return;
+    }
+    for (size_t i = 0; i < n.size(); ++i) {
+      PartialConfig pc;
+      ConfigMap(n[i], where + "[" + std::to_string(i) + "]", &pc);
+      if (n[i].IsMap() && n[i].size() == 0) {
+        Error(PosOf(n[i]), where + "[" + std::to_string(i) + "]", "empty entry");
+      }
+      out->push_back(std::move(pc));
+    }
+  }
+
+  std::string path_;
+  SpecParse* out_;
+};
+
+}  // namespace
+
+std::string SpecError::ToString() const {
+  std::string out = file;
+  if (pos.line > 0) out += ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+  out += ": ";
+  if (!key.empty()) out += key + ": ";
+  return out + message;
+}
+
+const SpecValue* PartialConfig::Find(const std::string& key) const {
+  for (const auto& [k, v] : entries) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+SpecParse ParseSpec(const std::string& path, const std::string& text) {
+  SpecParse out;
+  out.spec.path = path;
+  out.spec.text = text;
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  out.spec.dir = dir.empty() ? "." : dir.string();
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    out.errors.push_back({path, {e.mark.line + 1, e.mark.column + 1}, "", "YAML: " + e.msg});
+    return out;
+  }
+  try {
+    SpecParser(path, &out).Parse(root);
+  } catch (const YAML::Exception& e) {
+    out.errors.push_back({path, {e.mark.line + 1, e.mark.column + 1}, "", "YAML: " + e.msg});
+  }
+  return out;
+}
+
+SpecParse LoadSpec(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    SpecParse out;
+    out.spec.path = path;
+    out.errors.push_back({path, {}, "", text.status().message()});
+    return out;
+  }
+  return ParseSpec(path, *text);
+}
+
+}  // namespace orch

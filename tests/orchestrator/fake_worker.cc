@@ -1,0 +1,135 @@
+// fake_worker: a worker that speaks protocol 1 (docs/protocol.md) and does what the
+// trial's `x_behavior` says, so the orchestrator's supervision, classification, retries
+// and resume are tested without LibTorch or a GPU. Behaviours:
+//   ok (default)  result ok with metrics and per-token samples
+//   crash         SIGSEGV after a heartbeat           -> crash
+//   exit          "fatal: bad things" on stderr, exit 3 -> error
+//   oom           CUDA OOM text on stderr, exit 1      -> oom
+//   cuda_error    CUDA error text on stderr, exit 1    -> cuda_error
+//   nan           result outcome nan with details     -> nan
+//   blocked       result outcome blocked with reason  -> blocked
+//   hang          heartbeats forever                  -> timeout
+//   silent        no events, sleeps                   -> hung
+//   flaky         crash on attempt 1, ok afterwards   -> ok after a retry
+//   sleep         ok after x_sleep seconds of heartbeats (for resume tests)
+//   failure_event emits a failure event (oom) then aborts -> oom
+// Optional: x_marker=PATH appends "<key> <attempt>\n" to PATH when the trial completes ok.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+FILE* g_events = nullptr;
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void Emit(nlohmann::json ev) {
+  ev["t"] = Now();
+  std::fprintf(g_events, "%s\n", ev.dump().c_str());
+  std::fflush(g_events);
+}
+
+void WriteResult(const std::string& path, const nlohmann::json& result) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << result.dump() << "\n";
+  }
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3 || std::string(argv[1]) != "--trial") {
+    std::fprintf(stderr, "usage: fake_worker --trial trial.json\n");
+    return 2;
+  }
+  std::ifstream in(argv[2]);
+  nlohmann::json trial = nlohmann::json::parse(in);
+  const auto& config = trial["config"];
+  std::string behavior = config.value("x_behavior", "ok");
+  int attempt = trial["attempt"];
+  g_events = std::fopen(trial["events_path"].get<std::string>().c_str(), "w");
+  if (!g_events) return 4;
+  Emit({{"event", "started"}, {"pid", getpid()}, {"protocol", 1}});
+  Emit({{"event", "phase"}, {"name", "decode"}});
+  std::string result_path = trial["result_path"];
+  nlohmann::json result = {{"protocol", 1}, {"outcome", "ok"}};
+
+  if (behavior == "flaky") behavior = attempt == 1 ? "crash" : "ok";
+  if (behavior == "crash") {
+    Emit({{"event", "heartbeat"}, {"token", 1}});
+    std::fprintf(stderr, "about to crash\n");
+    std::fflush(stderr);
+    std::raise(SIGSEGV);
+  } else if (behavior == "exit") {
+    std::fprintf(stderr, "loading...\nfatal: bad things\n");
+    return 3;
+  } else if (behavior == "oom") {
+    std::fprintf(stderr,
+                 "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\n");
+    return 1;
+  } else if (behavior == "cuda_error") {
+    std::fprintf(stderr, "CUDA error: an illegal memory access was encountered\n");
+    return 1;
+  } else if (behavior == "failure_event") {
+    Emit({{"event", "failure"}, {"outcome", "oom"}, {"message", "allocator gave up"}});
+    std::abort();
+  } else if (behavior == "hang") {
+    for (long i = 0;; ++i) {
+      Emit({{"event", "heartbeat"}, {"token", i}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  } else if (behavior == "silent") {
+    std::this_thread::sleep_for(std::chrono::hours(1));
+  } else if (behavior == "nan") {
+    result["outcome"] = "nan";
+    result["reason"] = "non-finite logits at token 7";
+    result["details"] = {{"nan_token", 7}, {"nan_layer", "gpt_neox.layers.2"}};
+  } else if (behavior == "blocked") {
+    result["outcome"] = "blocked";
+    result["reason"] = "int4wo-g32 needs a CUDA int4 kernel; device is cpu";
+  } else if (behavior == "sleep") {
+    double s = std::atof(config.value("x_sleep", "1").c_str());
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(long(s * 1000));
+    for (int i = 0; std::chrono::steady_clock::now() < end; ++i) {
+      Emit({{"event", "heartbeat"}, {"token", i}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  if (result["outcome"] == "ok") {
+    int n = config.value("tokens", 16);
+    n = std::min(n, 64);
+    nlohmann::json lat = nlohmann::json::array(), nll = nlohmann::json::array();
+    unsigned seed = static_cast<unsigned>(config.value("seed", 0)) * 7919u + 17u;
+    for (int i = 0; i < n; ++i) {
+      seed = seed * 1103515245u + 12345u;
+      lat.push_back(1.0 + (seed % 1000) / 10000.0);
+      nll.push_back(2.0 + (seed % 997) / 1000.0);
+    }
+    result["metrics"] = {{"ppl", 9.5}, {"tpot_ms_median", 1.05}, {"tokens_evaluated", n}};
+    result["samples"] = {{{"repeat", 0}, {"warmup", 2}, {"latency_ms", lat}, {"nll", nll}}};
+    result["environment"] = {{"device_name", "fake"}};
+    result["warnings"] = {"fake worker: numbers are synthetic"};
+  }
+  WriteResult(result_path, result);
+  if (result["outcome"] == "ok" && config.contains("x_marker")) {
+    std::ofstream marker(config["x_marker"].get<std::string>(), std::ios::app);
+    marker << trial["trial_key"].get<std::string>() << " " << attempt << "\n";
+  }
+  return 0;
+}

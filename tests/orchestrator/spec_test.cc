@@ -1,0 +1,170 @@
+// Spec parsing and validation: every error kind, with its position and key, all at once.
+#include "orchestrator/spec.h"
+
+#include <gtest/gtest.h>
+
+#include "orchestrator/matrix.h"
+
+namespace orch {
+namespace {
+
+std::vector<std::string> Errors(const std::string& yaml) {
+  SpecParse p = ParseSpec("x.yaml", yaml);
+  std::vector<std::string> out;
+  for (const auto& e : p.errors) out.push_back(e.ToString());
+  if (p.ok()) {
+    std::vector<SpecError> errs;
+    ExpandStudies(p.spec, &errs);
+    for (const auto& e : errs) out.push_back(e.ToString());
+  }
+  return out;
+}
+
+std::string Joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += x + "\n";
+  return s;
+}
+
+TEST(Spec, ValidSpecParsesWithStudiesAndDefaults) {
+  SpecParse p = ParseSpec("x.yaml", R"(
+name: sweep
+context: goal
+device: cpu
+defaults: {tokens: 64, dtype: bf16}
+studies:
+  - id: A
+    title: quant
+    notes: some notes
+    baseline: {quant: none}
+    matrix: {quant: [none, int8wo]}
+)");
+  ASSERT_TRUE(p.ok()) << Joined(Errors(""));
+  EXPECT_EQ(p.spec.name, "sweep");
+  ASSERT_EQ(p.spec.studies.size(), 1u);
+  EXPECT_EQ(p.spec.studies[0].notes, "some notes");
+  EXPECT_EQ(p.spec.defaults.Find("tokens")->value, 64);
+  EXPECT_EQ(p.spec.defaults.Find("device")->value, "cpu");
+}
+
+TEST(Spec, UnknownTopLevelKeyNamesLineColumnAndKey) {
+  auto e = Errors("name: s\nstudis: []\n");
+  ASSERT_FALSE(e.empty());
+  EXPECT_NE(Joined(e).find("x.yaml:2:1: studis: unknown key"), std::string::npos) << Joined(e);
+}
+
+TEST(Spec, UnknownQuantListsTheValidOnes) {
+  auto e = Errors("name: s\nstudies:\n  - id: A\n    matrix:\n      quant: [none, int9wo]\n");
+  ASSERT_EQ(e.size(), 1u) << Joined(e);
+  EXPECT_NE(e[0].find("x.yaml:5:21:"), std::string::npos) << e[0];
+  EXPECT_NE(e[0].find("studies[0].matrix.quant"), std::string::npos) << e[0];
+  EXPECT_NE(e[0].find("unknown quant 'int9wo' (valid: none, int8wo, int8wo-dequant"),
+            std::string::npos) << e[0];
+}
+
+TEST(Spec, WrongTypesAreReported) {
+  auto e = Errors(R"(name: s
+defaults:
+  window: wide
+  tokens: [1, 2]
+studies:
+  - id: A
+    matrix: {n_sink: [-1]}
+)");
+  std::string all = Joined(e);
+  EXPECT_NE(all.find("x.yaml:3:11: defaults.window: window must be a positive integer or 'full'"),
+            std::string::npos) << all;
+  EXPECT_NE(all.find("defaults.tokens: must be a single value, not a list"), std::string::npos) << all;
+  EXPECT_NE(all.find("n_sink must be an integer >= 0, not '-1'"), std::string::npos) << all;
+}
+
+TEST(Spec, SeveralErrorsAreReportedAtOnce) {
+  auto e = Errors(R"(name: s
+bogus: 1
+studies:
+  - id: A
+    matrix: {quant: [int9], dtype: [fp8]}
+)");
+  EXPECT_EQ(e.size(), 3u) << Joined(e);
+}
+
+TEST(Spec, EmptyMatrixIsAnError) {
+  auto e = Errors("name: s\nstudies:\n  - id: A\n    title: nothing\n");
+  ASSERT_EQ(e.size(), 1u) << Joined(e);
+  EXPECT_NE(e[0].find("empty matrix"), std::string::npos);
+  auto e2 = Errors("name: s\nstudies:\n  - id: A\n    matrix: {quant: []}\n");
+  EXPECT_NE(Joined(e2).find("empty axis"), std::string::npos) << Joined(e2);
+}
+
+TEST(Spec, ExcludeNamingAnUnknownAxisIsAnError) {
+  auto e = Errors(R"(name: s
+studies:
+  - id: A
+    matrix: {quant: [none, int8wo]}
+    exclude:
+      - {dtype: fp16}
+)");
+  ASSERT_EQ(e.size(), 1u) << Joined(e);
+  EXPECT_NE(e[0].find("x.yaml:6:17: studies[0].exclude.dtype: exclude names 'dtype', which is not an axis"),
+            std::string::npos) << e[0];
+}
+
+TEST(Spec, IncludeNamingAnUnknownKeyIsAnError) {
+  auto e = Errors(R"(name: s
+studies:
+  - id: A
+    matrix: {quant: [none]}
+    include:
+      - {quant: int8wo, windw: 64}
+)");
+  ASSERT_EQ(e.size(), 1u) << Joined(e);
+  EXPECT_NE(e[0].find("unknown key 'windw'"), std::string::npos) << e[0];
+}
+
+TEST(Spec, DuplicateCellsAreErrors) {
+  auto e = Errors("name: s\nstudies:\n  - id: A\n    matrix: {window: [256, 256]}\n");
+  EXPECT_NE(Joined(e).find("duplicate value 256"), std::string::npos) << Joined(e);
+  // `full` and the default are the same cell once resolved.
+  auto e2 = Errors(R"(name: s
+studies:
+  - id: A
+    matrix: {quant: [none]}
+    include:
+      - {quant: int8wo}
+      - {quant: int8wo, window: full}
+)");
+  EXPECT_NE(Joined(e2).find("x.yaml:7:9: studies.A: duplicate cell: quant=int8wo window=full resolves to the same configuration as quant=int8wo"), std::string::npos)
+      << Joined(e2);
+}
+
+TEST(Spec, DuplicateYamlKeysAndStudyIdsAreErrors) {
+  auto e = Errors(R"(name: s
+name: t
+studies:
+  - id: A
+    matrix: {quant: [none]}
+  - id: A
+    matrix: {quant: [int8wo]}
+)");
+  std::string all = Joined(e);
+  EXPECT_NE(all.find("x.yaml:2:1: name: duplicate key"), std::string::npos) << all;
+  EXPECT_NE(all.find("duplicate study id 'A'"), std::string::npos) << all;
+}
+
+TEST(Spec, YamlSyntaxErrorHasPosition) {
+  auto e = Errors("name: s\nstudies: [\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_NE(e[0].find("x.yaml:"), std::string::npos);
+  EXPECT_NE(e[0].find("YAML:"), std::string::npos);
+}
+
+TEST(Spec, DurationsAcceptUnits) {
+  SpecParse p = ParseSpec("x.yaml", "name: s\ndefaults: {timeout: 30m, heartbeat_timeout: 90s}\n"
+                                    "studies:\n  - id: A\n    matrix: {quant: [none]}\n");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.spec.defaults.Find("timeout")->value, 1800);
+  EXPECT_EQ(p.spec.defaults.Find("heartbeat_timeout")->value, 90);
+}
+
+}  // namespace
+}  // namespace orch

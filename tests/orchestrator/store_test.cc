@@ -1,0 +1,204 @@
+// The store: schema versioning, claims across processes, one-transaction results.
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <set>
+
+#include "test_util.h"
+
+namespace orch::store {
+namespace {
+
+using orch::testing::TempDir;
+
+SweepDef Sweep(int n, const std::string& name = "s") {
+  SweepDef d;
+  d.name = name;
+  d.spec_path = "/x/spec.yaml";
+  d.spec_text = "name: s";
+  d.spec_hash = "h";
+  StudyDef st;
+  st.id = "A";
+  st.title = "t";
+  for (int i = 0; i < n; ++i) {
+    char key[65];
+    std::snprintf(key, sizeof(key), "%064x", i + 1);
+    st.cells.push_back({key, "{\"i\":" + std::to_string(i) + "}"});
+  }
+  d.studies.push_back(st);
+  return d;
+}
+
+Owner Me() { return {"host", getpid(), 1}; }
+
+std::string DirFor(const std::string& key, int n) { return "/runs/" + key + "/" + std::to_string(n); }
+
+void SetPragma(const std::string& path, const std::string& pragma) {
+  sqlite3* db;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, pragma.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+TEST(Store, NewDatabaseIsVersionedAndWhole) {
+  TempDir d;
+  auto s = Store::Open(d / "sub/orch.db");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ((*s)->schema_version(), kSchemaVersion);
+  EXPECT_TRUE((*s)->IntegrityCheck().ok());
+}
+
+TEST(Store, RefusesADatabaseFromANewerOrch) {
+  TempDir d;
+  { ASSERT_TRUE(Store::Open(d / "orch.db").ok()); }
+  SetPragma(d / "orch.db", "PRAGMA user_version = 99");
+  auto s = Store::Open(d / "orch.db");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("schema version 99 is newer than this orch understands"),
+            std::string::npos) << s.status().message();
+  EXPECT_FALSE(Store::Open(d / "orch.db", OpenMode::kReadOnly).ok());
+}
+
+TEST(Store, RefusesAForeignDatabase) {
+  TempDir d;
+  SetPragma(d / "other.db", "CREATE TABLE t(x)");
+  auto s = Store::Open(d / "other.db");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("not an orch database"), std::string::npos);
+}
+
+TEST(Store, ReopeningMigratesNothingTwiceAndKeepsData) {
+  TempDir d;
+  {
+    auto s = Store::Open(d / "orch.db");
+    ASSERT_TRUE((*s)->UpsertSweep(Sweep(3)).ok());
+  }
+  auto s = Store::Open(d / "orch.db");
+  ASSERT_TRUE(s.ok());
+  auto sweep = (*s)->FindSweep("s");
+  ASSERT_TRUE(sweep);
+  EXPECT_EQ((*s)->UnfinishedCount(sweep->id), 3);
+}
+
+TEST(Store, FinishAttemptStoresTheWholeResultAndRetriesGoBackToPending) {
+  TempDir d;
+  auto s = std::move(Store::Open(d / "orch.db")).value();
+  int64_t sweep = *s->UpsertSweep(Sweep(1));
+  int64_t run = *s->BeginRun(sweep, Me(), "{}");
+  auto c = s->ClaimNext(sweep, run, Me(), "cpu:0", DirFor);
+  ASSERT_TRUE(c.ok() && c->has_value());
+  EXPECT_EQ((*c)->attempt_number, 1);
+  AttemptResult r;
+  r.attempt_id = (*c)->attempt_id;
+  r.outcome = "crash";
+  r.terminal = false;
+  ASSERT_TRUE(s->FinishAttempt(r).ok());
+  EXPECT_EQ(s->UnfinishedCount(sweep), 1);
+  auto c2 = s->ClaimNext(sweep, run, Me(), "cpu:0", DirFor);
+  ASSERT_TRUE(c2.ok() && c2->has_value());
+  EXPECT_EQ((*c2)->attempt_number, 2);
+  EXPECT_EQ((*c2)->attempt_dir, DirFor((*c2)->trial_key, 2));
+  AttemptResult ok;
+  ok.attempt_id = (*c2)->attempt_id;
+  ok.outcome = "ok";
+  ok.metrics = {{"ppl", 3.5}};
+  ok.samples = {{0, 0, 1.5, 2.0, true}, {0, 1, 1.25, std::nan(""), false}};
+  ASSERT_TRUE(s->FinishAttempt(ok).ok());
+  EXPECT_EQ(s->UnfinishedCount(sweep), 0);
+  auto t = s->FindTrial((*c2)->trial_key.substr(0, 10));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->outcome, "ok");
+  EXPECT_EQ(t->final_attempt_id, ok.attempt_id);
+  EXPECT_EQ(s->Metrics(ok.attempt_id).at("ppl"), 3.5);
+  auto samples = s->Samples(ok.attempt_id);
+  ASSERT_EQ(samples.size(), 2u);
+  EXPECT_TRUE(samples[0].warmup);
+  EXPECT_TRUE(std::isnan(samples[1].nll));
+  // A finished attempt cannot be finished again (no trial completes twice).
+  EXPECT_FALSE(s->FinishAttempt(ok).ok());
+}
+
+TEST(Store, OrphanedAttemptsBecomeInterruptedAndPending) {
+  TempDir d;
+  auto s = std::move(Store::Open(d / "orch.db")).value();
+  int64_t sweep = *s->UpsertSweep(Sweep(2));
+  Owner dead{"host", 999999, 7};
+  int64_t run = *s->BeginRun(sweep, dead, "{}");
+  auto c = s->ClaimNext(sweep, run, dead, "cpu:0", DirFor);
+  ASSERT_TRUE(c.ok() && c->has_value());
+  auto rec = s->RecoverOrphans([](const Owner& o) { return o.pid != 999999; });
+  ASSERT_TRUE(rec.ok());
+  ASSERT_EQ(rec->size(), 1u);
+  auto attempts = s->Attempts((*c)->trial_key);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].outcome, "interrupted");
+  EXPECT_EQ(s->Counts(sweep)[0].pending, 2);
+}
+
+TEST(Store, EditedSpecKeepsOldCellsAsStale) {
+  TempDir d;
+  auto s = std::move(Store::Open(d / "orch.db")).value();
+  int64_t sweep = *s->UpsertSweep(Sweep(3));
+  SweepDef smaller = Sweep(2);
+  smaller.studies[0].cells.push_back({std::string(64, 'f'), "{}"});
+  ASSERT_EQ(*s->UpsertSweep(smaller), sweep);
+  auto counts = s->Counts(sweep);
+  ASSERT_EQ(counts.size(), 1u);
+  EXPECT_EQ(counts[0].pending, 3);
+  EXPECT_EQ(counts[0].stale, 1);
+  EXPECT_EQ(s->UnfinishedCount(sweep), 3);
+}
+
+TEST(Store, TwoProcessesNeverClaimTheSameTrial) {
+  TempDir d;
+  const int kTrials = 60;
+  {
+    auto s = std::move(Store::Open(d / "orch.db")).value();
+    ASSERT_TRUE(s->UpsertSweep(Sweep(kTrials)).ok());
+  }
+  int fds[2][2];
+  pid_t pids[2];
+  for (int p = 0; p < 2; ++p) {
+    ASSERT_EQ(pipe(fds[p]), 0);
+    pids[p] = fork();
+    if (pids[p] == 0) {
+      close(fds[p][0]);
+      auto s = std::move(Store::Open(d / "orch.db")).value();
+      int64_t sweep = s->FindSweep("s")->id;
+      Owner me{"host", getpid(), 1};
+      int64_t run = *s->BeginRun(sweep, me, "{}");
+      while (true) {
+        auto c = s->ClaimNext(sweep, run, me, "cpu:0", DirFor);
+        if (!c.ok()) _exit(3);
+        if (!c->has_value()) break;
+        std::string line = (*c)->trial_key + "\n";
+        if (write(fds[p][1], line.data(), line.size()) < 0) _exit(4);
+      }
+      _exit(0);
+    }
+    close(fds[p][1]);
+  }
+  std::multiset<std::string> claimed;
+  for (int p = 0; p < 2; ++p) {
+    std::string data;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fds[p][0], buf, sizeof(buf))) > 0) data.append(buf, n);
+    close(fds[p][0]);
+    int status;
+    waitpid(pids[p], &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    for (size_t pos = 0; pos + 64 <= data.size(); pos += 65) claimed.insert(data.substr(pos, 64));
+  }
+  EXPECT_EQ(claimed.size(), static_cast<size_t>(kTrials));
+  std::set<std::string> unique(claimed.begin(), claimed.end());
+  EXPECT_EQ(unique.size(), static_cast<size_t>(kTrials));
+}
+
+}  // namespace
+}  // namespace orch::store
