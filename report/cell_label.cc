@@ -1,0 +1,80 @@
+#include "report/cell_label.h"
+
+#include <algorithm>
+#include <set>
+
+namespace orch::report {
+namespace {
+
+// Fields shown as a cell's configuration, in the order labels and tables use.
+const std::vector<std::string>& ShownFields() {
+  static const std::vector<std::string> kFields = {"quant", "scope",   "window", "n_sink",
+                                                   "dtype", "compile", "mode",   "tokens",
+                                                   "model", "dataset", "device"};
+  return kFields;
+}
+
+}  // namespace
+
+std::string ConfigField(const CellConfig& c, const std::string& f) {
+  if (f == "quant") return c.quant;
+  if (f == "scope") return c.scope;
+  if (f == "window") return c.window;
+  if (f == "n_sink") return std::to_string(c.n_sink);
+  if (f == "dtype") return c.dtype;
+  if (f == "compile") return c.compile;
+  if (f == "mode") return c.mode;
+  if (f == "tokens") return std::to_string(c.tokens);
+  if (f == "model") return c.model;
+  if (f == "dataset") return c.dataset;
+  if (f == "device") return c.device;
+  auto it = c.fields.find(f);
+  return it == c.fields.end() ? "" : it->second;
+}
+
+std::vector<std::string> VaryingFields(const std::vector<Cell>& cells) {
+  // The known fields in display order, then any other key (matrix extras such as a
+  // worker option) in sorted order: a label must tell every two cells of a study apart.
+  std::vector<std::string> candidates = ShownFields();
+  std::set<std::string> extra;
+  for (const Cell& c : cells) {
+    for (const auto& [k, v] : c.config.fields) {
+      if (std::find(candidates.begin(), candidates.end(), k) == candidates.end()) extra.insert(k);
+    }
+  }
+  candidates.insert(candidates.end(), extra.begin(), extra.end());
+  std::vector<std::string> out;
+  for (const std::string& f : candidates) {
+    std::set<std::string> values;
+    for (const Cell& c : cells) values.insert(ConfigField(c.config, f));
+    if (values.size() > 1) out.push_back(f);
+  }
+  return out;
+}
+
+std::string CellLabel(const Cell& cell, const std::vector<std::string>& varying) {
+  return CellLabelProse(cell, varying).PlainText();
+}
+
+Prose CellLabelProse(const Cell& cell, const std::vector<std::string>& varying) {
+  Prose p;
+  p.Code(cell.config.quant.empty() ? "?" : cell.config.quant);
+  std::string rest;
+  for (const std::string& f : varying) {
+    if (f == "quant") continue;
+    rest += " " + f + "=" + ConfigField(cell.config, f);
+  }
+  if (!rest.empty()) p.User(rest);
+  return p;
+}
+
+std::string TableVariantExtras(const Cell& cell, const std::vector<std::string>& varying) {
+  std::string rest;
+  for (const std::string& f : varying) {
+    if (f == "quant" || f == "scope" || f == "window" || f == "dtype" || f == "compile") continue;
+    rest += (rest.empty() ? "" : " ") + f + "=" + ConfigField(cell.config, f);
+  }
+  return rest;
+}
+
+}  // namespace orch::report

@@ -1,0 +1,32 @@
+// Cell labels: how the report names a cell of a study — its quant method plus the config
+// fields that vary within the study ("int8wo window=256"), so any two cells of a study
+// read differently, in text, tables and figures alike. Pure functions; any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "report/model.h"
+#include "report/prose.h"
+
+namespace orch::report {
+
+// The value of a config field by name, as shown in the report ("" if absent).
+std::string ConfigField(const CellConfig& config, const std::string& field);
+
+// Config fields whose values differ between `cells`: the known ones (quant, scope,
+// window, n_sink, dtype, compile, mode, tokens, model, dataset, device) in that order,
+// then any other key (matrix extras) sorted.
+std::vector<std::string> VaryingFields(const std::vector<Cell>& cells);
+
+// The label as plain text, e.g. "int8wo window=256 dtype=bf16".
+std::string CellLabel(const Cell& cell, const std::vector<std::string>& varying);
+
+// The label as Prose: the variant as code, the varying fields as (escaped) text.
+Prose CellLabelProse(const Cell& cell, const std::vector<std::string>& varying);
+
+// The varying fields a table has no column for (not quant, scope, window, dtype,
+// compile), e.g. "n_sink=8 x_seed=2"; "" when none.
+std::string TableVariantExtras(const Cell& cell, const std::vector<std::string>& varying);
+
+}  // namespace orch::report

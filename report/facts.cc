@@ -1,0 +1,446 @@
+#include "report/facts.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include "report/cell_label.h"
+#include "report/claims.h"
+#include "report/error_line.h"
+#include "report/number_format.h"
+
+namespace orch::report {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kShortKey = 12;
+
+const std::vector<std::pair<std::string, std::string>>& ProfileComponents() {
+  static const std::vector<std::pair<std::string, std::string>> kParts = {
+      {"profile_share_embedding", "embedding"},
+      {"profile_share_attention", "attention"},
+      {"profile_share_mlp", "MLP"},
+      {"profile_share_norm_residual", "norms+residual"},
+      {"profile_share_head", "head"},
+      {"profile_share_other", "overhead"}};
+  return kParts;
+}
+
+json ParseOr(const std::string& text, json fallback) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() ? fallback : j;
+}
+
+std::string JsonScalarText(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number_float()) return FormatMetric(v.get<double>());
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_null()) return "";
+  return v.dump();
+}
+
+std::string StringField(const json& j, const char* name) {
+  auto it = j.find(name);
+  return it == j.end() ? "" : JsonScalarText(*it);
+}
+
+int64_t IntField(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || !it->is_number()) return 0;
+  return it->is_number_float() ? static_cast<int64_t>(it->get<double>()) : it->get<int64_t>();
+}
+
+StatusOr<CellConfig> ParseConfig(const std::string& key, const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::Error("trial " + key.substr(0, kShortKey) +
+                         ": config_json is not a JSON object");
+  }
+  CellConfig c;
+  c.quant = StringField(j, "quant");
+  c.scope = StringField(j, "scope");
+  c.window = StringField(j, "window");
+  c.dtype = StringField(j, "dtype");
+  c.compile = StringField(j, "compile");
+  c.mode = StringField(j, "mode");
+  c.device = StringField(j, "device");
+  c.model = StringField(j, "model");
+  c.dataset = StringField(j, "dataset");
+  c.n_sink = IntField(j, "n_sink");
+  c.tokens = IntField(j, "tokens");
+  c.warmup = IntField(j, "warmup");
+  c.repeats = IntField(j, "repeats");
+  c.seed = IntField(j, "seed");
+  c.json = j.dump();  // compact, keys sorted: the same bytes for the same config
+  for (auto it = j.begin(); it != j.end(); ++it) c.fields[it.key()] = JsonScalarText(it.value());
+  return c;
+}
+
+bool StartsWith(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+std::string ShortKey(const std::string& key) { return key.substr(0, kShortKey); }
+
+Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attempt,
+                    const SweepSnapshot& snap) {
+  Platform p;
+  const json env = ParseOr(attempt.environment_json, json::object());
+  json prov = json::object();
+  if (auto it = snap.runs.find(attempt.run_id); it != snap.runs.end()) {
+    prov = ParseOr(it->second.provenance_json, json::object());
+  }
+  if (!prov.is_object()) prov = json::object();
+  const std::string device_name = env.is_object() ? StringField(env, "device_name") : "";
+  const bool gpu = StartsWith(config.device, "cuda");
+  if (!device_name.empty()) {
+    p.hardware = device_name;
+  } else if (gpu && prov.contains("gpus") && prov["gpus"].is_array() && !prov["gpus"].empty()) {
+    size_t index = 0;
+    if (auto colon = attempt.slot.find(':'); colon != std::string::npos) {
+      index = static_cast<size_t>(std::atoi(attempt.slot.c_str() + colon + 1));
+    }
+    if (index >= prov["gpus"].size()) index = 0;
+    p.hardware = StringField(prov["gpus"][index], "name");
+  }
+  if (!gpu || p.hardware.empty()) {
+    const std::string cpu = StringField(prov, "cpu_model");
+    if (!cpu.empty()) p.hardware = p.hardware.empty() ? cpu : p.hardware + " / " + cpu;
+  }
+  std::string build = StringField(prov, "orch_commit").substr(0, kShortKey);
+  auto dirty = prov.find("orch_dirty");
+  if (dirty != prov.end() && dirty->is_boolean() && dirty->get<bool>()) build += "-dirty";
+  for (const char* f : {"build_type", "compiler"}) {
+    const std::string v = StringField(prov, f);
+    if (!v.empty()) build += (build.empty() ? "" : ", ") + v;
+  }
+  if (env.is_object()) {
+    const std::string torch = StringField(env, "libtorch");
+    const std::string cuda = StringField(env, "cuda_runtime");
+    if (!torch.empty()) build += (build.empty() ? "" : ", ") + std::string("LibTorch ") + torch;
+    if (!cuda.empty()) build += (build.empty() ? "" : ", ") + std::string("CUDA ") + cuda;
+  }
+  p.build = build;
+  return p;
+}
+
+StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& snap,
+                         const FactsOptions& opts) {
+  Cell cell;
+  cell.key = trial.key;
+  cell.short_key = ShortKey(trial.key);
+  StatusOr<CellConfig> config = ParseConfig(trial.key, trial.config_json);
+  if (!config.ok()) return config.status();
+  cell.config = std::move(*config);
+  cell.attempts = trial.attempts;
+  switch (trial.state) {
+    case store::TrialState::kPending:
+      cell.outcome = "pending";
+      break;
+    case store::TrialState::kRunning:
+      cell.outcome = "running";
+      break;
+    case store::TrialState::kDone:
+      cell.outcome = trial.outcome;
+      break;
+  }
+  cell.reason = trial.reason;
+
+  const AttemptData* final_attempt = nullptr;
+  if (auto it = snap.attempts.find(trial.key); it != snap.attempts.end()) {
+    for (const AttemptData& a : it->second) {
+      if (trial.final_attempt_id && a.record.id == *trial.final_attempt_id) {
+        final_attempt = &a;
+      } else if (a.record.finished && a.record.outcome != "ok") {
+        std::string detail = FirstErrorLine(a.record.stderr_tail);
+        if (detail.empty()) detail = a.record.reason;
+        cell.earlier_attempts.push_back({a.record.number, a.record.outcome, detail});
+      }
+    }
+  }
+  if (trial.state != store::TrialState::kDone || final_attempt == nullptr) return cell;
+
+  const store::AttemptRecord& rec = final_attempt->record;
+  cell.metrics = final_attempt->metrics;
+  cell.run_id = rec.run_id;
+  cell.platform = PlatformOf(cell.config, rec, snap);
+  cell.worker_environment_json = ParseOr(rec.environment_json, json::object()).dump();
+  if (cell.reason.empty()) cell.reason = rec.reason;
+  cell.error_line = FirstErrorLine(rec.stderr_tail);
+
+  const json details = ParseOr(rec.details_json, json::object());
+  if (details.is_object()) {
+    cell.nan_layer = StringField(details, "nan_layer");
+    if (auto t = details.find("nan_token"); t != details.end() && t->is_number_integer()) {
+      cell.nan_token = t->get<int64_t>();
+    }
+  }
+  const json warnings = ParseOr(rec.warnings_json, json::array());
+  if (warnings.is_array()) {
+    for (const json& w : warnings) cell.warnings.push_back(JsonScalarText(w));
+  }
+
+  if (cell.ok()) {
+    if (auto it = cell.metrics.find("ppl"); it != cell.metrics.end() && std::isfinite(it->second)) {
+      cell.ppl = it->second;
+    }
+    // Repeats pooled; warm-up tokens measure compilation and caches, not decoding.
+    std::vector<double> latencies;
+    for (const store::Sample& s : final_attempt->samples) {
+      if (!s.warmup && std::isfinite(s.latency_ms)) latencies.push_back(s.latency_ms);
+    }
+    if (!latencies.empty()) {
+      BootstrapOptions b = opts.bootstrap;
+      b.seed = DeriveSeed(opts.bootstrap.seed, cell.key);
+      cell.tpot = SummarizeLatency(latencies, b);
+    }
+  }
+  for (const char* m : {"peak_alloc_bytes", "peak_rss_bytes"}) {
+    if (auto it = cell.metrics.find(m); it != cell.metrics.end() && std::isfinite(it->second)) {
+      cell.peak_memory_bytes = it->second;
+      cell.peak_memory_metric = m;
+      break;
+    }
+  }
+  return cell;
+}
+
+bool ConfigMatches(const json& cfg, const json& partial) {
+  for (auto it = partial.begin(); it != partial.end(); ++it) {
+    auto c = cfg.find(it.key());
+    if (c == cfg.end()) return false;
+    if (*c == it.value()) continue;
+    // Numbers and their spellings ("256" vs 256) count as equal: specs are hand-written.
+    if (JsonScalarText(*c) != JsonScalarText(it.value())) return false;
+  }
+  return true;
+}
+
+void AddDistinct(std::vector<std::string>& list, const std::string& v) {
+  if (!v.empty() && std::find(list.begin(), list.end(), v) == list.end()) list.push_back(v);
+}
+
+}  // namespace
+
+SpeedVerdict JudgeSpeed(const Interval& ci) {
+  if (ci.lo > 1.0) return SpeedVerdict::kSlower;
+  if (ci.hi < 1.0) return SpeedVerdict::kFaster;
+  return SpeedVerdict::kNoDifference;
+}
+
+Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& opts) {
+  Comparison c;
+  if (!cell.ok() || !baseline.ok()) {
+    c.unavailable_why =
+        !cell.ok() ? "the cell has no measurements" : "the baseline ended " + baseline.outcome;
+    return c;
+  }
+  if (cell.platform != baseline.platform) {
+    const Platform a = cell.platform.value_or(Platform{}),
+                   b = baseline.platform.value_or(Platform{});
+    c.unavailable_why = a.hardware != b.hardware
+                            ? "different hardware (" + a.hardware + " vs " + b.hardware + ")"
+                            : "different build (" + a.build + " vs " + b.build + ")";
+    return c;
+  }
+  if (cell.tpot && baseline.tpot && baseline.tpot->median > 0) {
+    c.ratio = cell.tpot->median / baseline.tpot->median;
+    // Each cell's resampled medians were drawn from its own seed (its key): pairing them
+    // by draw index is independent resampling of the two cells, at no extra cost.
+    c.ratio_ci = RatioInterval(cell.tpot->bootstrap_medians, baseline.tpot->bootstrap_medians,
+                               opts.bootstrap.confidence);
+    c.speed = JudgeSpeed(c.ratio_ci);
+  } else {
+    c.unavailable_why = "no per-token samples";
+  }
+  if (cell.ppl && baseline.ppl && *baseline.ppl > 0) {
+    c.ppl_change = *cell.ppl / *baseline.ppl - 1.0;
+    if (std::fabs(*c.ppl_change) <= opts.ppl_tolerance) {
+      c.ppl = PplVerdict::kStable;
+    } else {
+      c.ppl = *c.ppl_change > 0 ? PplVerdict::kHigher : PplVerdict::kLower;
+    }
+  }
+  return c;
+}
+
+std::optional<size_t> ChooseBaseline(const std::vector<Cell>& cells,
+                                     const std::string& baseline_json, std::string* how) {
+  const json partial = ParseOr(baseline_json.empty() ? "{}" : baseline_json, json());
+  if (!partial.is_object()) {
+    *how = "the spec's baseline is not a mapping";
+    return std::nullopt;
+  }
+  std::vector<size_t> matches;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const json cfg = ParseOr(cells[i].config.json, json::object());
+    if (partial.empty() ? StringField(cfg, "quant") == "none" : ConfigMatches(cfg, partial)) {
+      matches.push_back(i);
+    }
+  }
+  if (!partial.empty()) {
+    if (matches.empty()) {
+      *how = "no cell matches the spec's baseline";
+      return std::nullopt;
+    }
+    *how = "named in the spec";
+    return matches.front();
+  }
+  if (matches.empty()) {
+    *how = "the spec names no baseline and no cell has quant none";
+    return std::nullopt;
+  }
+  for (size_t i : matches) {
+    if (cells[i].config.window == "full") {
+      *how = "default: the cell with quant none and window full";
+      return i;
+    }
+  }
+  *how = "default: the first cell with quant none";
+  return matches.front();
+}
+
+StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& opts) {
+  ReportModel model;
+  model.sweep = snap.sweep;
+  model.ppl_tolerance = opts.ppl_tolerance;
+  model.bootstrap = opts.bootstrap;
+
+  // Cells are computed once per key (a cell may belong to several studies).
+  std::set<std::string> unfinished, stale, in_spec;
+  std::vector<const store::TrialRecord*> to_build;
+  for (const store::TrialRecord& t : snap.trials) {
+    if (!t.in_spec) {
+      stale.insert(t.key);
+      continue;
+    }
+    if (t.state != store::TrialState::kDone) unfinished.insert(t.key);
+    if (in_spec.insert(t.key).second) to_build.push_back(&t);
+  }
+  // The bootstrap dominates the report's run time; cells are independent (each seeded
+  // from its own key), so building them on several threads changes no output bit.
+  std::vector<std::optional<StatusOr<Cell>>> built(to_build.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < to_build.size(); i = next++) {
+      built[i].emplace(BuildCell(*to_build[i], snap, opts));
+    }
+  };
+  const size_t n_threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
+                                            std::max<size_t>(to_build.size(), 1));
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < n_threads; ++i) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+  std::map<std::string, Cell> cells;
+  for (size_t i = 0; i < to_build.size(); ++i) {
+    if (!built[i]->ok()) return built[i]->status();
+    cells.emplace(to_build[i]->key, std::move(**built[i]));
+  }
+  model.unfinished = static_cast<int>(unfinished.size());
+  for (const std::string& k : in_spec) stale.erase(k);  // stale in one study, kept in another
+  model.stale = static_cast<int>(stale.size());
+
+  for (const store::StudyRecord& sr : snap.studies) {
+    if (!sr.in_spec) continue;
+    Study s;
+    s.id = sr.id;
+    s.title = sr.title;
+    s.notes = sr.notes;
+    s.baseline_json = sr.baseline_json;
+    std::vector<std::pair<int, std::string>> members;
+    for (const store::TrialRecord& t : snap.trials) {
+      if (t.in_spec && t.study_id == sr.id) members.push_back({t.position, t.key});
+    }
+    std::stable_sort(members.begin(), members.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& m : members) s.cells.push_back(cells.at(m.second));
+    s.varying = VaryingFields(s.cells);
+    s.baseline = ChooseBaseline(s.cells, s.baseline_json, &s.baseline_how);
+    s.comparisons.resize(s.cells.size());
+    if (s.baseline) {
+      for (size_t i = 0; i < s.cells.size(); ++i) {
+        if (i != *s.baseline) s.comparisons[i] = Compare(s.cells[i], s.cells[*s.baseline], opts);
+      }
+    }
+    for (size_t i = 0; i < s.cells.size(); ++i)
+      s.observations.push_back(CellObservation(s, i, opts.ppl_tolerance));
+    s.baseline_line = BaselineLine(s);
+    model.studies.push_back(std::move(s));
+  }
+
+  // Context: recorded values in first-seen (spec) order; profile breakdowns.
+  std::set<std::string> profiled;
+  for (const Study& s : model.studies) {
+    for (const Cell& c : s.cells) {
+      // Only measured cells: a crashed worker reports no environment, and its
+      // platform (from the run alone) would look like a second machine.
+      if (c.platform && c.ok()) {
+        AddDistinct(model.hardware, c.platform->hardware);
+        AddDistinct(model.builds, c.platform->build);
+      }
+      AddDistinct(model.models, c.config.model);
+      AddDistinct(model.datasets, c.config.dataset);
+      AddDistinct(model.methods, c.config.quant);
+      AddDistinct(model.dtypes, c.config.dtype);
+      AddDistinct(model.windows, c.config.window);
+      AddDistinct(model.tokens, std::to_string(c.config.tokens));
+      AddDistinct(model.compile_modes, c.config.compile);
+      if (c.config.mode == "profile" && c.ok() && profiled.insert(c.key).second) {
+        ProfileRow row;
+        row.label = CellLabel(c, s.varying);
+        row.short_key = c.short_key;
+        if (auto it = c.metrics.find("profile_step_ms"); it != c.metrics.end())
+          row.step_ms = it->second;
+        for (const auto& [metric, name] : ProfileComponents()) {
+          if (auto it = c.metrics.find(metric); it != c.metrics.end())
+            row.shares.push_back({name, it->second});
+        }
+        if (!row.shares.empty()) model.profile.push_back(std::move(row));
+      }
+    }
+  }
+
+  if (model.hardware.empty()) {  // nothing measured: still say where it ran
+    for (const Study& s : model.studies) {
+      for (const Cell& c : s.cells) {
+        if (c.platform) {
+          AddDistinct(model.hardware, c.platform->hardware);
+          AddDistinct(model.builds, c.platform->build);
+        }
+      }
+    }
+  }
+
+  if (model.unfinished > 0) {
+    model.conclusions.push_back(
+        Prose().Text("The sweep is incomplete: " + std::to_string(model.unfinished) +
+                     " cells are not done; what follows covers the cells that are."));
+  }
+  for (const Study& s : model.studies) {
+    for (Prose& p : StudyClaims(s, opts.ppl_tolerance)) model.conclusions.push_back(std::move(p));
+  }
+  if (std::optional<Prose> failures = FailureClaim(model.studies)) {
+    model.conclusions.push_back(std::move(*failures));
+  }
+  if (model.hardware.size() > 1 || model.builds.size() > 1) {
+    model.conclusions.push_back(
+        Prose().Text("Measured cells were recorded on " + std::to_string(model.hardware.size()) +
+                     " hardware and " + std::to_string(model.builds.size()) +
+                     " build configurations; only cells on the same hardware and build as their "
+                     "baseline are compared."));
+  }
+
+  for (const auto& [id, run] : snap.runs) {
+    model.runs.push_back({id, run.started_utc, run.finished_utc, run.exit_code,
+                          ParseOr(run.provenance_json, json::object()).dump()});
+  }
+  return model;
+}
+
+}  // namespace orch::report

@@ -1,0 +1,40 @@
+// Facts: turns a SweepSnapshot into the ReportModel — per-cell statistics (pooled
+// repeats, bootstrap CIs), each study's baseline and the comparisons with it, and the
+// claims the data supports. Claims are conservative by construction: "slower"/"faster"
+// only when the ratio's CI excludes 1, "PPL stable" only within the stated tolerance,
+// and no comparison across different hardware or builds. Pure; callable from any
+// thread (BuildModel runs the per-cell bootstrap on its own short-lived threads).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "report/model.h"
+#include "report/snapshot.h"
+
+namespace orch::report {
+
+struct FactsOptions {
+  double ppl_tolerance = 0.01;  // relative change still called "stable"
+  BootstrapOptions bootstrap;
+};
+
+StatusOr<ReportModel> BuildModel(const SweepSnapshot& snapshot, const FactsOptions& opts);
+
+// --- Pieces, public for the writers and for tests ------------------------------------
+
+// slower when the CI lies above 1, faster when below, else no measurable difference.
+SpeedVerdict JudgeSpeed(const Interval& ratio_ci);
+
+// Compares `cell` with `baseline` (both should be ok; otherwise the reason is recorded).
+Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& opts);
+
+// Index of the baseline among `cells`: cells matching every key of `baseline_json`
+// (first in spec order), or when it is "{}", the cells with quant none, preferring
+// window full. `how` says which rule chose it or why none was found.
+std::optional<size_t> ChooseBaseline(const std::vector<Cell>& cells,
+                                     const std::string& baseline_json, std::string* how);
+
+}  // namespace orch::report

@@ -1,0 +1,191 @@
+#include "report/latex_writer.h"
+
+#include <map>
+
+#include "report/cell_label.h"
+#include "report/number_format.h"
+#include "report/text_escape.h"
+
+namespace orch::report {
+namespace {
+
+std::string Tt(const std::string& s) { return "\\texttt{" + LatexEscape(s) + "}"; }
+
+std::string Ci(const Interval& ci, std::string (*fmt)(double)) {
+  return "[" + fmt(ci.lo) + ", " + fmt(ci.hi) + "]";
+}
+
+// Failed or unfinished cells show their outcome as text in the measurement columns.
+std::string Missing() { return "---"; }
+
+std::string StudyLabel(const std::string& id) { return "tab:orch-" + SafeFileStem(id); }
+
+std::string StudyTable(const ReportModel& model, const Study& s) {
+  std::string t;
+  t += "\\begin{table*}[tbp]\n\\centering\n\\scriptsize\n\\setlength{\\tabcolsep}{3pt}\n";
+  t += "\\caption{Study " + LatexEscape(s.id, ":") + ": " + LatexEscape(OneLine(s.title), ".") +
+       ". ";
+  t += LatexEscape(
+      "TPOT: median time per output token with its 95% bootstrap CI (repeats pooled); ");
+  if (s.baseline) {
+    t += "ratio: TPOT median relative to the baseline " + Tt(s.cells[*s.baseline].short_key) +
+         LatexEscape(" (bold), with its 95% bootstrap CI", ";");
+  } else {
+    t += "no baseline, so no ratios";
+  }
+  t += "; PPL stable means within $\\pm$" + LatexEscape(FormatPercent(model.ppl_tolerance)) +
+       " of the baseline. Failed cells show their outcome instead of numbers.}";
+  t += "\\label{" + StudyLabel(s.id) + "}\n";
+  t += "\\orchfit{\\begin{tabular}{lllllrllrll}\n\\toprule\n";
+  t += "Variant & Scope & Window & dtype & Compile & PPL & TPOT [ms] & Ratio & Peak mem. & "
+       "Outcome & Trial \\\\\n\\midrule\n";
+  for (size_t i = 0; i < s.cells.size(); ++i) {
+    const Cell& c = s.cells[i];
+    const Comparison& cmp = s.comparisons[i];
+    const bool base = s.baseline && *s.baseline == i;
+    std::string variant = Tt(c.config.quant);
+    if (base) variant = "\\textbf{" + variant + "}";
+    const std::string extras = TableVariantExtras(c, s.varying);
+    if (!extras.empty()) variant += " " + LatexEscape(extras);
+    std::string ppl = Missing(), tpot = Missing(), ratio = Missing(), mem = Missing();
+    if (c.ok()) {
+      if (c.ppl) ppl = FormatPpl(*c.ppl);
+      if (c.tpot) tpot = FormatMs(c.tpot->median) + " " + Ci(c.tpot->median_ci, FormatMs);
+      if (base) {
+        ratio = "baseline";
+      } else if (cmp.ratio) {
+        ratio = FormatRatio(*cmp.ratio) + " " + Ci(cmp.ratio_ci, FormatRatio);
+      } else if (!cmp.unavailable_why.empty()) {
+        ratio = "not compared";
+      }
+      if (c.peak_memory_bytes) mem = FormatBytes(*c.peak_memory_bytes);
+    }
+    std::string outcome = c.ok() ? "ok" : "\\textit{" + LatexEscape(c.outcome) + "}";
+    if (c.ok() && !base && cmp.speed != SpeedVerdict::kUnavailable) {
+      outcome += cmp.speed == SpeedVerdict::kSlower   ? ", slower"
+                 : cmp.speed == SpeedVerdict::kFaster ? ", faster"
+                                                      : ", no diff.";
+    }
+    t += variant + " & " + LatexEscape(c.config.scope) + " & " + LatexEscape(c.config.window) +
+         " & " + LatexEscape(c.config.dtype) + " & " + Tt(c.config.compile) + " & " + ppl + " & " +
+         tpot + " & " + ratio + " & " + mem + " & " + outcome + " & " + Tt(c.short_key) + " \\\\\n";
+  }
+  t += "\\bottomrule\n\\end{tabular}}\n\\end{table*}\n";
+  return t;
+}
+
+std::string SummaryTable(const ReportModel& model) {
+  std::string t;
+  t += "\\begin{table}[tbp]\n\\centering\n\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n";
+  t += "\\caption{Sweep " + LatexEscape(model.sweep.name, ":") +
+       ": cells per study and outcome; comparisons with each study's baseline "
+       "(slower or faster only when the 95\\% CI of the TPOT median ratio excludes 1; "
+       "PPL stable within $\\pm$" +
+       LatexEscape(FormatPercent(model.ppl_tolerance)) + ").}";
+  t += "\\label{tab:orch-summary}\n\\orchfit{\\begin{tabular}{lrrp{0.3\\linewidth}rlrrrr}"
+       "\n\\toprule\n";
+  t += "Study & Cells & ok & Failures & Base TPOT [ms] & Baseline & Slower & Faster & No diff. & "
+       "PPL "
+       "stable \\\\\n\\midrule\n";
+  for (const Study& s : model.studies) {
+    int ok = 0, slower = 0, faster = 0, same = 0, stable = 0;
+    std::map<std::string, int> failures;
+    for (size_t i = 0; i < s.cells.size(); ++i) {
+      const Cell& c = s.cells[i];
+      if (c.ok()) {
+        ++ok;
+      } else {
+        ++failures[c.outcome];
+      }
+      const Comparison& cmp = s.comparisons[i];
+      slower += cmp.speed == SpeedVerdict::kSlower;
+      faster += cmp.speed == SpeedVerdict::kFaster;
+      same += cmp.speed == SpeedVerdict::kNoDifference;
+      stable += cmp.ppl == PplVerdict::kStable;
+    }
+    std::string fail;
+    for (const auto& [o, n] : failures) {
+      fail += (fail.empty() ? "" : ", ") + LatexEscape(o) + " " + std::to_string(n);
+    }
+    std::string base = Missing(), base_key = Missing();
+    if (s.baseline) {
+      base_key = Tt(s.cells[*s.baseline].short_key);
+      if (s.cells[*s.baseline].tpot) base = FormatMs(s.cells[*s.baseline].tpot->median);
+    }
+    t += LatexEscape(s.id) + " & " + std::to_string(s.cells.size()) + " & " + std::to_string(ok) +
+         " & " + (fail.empty() ? "none" : fail) + " & " + base + " & " + base_key + " & " +
+         std::to_string(slower) + " & " + std::to_string(faster) + " & " + std::to_string(same) +
+         " & " + std::to_string(stable) + " \\\\\n";
+  }
+  t += "\\bottomrule\n\\end{tabular}}\n\\end{table}\n";
+  return t;
+}
+
+}  // namespace
+
+std::string RenderProseLatex(const Prose& prose) {
+  std::string out;
+  const std::vector<Span>& spans = prose.spans();
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const Span& s = spans[i];
+    const std::string_view next = i + 1 < spans.size() ? std::string_view(spans[i + 1].text) : "";
+    switch (s.kind) {
+      case SpanKind::kText:
+      case SpanKind::kUserText:
+        out += LatexEscape(s.text, next);
+        break;
+      case SpanKind::kCode:
+      case SpanKind::kKey:
+        out += Tt(s.text);
+        break;
+    }
+  }
+  return out;
+}
+
+std::string LatexPreambleRequirements() {
+  return "\\usepackage[T1]{fontenc}\n\\usepackage{lmodern}\n\\usepackage{booktabs}\n"
+         "\\usepackage{graphicx}\n";
+}
+
+std::string RenderLatexTables(const ReportModel& model) {
+  std::string out = "% Generated by orch report from sweep " + OneLine(model.sweep.name) +
+                    "; do not edit.\n% Needs in the preamble:\n";
+  std::string req = LatexPreambleRequirements();
+  for (size_t b = 0, e; b < req.size(); b = e + 1) {
+    e = req.find('\n', b);
+    out += "%   " + req.substr(b, e - b) + "\n";
+  }
+  // Wide tables shrink to the line width; narrow ones keep their natural size.
+  out +=
+      "\\providecommand{\\orchfit}[1]{\\sbox0{#1}\\ifdim\\wd0>\\linewidth"
+      "\\resizebox{\\linewidth}{!}{\\usebox0}\\else\\usebox0\\fi}\n";
+  out += "\n" + SummaryTable(model);
+  for (const Study& s : model.studies) out += "\n" + StudyTable(model, s);
+  return out;
+}
+
+std::string RenderLatexFigures(const ReportModel& model, const std::vector<FigureNames>& names,
+                               const std::string& dir) {
+  std::string out =
+      "% Generated by orch report; needs graphicx. Figures are PDFs in " + OneLine(dir) + "/.\n";
+  for (size_t i = 0; i < model.studies.size(); ++i) {
+    const Study& s = model.studies[i];
+    const std::string label = SafeFileStem(s.id);
+    out += "\n\\begin{figure}[tbp]\n\\centering\n\\includegraphics[width=\\linewidth]{" + dir +
+           "/" + names[i].tpot + ".pdf}\n\\caption{Study " + LatexEscape(s.id, ":") + ": " +
+           LatexEscape("TPOT median per variant with 95% bootstrap CI; dashed: the baseline.") +
+           "}"
+           "\\label{fig:orch-tpot-" +
+           label + "}\n\\end{figure}\n";
+    out += "\n\\begin{figure}[tbp]\n\\centering\n\\includegraphics[width=\\linewidth]{" + dir +
+           "/" + names[i].ppl + ".pdf}\n\\caption{Study " + LatexEscape(s.id, ":") + ": " +
+           LatexEscape("PPL per variant, grouped by KV window; dashed: the baseline.") +
+           "}"
+           "\\label{fig:orch-ppl-" +
+           label + "}\n\\end{figure}\n";
+  }
+  return out;
+}
+
+}  // namespace orch::report

@@ -1,0 +1,78 @@
+#include "report/provenance.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace orch::report {
+namespace {
+
+using nlohmann::json;
+
+json ParseOr(const std::string& text, json fallback) {
+  json j = json::parse(text, nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+
+}  // namespace
+
+std::string RenderProvenanceJson(const SweepSnapshot& snap, const ReportModel& model) {
+  json out = json::object();
+  out["format"] = "orch-report-provenance";
+  out["version"] = 1;
+  out["sweep"] = {{"name", snap.sweep.name},
+                  {"spec_path", snap.sweep.spec_path},
+                  {"spec_sha256", snap.sweep.spec_hash},
+                  {"created_utc", snap.sweep.created_utc},
+                  {"updated_utc", snap.sweep.updated_utc}};
+  json runs = json::array();
+  for (const auto& [id, run] : snap.runs) {
+    json r = {{"id", id},
+              {"started_utc", run.started_utc},
+              {"finished_utc", run.finished_utc},
+              {"provenance", ParseOr(run.provenance_json, json::object())}};
+    r["exit_code"] = run.exit_code ? json(*run.exit_code) : json(nullptr);
+    runs.push_back(std::move(r));
+  }
+  out["runs"] = std::move(runs);
+
+  // Trials in report order (studies, then cells), each once with all its studies.
+  std::map<std::string, std::vector<std::string>> studies_of;
+  std::vector<const Cell*> cells;
+  for (const Study& s : model.studies) {
+    for (const Cell& c : s.cells) {
+      if (studies_of[c.key].empty()) cells.push_back(&c);
+      studies_of[c.key].push_back(s.id);
+    }
+  }
+  json trials = json::array();
+  for (const Cell* c : cells) {
+    json t = {{"key", c->key},
+              {"studies", studies_of[c->key]},
+              {"outcome", c->outcome},
+              {"config", ParseOr(c->config.json, json::object())}};
+    json attempts = json::array();
+    if (auto it = snap.attempts.find(c->key); it != snap.attempts.end()) {
+      for (const AttemptData& a : it->second) {
+        const store::AttemptRecord& r = a.record;
+        attempts.push_back({{"id", r.id},
+                            {"number", r.number},
+                            {"run_id", r.run_id},
+                            {"slot", r.slot},
+                            {"outcome", r.outcome},
+                            {"started_utc", r.started_utc},
+                            {"finished_utc", r.finished_utc},
+                            {"duration_s", r.duration_s},
+                            {"environment", ParseOr(r.environment_json, json::object())}});
+      }
+    }
+    t["attempts"] = std::move(attempts);
+    if (c->platform)
+      t["platform"] = {{"hardware", c->platform->hardware}, {"build", c->platform->build}};
+    trials.push_back(std::move(t));
+  }
+  out["trials"] = std::move(trials);
+  return out.dump(2) + "\n";
+}
+
+}  // namespace orch::report

@@ -1,0 +1,36 @@
+// `orch report`: writes the failure report of one sweep from the database alone —
+// report.md, tables.tex, figures (SVG + PDF, figures/figures.tex), snippet.md/.tex and
+// provenance.json under `out_dir`. The same database and options give byte-identical
+// files (fixed bootstrap seed, no clock). Reads the store, writes files atomically;
+// returns data and Status, prints nothing. One call at a time per Store (its rule).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "base/status.h"
+#include "report/snapshot.h"
+#include "report/stats.h"
+
+namespace orch::store {
+class Store;
+}
+
+namespace orch::report {
+
+struct ReportOptions {
+  std::string sweep_name;  // empty: the only sweep (an error lists the names if several)
+  std::string out_dir;
+  double ppl_tolerance = 0.01;  // relative PPL change still called "stable"
+  BootstrapOptions bootstrap;   // resamples, confidence, fixed seed
+};
+
+// Every output file: path relative to out_dir -> content. Pure: no store, no files.
+using ReportFiles = std::map<std::string, std::string>;
+StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOptions& opts);
+
+// LoadSnapshot + RenderReport, then writes each file atomically (creating directories).
+Status WriteReport(const store::Store& db, const ReportOptions& opts);
+
+}  // namespace orch::report

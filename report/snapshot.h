@@ -1,0 +1,41 @@
+// SweepSnapshot: everything the report reads about one sweep, loaded from the store in
+// one pass (sweep, studies, trials, their attempts, metrics, samples and runs). The facts
+// are computed from this value alone, so they are tested without a database and the
+// report cannot depend on anything but recorded data. Loading reads only; one thread
+// per Store, as the Store requires.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "store/records.h"
+
+namespace orch::store {
+class Store;
+}
+
+namespace orch::report {
+
+struct AttemptData {
+  store::AttemptRecord record;
+  std::map<std::string, double> metrics;
+  std::vector<store::Sample> samples;
+};
+
+struct SweepSnapshot {
+  store::SweepRecord sweep;
+  std::vector<store::StudyRecord> studies;  // spec order
+  std::vector<store::TrialRecord> trials;   // one row per (study, cell), spec order
+  // Attempts of every trial key, by attempt number.
+  std::map<std::string, std::vector<AttemptData>> attempts;
+  std::map<int64_t, store::RunRecord> runs;  // every run an attempt belongs to
+};
+
+// Picks the sweep: `name`, or the only one when `name` is empty (an error lists the
+// names when there are several, or says the database has none).
+StatusOr<SweepSnapshot> LoadSnapshot(const store::Store& db, const std::string& name);
+
+}  // namespace orch::report

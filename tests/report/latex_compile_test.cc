@@ -1,0 +1,77 @@
+// Compiles the generated LaTeX inside a minimal document with pdflatex and lints it with
+// chktex. Skips with a message when either tool is missing (scripts/install-deps.sh
+// installs them; CI has them).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "base/atomic_file.h"
+#include "fixture_db.h"
+#include "report/latex_writer.h"
+#include "report/report.h"
+#include "store/store.h"
+
+namespace orch::report {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool HaveTool(const std::string& name) {
+  return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+int Shell(const std::string& cmd) {
+  const int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(Latex, TablesSnippetAndFiguresCompileWithPdflatexAndPassChktex) {
+  if (!HaveTool("pdflatex") || !HaveTool("chktex")) {
+    GTEST_SKIP() << "pdflatex or chktex not installed (scripts/install-deps.sh installs them)";
+  }
+  const fs::path dir =
+      fs::temp_directory_path() / ("orch_report_latex_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string db_path = (dir / "orch.db").string();
+  ASSERT_TRUE(testing::BuildFixtureDb(db_path).ok());
+  {
+    auto db = store::Store::Open(db_path, store::OpenMode::kReadOnly);
+    ASSERT_TRUE(db.ok());
+    ReportOptions opts;
+    opts.out_dir = (dir / "out").string();
+    Status s = WriteReport(**db, opts);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  const std::string doc = "\\documentclass{article}\n" + LatexPreambleRequirements() +
+                          "\\begin{document}\n\\input{tables.tex}\n\\input{snippet.tex}\n"
+                          "\\input{figures/figures.tex}\n\\end{document}\n";
+  ASSERT_TRUE(WriteFileAtomically((dir / "out" / "paper.tex").string(), doc).ok());
+  const std::string cd = "cd '" + (dir / "out").string() + "' && ";
+  const int rc =
+      Shell(cd + "pdflatex -interaction=nonstopmode -halt-on-error paper.tex > pdflatex.out 2>&1");
+  EXPECT_EQ(rc, 0) << Slurp(dir / "out" / "pdflatex.out");
+  EXPECT_TRUE(fs::exists(dir / "out" / "paper.pdf"));
+  const std::string log = Slurp(dir / "out" / "paper.log");
+  EXPECT_EQ(log.find("Missing character"), std::string::npos) << log;
+
+  // chktex: -q quiet, -v0 one line per warning; exit status alone is not reliable, so
+  // any output line counts as a finding.
+  for (const char* file : {"tables.tex", "snippet.tex", "figures/figures.tex"}) {
+    Shell(cd + "chktex -q -v0 '" + file + "' > chktex.out 2>&1");
+    EXPECT_EQ(Slurp(dir / "out" / "chktex.out"), "") << file;
+  }
+  if (std::getenv("ORCH_KEEP_LATEX") == nullptr) fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace orch::report
