@@ -26,15 +26,15 @@ bool Matches(const nlohmann::json& combo, const nlohmann::json& pattern) {
   return true;
 }
 
-std::string Describe(const nlohmann::json& combo) {
+}  // namespace
+
+std::string DescribeCombination(const nlohmann::json& combination) {
   std::string out;
-  for (const auto& [k, v] : combo.items()) {
+  for (const auto& [k, v] : combination.items()) {
     out += (out.empty() ? "" : " ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
   }
   return out.empty() ? "(defaults)" : out;
 }
-
-}  // namespace
 
 nlohmann::json IdentityConfig(const nlohmann::json& config) {
   nlohmann::json out = nlohmann::json::object();
@@ -124,9 +124,9 @@ std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError
       auto [it, inserted] = seen.emplace(id, es.cells.size());
       if (!inserted) {
         errors->push_back({spec.path, c.origin, where,
-                           "duplicate cell: " + Describe(cell.combination) +
+                           "duplicate cell: " + DescribeCombination(cell.combination) +
                                " resolves to the same configuration as " +
-                               Describe(es.cells[it->second].combination)});
+                               DescribeCombination(es.cells[it->second].combination)});
         continue;
       }
       es.cells.push_back(std::move(cell));

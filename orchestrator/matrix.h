@@ -32,4 +32,7 @@ std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError
 // as timeouts), with sorted keys: two cells are the same experiment iff these are equal.
 nlohmann::json IdentityConfig(const nlohmann::json& config);
 
+// "quant=int8wo window=64": a combination for people to read.
+std::string DescribeCombination(const nlohmann::json& combination);
+
 }  // namespace orch

@@ -6,14 +6,6 @@
 
 namespace orch {
 
-std::string DescribeCombination(const nlohmann::json& combination) {
-  std::string out;
-  for (const auto& [k, v] : combination.items()) {
-    out += (out.empty() ? "" : " ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
-  }
-  return out.empty() ? "(defaults)" : out;
-}
-
 int SweepPlan::UniqueTrials() const {
   std::set<std::string> keys;
   for (const auto& t : trials) keys.insert(t.key);

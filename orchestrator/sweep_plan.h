@@ -45,6 +45,4 @@ SweepPlan BuildPlan(SpecParse parsed, ResolvedInputs inputs);
 // hashes mean an equal plan, so a resume can skip expanding it again.
 std::string PlanHash(const Spec& spec, const ResolvedInputs& inputs);
 
-std::string DescribeCombination(const nlohmann::json& combination);
-
 }  // namespace orch
