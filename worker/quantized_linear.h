@@ -1,0 +1,73 @@
+// Linear layers of the model, dense or weight-quantized (docs/worker.md, "Quantization").
+// Each variant stores its weights once at quantization time and computes y = x W^T + b in
+// the activation dtype; `WeightBytes` is what the layer keeps resident. Linear objects are
+// immutable after construction and safe to call from one thread at a time.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace orch::worker {
+
+enum class QuantMethod {
+  kNone,
+  kInt8WeightOnly,          // int8wo: int8 weights, per-output-channel scale, fused kernel
+  kInt8WeightOnlyDequant,   // int8wo-dequant: same weights, dequantized to dtype every call
+  kInt8WeightOnlyUnscaled,  // int8wo-unscaled: broken control, int8 values used without scale
+  kInt8DynamicActivation,   // int8da: int8 weights and per-token dynamic int8 activations
+  kInt4WeightOnly,          // int4wo-gN: asymmetric 4-bit weights, groups of N along K
+};
+
+struct QuantSpec {
+  QuantMethod method = QuantMethod::kNone;
+  int64_t group_size = 0;  // int4 only
+  std::string name = "none";
+};
+
+// Known names: none, int8wo, int8wo-dequant, int8wo-unscaled, int8da, int4wo-g{32,64,128,256}.
+std::optional<QuantSpec> ParseQuant(const std::string& name, std::string* error);
+
+// Empty when `spec` can run on device/dtype for a layer with in_features `k` and
+// out_features `n`; otherwise the precise reason (which kernel is missing, which shape).
+std::string QuantUnsupportedReason(const QuantSpec& spec, at::Device device, at::ScalarType dtype,
+                                   int64_t n, int64_t k);
+
+class Linear {
+ public:
+  virtual ~Linear() = default;
+  // x: [M, in_features] in the model dtype; returns [M, out_features] in the same dtype.
+  virtual at::Tensor Forward(const at::Tensor& x) const = 0;
+  virtual int64_t WeightBytes() const = 0;
+  // {weight, bias} of a dense layer (bias may be undefined); throws for quantized layers.
+  virtual std::pair<at::Tensor, at::Tensor> DenseParameters() const;
+};
+
+// weight: [out, in] already on the device in the model dtype; bias may be undefined.
+std::unique_ptr<Linear> MakeDenseLinear(at::Tensor weight, at::Tensor bias);
+// Quantizes `weight` (consumed) per `spec`; check QuantUnsupportedReason first.
+std::unique_ptr<Linear> MakeQuantizedLinear(const QuantSpec& spec, at::Tensor weight,
+                                            at::Tensor bias);
+
+// The quantizers, exposed so tests can build dequantized references.
+struct Int8Weights {
+  at::Tensor q;      // int8 [out, in]
+  at::Tensor scale;  // [out], float32
+};
+// Symmetric per output channel: scale = max|w| / 127, q = round(w / scale).
+Int8Weights QuantizeInt8PerChannel(const at::Tensor& weight);
+
+struct Int4Weights {
+  at::Tensor q;      // int32 [out, in], values 0..15
+  at::Tensor scale;  // float32 [out, in / group]
+  at::Tensor zero;   // float32 [out, in / group]: w ~= (q - 8) * scale + zero
+};
+// Asymmetric per group of `group` inputs: q = round((w - min) / scale), scale = (max-min)/15.
+Int4Weights QuantizeInt4Grouped(const at::Tensor& weight, int64_t group);
+at::Tensor DequantizeInt4(const Int4Weights& w, int64_t group);
+
+}  // namespace orch::worker
