@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 
 #include "base/atomic_file.h"
@@ -48,6 +49,9 @@ StatusOr<std::unique_ptr<RunningAttempt>> RunningAttempt::Start(const AttemptLau
   opts.cwd = c.attempt_dir;
   opts.log_path = a->log_path_;
   opts.env.emplace_back("ORCH_PROTOCOL", "1");
+  if (launch.cpu_threads > 0 && !std::getenv("ORCH_WORKER_THREADS")) {
+    opts.env.emplace_back("ORCH_WORKER_THREADS", std::to_string(launch.cpu_threads));
+  }
   if (launch.cuda_visible_devices) {
     opts.env.emplace_back("CUDA_VISIBLE_DEVICES", *launch.cuda_visible_devices);
   }

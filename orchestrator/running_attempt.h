@@ -27,6 +27,7 @@ struct AttemptLaunch {
   nlohmann::json inputs;        // absolute input paths for trial.json
   std::string slot;             // "cpu:0", "gpu:1"
   std::optional<std::string> cuda_visible_devices;
+  int cpu_threads = 0;  // > 0: exported as ORCH_WORKER_THREADS
   double kill_grace_s = 5;
 };
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "base/outcome.h"
 
@@ -25,7 +26,11 @@ StatusOr<std::vector<Slot>> MakeSlots(const std::string& gpus, int jobs) {
     return slots;
   }
   if (jobs < 1) return Status::Error("-j must be at least 1");
-  for (int i = 0; i < jobs; ++i) slots.push_back({"cpu:" + std::to_string(i), std::nullopt});
+  // N trials at once share the cores: oversubscribing them would distort every TPOT.
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < jobs; ++i) {
+    slots.push_back({"cpu:" + std::to_string(i), std::nullopt, std::max(1, cores / jobs)});
+  }
   return slots;
 }
 
@@ -80,7 +85,8 @@ StatusOr<SchedulerResult> RunSweep(store::Store& db, const SchedulerOptions& opt
         break;
       }
       AttemptLaunch launch{**claim, opts.worker, opts.inputs, opts.slots[i].name,
-                           opts.slots[i].cuda_visible_devices, opts.kill_grace_s};
+                           opts.slots[i].cuda_visible_devices, opts.slots[i].cpu_threads,
+                           opts.kill_grace_s};
       auto started = RunningAttempt::Start(launch);
       if (!started.ok()) {
         // The worker could not even start: a result like any other, not a lost trial.
