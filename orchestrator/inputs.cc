@@ -135,6 +135,8 @@ ResolvedInputs ResolveInputs(const Spec& spec, store::Store* cache, bool write_c
   }
   if (!spec.dataset.empty()) {
     in.dataset = Absolute(spec.dataset, spec.dir);
+    in.dataset_is_token_ids = in.dataset.size() > 4 &&
+                              in.dataset.compare(in.dataset.size() - 4, 4, ".ids") == 0;
     auto fp = FileFingerprint(in.dataset, cache, write_cache);
     if (fp.ok()) in.fingerprints["dataset"] = *fp;
     else fail(spec.dataset_pos, "dataset", "dataset " + fp.status().message());
@@ -148,7 +150,7 @@ ResolvedInputs ResolveInputs(const Spec& spec, store::Store* cache, bool write_c
     auto fp = FileFingerprint(in.tokenizer, cache, write_cache);
     if (fp.ok()) in.fingerprints["tokenizer"] = *fp;
     else fail(spec.tokenizer_pos, "tokenizer", "tokenizer " + fp.status().message());
-  } else if (!spec.dataset.empty()) {
+  } else if (!spec.dataset.empty() && !in.dataset_is_token_ids) {
     fail(spec.dataset_pos, "dataset",
          "a dataset needs a tokenizer: set `tokenizer:` or use a model directory with "
          "tokenizer.json");

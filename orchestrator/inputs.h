@@ -18,6 +18,7 @@ struct ResolvedInputs {
   std::string model_dir;   // empty when the spec names no model
   std::string tokenizer;   // empty when none is needed
   std::string dataset;     // empty when the spec names no dataset
+  bool dataset_is_token_ids = false;  // a *.ids file: already token ids (docs/protocol.md)
   std::string worker;      // absolute path of the worker executable
   std::string worker_id;   // build id: SHA-256 of the worker executable
   nlohmann::json fingerprints = nlohmann::json::object();  // input name -> SHA-256

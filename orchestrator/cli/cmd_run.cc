@@ -92,7 +92,18 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
   nlohmann::json inputs = nlohmann::json::object();
   if (!plan.inputs.model_dir.empty()) inputs["model"] = plan.inputs.model_dir;
   if (!plan.inputs.tokenizer.empty()) inputs["tokenizer"] = plan.inputs.tokenizer;
-  if (!plan.inputs.dataset.empty()) {
+  if (plan.inputs.dataset_is_token_ids) {
+    // Pre-tokenized: little-endian int32 ids, used as they are.
+    auto size = std::filesystem::file_size(plan.inputs.dataset);
+    if (size % 4 != 0) {
+      std::fprintf(stderr, "orch: %s: a .ids dataset holds int32 token ids; its size (%ju bytes) is not a multiple of 4\n",
+                   plan.inputs.dataset.c_str(), static_cast<uintmax_t>(size));
+      return kExitUsage;
+    }
+    inputs["dataset"] = plan.inputs.dataset;
+    inputs["token_ids"] = plan.inputs.dataset;
+    inputs["token_count"] = size / 4;
+  } else if (!plan.inputs.dataset.empty()) {
     inputs["dataset"] = plan.inputs.dataset;
     auto ids = text::PrepareTokenIds(plan.inputs.tokenizer, plan.inputs.dataset,
                                      results_dir + "/cache/tokens");
