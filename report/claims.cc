@@ -180,12 +180,14 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance) {
                       .Text(" ended " + base.outcome + "; no comparisons."));
     return out;
   }
-  std::vector<size_t> slower, faster, same, stable, unstable, apart;
+  // A speed-up whose perplexity broke is not a speed-up a paper may claim: listed apart.
+  std::vector<size_t> slower, faster, faster_broken, same, stable, unstable, apart;
   for (size_t i = 0; i < s.cells.size(); ++i) {
     if (i == *s.baseline || !s.cells[i].ok()) continue;
     const Comparison& c = s.comparisons[i];
     if (c.speed == SpeedVerdict::kSlower) slower.push_back(i);
-    if (c.speed == SpeedVerdict::kFaster) faster.push_back(i);
+    bool ppl_changed = c.ppl == PplVerdict::kHigher || c.ppl == PplVerdict::kLower;
+    if (c.speed == SpeedVerdict::kFaster) (ppl_changed ? faster_broken : faster).push_back(i);
     if (c.speed == SpeedVerdict::kNoDifference) same.push_back(i);
     if (c.ppl == PplVerdict::kStable) stable.push_back(i);
     if (c.ppl == PplVerdict::kHigher || c.ppl == PplVerdict::kLower) unstable.push_back(i);
@@ -197,7 +199,7 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance) {
       .Text(" (")
       .Key(base.short_key)
       .Text(")");
-  if (slower.empty() && faster.empty() && same.empty()) {
+  if (slower.empty() && faster.empty() && faster_broken.empty() && same.empty()) {
     speed.Text(": no comparable cell.");
   } else {
     const char* sep = ": ";
@@ -209,6 +211,12 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance) {
     if (!faster.empty()) {
       speed.Text(sep).Text("faster: ");
       AppendCellList(speed, s, faster, Evidence::kRatio);
+      sep = "; ";
+    }
+    if (!faster_broken.empty()) {
+      speed.Text(sep).Text("faster but with PPL beyond +/-" + FormatPercent(ppl_tolerance) +
+                           " of the baseline (not a usable speed-up): ");
+      AppendCellList(speed, s, faster_broken, Evidence::kRatio);
       sep = "; ";
     }
     if (!same.empty()) {
