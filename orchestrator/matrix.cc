@@ -41,6 +41,8 @@ nlohmann::json IdentityConfig(const nlohmann::json& config) {
   for (const auto& [k, v] : config.items()) {
     const ConfigKey* key = FindConfigKey(k);
     if (key && !key->identity) continue;
+    // The inputs as the spec names them are for people; their fingerprints identify them.
+    if (k == "model" || k == "dataset") continue;
     out[k] = v;
   }
   return out;
@@ -50,6 +52,8 @@ std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError
   std::vector<ExpandedStudy> out;
   nlohmann::json base = BuiltinDefaults();
   base.update(ToJson(spec.defaults));
+  if (!spec.model.empty()) base["model"] = spec.model;
+  if (!spec.dataset.empty()) base["dataset"] = spec.dataset;
   for (const StudySpec& study : spec.studies) {
     ExpandedStudy es;
     es.study = &study;

@@ -29,7 +29,8 @@ struct ExpandedStudy {
 std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError>* errors);
 
 // The part of a resolved config that identifies the experiment (no execution policy such
-// as timeouts), with sorted keys: two cells are the same experiment iff these are equal.
+// as timeouts, no input names: the trial key holds the inputs' fingerprints instead), with
+// sorted keys: two cells are the same experiment iff these are equal.
 nlohmann::json IdentityConfig(const nlohmann::json& config);
 
 // "quant=int8wo window=64": a combination for people to read.

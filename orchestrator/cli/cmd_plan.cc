@@ -19,7 +19,27 @@ int RunPlan(const PlanOptions& o) {
     auto s = store::Store::Open(o.db, store::OpenMode::kReadOnly);
     if (s.ok()) cache = std::move(s).value();
   }
-  SweepPlan plan = BuildPlan(LoadSpec(o.spec), cache.get(), /*write_cache=*/false);
+  SpecParse parsed = LoadSpec(o.spec);
+  std::vector<SpecError> input_errors;
+  ResolvedInputs inputs;
+  bool provisional = false;
+  if (parsed.ok()) {
+    inputs = ResolveInputs(parsed.spec, cache.get(), /*write_cache=*/false, &input_errors);
+    // A missing worker (a build without LibTorch) need not hide the plan: show it with
+    // provisional keys, which the worker's build id will change.
+    for (auto it = input_errors.begin(); it != input_errors.end();) {
+      if (it->key == "worker") {
+        std::fprintf(stderr, "warning: %s\nwarning: the keys below are provisional: they change "
+                     "once the worker exists\n", it->ToString().c_str());
+        provisional = true;
+        it = input_errors.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    parsed.errors = std::move(input_errors);
+  }
+  SweepPlan plan = BuildPlan(std::move(parsed), std::move(inputs));
   if (!plan.ok()) {
     for (const auto& e : plan.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
     std::fprintf(stderr, "%zu error(s) in %s\n", plan.errors.size(), o.spec.c_str());
@@ -27,6 +47,7 @@ int RunPlan(const PlanOptions& o) {
   }
   if (o.json) {
     nlohmann::json out = {{"name", plan.spec.name},
+                          {"provisional_keys", provisional},
                           {"trials", nlohmann::json::array()},
                           {"excluded", nlohmann::json::array()}};
     for (const auto& t : plan.trials) {
