@@ -19,7 +19,7 @@ for b in "$orch" "$fake" "$bare" "$stamp_worker"; do
 done
 command -v parallel >/dev/null || { echo "GNU parallel missing: apt-get install parallel" >&2; exit 2; }
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'sleep 1; rm -rf "$work"' EXIT
 
 now() { date +%s.%N; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -75,14 +75,19 @@ plan_m=$(printf '%s\n' "${plan_t[@]}" | median)
 # 10,000-trial database, resumed: time from `orch resume` start to first worker launch.
 resume_t=()
 export ORCH_BENCH_STAMP="$work/stamp"
-(cd "$work" && "$orch" run big.yaml --db "$work/big.db" >/dev/null 2>&1 & pid=$!; \
-  while [ ! -s "$work/stamp" ]; do sleep 0.01; done; kill -9 $pid; wait $pid 2>/dev/null || true)
+# (orch itself in the background, not a subshell around it, so that $! is orch's pid)
+"$orch" run "$work/big.yaml" --db "$work/big.db" >/dev/null 2>&1 &
+pid=$!
+while [ ! -s "$work/stamp" ]; do sleep 0.01; done
+kill -9 $pid; wait $pid 2>/dev/null || true
 for r in $(seq "$repeats"); do
   rm -f "$work/stamp"
   t0=$(date +%s%N)
-  (cd "$work" && "$orch" resume --db "$work/big.db" >/dev/null 2>&1 & pid=$!; \
-    while [ ! -s "$work/stamp" ]; do sleep 0.002; done; kill -9 $pid; wait $pid 2>/dev/null || true)
-  t1=$(head -n1 "$work/stamp")
+  "$orch" resume --db "$work/big.db" >/dev/null 2>&1 &
+  pid=$!
+  until grep -q " $pid\$" "$work/stamp" 2>/dev/null; do sleep 0.002; done
+  kill -9 $pid; wait $pid 2>/dev/null || true
+  t1=$(awk -v p="$pid" '$2 == p {print $1; exit}' "$work/stamp")
   sleep 0.5  # let the killed run's last worker finish before the next measurement
   resume_t+=("$(echo "($t1 - $t0) / 1000000000" | bc -l)")
 done

@@ -1,6 +1,9 @@
-// stamp_worker: a protocol-1 worker that records when it was launched (CLOCK_REALTIME,
-// nanoseconds, appended to $ORCH_BENCH_STAMP) and then writes an ok result. Measures how
-// long `orch resume` takes from its start to its first worker launch.
+// stamp_worker: a protocol-1 worker that records when it was launched (CLOCK_REALTIME
+// nanoseconds and the launching orch's pid, appended to $ORCH_BENCH_STAMP) and then
+// writes an ok result. Measures how long `orch resume` takes from its start to its first
+// worker launch; the pid keeps a straggler of an earlier run from being counted.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -13,7 +16,8 @@ int main(int argc, char** argv) {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   if (const char* stamp = std::getenv("ORCH_BENCH_STAMP")) {
-    std::ofstream(stamp, std::ios::app) << ts.tv_sec * 1000000000LL + ts.tv_nsec << "\n";
+    std::ofstream(stamp, std::ios::app)
+        << ts.tv_sec * 1000000000LL + ts.tv_nsec << " " << getppid() << "\n";
   }
   if (argc != 3) return 2;
   std::ifstream in(argv[2]);
