@@ -43,7 +43,8 @@ void ProgressPrinter::OnTick(const std::vector<const RunningAttempt*>& running) 
   std::string line = "[" + std::to_string(done_) + "/" + std::to_string(total_) + "] ";
   line += std::to_string(running.size()) + " running";
   for (const RunningAttempt* a : running) {
-    line += " | " + a->claim().trial_key.substr(0, 8);
+    auto label = labels_.find(a->claim().trial_key);
+    line += " | " + (label != labels_.end() ? label->second : a->claim().trial_key.substr(0, 8));
     const auto& ev = a->events();
     if (ev.token() >= 0) {
       line += " tok " + std::to_string(ev.token());

@@ -2,6 +2,9 @@
 
 #include <sys/resource.h>
 
+#include <fstream>
+#include <string>
+
 namespace orch::worker {
 
 std::optional<at::Device> ParseDevice(const std::string& spec, std::string* error) {
@@ -20,6 +23,14 @@ bool IsCudaErrorMessage(const std::string& m) {
   return m.find("CUDA error") != std::string::npos || m.find("cudaError") != std::string::npos ||
          m.find("CUBLAS_STATUS_") != std::string::npos ||
          m.find("CUDA driver") != std::string::npos || m.find("cuDNN error") != std::string::npos;
+}
+
+std::string CpuModelName() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "cpu";
 }
 
 int64_t PeakRssBytes() {

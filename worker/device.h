@@ -48,4 +48,9 @@ bool IsCudaErrorMessage(const std::string& message);
 // Whether this build carries CUDA code at all.
 bool BuiltWithCuda();
 
+// Shared by device_cpu.cc and device_cuda.cc: peak resident set of this process, and
+// the host CPU's model name (the device name of a CPU trial).
+int64_t PeakRssBytes();
+std::string CpuModelName();
+
 }  // namespace orch::worker

@@ -6,7 +6,6 @@
 
 namespace orch::worker {
 
-int64_t PeakRssBytes();
 
 bool BuiltWithCuda() { return false; }
 
@@ -24,14 +23,6 @@ MemoryStats PeakMemory(at::Device) {
   MemoryStats m;
   m.peak_rss_bytes = PeakRssBytes();
   return m;
-}
-
-std::string CpuModelName() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "cpu";
 }
 
 std::string DeviceName(at::Device device) { return CpuModelName(); }

@@ -13,7 +13,6 @@
 
 namespace orch::worker {
 
-int64_t PeakRssBytes();
 
 bool BuiltWithCuda() { return true; }
 
@@ -50,14 +49,6 @@ MemoryStats PeakMemory(at::Device device) {
     m.peak_reserved_bytes = stats.reserved_bytes[kAll].peak;
   }
   return m;
-}
-
-std::string CpuModelName() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "cpu";
 }
 
 std::string DeviceName(at::Device device) {
