@@ -51,6 +51,18 @@ std::map<std::string, std::string> Outcomes(const std::string& db_path) {
   return out;
 }
 
+// Attempts started and not finished, or 0 while the database does not exist yet.
+int RunningAttempts(const std::string& db_path) {
+  if (!std::filesystem::exists(db_path)) return 0;
+  auto db = store::Store::Open(db_path, store::OpenMode::kReadOnly);
+  if (!db.ok()) return 0;
+  auto sweep = (*db)->FindSweep("e2e");
+  if (!sweep) return 0;
+  int running = 0;
+  for (const auto& c : (*db)->Counts(sweep->id)) running += c.running;
+  return running;
+}
+
 pid_t SpawnOrch(const std::string& dir, std::vector<std::string> args) {
   pid_t pid = fork();
   if (pid == 0) {
@@ -183,7 +195,11 @@ TEST(EndToEnd, CtrlCForwardsToWorkersRecordsInterruptedAndExits130) {
     matrix: {x_behavior: [sleep], x_sleep: ["30"], x_i: ["1", "2"]}
 )"));
   pid_t orch = SpawnOrch(d.path(), {"run", "spec.yaml", "-j", "2"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  // Interrupt once both workers run (polling the database, so a slow machine waits longer).
+  for (int i = 0; i < 200 && RunningAttempts(d / "results/orch.db") < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   kill(orch, SIGINT);
   EXPECT_EQ(WaitExit(orch), 130);
   auto db = std::move(store::Store::Open(d / "results/orch.db", store::OpenMode::kReadOnly)).value();
