@@ -66,8 +66,8 @@ if [ ! -x "$build/orch-worker" ]; then
   "$build/orch" plan "$spec" || true
   echo
   echo "demo: $build/orch-worker does not exist (a build without LibTorch), so the sweep"
-  echo "demo: cannot run; stopping after 'orch plan' (its only error above should be the"
-  echo "demo: missing worker). Build the worker (make build with LibTorch, see docs/worker.md)"
+  echo "demo: cannot run; stopping after 'orch plan' (it warns about the missing worker and"
+  echo "demo: shows provisional keys). Build the worker (make build with LibTorch, see docs/worker.md)"
   echo "demo: and rerun scripts/demo.sh ${1:-build}."
   exit 0
 fi
