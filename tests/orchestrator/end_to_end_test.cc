@@ -156,6 +156,20 @@ TEST(EndToEnd, InvalidSpecExitsTwoAndWritesNothing) {
   EXPECT_EQ(RunOrch(d.path(), "plan spec.yaml").exit_code, 2);
 }
 
+TEST(EndToEnd, MissingWorkerIsAWarningForPlanAndAnErrorForRun) {
+  TempDir d;
+  WriteText(d / "spec.yaml", "name: e2e\nworker: ./not-built\nstudies:\n  - id: A\n"
+                             "    matrix: {quant: [none]}\n");
+  auto plan = RunOrch(d.path(), "plan spec.yaml");
+  EXPECT_EQ(plan.exit_code, 0) << plan.output;
+  EXPECT_NE(plan.output.find("warning: spec.yaml:2:9: worker: worker "), std::string::npos)
+      << plan.output;
+  EXPECT_NE(plan.output.find("provisional"), std::string::npos) << plan.output;
+  auto run = RunOrch(d.path(), "run spec.yaml");
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_NE(run.output.find("is not an executable file"), std::string::npos) << run.output;
+}
+
 TEST(EndToEnd, PlanPrintsJsonWithoutSideEffects) {
   TempDir d;
   WriteText(d / "spec.yaml", SpecWith(R"(  - id: A
