@@ -156,19 +156,24 @@ TEST(Store, EditedSpecKeepsOldCellsAsStale) {
 
 TEST(Store, TwoProcessesNeverClaimTheSameTrial) {
   TempDir d;
-  const int kTrials = 60;
+  const int kTrials = 1000;
   {
     auto s = std::move(Store::Open(d / "orch.db")).value();
     ASSERT_TRUE(s->UpsertSweep(Sweep(kTrials)).ok());
   }
   int fds[2][2];
+  int go[2];  // both children start claiming at once, so their claims interleave
+  ASSERT_EQ(pipe(go), 0);
   pid_t pids[2];
   for (int p = 0; p < 2; ++p) {
     ASSERT_EQ(pipe(fds[p]), 0);
     pids[p] = fork();
     if (pids[p] == 0) {
       close(fds[p][0]);
+      close(go[1]);
       auto s = std::move(Store::Open(d / "orch.db")).value();
+      char c;
+      if (read(go[0], &c, 1) != 0) _exit(5);  // EOF when the parent closes its end
       int64_t sweep = s->FindSweep("s")->id;
       Owner me{"host", getpid(), 1};
       int64_t run = *s->BeginRun(sweep, me, "{}");
@@ -183,6 +188,8 @@ TEST(Store, TwoProcessesNeverClaimTheSameTrial) {
     }
     close(fds[p][1]);
   }
+  close(go[0]);
+  close(go[1]);
   std::multiset<std::string> claimed;
   for (int p = 0; p < 2; ++p) {
     std::string data;
