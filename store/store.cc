@@ -556,6 +556,14 @@ std::optional<AttemptRecord> Store::FindAttempt(int64_t attempt_id) const {
   return ReadAttempt(st);
 }
 
+std::vector<AttemptRecord> Store::UnfinishedAttempts() const {
+  std::vector<AttemptRecord> out;
+  Statement st(db_, std::string("SELECT ") + kAttemptColumns +
+                        " FROM attempts WHERE finished = 0 ORDER BY id");
+  while (st.Step()) out.push_back(ReadAttempt(st));
+  return out;
+}
+
 std::map<std::string, double> Store::Metrics(int64_t attempt_id) const {
   std::map<std::string, double> out;
   Statement st(db_, "SELECT name, value FROM metrics WHERE attempt_id = ?1 ORDER BY name");

@@ -84,6 +84,8 @@ class Store {
   StatusOr<TrialRecord> FindTrial(const std::string& key_or_prefix) const;
   std::vector<AttemptRecord> Attempts(const std::string& trial_key) const;
   std::optional<AttemptRecord> FindAttempt(int64_t attempt_id) const;
+  // Attempts started and not finished (running, or orphaned by a dead orchestrator).
+  std::vector<AttemptRecord> UnfinishedAttempts() const;
   std::map<std::string, double> Metrics(int64_t attempt_id) const;
   std::vector<Sample> Samples(int64_t attempt_id) const;
   // Median duration of finished ok attempts of the sweep (for ETAs); nullopt if none.

@@ -3,6 +3,7 @@
 #include "base/outcome.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
+#include "orchestrator/provenance.h"
 
 namespace orch::cli {
 namespace {
@@ -48,6 +49,13 @@ int RunStatus(const StatusOptions& o) {
     stale += c.stale;
   }
   if (stale) std::printf("%d stale cell(s): results kept, no longer in the spec\n", stale);
+  int orphaned = 0;
+  for (const auto& a : db->UnfinishedAttempts()) orphaned += OwnerAlive(a.owner) ? 0 : 1;
+  if (orphaned) {
+    std::printf("%d attempt(s) shown as running belong to an orch that is gone; the next "
+                "`orch run` or `orch resume` marks them interrupted and runs them again\n",
+                orphaned);
+  }
   std::printf(pending + running == 0 ? "complete\n" : "%d pending, %d running\n", pending, running);
   return kExitOk;
 }

@@ -247,6 +247,9 @@ TEST(Resume, KilledOrchestratorRerunsOnlyUnfinishedTrials) {
   }
   // Orphaned workers die at their next event write (SIGPIPE), within one heartbeat.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto status = RunOrch(d.path(), "status");
+  EXPECT_NE(status.output.find("belong to an orch that is gone"), std::string::npos)
+      << status.output;
   auto r = RunOrch(d.path(), "run spec.yaml -j 2");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   auto db = std::move(store::Store::Open(d / "results/orch.db", store::OpenMode::kReadOnly)).value();
