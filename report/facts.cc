@@ -110,7 +110,10 @@ Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attemp
   }
   if (!gpu || p.hardware.empty()) {
     const std::string cpu = StringField(prov, "cpu_model");
-    if (!cpu.empty()) p.hardware = p.hardware.empty() ? cpu : p.hardware + " / " + cpu;
+    // A CPU worker names the CPU as its device: say it once.
+    if (!cpu.empty() && cpu != p.hardware) {
+      p.hardware = p.hardware.empty() ? cpu : p.hardware + " / " + cpu;
+    }
   }
   std::string build = StringField(prov, "orch_commit").substr(0, kShortKey);
   auto dirty = prov.find("orch_dirty");
