@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "report/number_format.h"
+
 namespace orch::report {
 namespace {
 
@@ -75,6 +77,27 @@ std::string TableVariantExtras(const Cell& cell, const std::vector<std::string>&
     rest += (rest.empty() ? "" : " ") + f + "=" + ConfigField(cell.config, f);
   }
   return rest;
+}
+
+TableColumns CellTableColumns(const Study& s, size_t i, const std::string& missing) {
+  auto ci = [](const Interval& v, std::string (*fmt)(double)) {
+    return "[" + fmt(v.lo) + ", " + fmt(v.hi) + "]";
+  };
+  const Cell& c = s.cells[i];
+  const Comparison& cmp = s.comparisons[i];
+  TableColumns t{missing, missing, missing, missing};
+  if (!c.ok()) return t;
+  if (c.ppl) t.ppl = FormatPpl(*c.ppl);
+  if (c.tpot) t.tpot = FormatMs(c.tpot->median) + " " + ci(c.tpot->median_ci, FormatMs);
+  if (s.baseline && *s.baseline == i) {
+    t.ratio = "baseline";
+  } else if (cmp.ratio) {
+    t.ratio = FormatRatio(*cmp.ratio) + " " + ci(cmp.ratio_ci, FormatRatio);
+  } else if (!cmp.unavailable_why.empty()) {
+    t.ratio = "not compared";
+  }
+  if (c.peak_memory_bytes) t.memory = FormatBytes(*c.peak_memory_bytes);
+  return t;
 }
 
 }  // namespace orch::report

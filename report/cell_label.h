@@ -29,4 +29,12 @@ Prose CellLabelProse(const Cell& cell, const std::vector<std::string>& varying);
 // compile), e.g. "n_sink=8 x_seed=2"; "" when none.
 std::string TableVariantExtras(const Cell& cell, const std::vector<std::string>& varying);
 
+// The measurement columns of cell `i`'s table row, shared by the markdown and LaTeX
+// tables: PPL, TPOT median [CI], ratio to the baseline [CI] ("baseline", "not compared"),
+// peak memory. `missing` stands where a value does not exist (failed cell, no samples).
+struct TableColumns {
+  std::string ppl, tpot, ratio, memory;
+};
+TableColumns CellTableColumns(const Study& study, size_t i, const std::string& missing);
+
 }  // namespace orch::report

@@ -11,10 +11,6 @@ namespace {
 
 std::string Tt(const std::string& s) { return "\\texttt{" + LatexEscape(s) + "}"; }
 
-std::string Ci(const Interval& ci, std::string (*fmt)(double)) {
-  return "[" + fmt(ci.lo) + ", " + fmt(ci.hi) + "]";
-}
-
 // Failed or unfinished cells show their outcome as text in the measurement columns.
 std::string Missing() { return "---"; }
 
@@ -47,19 +43,7 @@ std::string StudyTable(const ReportModel& model, const Study& s) {
     if (base) variant = "\\textbf{" + variant + "}";
     const std::string extras = TableVariantExtras(c, s.varying);
     if (!extras.empty()) variant += " " + LatexEscape(extras);
-    std::string ppl = Missing(), tpot = Missing(), ratio = Missing(), mem = Missing();
-    if (c.ok()) {
-      if (c.ppl) ppl = FormatPpl(*c.ppl);
-      if (c.tpot) tpot = FormatMs(c.tpot->median) + " " + Ci(c.tpot->median_ci, FormatMs);
-      if (base) {
-        ratio = "baseline";
-      } else if (cmp.ratio) {
-        ratio = FormatRatio(*cmp.ratio) + " " + Ci(cmp.ratio_ci, FormatRatio);
-      } else if (!cmp.unavailable_why.empty()) {
-        ratio = "not compared";
-      }
-      if (c.peak_memory_bytes) mem = FormatBytes(*c.peak_memory_bytes);
-    }
+    const TableColumns col = CellTableColumns(s, i, Missing());
     std::string outcome = c.ok() ? "ok" : "\\textit{" + LatexEscape(c.outcome) + "}";
     if (c.ok() && !base && cmp.speed != SpeedVerdict::kUnavailable) {
       outcome += cmp.speed == SpeedVerdict::kSlower   ? ", slower"
@@ -67,8 +51,8 @@ std::string StudyTable(const ReportModel& model, const Study& s) {
                                                       : ", no diff.";
     }
     t += variant + " & " + LatexEscape(c.config.scope) + " & " + LatexEscape(c.config.window) +
-         " & " + LatexEscape(c.config.dtype) + " & " + Tt(c.config.compile) + " & " + ppl + " & " +
-         tpot + " & " + ratio + " & " + mem + " & " + outcome + " & " + Tt(c.short_key) + " \\\\\n";
+         " & " + LatexEscape(c.config.dtype) + " & " + Tt(c.config.compile) + " & " + col.ppl +
+         " & " + col.tpot + " & " + col.ratio + " & " + col.memory + " & " + outcome + " & " + Tt(c.short_key) + " \\\\\n";
   }
   t += "\\bottomrule\n\\end{tabular}}\n\\end{table*}\n";
   return t;

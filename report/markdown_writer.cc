@@ -52,28 +52,16 @@ std::string CellRow(const Study& s, size_t i) {
   const Cell& c = s.cells[i];
   const Comparison& cmp = s.comparisons[i];
   const bool base = s.baseline && *s.baseline == i;
-  std::string ppl = "--", tpot = "--", ratio = "--", mem = "--";
-  if (c.ok()) {
-    if (c.ppl) ppl = FormatPpl(*c.ppl);
-    if (c.tpot) tpot = FormatMs(c.tpot->median) + " " + Ci(c.tpot->median_ci, FormatMs);
-    if (base) {
-      ratio = "baseline";
-    } else if (cmp.ratio) {
-      ratio = FormatRatio(*cmp.ratio) + " " + Ci(cmp.ratio_ci, FormatRatio) + " " +
-              SpeedVerdictText(cmp.speed);
-    } else if (!cmp.unavailable_why.empty()) {
-      ratio = "not compared";
-    }
-    if (c.peak_memory_bytes) mem = FormatBytes(*c.peak_memory_bytes);
-  }
+  TableColumns col = CellTableColumns(s, i, "--");
+  if (c.ok() && !base && cmp.ratio) col.ratio += " " + SpeedVerdictText(cmp.speed);
   std::string variant = Code(c.config.quant, true);
   if (base) variant = "**" + variant + "**";
   const std::string extras = TableVariantExtras(c, s.varying);
   if (!extras.empty()) variant += " " + MarkdownEscape(extras);
   return "| " + variant + " | " + MarkdownEscape(c.config.scope) + " | " +
          MarkdownEscape(c.config.window) + " | " + MarkdownEscape(c.config.dtype) + " | " +
-         MarkdownEscape(c.config.compile) + " | " + ppl + " | " + tpot + " | " + ratio + " | " +
-         mem + " | " + (c.ok() ? "ok" : "**" + MarkdownEscape(c.outcome) + "**") + " | " +
+         MarkdownEscape(c.config.compile) + " | " + col.ppl + " | " + col.tpot + " | " +
+         col.ratio + " | " + col.memory + " | " + (c.ok() ? "ok" : "**" + MarkdownEscape(c.outcome) + "**") + " | " +
          Code(c.short_key, true) + " |\n";
 }
 
