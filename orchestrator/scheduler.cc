@@ -71,9 +71,12 @@ StatusOr<SchedulerResult> RunSweep(store::Store& db, const SchedulerOptions& opt
   };
 
   while (true) {
-    // Fill free slots.
-    for (size_t i = 0; i < running.size() && !stopping && !exhausted; ++i) {
-      if (running[i]) continue;
+    // Fill free slots; a slot whose worker failed to start stays free for the next claim.
+    for (size_t i = 0; i < running.size() && !stopping && !exhausted;) {
+      if (running[i]) {
+        ++i;
+        continue;
+      }
       auto claim = db.ClaimNext(opts.sweep_id, opts.run_id, opts.owner, opts.slots[i].name,
                                 [&](const std::string& key, int n) {
                                   return opts.runs_dir + "/" + key + "/attempt-" +
@@ -99,12 +102,14 @@ StatusOr<SchedulerResult> RunSweep(store::Store& db, const SchedulerOptions& opt
         progress.OnStart(launch.claim, launch.slot);
         progress.OnFinish(launch.claim, r);
         ++result.attempts;
-        --i;  // the slot is still free
         continue;
       }
       running[i] = std::move(started).value();
-      (void)db.SetAttemptLog(launch.claim.attempt_id, running[i]->log_path());
+      if (Status s = db.SetAttemptLog(launch.claim.attempt_id, running[i]->log_path()); !s.ok()) {
+        return s;
+      }
       progress.OnStart(launch.claim, launch.slot);
+      ++i;
     }
     if (std::none_of(running.begin(), running.end(), [](const auto& r) { return r != nullptr; })) {
       break;

@@ -170,6 +170,23 @@ TEST(EndToEnd, MissingWorkerIsAWarningForPlanAndAnErrorForRun) {
   EXPECT_NE(run.output.find("is not an executable file"), std::string::npos) << run.output;
 }
 
+TEST(EndToEnd, AWorkerThatCannotStartIsAnErrorResultNotALostTrial) {
+  TempDir d;
+  WriteText(d / "broken-worker", "#!/nonexistent/interpreter\n");
+  std::filesystem::permissions(d / "broken-worker", std::filesystem::perms::owner_all);
+  WriteText(d / "spec.yaml", "name: e2e\nworker: ./broken-worker\nstudies:\n  - id: A\n"
+                             "    matrix: {quant: [none, int8wo]}\n");
+  auto run = RunOrch(d.path(), "run spec.yaml");
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  auto db = std::move(store::Store::Open(d / "results/orch.db", store::OpenMode::kReadOnly)).value();
+  auto trials = db->Trials(db->FindSweep("e2e")->id);
+  ASSERT_EQ(trials.size(), 2u);
+  for (const auto& t : trials) {
+    EXPECT_EQ(t.outcome, "error");
+    EXPECT_NE(t.reason.find("cannot start"), std::string::npos) << t.reason;
+  }
+}
+
 TEST(EndToEnd, PlanPrintsJsonWithoutSideEffects) {
   TempDir d;
   WriteText(d / "spec.yaml", SpecWith(R"(  - id: A
