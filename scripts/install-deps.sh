@@ -19,6 +19,7 @@ apt_packages=(
   libyaml-cpp-dev libcli11-dev libsqlite3-dev sqlite3 libboost-dev libboost-filesystem-dev
   nlohmann-json3-dev libfmt-dev libssl-dev libgtest-dev libgmock-dev libicu-dev libpcre2-dev
   python3 python3-venv
+  manpages manpages-dev
   texlive-latex-recommended lmodern chktex
 )
 
