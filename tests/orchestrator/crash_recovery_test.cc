@@ -4,6 +4,7 @@
 // never reused, machine faults stop claiming, and an ignored SIGHUP stays ignored.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -241,6 +242,61 @@ TEST(Recovery, AMachineFaultAtStartLeavesTrialsPendingAndSaysWhy) {
   pid_t again = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"});
   EXPECT_EQ(WaitOrch(again), 0) << OrchLog(d.path(), again);
   ExpectEachTrialDoneOnce(d.path(), 3, "ok");
+}
+
+// The scheduler loop keeps its run's lease fresh: with a 1 s lease refreshed every
+// 0.1 s, the lease has not expired 1.5 s into a trial.
+TEST(Recovery, TheRunLoopRefreshesItsLease) {
+  TempDir d;
+  WriteText(d / "spec.yaml", Spec("{x_behavior: [sleep], x_sleep: [\"3\"]}"));
+  pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml"},
+                             {{{"ORCH_LEASE_S", "1"}, {"ORCH_LEASE_REFRESH_S", "0.1"}}});
+  for (int i = 0; i < 200 && RunningAttempts(d.path()) < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  {
+    auto db = OpenDb(d.path());
+    ASSERT_TRUE(db);
+    auto unfinished = db->UnfinishedAttempts();
+    ASSERT_EQ(unfinished.size(), 1u);
+    auto run = db->FindRun(unfinished[0].run_id);
+    ASSERT_TRUE(run && run->lease_expires_s);
+    EXPECT_GT(*run->lease_expires_s, UnixNow());
+    EXPECT_LT(*run->lease_expires_s, UnixNow() + 1.5);
+  }
+  EXPECT_EQ(WaitOrch(orch), 0) << OrchLog(d.path(), orch);
+}
+
+// A store error in the middle of a run (the database stays locked past the busy
+// timeout) ends it cleanly: workers stopped, exit 1 with the reason, and the next run
+// finishes every trial exactly once.
+TEST(Recovery, AStoreErrorStopsTheRunningWorkersAndExitsOne) {
+  TempDir d;
+  WriteText(d / "spec.yaml",
+            Spec("{x_behavior: [sleep], x_sleep: [\"5\"], x_i: [\"1\", \"2\"]}"));
+  pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2", "--kill-grace", "1"},
+                             {{{"ORCH_DB_BUSY_TIMEOUT_MS", "100"},
+                               {"ORCH_LEASE_REFRESH_S", "0.1"}}});
+  for (int i = 0; i < 200 && RunningAttempts(d.path()) < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  sqlite3* lock = nullptr;
+  ASSERT_EQ(sqlite3_open((d / "results/orch.db").c_str(), &lock), SQLITE_OK);
+  sqlite3_busy_timeout(lock, 5000);
+  ASSERT_EQ(sqlite3_exec(lock, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  int code = WaitOrch(orch);  // the lease refresh fails with SQLITE_BUSY
+  // The workers were stopped by orch itself, before it exited.
+  EXPECT_EQ(LiveProcesses(FAKE_WORKER, d.path()), 0);
+  sqlite3_exec(lock, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(lock);
+  EXPECT_EQ(code, 1) << OrchLog(d.path(), orch);
+  std::string log = OrchLog(d.path(), orch);
+  EXPECT_NE(log.find("locked"), std::string::npos) << log;
+  EXPECT_NE(log.find("running workers were stopped"), std::string::npos) << log;
+  pid_t again = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"});
+  EXPECT_EQ(WaitOrch(again), 0) << OrchLog(d.path(), again);
+  ExpectEachTrialDoneOnce(d.path(), 2, "ok");
 }
 
 // `nohup orch run ... &`: SIGHUP ignored by the parent stays ignored.
