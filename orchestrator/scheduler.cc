@@ -218,6 +218,12 @@ class SweepLoop {
   // interrupted when the store still works (else the next `orch run` recovers it), and
   // return `error` for the caller to report.
   Status Abort(const Status& error) {
+    // A failing store (locked, full, unreadable) is not asked again: the attempts stay
+    // `running` under this run, whose pid is gone once orch exits, so the next
+    // `orch run` recovers them.
+    Status::Code c = error.code();
+    bool store_failing = c == Status::Code::kBusy || c == Status::Code::kResource ||
+                         c == Status::Code::kIOError || c == Status::Code::kCorruption;
     for (auto& a : running_) {
       if (a) a->Stop(KillReason::kTimeout, 0);  // SIGTERM; SIGKILL after the grace
     }
@@ -234,8 +240,10 @@ class SweepLoop {
       for (auto& a : running_) {
         if (!a || !a->TryFinish()) continue;
         bool superseded = false;
-        (void)db_.InterruptAttempt(a->claim().attempt_id,
-                                   "orch stopped on an error: " + error.message(), &superseded);
+        if (!store_failing) {
+          (void)db_.InterruptAttempt(a->claim().attempt_id,
+                                     "orch stopped on an error: " + error.message(), &superseded);
+        }
         a.reset();
       }
     }

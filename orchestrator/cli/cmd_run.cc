@@ -59,6 +59,46 @@ void PrintErrors(const std::vector<SpecError>& errors, const std::string& spec) 
                spec.c_str());
 }
 
+// Inputs the worker reads: absolute paths, and the dataset's token ids, prepared once.
+// nullopt after printing the error.
+std::optional<nlohmann::json> WorkerInputs(const SweepPlan& plan, const std::string& results_dir) {
+  nlohmann::json inputs = nlohmann::json::object();
+  if (!plan.inputs.model_dir.empty()) inputs["model"] = plan.inputs.model_dir;
+  if (!plan.inputs.tokenizer.empty()) inputs["tokenizer"] = plan.inputs.tokenizer;
+  if (plan.inputs.dataset_is_token_ids) {
+    // Pre-tokenized: little-endian int32 ids, used as they are.
+    std::error_code ec;
+    auto size = std::filesystem::file_size(plan.inputs.dataset, ec);
+    if (ec) {
+      std::fprintf(stderr, "orch: %s: %s\n", plan.inputs.dataset.c_str(), ec.message().c_str());
+      return std::nullopt;
+    }
+    if (size % 4 != 0) {
+      std::fprintf(stderr, "orch: %s: a .ids dataset holds int32 token ids; its size (%ju bytes) is not a multiple of 4\n",
+                   plan.inputs.dataset.c_str(), static_cast<uintmax_t>(size));
+      return std::nullopt;
+    }
+    inputs["dataset"] = plan.inputs.dataset;
+    inputs["token_ids"] = plan.inputs.dataset;
+    inputs["token_count"] = size / 4;
+  } else if (!plan.inputs.dataset.empty()) {
+    inputs["dataset"] = plan.inputs.dataset;
+    auto ids = text::PrepareTokenIds(plan.inputs.tokenizer, plan.inputs.dataset,
+                                     results_dir + "/cache/tokens");
+    if (!ids.ok()) {
+      std::fprintf(stderr, "orch: preparing the dataset: %s\n", ids.status().message().c_str());
+      return std::nullopt;
+    }
+    inputs["token_ids"] = ids->path;
+    inputs["token_count"] = ids->count;
+    if (!ids->from_cache) {
+      std::fprintf(stderr, "orch: tokenized %s: %lld tokens\n", plan.inputs.dataset.c_str(),
+                   static_cast<long long>(ids->count));
+    }
+  }
+  return inputs;
+}
+
 // Recovery of attempts whose orch is gone (recovery.h); false after printing an error.
 bool Recover(store::Store& db, const RunOptions& o) {
   auto rec = RecoverOrphans(db, o.kill_grace_s);
@@ -163,36 +203,8 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     return kExitUsage;
   }
   std::string results_dir = std::filesystem::absolute(o.db).parent_path().string();
-  // Inputs the worker reads: absolute paths, and the dataset's token ids, prepared once.
-  nlohmann::json inputs = nlohmann::json::object();
-  if (!plan.inputs.model_dir.empty()) inputs["model"] = plan.inputs.model_dir;
-  if (!plan.inputs.tokenizer.empty()) inputs["tokenizer"] = plan.inputs.tokenizer;
-  if (plan.inputs.dataset_is_token_ids) {
-    // Pre-tokenized: little-endian int32 ids, used as they are.
-    auto size = std::filesystem::file_size(plan.inputs.dataset);
-    if (size % 4 != 0) {
-      std::fprintf(stderr, "orch: %s: a .ids dataset holds int32 token ids; its size (%ju bytes) is not a multiple of 4\n",
-                   plan.inputs.dataset.c_str(), static_cast<uintmax_t>(size));
-      return kExitUsage;
-    }
-    inputs["dataset"] = plan.inputs.dataset;
-    inputs["token_ids"] = plan.inputs.dataset;
-    inputs["token_count"] = size / 4;
-  } else if (!plan.inputs.dataset.empty()) {
-    inputs["dataset"] = plan.inputs.dataset;
-    auto ids = text::PrepareTokenIds(plan.inputs.tokenizer, plan.inputs.dataset,
-                                     results_dir + "/cache/tokens");
-    if (!ids.ok()) {
-      std::fprintf(stderr, "orch: preparing the dataset: %s\n", ids.status().message().c_str());
-      return kExitUsage;
-    }
-    inputs["token_ids"] = ids->path;
-    inputs["token_count"] = ids->count;
-    if (!ids->from_cache) {
-      std::fprintf(stderr, "orch: tokenized %s: %lld tokens\n", plan.inputs.dataset.c_str(),
-                   static_cast<long long>(ids->count));
-    }
-  }
+  std::optional<nlohmann::json> inputs = WorkerInputs(plan, results_dir);
+  if (!inputs) return kExitUsage;
   StatusOr<int64_t> sweep_id = replan ? db.UpsertSweep(plan.ToSweepDef(spec_path_abs))
                                       : StatusOr<int64_t>(recorded->id);
   if (!sweep_id.ok()) {
@@ -233,7 +245,7 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
   so.owner = owner;
   so.slots = *slots;
   so.worker = plan.inputs.worker;
-  so.inputs = inputs;
+  so.inputs = *inputs;
   so.runs_dir = results_dir + "/runs";
   so.kill_grace_s = o.kill_grace_s;
   so.interrupt_fd = g_interrupt_pipe[0];
