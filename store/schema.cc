@@ -164,7 +164,7 @@ Status CheckReadable(sqlite3* db, const std::string& path) {
   if (version < kSchemaVersion) {
     return Status::Error(path + ": database schema version " + std::to_string(version) +
                          " is older than this orch's (" + std::to_string(kSchemaVersion) +
-                         "); run `orch run` or `orch status` once to migrate it");
+                         "); run `orch run` once to migrate it");
   }
   return Status::Ok();
 }

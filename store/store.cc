@@ -135,8 +135,23 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode m
   if (!s.ok()) return s.WithContext(path);
   if (read_only) {
     s = CheckReadable(db, path);
-    if (!s.ok()) return s;
-    return store;
+    if (s.ok()) return store;
+    // A database of an older orch: readers (status, show, export, report) migrate it
+    // forward once, as `orch run` would, then read it. Refusals (foreign or newer
+    // files) and an unwritable file keep their error.
+    int version = 0;
+    {
+      Statement v(db, "PRAGMA user_version");
+      if (v.Step()) version = static_cast<int>(v.Int(0));
+    }
+    if (version <= 0 || version >= kSchemaVersion) return s;
+    store.reset();
+    auto migrated = Open(path, OpenMode::kReadWrite);
+    if (!migrated.ok()) {
+      return migrated.status().WithContext(path + ": migrating an older orch database");
+    }
+    migrated->reset();
+    return Open(path, OpenMode::kReadOnly);
   }
   // WAL keeps readers (orch status) off the writer's back; NORMAL sync in WAL mode is
   // still crash-safe for the database (a power loss may drop the last commits only).

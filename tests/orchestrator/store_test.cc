@@ -248,7 +248,8 @@ INSERT INTO attempts(trial_key, number, run_id, host, pid, pid_start, started_ut
     ASSERT_EQ(sqlite3_exec(db, rows, nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
   }
-  auto s = Store::Open(path);
+  // A reader (orch status after an upgrade) migrates it as well.
+  auto s = Store::Open(path, OpenMode::kReadOnly);
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ((*s)->schema_version(), 2);
   EXPECT_TRUE((*s)->IntegrityCheck().ok());
