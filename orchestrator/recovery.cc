@@ -8,6 +8,8 @@
 #include <optional>
 #include <filesystem>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,14 +36,36 @@ bool WaitGone(int64_t pid, int64_t start, double seconds) {
 // spawns it as a group leader). A zombie counts as gone once its parent reaps it.
 void StopWorker(int64_t pid, int64_t start, double grace_s) {
   pid_t group = static_cast<pid_t>(pid);
-  ::kill(-group, SIGTERM);
-  ::kill(-group, SIGCONT);
-  if (WaitGone(pid, start, grace_s)) {
-    ::kill(-group, SIGKILL);  // what is left of the group
-    return;
+  for (int sig : {SIGTERM, SIGCONT}) {
+    ::kill(-group, sig);
+    ::kill(group, sig);  // in case it is not a group leader
   }
-  ::kill(-group, SIGKILL);
-  WaitGone(pid, start, 5);
+  if (!WaitGone(pid, start, grace_s)) {
+    ::kill(group, SIGKILL);
+    WaitGone(pid, start, 5);
+  }
+  ::kill(-group, SIGKILL);  // what is left of the group
+}
+
+// Processes (other than this one) whose working directory is `dir`: the worker of an
+// attempt whose orch died between spawning it and recording its pid (Subprocess starts
+// the worker in its attempt directory). Pairs of pid and start time.
+std::vector<std::pair<int64_t, int64_t>> ProcessesIn(const std::string& dir) {
+  std::vector<std::pair<int64_t, int64_t>> found;
+  std::error_code ec;
+  std::filesystem::path want = std::filesystem::weakly_canonical(dir, ec);
+  if (ec) return found;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    int64_t pid = std::stoll(name);
+    if (pid == ::getpid()) continue;
+    std::error_code link_ec;
+    auto cwd = std::filesystem::read_symlink(e.path() / "cwd", link_ec);
+    if (link_ec || cwd != want) continue;
+    if (auto start = ProcessStartTicks(pid)) found.emplace_back(pid, *start);
+  }
+  return found;
 }
 
 // The attempt's result.json when it is complete (a JSON object naming an outcome: the
@@ -75,9 +99,18 @@ StatusOr<RecoverySummary> RecoverOrphans(store::Store& db, double kill_grace_s) 
     OwnerVerdict verdict = JudgeOwner(*run, me, now);
     if (!verdict.gone) continue;
     bool local = a.owner.host == me.host && run->owner.pid_ns == me.pid_ns && !me.pid_ns.empty();
-    if (local && a.worker_pid > 0 && SameProcessAlive(a.worker_pid, a.worker_pid_start)) {
-      StopWorker(a.worker_pid, a.worker_pid_start, kill_grace_s);
-      ++sum.workers_stopped;
+    if (local && a.worker_pid > 0) {
+      if (SameProcessAlive(a.worker_pid, a.worker_pid_start)) {
+        StopWorker(a.worker_pid, a.worker_pid_start, kill_grace_s);
+        ++sum.workers_stopped;
+      }
+    } else if (local && !a.attempt_dir.empty() &&
+               std::filesystem::exists(a.attempt_dir + "/trial.json")) {
+      // Spawned (trial.json is written first) but its pid was never recorded.
+      for (const auto& [pid, start] : ProcessesIn(a.attempt_dir)) {
+        StopWorker(pid, start, kill_grace_s);
+        ++sum.workers_stopped;
+      }
     }
     bool superseded = false;
     if (auto text = CompleteResult(a.attempt_dir)) {

@@ -123,6 +123,7 @@ class SweepLoop {
     running_[i] = std::move(started).value();
     RunningAttempt& a = *running_[i];
     int64_t pid = a.process().pid();
+    FaultPoint("before_worker_recorded");
     if (Status s = db_.SetAttemptWorker(claim.attempt_id, a.log_path(), pid,
                                         ProcessStartTicks(pid).value_or(0));
         !s.ok()) {
