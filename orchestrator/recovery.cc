@@ -7,6 +7,8 @@
 #include <chrono>
 #include <optional>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -47,7 +49,8 @@ void StopWorker(int64_t pid, int64_t start, double grace_s) {
   ::kill(-group, SIGKILL);  // what is left of the group
 }
 
-// Processes (other than this one) whose working directory is `dir`: the worker of an
+// Processes (other than this one) whose working directory is `dir` and whose
+// environment has ORCH_PROTOCOL: the worker of an
 // attempt whose orch died between spawning it and recording its pid (Subprocess starts
 // the worker in its attempt directory). Pairs of pid and start time.
 std::vector<std::pair<int64_t, int64_t>> ProcessesIn(const std::string& dir) {
@@ -63,6 +66,14 @@ std::vector<std::pair<int64_t, int64_t>> ProcessesIn(const std::string& dir) {
     std::error_code link_ec;
     auto cwd = std::filesystem::read_symlink(e.path() / "cwd", link_ec);
     if (link_ec || cwd != want) continue;
+    // Only a worker: orch starts every worker with ORCH_PROTOCOL in its environment
+    // (a user's shell that merely sits in the directory is left alone).
+    std::ifstream env(e.path() / "environ", std::ios::binary);
+    std::string environ_text((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+    if (environ_text.rfind("ORCH_PROTOCOL=", 0) != 0 &&
+        environ_text.find(std::string("\0ORCH_PROTOCOL=", 15)) == std::string::npos) {
+      continue;
+    }
     if (auto start = ProcessStartTicks(pid)) found.emplace_back(pid, *start);
   }
   return found;
