@@ -97,7 +97,10 @@ OwnerVerdict JudgeOwner(const store::RunRecord& run, const LocalIdentity& me, do
   const store::Owner& o = run.owner;
   bool here = o.host == me.host && (run.lease_expires_s ? o.pid_ns == me.pid_ns && !me.pid_ns.empty()
                                                         : true);
-  if (here && !SameProcessAlive(o.pid, o.pid_start)) {
+  // Without a recorded start time (no /proc), only a pid that does not exist is gone.
+  bool pid_gone = o.pid_start == 0 ? ::kill(static_cast<pid_t>(o.pid), 0) != 0 && errno == ESRCH
+                                   : !SameProcessAlive(o.pid, o.pid_start);
+  if (here && pid_gone) {
     return {true, "its orch (pid " + std::to_string(o.pid) + " on " + o.host + ") is gone"};
   }
   if (run.lease_expires_s && now > *run.lease_expires_s) {

@@ -45,6 +45,8 @@ TEST(Ownership, ADeadPidInOurNamespaceIsGoneAtOnce) {
   int64_t start = *ProcessStartTicks(getpid());
   EXPECT_TRUE(JudgeOwner(RunOf(me.host, getpid(), start + 1, me.pid_ns, now + 60), me, now).gone);
   EXPECT_FALSE(JudgeOwner(RunOf(me.host, getpid(), start, me.pid_ns, now + 60), me, now).gone);
+  // No start time recorded (no /proc where it ran): a live pid is not taken for gone.
+  EXPECT_FALSE(JudgeOwner(RunOf(me.host, getpid(), 0, me.pid_ns, now + 60), me, now).gone);
 }
 
 TEST(Ownership, AnEndedRunIsGone) {
