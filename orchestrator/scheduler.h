@@ -3,6 +3,13 @@
 // worker process, stores the classified result in one transaction, and retries
 // transient failures. One thread, one poll loop: a worker's exit, an event line or the
 // user's Ctrl-C wakes it at once. Progress goes to a ProgressSink (the printer).
+//
+// The loop is a sequence of separate steps (scheduler.cc): claim and start (with the
+// start-failure policy), wait, handle an interrupt, reap and record (with the retry
+// policy, retry_policy.h), refresh the ownership lease. Any error on the way (a store
+// error, an exception) stops the running workers (SIGTERM, grace, SIGKILL) and records
+// them `interrupted`, or leaves them recoverable when the store itself fails; nothing is
+// killed silently by a destructor.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -36,13 +43,20 @@ struct SchedulerOptions {
   std::string runs_dir;                               // results/runs
   double kill_grace_s = 5;
   int interrupt_fd = -1;  // becomes readable when the user asks to stop (Ctrl-C)
+  double lease_s = 60;          // ownership lease length (ownership.h)
+  double lease_refresh_s = 10;  // how often the loop refreshes it
 };
 
 struct SchedulerResult {
   int attempts = 0;
   bool interrupted = false;
+  // Set when the machine failed a worker's start (a full disk, no descriptors left):
+  // no new trial was claimed after it, its trial is pending again, running ones
+  // finished. What happened, for the user.
+  std::string machine_fault;
 };
 
+// On error, the running workers were stopped before it returns.
 StatusOr<SchedulerResult> RunSweep(store::Store& db, const SchedulerOptions& opts,
                                    ProgressSink& progress);
 

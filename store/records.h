@@ -75,6 +75,9 @@ struct Owner {
   std::string host;
   int64_t pid = 0;
   int64_t pid_start = 0;  // process start time (clock ticks since boot), guards pid reuse
+  // The owner's PID namespace ("pid:[4026531836]"); its pid means something here only
+  // when host and namespace both match ours. Recorded with runs; "" when unknown.
+  std::string pid_ns;
 };
 
 struct AttemptRecord {
@@ -96,6 +99,9 @@ struct AttemptRecord {
   std::string details_json = "{}";      // worker's details (nan token/layer, ...)
   std::string warnings_json = "[]";     // methodology warnings
   std::string environment_json = "{}";  // worker-side environment (LibTorch, CUDA, device)
+  // The worker process (0 until it was spawned) and its start time, on owner.host.
+  int64_t worker_pid = 0;
+  int64_t worker_pid_start = 0;
 };
 
 struct Sample {
@@ -132,6 +138,10 @@ struct RunRecord {
   std::string started_utc, finished_utc;
   std::optional<int> exit_code;
   std::string provenance_json = "{}";
+  // Ownership lease (unix seconds): the run refreshes heartbeat_s while it lives; after
+  // lease_expires_s it is gone wherever it runs. Both unset for runs of schema v1.
+  std::optional<double> heartbeat_s;
+  std::optional<double> lease_expires_s;
 };
 
 struct Claim {
@@ -143,12 +153,6 @@ struct Claim {
   std::string attempt_dir;
 };
 
-// An attempt found running whose owner is gone; it was recorded `interrupted`.
-struct RecoveredAttempt {
-  int64_t attempt_id = 0;
-  std::string trial_key;
-  int attempt_number = 0;
-};
 
 // Counts for `orch status`: per study, pending / running / done by outcome class.
 struct StudyCounts {

@@ -1,5 +1,6 @@
 #include "store/schema.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,14 @@ CREATE TABLE fingerprints(
   mtime_ns INTEGER NOT NULL,
   sha256 TEXT NOT NULL);
 )sql",
+      // 2: ownership by lease; each attempt's worker process
+      R"sql(
+ALTER TABLE runs ADD COLUMN pid_ns TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN heartbeat_s REAL;
+ALTER TABLE runs ADD COLUMN lease_expires_s REAL;
+ALTER TABLE attempts ADD COLUMN worker_pid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attempts ADD COLUMN worker_pid_start INTEGER NOT NULL DEFAULT 0;
+)sql",
   };
   return kMigrations;
 }
@@ -155,17 +164,22 @@ Status CheckReadable(sqlite3* db, const std::string& path) {
   if (version < kSchemaVersion) {
     return Status::Error(path + ": database schema version " + std::to_string(version) +
                          " is older than this orch's (" + std::to_string(kSchemaVersion) +
-                         "); run `orch run` or `orch status` once to migrate it");
+                         "); run `orch run` once to migrate it");
   }
   return Status::Ok();
 }
 
 Status MigrateToLatest(sqlite3* db, const std::string& path) {
+  return MigrateTo(db, path, kSchemaVersion);
+}
+
+Status MigrateTo(sqlite3* db, const std::string& path, int target) {
   int version = 0;
   Status s = CheckHeader(db, path, &version);
   if (!s.ok()) return s;
   const auto& migrations = Migrations();
-  for (int v = version; v < static_cast<int>(migrations.size()); ++v) {
+  target = std::min(target, static_cast<int>(migrations.size()));
+  for (int v = version; v < target; ++v) {
     Transaction tx(db);
     if (!tx.begin_status().ok()) return tx.begin_status().WithContext(path);
     // Re-read inside the write lock: another process may have migrated meanwhile.

@@ -5,12 +5,17 @@
 
 #include <sqlite3.h>
 
+#include <string>
+
 #include "base/status.h"
 
 namespace orch::store {
 
 // Brings the database to kSchemaVersion; refuses newer or foreign files.
 Status MigrateToLatest(sqlite3* db, const std::string& path);
+
+// Applies the migrations up to `version` only (tests build old databases with it).
+Status MigrateTo(sqlite3* db, const std::string& path, int version);
 
 // Checks version and application id without writing (read-only opens).
 Status CheckReadable(sqlite3* db, const std::string& path);

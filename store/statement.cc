@@ -2,10 +2,27 @@
 
 namespace orch::store {
 
+Status SqliteStatus(int rc, const std::string& message) {
+  std::string m = "sqlite: " + message;
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::Busy(m + " (the database stayed locked by another process)");
+    case SQLITE_FULL: return Status::Resource(m);
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOLFS: return Status::IOError(m);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return Status::Corruption(m);
+    default: return Status::Error(m);
+  }
+}
+
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
   if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
       SQLITE_OK) {
     error_ = sqlite3_errmsg(db);
+    rc_ = sqlite3_extended_errcode(db);
     stmt_ = nullptr;
   }
 }
@@ -37,15 +54,18 @@ bool Statement::Step() {
   if (!stmt_) return false;
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
-  if (rc != SQLITE_DONE) error_ = sqlite3_errmsg(db_);
+  if (rc != SQLITE_DONE) {
+    error_ = sqlite3_errmsg(db_);
+    rc_ = rc;
+  }
   return false;
 }
 
 Status Statement::Run() {
-  if (!stmt_) return Status::Error("sqlite: " + error_);
+  if (!stmt_) return SqliteStatus(rc_, error_);
   while (Step()) {
   }
-  if (!error_.empty()) return Status::Error("sqlite: " + error_);
+  if (!error_.empty()) return SqliteStatus(rc_, error_);
   return Status::Ok();
 }
 
@@ -53,6 +73,7 @@ void Statement::Reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
   error_.clear();
+  rc_ = SQLITE_OK;
 }
 
 int64_t Statement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
@@ -71,10 +92,11 @@ std::optional<int> Statement::OptInt(int col) const {
 
 Status Exec(sqlite3* db, const std::string& sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
     sqlite3_free(err);
-    return Status::Error("sqlite: " + msg);
+    return SqliteStatus(rc, msg);
   }
   return Status::Ok();
 }

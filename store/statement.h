@@ -14,6 +14,12 @@
 
 namespace orch::store {
 
+// Maps an SQLite result code to a Status code: BUSY/LOCKED -> Busy (another process
+// held the lock past the timeout), FULL -> Resource (disk or quota full), IOERR/
+// CANTOPEN/NOLFS -> IOError, CORRUPT/NOTADB -> Corruption, anything else -> Error.
+// The message is prefixed with "sqlite: ".
+Status SqliteStatus(int rc, const std::string& message);
+
 class Statement {
  public:
   Statement(sqlite3* db, std::string_view sql);
@@ -23,6 +29,8 @@ class Statement {
 
   bool prepared() const { return stmt_ != nullptr; }
   const std::string& error() const { return error_; }
+  // The last error as a Status whose code says whose fault it is (SqliteStatus).
+  Status status(const std::string& what) const { return SqliteStatus(rc_, what + ": " + error_); }
 
   Statement& Bind(int i, int64_t v);
   Statement& Bind(int i, int v) { return Bind(i, static_cast<int64_t>(v)); }
@@ -49,6 +57,7 @@ class Statement {
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
   std::string error_;
+  int rc_ = SQLITE_OK;  // result code of the last failure
 };
 
 class Transaction {

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <set>
 
+#include "base/fault_point.h"
 #include "store/schema.h"
 #include "store/statement.h"
 
@@ -32,9 +33,7 @@ std::string NowUtc() {
   return out;
 }
 
-Status Fail(const Statement& st, const std::string& what) {
-  return Status::Error("sqlite: " + what + ": " + st.error());
-}
+Status Fail(const Statement& st, const std::string& what) { return st.status(what); }
 
 TrialState ParseState(const std::string& s) {
   if (s == "running") return TrialState::kRunning;
@@ -60,7 +59,12 @@ TrialRecord ReadTrial(const Statement& st) {
 constexpr const char* kAttemptColumns =
     "id, trial_key, number, run_id, host, pid, pid_start, slot, finished, outcome, reason, "
     "exit_code, signal, stderr_tail, attempt_dir, log_path, started_utc, finished_utc, "
-    "duration_s, details_json, warnings_json, environment_json";
+    "duration_s, details_json, warnings_json, environment_json, worker_pid, worker_pid_start";
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 AttemptRecord ReadAttempt(const Statement& st) {
   AttemptRecord a;
@@ -84,6 +88,8 @@ AttemptRecord ReadAttempt(const Statement& st) {
   a.details_json = st.Text(19);
   a.warnings_json = st.Text(20);
   a.environment_json = st.Text(21);
+  a.worker_pid = st.Int(22);
+  a.worker_pid_start = st.Int(23);
   return a;
 }
 
@@ -129,8 +135,23 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode m
   if (!s.ok()) return s.WithContext(path);
   if (read_only) {
     s = CheckReadable(db, path);
-    if (!s.ok()) return s;
-    return store;
+    if (s.ok()) return store;
+    // A database of an older orch: readers (status, show, export, report) migrate it
+    // forward once, as `orch run` would, then read it. Refusals (foreign or newer
+    // files) and an unwritable file keep their error.
+    int version = 0;
+    {
+      Statement v(db, "PRAGMA user_version");
+      if (v.Step()) version = static_cast<int>(v.Int(0));
+    }
+    if (version <= 0 || version >= kSchemaVersion) return s;
+    store.reset();
+    auto migrated = Open(path, OpenMode::kReadWrite);
+    if (!migrated.ok()) {
+      return migrated.status().WithContext(path + ": migrating an older orch database");
+    }
+    migrated->reset();
+    return Open(path, OpenMode::kReadOnly);
   }
   // WAL keeps readers (orch status) off the writer's back; NORMAL sync in WAL mode is
   // still crash-safe for the database (a power loss may drop the last commits only).
@@ -313,14 +334,23 @@ int Store::UnfinishedCount(int64_t sweep_id) const {
 // --- Runs and ownership -----------------------------------------------------------
 
 StatusOr<int64_t> Store::BeginRun(int64_t sweep_id, const Owner& owner,
-                                  const std::string& provenance_json) {
+                                  const std::string& provenance_json, double lease_s) {
   Statement st(db_,
-               "INSERT INTO runs(sweep_id, host, pid, pid_start, started_utc, provenance_json) "
-               "VALUES(?1,?2,?3,?4,?5,?6)");
+               "INSERT INTO runs(sweep_id, host, pid, pid_start, started_utc, provenance_json, "
+               "pid_ns, heartbeat_s, lease_expires_s) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+  double now = UnixNow();
   st.Bind(1, sweep_id).Bind(2, owner.host).Bind(3, owner.pid).Bind(4, owner.pid_start);
-  st.Bind(5, NowUtc()).Bind(6, provenance_json);
+  st.Bind(5, NowUtc()).Bind(6, provenance_json).Bind(7, owner.pid_ns).Bind(8, now);
+  st.Bind(9, now + lease_s);
   if (Status s = st.Run(); !s.ok()) return s;
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Status Store::RenewLease(int64_t run_id, double lease_s) {
+  Statement st(db_, "UPDATE runs SET heartbeat_s = ?2, lease_expires_s = ?3 WHERE id = ?1");
+  double now = UnixNow();
+  st.Bind(1, run_id).Bind(2, now).Bind(3, now + lease_s);
+  return st.Run();
 }
 
 Status Store::EndRun(int64_t run_id, int exit_code) {
@@ -332,61 +362,64 @@ Status Store::EndRun(int64_t run_id, int exit_code) {
 std::optional<RunRecord> Store::FindRun(int64_t run_id) const {
   Statement st(db_,
                "SELECT id, sweep_id, host, pid, pid_start, started_utc, finished_utc, exit_code, "
-               "provenance_json FROM runs WHERE id = ?1");
+               "provenance_json, pid_ns, heartbeat_s, lease_expires_s FROM runs WHERE id = ?1");
   st.Bind(1, run_id);
   if (!st.Step()) return std::nullopt;
   RunRecord r;
   r.id = st.Int(0);
   r.sweep_id = st.Int(1);
-  r.owner = {st.Text(2), st.Int(3), st.Int(4)};
+  r.owner = {st.Text(2), st.Int(3), st.Int(4), st.Text(9)};
   r.started_utc = st.Text(5);
   r.finished_utc = st.Text(6);
   r.exit_code = st.OptInt(7);
   r.provenance_json = st.Text(8);
+  if (!st.IsNull(10)) r.heartbeat_s = st.Double(10);
+  if (!st.IsNull(11)) r.lease_expires_s = st.Double(11);
   return r;
 }
 
-StatusOr<std::vector<RecoveredAttempt>> Store::RecoverOrphans(
-    const std::function<bool(const Owner&)>& is_alive) {
+Status Store::InterruptAttempt(int64_t attempt_id, const std::string& reason,
+                               bool* superseded) {
   Transaction tx(db_);
   if (!tx.begin_status().ok()) return tx.begin_status();
-  std::vector<RecoveredAttempt> orphans;
+  std::string key;
   {
-    Statement st(db_,
-                 "SELECT id, trial_key, number, host, pid, pid_start FROM attempts "
-                 "WHERE finished = 0 ORDER BY id");
-    while (st.Step()) {
-      Owner o{st.Text(3), st.Int(4), st.Int(5)};
-      if (!is_alive(o)) {
-        orphans.push_back({st.Int(0), st.Text(1), static_cast<int>(st.Int(2))});
-      }
+    Statement st(db_, "SELECT trial_key, finished FROM attempts WHERE id = ?1");
+    st.Bind(1, attempt_id);
+    if (!st.Step()) {
+      if (!st.error().empty()) return Fail(st, "reading an attempt");
+      return Status::Error("no attempt " + std::to_string(attempt_id));
     }
+    if (st.Int(1) != 0) {
+      if (superseded) *superseded = true;
+      return Status::Ok();
+    }
+    key = st.Text(0);
   }
   std::string now = NowUtc();
-  Statement att(db_,
-                "UPDATE attempts SET finished = 1, outcome = 'interrupted', reason = ?2, "
-                "finished_utc = ?3 WHERE id = ?1");
-  Statement trial(db_,
-                  "UPDATE trials SET state = 'pending', outcome = '', reason = ?2, "
-                  "updated_utc = ?3 WHERE key = ?1 AND state = 'running'");
-  const std::string reason = "the orchestrator that ran this attempt is gone";
-  for (const auto& o : orphans) {
-    att.Reset();
-    att.Bind(1, o.attempt_id).Bind(2, reason).Bind(3, now);
-    if (Status s = att.Run(); !s.ok()) return s;
-    trial.Reset();
-    trial.Bind(1, o.trial_key).Bind(2, reason).Bind(3, now);
-    if (Status s = trial.Run(); !s.ok()) return s;
+  {
+    Statement st(db_,
+                 "UPDATE attempts SET finished = 1, outcome = 'interrupted', reason = ?2, "
+                 "finished_utc = ?3 WHERE id = ?1");
+    st.Bind(1, attempt_id).Bind(2, reason).Bind(3, now);
+    if (Status s = st.Run(); !s.ok()) return s;
   }
-  if (Status s = tx.Commit(); !s.ok()) return s;
-  return orphans;
+  {
+    Statement st(db_,
+                 "UPDATE trials SET state = 'pending', outcome = '', reason = ?2, "
+                 "updated_utc = ?3 WHERE key = ?1 AND state = 'running'");
+    st.Bind(1, key).Bind(2, reason).Bind(3, now);
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  if (superseded) *superseded = false;
+  return tx.Commit();
 }
 
 // --- Claims -----------------------------------------------------------------------
 
 StatusOr<std::optional<Claim>> Store::ClaimNext(
     int64_t sweep_id, int64_t run_id, const Owner& owner, const std::string& slot,
-    const std::function<std::string(const std::string&, int)>& attempt_dir_for) {
+    const std::function<StatusOr<std::string>(const std::string&, int)>& attempt_dir_for) {
   // BEGIN IMMEDIATE takes the write lock before reading, so two orchestrators on one
   // database cannot both see the same trial as pending.
   Transaction tx(db_);
@@ -407,9 +440,23 @@ StatusOr<std::optional<Claim>> Store::ClaimNext(
     c.trial_key = st.Text(0);
     c.config_json = st.Text(1);
     c.attempt_number = static_cast<int>(st.Int(2)) + 1;
-    c.try_number = c.attempt_number - static_cast<int>(st.Int(3));
   }
-  c.attempt_dir = attempt_dir_for(c.trial_key, c.attempt_number);
+  {
+    // Interrupted attempts (orch killed, Ctrl-C, a machine fault) are not the trial's
+    // fault: they do not count as tries.
+    Statement st(db_,
+                 "SELECT count(*) FROM attempts a JOIN trials t ON t.key = a.trial_key "
+                 "WHERE a.trial_key = ?1 AND a.number > t.retry_base "
+                 "AND a.outcome != 'interrupted'");
+    st.Bind(1, c.trial_key);
+    if (!st.Step()) return Fail(st, "counting tries");
+    c.try_number = static_cast<int>(st.Int(0)) + 1;
+  }
+  {
+    auto dir = attempt_dir_for(c.trial_key, c.attempt_number);
+    if (!dir.ok()) return dir.status();
+    c.attempt_dir = *dir;
+  }
   std::string now = NowUtc();
   {
     Statement st(db_,
@@ -433,23 +480,50 @@ StatusOr<std::optional<Claim>> Store::ClaimNext(
   return std::optional<Claim>(std::move(c));
 }
 
-Status Store::SetAttemptLog(int64_t attempt_id, const std::string& log_path) {
-  Statement st(db_, "UPDATE attempts SET log_path = ?2 WHERE id = ?1");
-  st.Bind(1, attempt_id).Bind(2, log_path);
+Status Store::SetAttemptWorker(int64_t attempt_id, const std::string& log_path, int64_t pid,
+                               int64_t pid_start) {
+  Statement st(db_,
+               "UPDATE attempts SET log_path = ?2, worker_pid = ?3, worker_pid_start = ?4 "
+               "WHERE id = ?1");
+  st.Bind(1, attempt_id).Bind(2, log_path).Bind(3, pid).Bind(4, pid_start);
   return st.Run();
 }
 
-Status Store::FinishAttempt(const AttemptResult& r) {
+int Store::TryNumber(int64_t attempt_id) const {
+  Statement st(db_,
+               "SELECT count(*) FROM attempts a JOIN trials t ON t.key = a.trial_key "
+               "JOIN attempts me ON me.id = ?1 AND me.trial_key = a.trial_key "
+               "WHERE a.number > t.retry_base AND a.number <= me.number "
+               "AND (a.outcome != 'interrupted' OR a.id = me.id)");
+  st.Bind(1, attempt_id);
+  return st.Step() ? static_cast<int>(st.Int(0)) : 1;
+}
+
+Status Store::FinishAttempt(const AttemptResult& r, bool* superseded) {
+  // A result may stand for hours of GPU time: its commit is synced to disk (FULL), where
+  // every other transaction relies on WAL + NORMAL (docs/design.md, "Durability").
+  struct FullSync {
+    sqlite3* db;
+    explicit FullSync(sqlite3* d) : db(d) { (void)Exec(db, "PRAGMA synchronous = FULL"); }
+    ~FullSync() { (void)Exec(db, "PRAGMA synchronous = NORMAL"); }
+  } full_sync(db_);
   Transaction tx(db_);
   if (!tx.begin_status().ok()) return tx.begin_status();
   std::string key;
   {
     Statement st(db_, "SELECT trial_key, finished FROM attempts WHERE id = ?1");
     st.Bind(1, r.attempt_id);
-    if (!st.Step()) return Status::Error("no attempt " + std::to_string(r.attempt_id));
+    if (!st.Step()) {
+      if (!st.error().empty()) return Fail(st, "reading an attempt");
+      return Status::Error("no attempt " + std::to_string(r.attempt_id));
+    }
     if (st.Int(1) != 0) {
       // Another orchestrator already declared it interrupted (its owner looked dead);
       // keeping the first verdict means no trial completes twice.
+      if (superseded) {
+        *superseded = true;
+        return Status::Ok();
+      }
       return Status::Error("attempt " + std::to_string(r.attempt_id) + " was already finished");
     }
     key = st.Text(0);
@@ -498,6 +572,8 @@ Status Store::FinishAttempt(const AttemptResult& r) {
     st.Bind(1, key).Bind(2, r.outcome).Bind(3, r.reason).Bind(4, r.attempt_id).Bind(5, now);
     if (Status s = st.Run(); !s.ok()) return s;
   }
+  FaultPoint("inside_result_txn");
+  if (superseded) *superseded = false;
   return tx.Commit();
 }
 
@@ -625,8 +701,10 @@ Status Store::IntegrityCheck() const {
   Statement st(db_, "PRAGMA integrity_check");
   if (!st.Step()) return Fail(st, "integrity_check");
   std::string r = st.Text(0);
-  if (r != "ok") return Status::Error(path_ + ": integrity_check: " + r);
+  if (r != "ok") return Status::Corruption(path_ + ": integrity_check: " + r);
   return Status::Ok();
 }
+
+void Store::SetBusyTimeout(int ms) { sqlite3_busy_timeout(db_, ms); }
 
 }  // namespace orch::store

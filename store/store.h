@@ -20,7 +20,7 @@ struct sqlite3;
 
 namespace orch::store {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 inline constexpr int kApplicationId = 0x6f726368;  // "orch"
 
 enum class OpenMode { kReadWrite, kReadOnly };
@@ -54,28 +54,40 @@ class Store {
   int UnfinishedCount(int64_t sweep_id) const;
 
   // --- Runs and ownership -------------------------------------------------------
+  // Records a new run holding a lease of `lease_s` seconds from now.
   StatusOr<int64_t> BeginRun(int64_t sweep_id, const Owner& owner,
-                             const std::string& provenance_json);
+                             const std::string& provenance_json, double lease_s = 60);
+  // Refreshes the run's lease: it now expires `lease_s` seconds from now.
+  Status RenewLease(int64_t run_id, double lease_s);
   Status EndRun(int64_t run_id, int exit_code);
   std::optional<RunRecord> FindRun(int64_t run_id) const;
-  // Finds running attempts whose owner `is_alive` says is gone, records them
-  // `interrupted` and returns their trials to pending: a dead orchestrator is not the
-  // trial's fault, so this never uses up the trial's retries.
-  StatusOr<std::vector<RecoveredAttempt>> RecoverOrphans(
-      const std::function<bool(const Owner&)>& is_alive);
+  // Records `interrupted` for an attempt that is not finished yet and returns its trial
+  // to pending, in one transaction: a dead orchestrator or a machine fault is not the
+  // trial's fault, and interrupted attempts never use up the trial's retries. Sets
+  // *superseded (when given) and changes nothing if the attempt was already finished.
+  Status InterruptAttempt(int64_t attempt_id, const std::string& reason,
+                          bool* superseded = nullptr);
 
   // --- Claims -------------------------------------------------------------------
   // Atomically takes the next pending in-spec trial of the sweep (spec order), creates
-  // its attempt (number = previous + 1, directory from `attempt_dir_for`) and marks the
-  // trial running. nullopt when nothing is pending.
+  // its attempt (number = previous + 1, directory from `attempt_dir_for`, which may
+  // create it and fail) and marks the trial running. nullopt when nothing is pending.
+  // The claim's try_number counts the attempts since the last --retry-failed that were
+  // not `interrupted`.
   StatusOr<std::optional<Claim>> ClaimNext(
       int64_t sweep_id, int64_t run_id, const Owner& owner, const std::string& slot,
-      const std::function<std::string(const std::string& key, int number)>& attempt_dir_for);
-  // Records the attempt's log path once the worker is spawned.
-  Status SetAttemptLog(int64_t attempt_id, const std::string& log_path);
+      const std::function<StatusOr<std::string>(const std::string& key, int number)>&
+          attempt_dir_for);
+  // Records the attempt's worker once it is spawned: its log, pid and pid start time.
+  Status SetAttemptWorker(int64_t attempt_id, const std::string& log_path, int64_t pid,
+                          int64_t pid_start);
   // Stores the whole result and moves the trial to done (terminal) or pending (retry),
-  // in one transaction.
-  Status FinishAttempt(const AttemptResult& result);
+  // in one transaction. An attempt already finished (declared interrupted by another
+  // orchestrator that found its owner gone) keeps its first verdict: that is an error,
+  // or, when `superseded` is given, *superseded = true and Ok.
+  Status FinishAttempt(const AttemptResult& result, bool* superseded = nullptr);
+  // The try number `attempt_id` had (as Claim::try_number), for recovered attempts.
+  int TryNumber(int64_t attempt_id) const;
   // `--retry-failed`: done trials of the sweep whose outcome is not ok become pending.
   StatusOr<int> ResetFailed(int64_t sweep_id);
 
@@ -99,6 +111,9 @@ class Store {
 
   // `PRAGMA integrity_check`: ok or the first problem.
   Status IntegrityCheck() const;
+  // How long a write waits for another process's lock before failing with Busy
+  // (default 30 s).
+  void SetBusyTimeout(int ms);
 
  private:
   Store(sqlite3* db, std::string path, bool read_only);

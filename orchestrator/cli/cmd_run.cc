@@ -3,11 +3,15 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/network_fs.h"
+#include "orchestrator/ownership.h"
 #include "orchestrator/progress_printer.h"
 #include "orchestrator/provenance.h"
+#include "orchestrator/recovery.h"
 #include "orchestrator/scheduler.h"
 #include "orchestrator/sweep_plan.h"
 #include "orchestrator/text/dataset.h"
@@ -32,6 +36,8 @@ void OnSignal(int) {
   errno = saved;
 }
 
+// Ctrl-C, SIGTERM and SIGHUP stop the sweep cleanly. A signal the parent left ignored
+// stays ignored: `nohup orch run ... &` must survive the logout's SIGHUP.
 void InstallSignalHandlers() {
   if (g_interrupt_pipe[0] < 0) {
     if (::pipe2(g_interrupt_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
@@ -39,9 +45,11 @@ void InstallSignalHandlers() {
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGHUP, &sa, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction old {};
+    if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    sigaction(sig, &sa, nullptr);
+  }
   signal(SIGPIPE, SIG_IGN);  // a worker closing its event pipe must not kill us
 }
 
@@ -49,6 +57,111 @@ void PrintErrors(const std::vector<SpecError>& errors, const std::string& spec) 
   for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
   std::fprintf(stderr, "%zu error(s) in %s: nothing was run or written\n", errors.size(),
                spec.c_str());
+}
+
+// Inputs the worker reads: absolute paths, and the dataset's token ids, prepared once.
+// nullopt after printing the error.
+std::optional<nlohmann::json> WorkerInputs(const SweepPlan& plan, const std::string& results_dir) {
+  nlohmann::json inputs = nlohmann::json::object();
+  if (!plan.inputs.model_dir.empty()) inputs["model"] = plan.inputs.model_dir;
+  if (!plan.inputs.tokenizer.empty()) inputs["tokenizer"] = plan.inputs.tokenizer;
+  if (plan.inputs.dataset_is_token_ids) {
+    // Pre-tokenized: little-endian int32 ids, used as they are.
+    std::error_code ec;
+    auto size = std::filesystem::file_size(plan.inputs.dataset, ec);
+    if (ec) {
+      std::fprintf(stderr, "orch: %s: %s\n", plan.inputs.dataset.c_str(), ec.message().c_str());
+      return std::nullopt;
+    }
+    if (size % 4 != 0) {
+      std::fprintf(stderr, "orch: %s: a .ids dataset holds int32 token ids; its size (%ju bytes) is not a multiple of 4\n",
+                   plan.inputs.dataset.c_str(), static_cast<uintmax_t>(size));
+      return std::nullopt;
+    }
+    inputs["dataset"] = plan.inputs.dataset;
+    inputs["token_ids"] = plan.inputs.dataset;
+    inputs["token_count"] = size / 4;
+  } else if (!plan.inputs.dataset.empty()) {
+    inputs["dataset"] = plan.inputs.dataset;
+    auto ids = text::PrepareTokenIds(plan.inputs.tokenizer, plan.inputs.dataset,
+                                     results_dir + "/cache/tokens");
+    if (!ids.ok()) {
+      std::fprintf(stderr, "orch: preparing the dataset: %s\n", ids.status().message().c_str());
+      return std::nullopt;
+    }
+    inputs["token_ids"] = ids->path;
+    inputs["token_count"] = ids->count;
+    if (!ids->from_cache) {
+      std::fprintf(stderr, "orch: tokenized %s: %lld tokens\n", plan.inputs.dataset.c_str(),
+                   static_cast<long long>(ids->count));
+    }
+  }
+  return inputs;
+}
+
+// Recovery of attempts whose orch is gone (recovery.h); false after printing an error.
+bool Recover(store::Store& db, const RunOptions& o) {
+  auto rec = RecoverOrphans(db, o.kill_grace_s);
+  if (!rec.ok()) {
+    std::fprintf(stderr, "orch: recovering attempts of a previous orch: %s\n",
+                 rec.status().message().c_str());
+    return false;
+  }
+  if (rec->workers_stopped > 0) {
+    std::fprintf(stderr, "orch: stopped %d worker(s) still running for a previous orch that died\n",
+                 rec->workers_stopped);
+  }
+  if (rec->ingested > 0) {
+    std::fprintf(stderr, "orch: recorded %d result(s) that workers finished while no orch was running\n",
+                 rec->ingested);
+  }
+  if (rec->interrupted > 0) {
+    std::fprintf(stderr, "orch: %d attempt(s) of a previous orch that died were marked interrupted and will run again\n",
+                 rec->interrupted);
+  }
+  return true;
+}
+
+// SQLite's locks and WAL need a local filesystem; say so before anything is written.
+void WarnIfNetworkFilesystem(const std::string& db_path) {
+  if (auto fs = NetworkFilesystemName(db_path)) {
+    std::fprintf(stderr, "orch: warning: the database %s is on a network filesystem (%s); "
+                 "SQLite locking and WAL are not safe there. Keep --db on a local disk "
+                 "(see docs/design.md, \"Running on a cluster\")\n", db_path.c_str(), fs->c_str());
+  }
+}
+
+// The exit code and closing message of a finished, failed or interrupted run.
+int ReportOutcome(store::Store& db, int64_t sweep_id, const Spec& spec, int total,
+                  const StatusOr<SchedulerResult>& result) {
+  if (!result.ok()) {
+    std::fprintf(stderr, "orch: %s; running workers were stopped; run `orch run %s` again "
+                 "to continue\n", result.status().message().c_str(), spec.path.c_str());
+    return kExitInternal;
+  }
+  if (result->interrupted) {
+    std::fprintf(stderr, "orch: interrupted; run `orch run %s` again to continue\n",
+                 spec.path.c_str());
+    return kExitInterrupted;
+  }
+  if (!result->machine_fault.empty()) {
+    std::fprintf(stderr, "orch: stopped starting trials because of a fault of this machine, "
+                 "not of the trial: %s; the trial is pending again; fix the machine and run "
+                 "`orch run %s` again\n", result->machine_fault.c_str(), spec.path.c_str());
+    return kExitInternal;
+  }
+  int left = db.UnfinishedCount(sweep_id);
+  int failed = 0;
+  for (const auto& c : db.Counts(sweep_id)) {
+    for (const auto& [outcome, n] : c.done) failed += outcome == "ok" ? 0 : n;
+  }
+  if (left > 0) {
+    std::fprintf(stderr, "orch: %d trial(s) are still running under another orch on this database\n", left);
+    return kExitInternal;
+  }
+  std::printf("sweep %s complete: %d trials, %d failed (see `orch status`)\n",
+              spec.name.c_str(), total, failed);
+  return kExitOk;
 }
 
 // Everything after the spec is parsed: record, recover, run, report the exit code.
@@ -62,12 +175,14 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     std::fprintf(stderr, "orch: %s\n", slots.status().message().c_str());
     return kExitUsage;
   }
+  WarnIfNetworkFilesystem(o.db);
   auto opened = store::Store::Open(o.db);
   if (!opened.ok()) {
     std::fprintf(stderr, "orch: %s\n", opened.status().message().c_str());
     return kExitInternal;
   }
   store::Store& db = **opened;
+  if (const char* ms = std::getenv("ORCH_DB_BUSY_TIMEOUT_MS")) db.SetBusyTimeout(std::atoi(ms));
   std::vector<SpecError> input_errors;
   ResolvedInputs resolved = ResolveInputs(parsed.spec, &db, /*write_cache=*/true, &input_errors);
   // An unchanged plan (same spec text, inputs and worker) is already recorded: skip
@@ -88,51 +203,15 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     return kExitUsage;
   }
   std::string results_dir = std::filesystem::absolute(o.db).parent_path().string();
-  // Inputs the worker reads: absolute paths, and the dataset's token ids, prepared once.
-  nlohmann::json inputs = nlohmann::json::object();
-  if (!plan.inputs.model_dir.empty()) inputs["model"] = plan.inputs.model_dir;
-  if (!plan.inputs.tokenizer.empty()) inputs["tokenizer"] = plan.inputs.tokenizer;
-  if (plan.inputs.dataset_is_token_ids) {
-    // Pre-tokenized: little-endian int32 ids, used as they are.
-    auto size = std::filesystem::file_size(plan.inputs.dataset);
-    if (size % 4 != 0) {
-      std::fprintf(stderr, "orch: %s: a .ids dataset holds int32 token ids; its size (%ju bytes) is not a multiple of 4\n",
-                   plan.inputs.dataset.c_str(), static_cast<uintmax_t>(size));
-      return kExitUsage;
-    }
-    inputs["dataset"] = plan.inputs.dataset;
-    inputs["token_ids"] = plan.inputs.dataset;
-    inputs["token_count"] = size / 4;
-  } else if (!plan.inputs.dataset.empty()) {
-    inputs["dataset"] = plan.inputs.dataset;
-    auto ids = text::PrepareTokenIds(plan.inputs.tokenizer, plan.inputs.dataset,
-                                     results_dir + "/cache/tokens");
-    if (!ids.ok()) {
-      std::fprintf(stderr, "orch: preparing the dataset: %s\n", ids.status().message().c_str());
-      return kExitUsage;
-    }
-    inputs["token_ids"] = ids->path;
-    inputs["token_count"] = ids->count;
-    if (!ids->from_cache) {
-      std::fprintf(stderr, "orch: tokenized %s: %lld tokens\n", plan.inputs.dataset.c_str(),
-                   static_cast<long long>(ids->count));
-    }
-  }
+  std::optional<nlohmann::json> inputs = WorkerInputs(plan, results_dir);
+  if (!inputs) return kExitUsage;
   StatusOr<int64_t> sweep_id = replan ? db.UpsertSweep(plan.ToSweepDef(spec_path_abs))
                                       : StatusOr<int64_t>(recorded->id);
   if (!sweep_id.ok()) {
     std::fprintf(stderr, "orch: %s\n", sweep_id.status().message().c_str());
     return kExitInternal;
   }
-  auto orphans = db.RecoverOrphans(OwnerAlive);
-  if (!orphans.ok()) {
-    std::fprintf(stderr, "orch: %s\n", orphans.status().message().c_str());
-    return kExitInternal;
-  }
-  if (!orphans->empty()) {
-    std::fprintf(stderr, "orch: %zu attempt(s) of a previous orch that died were marked interrupted and will run again\n",
-                 orphans->size());
-  }
+  if (!Recover(db, o)) return kExitInternal;
   if (o.retry_failed) {
     auto n = db.ResetFailed(*sweep_id);
     if (n.ok() && *n > 0) std::fprintf(stderr, "orch: %d failed trial(s) will run again\n", *n);
@@ -152,8 +231,9 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
               pending, o.db.c_str());
   std::fflush(stdout);
 
-  store::Owner owner = SelfOwner();
-  auto run_id = db.BeginRun(*sweep_id, owner, CollectProvenance().dump());
+  store::Owner owner = SelfRunOwner();
+  LeaseSettings lease = LeaseSettingsFromEnv();
+  auto run_id = db.BeginRun(*sweep_id, owner, CollectProvenance().dump(), lease.lease_s);
   if (!run_id.ok()) {
     std::fprintf(stderr, "orch: %s\n", run_id.status().message().c_str());
     return kExitInternal;
@@ -165,36 +245,17 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
   so.owner = owner;
   so.slots = *slots;
   so.worker = plan.inputs.worker;
-  so.inputs = inputs;
+  so.inputs = *inputs;
   so.runs_dir = results_dir + "/runs";
   so.kill_grace_s = o.kill_grace_s;
   so.interrupt_fd = g_interrupt_pipe[0];
+  so.lease_s = lease.lease_s;
+  so.lease_refresh_s = lease.refresh_s;
   ProgressPrinter printer(stdout, ProgressPrinter::IsSmartTerminal(stdout), total,
                           total - pending, std::move(labels), db.MedianOkDuration(*sweep_id));
   auto result = RunSweep(db, so, printer);
   printer.Finish();
-  int code = kExitOk;
-  if (!result.ok()) {
-    std::fprintf(stderr, "orch: %s\n", result.status().message().c_str());
-    code = kExitInternal;
-  } else if (result->interrupted) {
-    std::fprintf(stderr, "orch: interrupted; run `orch run %s` again to continue\n",
-                 plan.spec.path.c_str());
-    code = kExitInterrupted;
-  } else {
-    int left = db.UnfinishedCount(*sweep_id);
-    int failed = 0;
-    for (const auto& c : db.Counts(*sweep_id)) {
-      for (const auto& [outcome, n] : c.done) failed += outcome == "ok" ? 0 : n;
-    }
-    if (left > 0) {
-      std::fprintf(stderr, "orch: %d trial(s) are still running under another orch on this database\n", left);
-      code = kExitInternal;
-    } else {
-      std::printf("sweep %s complete: %d trials, %d failed (see `orch status`)\n",
-                  plan.spec.name.c_str(), total, failed);
-    }
-  }
+  int code = ReportOutcome(db, *sweep_id, plan.spec, total, result);
   (void)db.EndRun(*run_id, code);
   return code;
 }

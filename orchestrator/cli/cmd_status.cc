@@ -1,9 +1,10 @@
 #include <cstdio>
+#include <map>
 
 #include "base/outcome.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
-#include "orchestrator/provenance.h"
+#include "orchestrator/ownership.h"
 
 namespace orch::cli {
 namespace {
@@ -50,7 +51,26 @@ int RunStatus(const StatusOptions& o) {
   }
   if (stale) std::printf("%d stale cell(s): results kept, no longer in the spec\n", stale);
   int orphaned = 0;
-  for (const auto& a : db->UnfinishedAttempts()) orphaned += OwnerAlive(a.owner) ? 0 : 1;
+  // Owners of running attempts: one line per orch run, with its lease age.
+  std::map<int64_t, int> per_run;
+  for (const auto& a : db->UnfinishedAttempts()) ++per_run[a.run_id];
+  LocalIdentity me = ThisProcessIdentity();
+  double now = UnixNow();
+  if (!per_run.empty()) std::printf("owners of running attempts:\n");
+  for (const auto& [run_id, n] : per_run) {
+    auto run = db->FindRun(run_id);
+    if (!run) continue;
+    OwnerVerdict v = JudgeOwner(*run, me, now);
+    if (v.gone) orphaned += n;
+    std::string lease = run->heartbeat_s
+                            ? "lease renewed " + std::to_string(static_cast<long long>(now - *run->heartbeat_s)) +
+                                  " s ago"
+                            : "no lease (older orch)";
+    std::printf("  run %lld  host %s  pid %lld  %d attempt(s)  %s%s\n",
+                static_cast<long long>(run_id), run->owner.host.c_str(),
+                static_cast<long long>(run->owner.pid), n, lease.c_str(),
+                v.gone ? "  (gone)" : "");
+  }
   if (orphaned) {
     std::printf("%d attempt(s) shown as running belong to an orch that is gone; the next "
                 "`orch run` or `orch resume` marks them interrupted and runs them again\n",

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <set>
 
+#include "store/schema.h"
+#include "store/statement.h"
 #include "test_util.h"
 
 namespace orch::store {
@@ -36,7 +38,9 @@ SweepDef Sweep(int n, const std::string& name = "s") {
 
 Owner Me() { return {"host", getpid(), 1}; }
 
-std::string DirFor(const std::string& key, int n) { return "/runs/" + key + "/" + std::to_string(n); }
+StatusOr<std::string> DirFor(const std::string& key, int n) {
+  return "/runs/" + key + "/" + std::to_string(n);
+}
 
 void SetPragma(const std::string& path, const std::string& pragma) {
   sqlite3* db;
@@ -102,7 +106,7 @@ TEST(Store, FinishAttemptStoresTheWholeResultAndRetriesGoBackToPending) {
   auto c2 = s->ClaimNext(sweep, run, Me(), "cpu:0", DirFor);
   ASSERT_TRUE(c2.ok() && c2->has_value());
   EXPECT_EQ((*c2)->attempt_number, 2);
-  EXPECT_EQ((*c2)->attempt_dir, DirFor((*c2)->trial_key, 2));
+  EXPECT_EQ((*c2)->attempt_dir, *DirFor((*c2)->trial_key, 2));
   AttemptResult ok;
   ok.attempt_id = (*c2)->attempt_id;
   ok.outcome = "ok";
@@ -123,7 +127,7 @@ TEST(Store, FinishAttemptStoresTheWholeResultAndRetriesGoBackToPending) {
   EXPECT_FALSE(s->FinishAttempt(ok).ok());
 }
 
-TEST(Store, OrphanedAttemptsBecomeInterruptedAndPending) {
+TEST(Store, InterruptedAttemptsBecomePendingAndKeepTheFirstVerdict) {
   TempDir d;
   auto s = std::move(Store::Open(d / "orch.db")).value();
   int64_t sweep = *s->UpsertSweep(Sweep(2));
@@ -131,13 +135,160 @@ TEST(Store, OrphanedAttemptsBecomeInterruptedAndPending) {
   int64_t run = *s->BeginRun(sweep, dead, "{}");
   auto c = s->ClaimNext(sweep, run, dead, "cpu:0", DirFor);
   ASSERT_TRUE(c.ok() && c->has_value());
-  auto rec = s->RecoverOrphans([](const Owner& o) { return o.pid != 999999; });
-  ASSERT_TRUE(rec.ok());
-  ASSERT_EQ(rec->size(), 1u);
+  bool superseded = true;
+  ASSERT_TRUE(s->InterruptAttempt((*c)->attempt_id, "gone", &superseded).ok());
+  EXPECT_FALSE(superseded);
   auto attempts = s->Attempts((*c)->trial_key);
   ASSERT_EQ(attempts.size(), 1u);
   EXPECT_EQ(attempts[0].outcome, "interrupted");
   EXPECT_EQ(s->Counts(sweep)[0].pending, 2);
+  // A late result of the same attempt (its owner was only stalled) changes nothing.
+  AttemptResult late;
+  late.attempt_id = (*c)->attempt_id;
+  late.outcome = "ok";
+  ASSERT_TRUE(s->FinishAttempt(late, &superseded).ok());
+  EXPECT_TRUE(superseded);
+  EXPECT_EQ(s->Attempts((*c)->trial_key)[0].outcome, "interrupted");
+  EXPECT_EQ(s->Counts(sweep)[0].pending, 2);
+}
+
+// Item: an interrupted attempt (orch killed, Ctrl-C, a machine fault) never uses up the
+// trial's retries. Before, try_number counted every attempt since --retry-failed.
+TEST(Store, InterruptedAttemptsDoNotCountAsTries) {
+  TempDir d;
+  auto s = std::move(Store::Open(d / "orch.db")).value();
+  int64_t sweep = *s->UpsertSweep(Sweep(1));
+  int64_t run = *s->BeginRun(sweep, Me(), "{}");
+  auto c1 = s->ClaimNext(sweep, run, Me(), "cpu:0", DirFor);
+  ASSERT_TRUE(c1.ok() && c1->has_value());
+  EXPECT_EQ((*c1)->try_number, 1);
+  ASSERT_TRUE(s->InterruptAttempt((*c1)->attempt_id, "orch died").ok());
+  auto c2 = s->ClaimNext(sweep, run, Me(), "cpu:0", DirFor);
+  ASSERT_TRUE(c2.ok() && c2->has_value());
+  EXPECT_EQ((*c2)->attempt_number, 2);
+  EXPECT_EQ((*c2)->try_number, 1);
+  // Ctrl-C: the scheduler stores `interrupted`, not terminal.
+  AttemptResult ctrl_c;
+  ctrl_c.attempt_id = (*c2)->attempt_id;
+  ctrl_c.outcome = "interrupted";
+  ctrl_c.terminal = false;
+  ASSERT_TRUE(s->FinishAttempt(ctrl_c).ok());
+  auto c3 = s->ClaimNext(sweep, run, Me(), "cpu:0", DirFor);
+  ASSERT_TRUE(c3.ok() && c3->has_value());
+  EXPECT_EQ((*c3)->try_number, 1);
+  AttemptResult crash;
+  crash.attempt_id = (*c3)->attempt_id;
+  crash.outcome = "crash";
+  crash.terminal = false;
+  ASSERT_TRUE(s->FinishAttempt(crash).ok());
+  auto c4 = s->ClaimNext(sweep, run, Me(), "cpu:0", DirFor);
+  ASSERT_TRUE(c4.ok() && c4->has_value());
+  EXPECT_EQ((*c4)->attempt_number, 4);
+  EXPECT_EQ((*c4)->try_number, 2);
+  EXPECT_EQ(s->TryNumber((*c4)->attempt_id), 2);
+  EXPECT_EQ(s->TryNumber((*c2)->attempt_id), 1);
+}
+
+TEST(Store, AttemptsRecordTheirWorkerAndRunsTheirLease) {
+  TempDir d;
+  auto s = std::move(Store::Open(d / "orch.db")).value();
+  int64_t sweep = *s->UpsertSweep(Sweep(1));
+  Owner me{"host", getpid(), 5, "pid:[42]"};
+  int64_t run = *s->BeginRun(sweep, me, "{}", 60);
+  auto r = s->FindRun(run);
+  ASSERT_TRUE(r && r->lease_expires_s && r->heartbeat_s);
+  EXPECT_NEAR(*r->lease_expires_s - *r->heartbeat_s, 60, 1e-6);
+  EXPECT_EQ(r->owner.pid_ns, "pid:[42]");
+  ASSERT_TRUE(s->RenewLease(run, 5).ok());
+  r = s->FindRun(run);
+  EXPECT_NEAR(*r->lease_expires_s - *r->heartbeat_s, 5, 1e-6);
+  auto c = s->ClaimNext(sweep, run, me, "cpu:0", DirFor);
+  ASSERT_TRUE(c.ok() && c->has_value());
+  ASSERT_TRUE(s->SetAttemptWorker((*c)->attempt_id, "/x/worker.log", 4242, 777).ok());
+  auto a = s->FindAttempt((*c)->attempt_id);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->worker_pid, 4242);
+  EXPECT_EQ(a->worker_pid_start, 777);
+  EXPECT_EQ(a->log_path, "/x/worker.log");
+}
+
+TEST(Store, AFailingAttemptDirectoryRollsTheClaimBack) {
+  TempDir d;
+  auto s = std::move(Store::Open(d / "orch.db")).value();
+  int64_t sweep = *s->UpsertSweep(Sweep(1));
+  int64_t run = *s->BeginRun(sweep, Me(), "{}");
+  auto c = s->ClaimNext(sweep, run, Me(), "cpu:0", [](const std::string&, int) {
+    return StatusOr<std::string>(Status::Resource("disk full"));
+  });
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(c.status().IsResource());
+  EXPECT_EQ(s->Counts(sweep)[0].pending, 1);
+  EXPECT_TRUE(s->UnfinishedAttempts().empty());
+}
+
+// Schema v1 -> v2 adds the lease and worker columns in one transaction; rows are kept.
+TEST(Store, MigratesAVersionOneDatabaseAndKeepsItsData) {
+  TempDir d;
+  std::string path = d / "orch.db";
+  {
+    sqlite3* db;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_TRUE(MigrateTo(db, path, 1).ok());
+    const char* rows = R"sql(
+INSERT INTO sweeps(id, name, spec_path, spec_text, spec_hash, created_utc, updated_utc)
+  VALUES(1, 'old', '/x.yaml', 'name: old', 'h', 't', 't');
+INSERT INTO studies(sweep_id, study_id, position, title) VALUES(1, 'A', 0, 'A');
+INSERT INTO trials(key, config_json, state, attempts, updated_utc)
+  VALUES('aaaa', '{}', 'running', 1, 't');
+INSERT INTO memberships(sweep_id, study_id, trial_key, position) VALUES(1, 'A', 'aaaa', 0);
+INSERT INTO runs(id, sweep_id, host, pid, pid_start, started_utc) VALUES(1, 1, 'h', 99, 3, 't');
+INSERT INTO attempts(trial_key, number, run_id, host, pid, pid_start, started_utc)
+  VALUES('aaaa', 1, 1, 'h', 99, 3, 't');
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, rows, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  // A reader (orch status after an upgrade) migrates it as well.
+  auto s = Store::Open(path, OpenMode::kReadOnly);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ((*s)->schema_version(), 2);
+  EXPECT_TRUE((*s)->IntegrityCheck().ok());
+  auto sweep = (*s)->FindSweep("old");
+  ASSERT_TRUE(sweep);
+  EXPECT_EQ((*s)->Counts(sweep->id)[0].running, 1);
+  auto run = (*s)->FindRun(1);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->owner.pid, 99);
+  EXPECT_FALSE(run->lease_expires_s);  // a v1 run holds no lease
+  auto unfinished = (*s)->UnfinishedAttempts();
+  ASSERT_EQ(unfinished.size(), 1u);
+  EXPECT_EQ(unfinished[0].worker_pid, 0);
+}
+
+// SQLite result codes become Status codes: the scheduler tells a full disk from a bug.
+TEST(Store, SqliteErrorsCarryTheirCode) {
+  EXPECT_TRUE(SqliteStatus(SQLITE_BUSY, "x").IsBusy());
+  EXPECT_TRUE(SqliteStatus(SQLITE_LOCKED, "x").IsBusy());
+  EXPECT_TRUE(SqliteStatus(SQLITE_FULL, "x").IsResource());
+  EXPECT_EQ(SqliteStatus(SQLITE_IOERR_WRITE, "x").code(), Status::Code::kIOError);
+  EXPECT_EQ(SqliteStatus(SQLITE_CORRUPT, "x").code(), Status::Code::kCorruption);
+  EXPECT_EQ(SqliteStatus(SQLITE_CONSTRAINT, "x").code(), Status::Code::kError);
+
+  TempDir d;
+  auto s = std::move(Store::Open(d / "orch.db")).value();
+  int64_t sweep = *s->UpsertSweep(Sweep(1));
+  int64_t run = *s->BeginRun(sweep, Me(), "{}");
+  sqlite3* other;
+  ASSERT_EQ(sqlite3_open((d / "orch.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  s->SetBusyTimeout(50);
+  auto c = s->ClaimNext(sweep, run, Me(), "cpu:0", DirFor);
+  EXPECT_FALSE(c.ok());
+  EXPECT_TRUE(c.status().IsBusy()) << c.status().message();
+  EXPECT_TRUE(s->RenewLease(run, 60).IsBusy());
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  EXPECT_TRUE(s->ClaimNext(sweep, run, Me(), "cpu:0", DirFor).ok());
 }
 
 TEST(Store, EditedSpecKeepsOldCellsAsStale) {

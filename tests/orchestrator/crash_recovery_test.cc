@@ -1,0 +1,337 @@
+// Crash windows, recovery and ownership, end to end with the fake worker: orch is
+// stopped at each named fault point (base/fault_point.h) and resumed; orphaned workers
+// are stopped, finished results ingested, fresh leases respected, attempt directories
+// never reused, machine faults stop claiming, and an ignored SIGHUP stays ignored.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "orch_process.h"
+#include "orchestrator/ownership.h"
+#include "store/store.h"
+#include "test_util.h"
+
+namespace orch {
+namespace {
+
+using testing::LiveProcesses;
+using testing::OrchLog;
+using testing::SpawnExtras;
+using testing::SpawnOrchWith;
+using testing::TempDir;
+using testing::WaitOrch;
+using testing::WriteText;
+
+std::string Spec(const std::string& matrix,
+                 const std::string& defaults = "tokens: 16, timeout: 20, heartbeat_timeout: 2") {
+  return "name: e2e\nworker: " FAKE_WORKER "\ndefaults: {" + defaults +
+         "}\nstudies:\n  - id: A\n    matrix: " + matrix + "\n";
+}
+
+std::unique_ptr<store::Store> OpenDb(const std::string& dir) {
+  auto db = store::Store::Open(dir + "/results/orch.db", store::OpenMode::kReadOnly);
+  EXPECT_TRUE(db.ok()) << db.status().message();
+  return db.ok() ? std::move(db).value() : nullptr;
+}
+
+int RunningAttempts(const std::string& dir) {
+  if (!std::filesystem::exists(dir + "/results/orch.db")) return 0;
+  auto db = store::Store::Open(dir + "/results/orch.db", store::OpenMode::kReadOnly);
+  if (!db.ok()) return 0;
+  auto sweep = (*db)->FindSweep("e2e");
+  if (!sweep) return 0;
+  int running = 0;
+  for (const auto& c : (*db)->Counts(sweep->id)) running += c.running;
+  return running;
+}
+
+std::map<std::string, int> MarkerCounts(const std::string& path) {
+  std::map<std::string, int> n;
+  std::ifstream in(path);
+  std::string key;
+  int attempt;
+  while (in >> key >> attempt) ++n[key];
+  return n;
+}
+
+// Every trial done with `outcome`, exactly `terminal_attempts` attempts that are not
+// `interrupted`, nothing running, the database whole, no worker left.
+void ExpectEachTrialDoneOnce(const std::string& dir, size_t trials, const std::string& outcome,
+                             int terminal_attempts = 1) {
+  auto db = OpenDb(dir);
+  ASSERT_TRUE(db);
+  EXPECT_TRUE(db->IntegrityCheck().ok());
+  auto all = db->Trials(db->FindSweep("e2e")->id);
+  ASSERT_EQ(all.size(), trials);
+  for (const auto& t : all) {
+    EXPECT_EQ(t.state, store::TrialState::kDone) << t.key;
+    EXPECT_EQ(t.outcome, outcome) << t.key;
+    int terminal = 0;
+    for (const auto& a : db->Attempts(t.key)) {
+      EXPECT_TRUE(a.finished);
+      terminal += a.outcome != "interrupted";
+    }
+    EXPECT_EQ(terminal, terminal_attempts) << t.key;
+  }
+  EXPECT_TRUE(db->UnfinishedAttempts().empty());
+  EXPECT_EQ(LiveProcesses(FAKE_WORKER, dir), 0);
+}
+
+class CrashWindow : public ::testing::TestWithParam<const char*> {};
+
+// orch dies at the named point; the resume must finish every trial exactly once: the
+// worker's completion marker is written once per trial, so a result that was written
+// but not recorded is ingested, not run again.
+TEST_P(CrashWindow, ResumeFinishesEveryTrialExactlyOnce) {
+  TempDir d;
+  WriteText(d / "spec.yaml",
+            Spec("{x_behavior: [sleep], x_sleep: [\"0.2\"], x_i: [\"1\", \"2\", \"3\", \"4\"], "
+                 "x_marker: [\"" + d / "marker" + "\"]}"));
+  pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"},
+                             {{{"ORCH_FAULT", GetParam()}}});
+  EXPECT_EQ(WaitOrch(orch), 128 + SIGKILL) << OrchLog(d.path(), orch);
+  EXPECT_GE(RunningAttempts(d.path()), 1);
+  pid_t resume = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"});
+  ASSERT_EQ(WaitOrch(resume), 0) << OrchLog(d.path(), resume);
+  ExpectEachTrialDoneOnce(d.path(), 4, "ok");
+  auto markers = MarkerCounts(d / "marker");
+  EXPECT_EQ(markers.size(), 4u);
+  for (const auto& [key, n] : markers) EXPECT_EQ(n, 1) << key;
+  std::string p = GetParam();
+  if (p == "after_result_written" || p == "inside_result_txn") {
+    EXPECT_NE(OrchLog(d.path(), resume).find("result(s) that workers finished while no orch"),
+              std::string::npos)
+        << OrchLog(d.path(), resume);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Points, CrashWindow,
+                         ::testing::Values("after_claim", "after_spawn", "after_result_written",
+                                           "inside_result_txn"));
+
+// A worker that outlives its orch (it writes no events, so no SIGPIPE ends it) is
+// stopped with its group by the resume before its trial runs again: found by its
+// recorded pid (after_spawn), or, when orch died before recording it, by its working
+// directory (before_worker_recorded).
+class OrphanedWorker : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(OrphanedWorker, IsStoppedBeforeItsTrialRunsAgain) {
+  TempDir d;
+  // Writes its pid first (the shell's pid is the sleep's after exec).
+  WriteText(d / "quiet-worker",
+            "#!/bin/sh\n[ -e " + d / "pid" + " ] || echo $$ > " + d / "pid" +
+                "\nexec sleep 3600\n");
+  std::filesystem::permissions(d / "quiet-worker", std::filesystem::perms::owner_all);
+  WriteText(d / "spec.yaml", "name: e2e\nworker: ./quiet-worker\ndefaults: {timeout: 20, "
+                             "retries: 0, heartbeat_timeout: 1}\nstudies:\n  - id: A\n"
+                             "    matrix: {quant: [none]}\n");
+  pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml"}, {{{"ORCH_FAULT", GetParam()}}});
+  ASSERT_EQ(WaitOrch(orch), 128 + SIGKILL) << OrchLog(d.path(), orch);
+  int64_t worker_pid = 0;
+  for (int i = 0; i < 250 && worker_pid == 0; ++i) {
+    std::ifstream in(d / "pid");
+    if (!(in >> worker_pid)) {
+      worker_pid = 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ASSERT_GT(worker_pid, 0);
+  int64_t worker_start = ProcessStartTicks(worker_pid).value_or(0);
+  ASSERT_TRUE(SameProcessAlive(worker_pid, worker_start));
+  {
+    auto db = OpenDb(d.path());
+    ASSERT_TRUE(db);
+    auto unfinished = db->UnfinishedAttempts();
+    ASSERT_EQ(unfinished.size(), 1u);
+    EXPECT_EQ(unfinished[0].worker_pid, std::string(GetParam()) == "after_spawn" ? worker_pid : 0);
+  }
+  pid_t resume = SpawnOrchWith(d.path(), {"run", "spec.yaml", "--kill-grace", "0.5"});
+  EXPECT_EQ(WaitOrch(resume), 0) << OrchLog(d.path(), resume);
+  EXPECT_NE(OrchLog(d.path(), resume).find("stopped 1 worker(s)"), std::string::npos)
+      << OrchLog(d.path(), resume);
+  EXPECT_FALSE(SameProcessAlive(worker_pid, worker_start));
+  ExpectEachTrialDoneOnce(d.path(), 1, "hung");
+}
+
+INSTANTIATE_TEST_SUITE_P(Points, OrphanedWorker,
+                         ::testing::Values("after_spawn", "before_worker_recorded"));
+
+// An owner with a fresh lease is never taken over, even when its pid looks dead from
+// here (same host name, another PID namespace); once its lease expires it is gone.
+TEST(Recovery, AFreshLeaseIsRespectedAndAnExpiredOneTakenOver) {
+  TempDir d;
+  WriteText(d / "spec.yaml", Spec("{x_behavior: [nan], x_i: [\"1\", \"2\"]}"));
+  pid_t first = SpawnOrchWith(d.path(), {"run", "spec.yaml"});
+  ASSERT_EQ(WaitOrch(first), 0) << OrchLog(d.path(), first);
+  int64_t foreign_run = 0;
+  {
+    auto db = std::move(store::Store::Open(d / "results/orch.db")).value();
+    int64_t sweep = db->FindSweep("e2e")->id;
+    ASSERT_EQ(*db->ResetFailed(sweep), 2);
+    store::Owner other{ThisProcessIdentity().host, 999999999, 1, "pid:[4026500000]"};
+    foreign_run = *db->BeginRun(sweep, other, "{}", 60);
+    auto c = db->ClaimNext(sweep, foreign_run, other, "cpu:0", [&](const std::string& k, int n) {
+      return StatusOr<std::string>(d / ("foreign-" + k.substr(0, 8) + std::to_string(n)));
+    });
+    ASSERT_TRUE(c.ok() && c->has_value());
+  }
+  auto status = testing::RunOrch(d.path(), "status");
+  EXPECT_NE(status.output.find("owners of running attempts"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("run " + std::to_string(foreign_run)), std::string::npos)
+      << status.output;
+  EXPECT_NE(status.output.find("lease renewed "), std::string::npos) << status.output;
+  EXPECT_EQ(status.output.find("(gone)"), std::string::npos) << status.output;
+
+  pid_t second = SpawnOrchWith(d.path(), {"run", "spec.yaml"});
+  EXPECT_EQ(WaitOrch(second), 1) << OrchLog(d.path(), second);
+  EXPECT_NE(OrchLog(d.path(), second).find("1 trial(s) are still running under another orch"),
+            std::string::npos) << OrchLog(d.path(), second);
+  {
+    auto db = std::move(store::Store::Open(d / "results/orch.db")).value();
+    ASSERT_EQ(db->UnfinishedAttempts().size(), 1u);
+    ASSERT_TRUE(db->RenewLease(foreign_run, -1).ok());  // its lease ran out
+  }
+  pid_t third = SpawnOrchWith(d.path(), {"run", "spec.yaml"});
+  EXPECT_EQ(WaitOrch(third), 0) << OrchLog(d.path(), third);
+  EXPECT_NE(OrchLog(d.path(), third).find("1 attempt(s) of a previous orch that died were marked "
+                                          "interrupted"),
+            std::string::npos) << OrchLog(d.path(), third);
+  ExpectEachTrialDoneOnce(d.path(), 2, "nan", 2);  // once before --retry-failed, once after
+}
+
+// A reset database never appends to an old attempt's files: attempt-1 exists, so the
+// new attempt 1 gets attempt-1.1.
+TEST(Recovery, AttemptDirectoriesAreNeverReused) {
+  TempDir d;
+  WriteText(d / "spec.yaml", Spec("{x_behavior: [ok]}"));
+  ASSERT_EQ(testing::RunOrch(d.path(), "run spec.yaml").exit_code, 0);
+  std::string key;
+  for (const auto& e : std::filesystem::directory_iterator(d / "results/runs")) {
+    key = e.path().filename().string();
+  }
+  ASSERT_EQ(key.size(), 64u);
+  std::string old_dir = d / ("results/runs/" + key + "/attempt-1");
+  auto read = [](const std::string& p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  std::string events = read(old_dir + "/events.jsonl");
+  std::string log = read(old_dir + "/worker.log");
+  ASSERT_FALSE(events.empty());
+  for (const char* f : {"orch.db", "orch.db-wal", "orch.db-shm"}) {
+    std::filesystem::remove(d / (std::string("results/") + f));
+  }
+  auto again = testing::RunOrch(d.path(), "run spec.yaml");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(read(old_dir + "/events.jsonl"), events);
+  EXPECT_EQ(read(old_dir + "/worker.log"), log);
+  auto db = OpenDb(d.path());
+  auto attempts = db->Attempts(key);
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].attempt_dir, old_dir + ".1");
+  EXPECT_FALSE(read(old_dir + ".1/events.jsonl").empty());
+}
+
+// The machine's fault (here a full disk when making the attempt directory) stops new
+// claims and leaves the trial pending with a message, instead of `error` results.
+TEST(Recovery, AMachineFaultAtStartLeavesTrialsPendingAndSaysWhy) {
+  TempDir d;
+  WriteText(d / "spec.yaml", Spec("{x_behavior: [ok], x_i: [\"1\", \"2\", \"3\"]}"));
+  pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"},
+                             {{{"ORCH_FAULT", "attempt_dir_enospc"}}});
+  EXPECT_EQ(WaitOrch(orch), 1) << OrchLog(d.path(), orch);
+  std::string log = OrchLog(d.path(), orch);
+  EXPECT_NE(log.find("fault of this machine"), std::string::npos) << log;
+  EXPECT_NE(log.find("No space left on device"), std::string::npos) << log;
+  {
+    auto db = OpenDb(d.path());
+    auto counts = db->Counts(db->FindSweep("e2e")->id);
+    EXPECT_EQ(counts[0].pending, 3);
+    EXPECT_TRUE(counts[0].done.empty());
+  }
+  pid_t again = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"});
+  EXPECT_EQ(WaitOrch(again), 0) << OrchLog(d.path(), again);
+  ExpectEachTrialDoneOnce(d.path(), 3, "ok");
+}
+
+// The scheduler loop keeps its run's lease fresh: with a 2 s lease refreshed every
+// 0.1 s, the lease has not expired 3 s into a trial.
+TEST(Recovery, TheRunLoopRefreshesItsLease) {
+  TempDir d;
+  WriteText(d / "spec.yaml", Spec("{x_behavior: [sleep], x_sleep: [\"30\"]}"));
+  pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "--kill-grace", "0.5"},
+                             {{{"ORCH_LEASE_S", "2"}, {"ORCH_LEASE_REFRESH_S", "0.1"}}});
+  for (int i = 0; i < 250 && RunningAttempts(d.path()) < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  {
+    auto db = OpenDb(d.path());
+    ASSERT_TRUE(db);
+    auto unfinished = db->UnfinishedAttempts();
+    ASSERT_EQ(unfinished.size(), 1u);
+    auto run = db->FindRun(unfinished[0].run_id);
+    ASSERT_TRUE(run && run->lease_expires_s && run->heartbeat_s);
+    EXPECT_GT(*run->lease_expires_s, UnixNow());
+    EXPECT_NEAR(*run->lease_expires_s - *run->heartbeat_s, 2, 1e-6);
+  }
+  kill(orch, SIGINT);
+  EXPECT_EQ(WaitOrch(orch), 130) << OrchLog(d.path(), orch);
+}
+
+// A store error in the middle of a run (the database stays locked past the busy
+// timeout) ends it cleanly: workers stopped, exit 1 with the reason, and the next run
+// finishes every trial exactly once.
+TEST(Recovery, AStoreErrorStopsTheRunningWorkersAndExitsOne) {
+  TempDir d;
+  WriteText(d / "spec.yaml",
+            Spec("{x_behavior: [sleep], x_sleep: [\"5\"], x_i: [\"1\", \"2\"]}"));
+  pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2", "--kill-grace", "1"},
+                             {{{"ORCH_DB_BUSY_TIMEOUT_MS", "100"},
+                               {"ORCH_LEASE_REFRESH_S", "0.1"}}});
+  for (int i = 0; i < 200 && RunningAttempts(d.path()) < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  sqlite3* lock = nullptr;
+  ASSERT_EQ(sqlite3_open((d / "results/orch.db").c_str(), &lock), SQLITE_OK);
+  sqlite3_busy_timeout(lock, 5000);
+  ASSERT_EQ(sqlite3_exec(lock, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  int code = WaitOrch(orch);  // the lease refresh fails with SQLITE_BUSY
+  // The workers were stopped by orch itself, before it exited.
+  EXPECT_EQ(LiveProcesses(FAKE_WORKER, d.path()), 0);
+  sqlite3_exec(lock, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(lock);
+  EXPECT_EQ(code, 1) << OrchLog(d.path(), orch);
+  std::string log = OrchLog(d.path(), orch);
+  EXPECT_NE(log.find("locked"), std::string::npos) << log;
+  EXPECT_NE(log.find("running workers were stopped"), std::string::npos) << log;
+  pid_t again = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"});
+  EXPECT_EQ(WaitOrch(again), 0) << OrchLog(d.path(), again);
+  ExpectEachTrialDoneOnce(d.path(), 2, "ok");
+}
+
+// `nohup orch run ... &`: SIGHUP ignored by the parent stays ignored.
+TEST(Signals, AnInheritedIgnoredSighupStaysIgnored) {
+  TempDir d;
+  WriteText(d / "spec.yaml", Spec("{x_behavior: [sleep], x_sleep: [\"1\"], x_i: [\"1\", \"2\"]}"));
+  SpawnExtras nohup;
+  nohup.ignore_sighup = true;
+  pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"}, nohup);
+  for (int i = 0; i < 200 && RunningAttempts(d.path()) < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(kill(orch, SIGHUP), 0);
+  EXPECT_EQ(WaitOrch(orch), 0) << OrchLog(d.path(), orch);
+  ExpectEachTrialDoneOnce(d.path(), 2, "ok");
+}
+
+}  // namespace
+}  // namespace orch
