@@ -1,5 +1,7 @@
 #include "base/atomic_file.h"
 
+#include "base/os_error.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,7 +15,7 @@ namespace orch {
 namespace {
 
 Status Errno(const std::string& what, const std::string& path) {
-  return Status::Error(path + ": " + what + ": " + std::strerror(errno));
+  return OsError(errno, path + ": " + what);  // a full disk is Status::Resource
 }
 
 std::string DirName(const std::string& path) {
