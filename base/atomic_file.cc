@@ -1,7 +1,5 @@
 #include "base/atomic_file.h"
 
-#include "base/os_error.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,6 +8,8 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "base/os_error.h"
 
 namespace orch {
 namespace {

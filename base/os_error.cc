@@ -26,18 +26,22 @@ Status OsError(int err, const std::string& what) {
     case EDQUOT:
       return Status::Resource(message + " (free disk space or raise the quota, then resume)");
     case EMFILE:
-      return Status::Resource(message + " (raise the descriptor limit, `ulimit -n`, or run fewer "
-                                        "trials at once, then resume)");
+      return Status::Resource(message +
+                              " (raise the descriptor limit, `ulimit -n`, or run fewer "
+                              "trials at once, then resume)");
     case ENFILE:
-      return Status::Resource(message + " (the system's file table is full; close programs "
-                                        "or raise fs.file-max, then resume)");
+      return Status::Resource(message +
+                              " (the system's file table is full; close programs "
+                              "or raise fs.file-max, then resume)");
     case EAGAIN:
-      return Status::Resource(message + " (the process limit is reached, `ulimit -u`; stop "
-                                        "other programs or run fewer trials at once, then "
-                                        "resume)");
+      return Status::Resource(message +
+                              " (the process limit is reached, `ulimit -u`; stop "
+                              "other programs or run fewer trials at once, then "
+                              "resume)");
     case ENOMEM:
-      return Status::Resource(message + " (the machine is out of memory; run fewer trials at "
-                                        "once, then resume)");
+      return Status::Resource(message +
+                              " (the machine is out of memory; run fewer trials at "
+                              "once, then resume)");
     default:
       return Status::IOError(message);
   }

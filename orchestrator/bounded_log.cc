@@ -12,8 +12,7 @@
 
 namespace orch {
 
-StatusOr<std::unique_ptr<BoundedLog>> BoundedLog::Open(const std::string& path,
-                                                       uint64_t head_bytes,
+StatusOr<std::unique_ptr<BoundedLog>> BoundedLog::Open(const std::string& path, uint64_t head_bytes,
                                                        uint64_t tail_bytes) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return OsError(errno, path + ": cannot open");
@@ -75,8 +74,8 @@ void BoundedLog::DropMiddle() {
   std::snprintf(marker, sizeof(marker),
                 "\n[orch: %llu bytes of worker output dropped here; worker.log keeps the "
                 "first %llu and the last %llu bytes]\n",
-                static_cast<unsigned long long>(dropped_),
-                static_cast<unsigned long long>(head_), static_cast<unsigned long long>(tail_));
+                static_cast<unsigned long long>(dropped_), static_cast<unsigned long long>(head_),
+                static_cast<unsigned long long>(tail_));
   if (::ftruncate(fd_, static_cast<off_t>(head_)) != 0) {
     error_ = OsError(errno, "worker.log: truncate failed");
     return;

@@ -46,9 +46,9 @@ class BoundedLog {
   void DropMiddle();
 
   int fd_;
-  uint64_t size_;    // bytes in the file now
+  uint64_t size_;  // bytes in the file now
   uint64_t head_, tail_;
-  uint64_t total_ = 0;    // bytes of output ever appended (plus what the file had)
+  uint64_t total_ = 0;  // bytes of output ever appended (plus what the file had)
   uint64_t dropped_ = 0;
   Status error_;
 };

@@ -12,9 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "store/store.h"
 #include "test_util.h"
@@ -27,9 +26,10 @@ using testing::TempDir;
 using testing::WriteText;
 
 std::string Spec(const std::string& matrix, const std::string& heartbeat = "1") {
-  return "name: mf\nworker: " PROBE_WORKER "\ndefaults: {tokens: 16, timeout: 120, "
-         "heartbeat_timeout: " + heartbeat + ", retries: 0}\nstudies:\n  - id: A\n    matrix:\n" +
-         matrix;
+  return "name: mf\nworker: " PROBE_WORKER
+         "\ndefaults: {tokens: 16, timeout: 120, "
+         "heartbeat_timeout: " +
+         heartbeat + ", retries: 0}\nstudies:\n  - id: A\n    matrix:\n" + matrix;
 }
 
 // Runs `ENV orch ARGS` in `dir` through the shell (test code only).
@@ -138,7 +138,8 @@ TEST(MachineFaults, GpuSlotsIndexIntoAnInheritedCudaVisibleDevices) {
   auto bad = Orch(d2.path(), "run spec.yaml --gpus 2", "CUDA_VISIBLE_DEVICES=5,7");
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("--gpus 2: this process may use 2 GPU(s) (CUDA_VISIBLE_DEVICES=5,7)"),
-            std::string::npos) << bad.output;
+            std::string::npos)
+      << bad.output;
   EXPECT_FALSE(std::filesystem::exists(d2 / "results/orch.db"));
 }
 

@@ -12,18 +12,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 namespace {
 
 FILE* g_events = nullptr;
 
 void Emit(nlohmann::json ev) {
-  ev["t"] = std::chrono::duration<double>(
-                std::chrono::system_clock::now().time_since_epoch()).count();
+  ev["t"] =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::fprintf(g_events, "%s\n", ev.dump().c_str());
   std::fflush(g_events);
 }
@@ -96,8 +95,11 @@ int main(int argc, char** argv) {
   std::string result_path = trial["result_path"];
   {
     std::ofstream out(result_path + ".tmp");
-    out << nlohmann::json{{"protocol", 1}, {"outcome", "ok"}, {"metrics", {{"x", 1}}},
-                          {"samples", nlohmann::json::array()}}.dump()
+    out << nlohmann::json{{"protocol", 1},
+                          {"outcome", "ok"},
+                          {"metrics", {{"x", 1}}},
+                          {"samples", nlohmann::json::array()}}
+               .dump()
         << "\n";
   }
   std::rename((result_path + ".tmp").c_str(), result_path.c_str());

@@ -1,11 +1,12 @@
 // Slots and machine facts: --gpus within an inherited CUDA_VISIBLE_DEVICES, GPU UUIDs and
 // MIG ids, CPU shares from the affinity mask and the cgroup quota (fake /proc and /sys).
+#include "orchestrator/slots.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "orchestrator/machine_facts.h"
-#include "orchestrator/slots.h"
 #include "test_util.h"
 
 namespace orch {
@@ -60,9 +61,10 @@ TEST(Slots, GpuIndexBeyondTheGrantedDevicesIsAClearError) {
 }
 
 TEST(Slots, AcceptsGpuUuidsAndMigIds) {
-  auto s = MakeSlots("GPU-8f2a1c3e-1111-2222-3333-444455556666,MIG-0b1c2d3e-aaaa-bbbb-cccc-"
-                     "ddddeeeeffff,MIG-GPU-8f2a1c3e-1111-2222-3333-444455556666/1/0",
-                     1, Facts(std::nullopt));
+  auto s = MakeSlots(
+      "GPU-8f2a1c3e-1111-2222-3333-444455556666,MIG-0b1c2d3e-aaaa-bbbb-cccc-"
+      "ddddeeeeffff,MIG-GPU-8f2a1c3e-1111-2222-3333-444455556666/1/0",
+      1, Facts(std::nullopt));
   ASSERT_TRUE(s.ok()) << s.status().message();
   ASSERT_EQ(s->size(), 3u);
   EXPECT_EQ((*s)[0].cuda_visible_devices, "GPU-8f2a1c3e-1111-2222-3333-444455556666");

@@ -1,6 +1,8 @@
 // Subprocess, RunningAttempt and BoundedLog under machine faults: out of descriptors,
 // full disk, a missing worker, no pidfd, a hanging probe, an orch that was stalled,
 // a worker whose output would fill the disk.
+#include "orchestrator/subprocess.h"
+
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,7 +22,6 @@
 #include "orchestrator/bounded_log.h"
 #include "orchestrator/provenance.h"
 #include "orchestrator/running_attempt.h"
-#include "orchestrator/subprocess.h"
 #include "test_util.h"
 
 namespace orch {
