@@ -106,10 +106,13 @@ void RunningAttempt::ReadOutput() {
   int fd = process_->output_fd();
   if (fd < 0) return;
   char buf[65536];
-  while (true) {
+  // At most 4 MiB per call (more than the pipe holds): a worker that writes as fast as
+  // orch reads must not keep orch from its other workers and from Ctrl-C.
+  for (int chunks = 0; chunks < 64;) {
     ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n > 0) {
       log_->Append(std::string_view(buf, static_cast<size_t>(n)));
+      ++chunks;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -127,10 +130,11 @@ bool RunningAttempt::ReadPipes() {
   char buf[8192];
   std::string copy;
   bool any = false;
-  while (true) {
+  for (int chunks = 0; chunks < 128;) {  // at most 1 MiB per call, as above
     ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n > 0) {
       any = true;
+      ++chunks;
       last_event_ = std::max(last_event_, Clock::now());
       for (const auto& line : events_.Feed(std::string_view(buf, static_cast<size_t>(n)))) {
         copy += line;
