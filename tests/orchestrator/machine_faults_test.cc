@@ -133,6 +133,14 @@ TEST(MachineFaults, GpuSlotsIndexIntoAnInheritedCudaVisibleDevices) {
   EXPECT_NE(env.find("CUDA_VISIBLE_DEVICES=7\n"), std::string::npos) << env;
   EXPECT_NE(env.find("CUDA_DEVICE_ORDER=PCI_BUS_ID\n"), std::string::npos) << env;
 
+  // A user's explicit device order is kept.
+  TempDir kept;
+  WriteText(kept / "spec.yaml", Spec("      x_probe: [env]\n"));
+  auto own = Orch(kept.path(), "run spec.yaml --gpus 0", "CUDA_DEVICE_ORDER=FASTEST_FIRST");
+  ASSERT_EQ(own.exit_code, 0) << own.output;
+  std::string own_env = ReadAll(Outcomes(kept / "results/orch.db")["env"].attempt_dir + "/env.txt");
+  EXPECT_NE(own_env.find("CUDA_DEVICE_ORDER=FASTEST_FIRST\n"), std::string::npos) << own_env;
+
   TempDir d2;
   WriteText(d2 / "spec.yaml", Spec("      x_probe: [env]\n"));
   auto bad = Orch(d2.path(), "run spec.yaml --gpus 2", "CUDA_VISIBLE_DEVICES=5,7");

@@ -153,6 +153,34 @@ TEST(RunningAttemptStart, AFullDiskIsAResourceFault) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << "1: started, 2: not Resource, 3: no hint";
 }
 
+TEST(RunningAttemptStart, NoProcessesLeftIsAResourceFault) {
+  // RLIMIT_NPROC binds only unprivileged users: a child process drops to `nobody` and
+  // may have no other process, so posix_spawn fails with EAGAIN. Needs root to setuid.
+  TempDir d;
+  std::string worker = Script(d, "w", "exit 0\n");
+  std::filesystem::permissions(d.path(), std::filesystem::perms::all);
+  std::filesystem::permissions(
+      worker, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                  std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                  std::filesystem::perms::others_exec);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(77);
+    rlimit one{1, 1};
+    if (::setrlimit(RLIMIT_NPROC, &one) != 0) _exit(77);
+    auto a = RunningAttempt::Start(Launch(d / "attempt-1", worker));
+    if (a.ok()) _exit(1);
+    if (!a.status().IsResource()) _exit(2);
+    if (a.status().message().find("ulimit -u") == std::string::npos) _exit(3);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "cannot become an unprivileged user here";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: started, 2: not Resource, 3: no hint";
+}
+
 TEST(Subprocess, WithoutPidfdASigchldPipeWakesThePollOnExit) {
   ::setenv("ORCH_NO_PIDFD", "1", 1);
   SpawnOptions o;
@@ -206,6 +234,7 @@ TEST(CaptureOutput, AHangingProbeIsKilledWithItsWholeGroupAfterTheTimeout) {
   ::setenv("PATH", old_path.c_str(), 1);
   EXPECT_LT(took, 30) << "the probe was not stopped";
   EXPECT_TRUE(prov["gpus"].empty());
+  EXPECT_GE(prov["cpus_usable"].get<int>(), 1);
   ASSERT_TRUE(prov.contains("probe_errors")) << prov.dump();
   EXPECT_NE(prov["probe_errors"][0].get<std::string>().find("nvidia-smi: no answer within 0.5 s"),
             std::string::npos);
