@@ -9,11 +9,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/os_error.h"
+
 namespace orch {
 namespace {
 
 Status Errno(const std::string& what, const std::string& path) {
-  return Status::Error(path + ": " + what + ": " + std::strerror(errno));
+  return OsError(errno, path + ": " + what);  // a full disk is Status::Resource
 }
 
 std::string DirName(const std::string& path) {

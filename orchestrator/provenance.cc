@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "orch_build_info.h"
+#include "orchestrator/machine_facts.h"
 #include "orchestrator/subprocess.h"
 
 namespace orch {
@@ -75,7 +76,7 @@ int64_t ProcessStartTicks(int64_t pid) {
 
 }  // namespace
 
-nlohmann::json CollectProvenance() {
+nlohmann::json CollectProvenance(double probe_timeout_s) {
   nlohmann::json p = {
       {"orch_commit", ORCH_GIT_COMMIT},
       {"orch_dirty", ORCH_GIT_DIRTY},
@@ -85,11 +86,16 @@ nlohmann::json CollectProvenance() {
       {"os", OsName()},
       {"cpu_model", CpuModel()},
       {"cpus", static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN))},
+      {"cpus_usable", UsableCpus(ReadMachineFacts())},
       {"started_utc", UtcNow()},
       {"gpus", nlohmann::json::array()},
   };
   auto smi = CaptureOutput({"nvidia-smi", "--query-gpu=name,uuid,driver_version",
-                            "--format=csv,noheader"});
+                            "--format=csv,noheader"},
+                           probe_timeout_s);
+  if (!smi.ok() && smi.status().message().find("no answer") != std::string::npos) {
+    p["probe_errors"].push_back(smi.status().message());
+  }
   if (smi.ok()) {
     std::istringstream in(*smi);
     std::string line;

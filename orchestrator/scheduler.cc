@@ -142,8 +142,7 @@ class SweepLoop {
     Clock::time_point wake = std::min(now + std::chrono::seconds(1), next_lease_);
     for (auto& a : running_) {
       if (!a) continue;
-      fds_.push_back({a->process().pidfd(), POLLIN, 0});
-      if (a->process().event_fd() >= 0) fds_.push_back({a->process().event_fd(), POLLIN, 0});
+      for (int fd : a->PollFds()) fds_.push_back({fd, POLLIN, 0});  // exit, events, output
       wake = std::min(wake, a->CheckDeadlines(now));
     }
     auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count();
