@@ -44,6 +44,13 @@ std::vector<std::string> ConfigKeyNames();
 std::optional<nlohmann::json> NormalizeValue(std::string_view name, const std::string& scalar,
                                              std::string* error);
 
+// The longest `timeout` / `heartbeat_timeout` accepted: 30 days.
+inline constexpr double kMaxDurationSeconds = 30.0 * 24 * 3600;
+
+// Parses a duration ("90", "1.5", "90s", "30m", "2h"; 0 < value <= kMaxDurationSeconds)
+// into *seconds; returns "" on success, else why it is not one ("zero", "too long", ...).
+std::string ParseDuration(std::string_view text, double* seconds);
+
 // The built-in defaults for every known key (policy keys included).
 nlohmann::json BuiltinDefaults();
 

@@ -2,11 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
 #include "base/atomic_file.h"
 #include "orchestrator/config_schema.h"
+#include "orchestrator/terminal_text.h"
 
 namespace orch {
 namespace {
@@ -92,6 +95,10 @@ class SpecParser {
         continue;
       }
       std::string k = it->first.as<std::string>();
+      if (FirstInvalidUtf8(k) != std::string::npos) {  // e.g. a "\ud800" escape
+        Error(PosOf(it->first), where, "keys must be UTF-8 text");
+        continue;
+      }
       if (!seen.insert(k).second) {
         Error(PosOf(it->first), Join(where, k), "duplicate key");
         continue;
@@ -110,7 +117,12 @@ class SpecParser {
       Error(PosOf(n), key, std::string("must be text, not ") + KindName(n));
       return "";
     }
-    return n.as<std::string>();
+    std::string s = n.as<std::string>();
+    if (FirstInvalidUtf8(s) != std::string::npos) {  // a YAML escape such as "\ud800"
+      Error(PosOf(n), key, "must be UTF-8 text");
+      return "";
+    }
+    return s;
   }
 
   // One config key: value must be a scalar valid for that key.
@@ -297,7 +309,8 @@ std::string SpecError::ToString() const {
   if (pos.line > 0) out += ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
   out += ": ";
   if (!key.empty()) out += key + ": ";
-  return out + message;
+  // Keys and values quoted in messages come from the spec: made safe for a terminal.
+  return ForTerminal(out + message);
 }
 
 const SpecValue* PartialConfig::Find(const std::string& key) const {
@@ -313,17 +326,38 @@ SpecParse ParseSpec(const std::string& path, const std::string& text) {
   out.spec.text = text;
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   out.spec.dir = dir.empty() ? "." : dir.string();
+  // A spec is UTF-8 text. The first ill-formed byte is reported with its position; the
+  // rest is parsed with it replaced, so that every other error is reported too.
+  std::string_view yaml = text;
+  std::string repaired;
+  if (size_t bad = FirstInvalidUtf8(text); bad != std::string::npos) {
+    size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    line_start = line_start == std::string::npos || bad == 0 ? 0 : line_start + 1;
+    int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + bad, '\n'));
+    char byte[8];
+    std::snprintf(byte, sizeof(byte), "0x%02X", static_cast<unsigned char>(text[bad]));
+    out.errors.push_back({path, {line, static_cast<int>(bad - line_start) + 1}, "",
+                          std::string("invalid UTF-8 (byte ") + byte +
+                              "): a spec must be UTF-8 text"});
+    repaired = ValidUtf8(text);
+    yaml = repaired;
+  }
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     out.errors.push_back({path, {e.mark.line + 1, e.mark.column + 1}, "", "YAML: " + e.msg});
+    return out;
+  } catch (const std::exception& e) {
+    out.errors.push_back({path, {}, "", std::string("the spec could not be read: ") + e.what()});
     return out;
   }
   try {
     SpecParser(path, &out).Parse(root);
   } catch (const YAML::Exception& e) {
     out.errors.push_back({path, {e.mark.line + 1, e.mark.column + 1}, "", "YAML: " + e.msg});
+  } catch (const std::exception& e) {  // e.g. bad_alloc: still an answer, not an abort
+    out.errors.push_back({path, {}, "", std::string("the spec could not be read: ") + e.what()});
   }
   return out;
 }

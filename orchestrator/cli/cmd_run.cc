@@ -87,6 +87,9 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     PrintErrors(plan.errors, plan.spec.path);
     return kExitUsage;
   }
+  for (const auto& es : plan.studies) {
+    for (const auto& w : es.warnings) std::fprintf(stderr, "warning: %s\n", w.ToString().c_str());
+  }
   std::string results_dir = std::filesystem::absolute(o.db).parent_path().string();
   // Inputs the worker reads: absolute paths, and the dataset's token ids, prepared once.
   nlohmann::json inputs = nlohmann::json::object();

@@ -4,6 +4,7 @@
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
 #include "orchestrator/provenance.h"
+#include "orchestrator/terminal_text.h"
 
 namespace orch::cli {
 namespace {
@@ -28,17 +29,17 @@ int RunStatus(const StatusOptions& o) {
       out["studies"].push_back({{"id", c.study_id}, {"pending", c.pending},
                                 {"running", c.running}, {"done", done}, {"stale", c.stale}});
     }
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return kExitOk;
   }
-  std::printf("sweep %s (spec %s, updated %s)\n", sweep->name.c_str(), sweep->spec_path.c_str(),
-              sweep->updated_utc.c_str());
+  std::printf("sweep %s (spec %s, updated %s)\n", ForTerminal(sweep->name).c_str(),
+              ForTerminal(sweep->spec_path).c_str(), ForTerminal(sweep->updated_utc).c_str());
   std::printf("%-10s %8s %8s", "study", "pending", "running");
   for (OutcomeClass c : AllOutcomes()) std::printf(" %11s", std::string(OutcomeName(c)).c_str());
   std::printf(" %6s\n", "stale");
   int pending = 0, running = 0, stale = 0;
   for (const auto& c : counts) {
-    std::printf("%-10s %8d %8d", c.study_id.c_str(), c.pending, c.running);
+    std::printf("%-10s %8d %8d", ForTerminal(c.study_id).c_str(), c.pending, c.running);
     for (OutcomeClass oc : AllOutcomes()) {
       auto it = c.done.find(std::string(OutcomeName(oc)));
       std::printf(" %11d", it == c.done.end() ? 0 : it->second);
