@@ -124,6 +124,9 @@ TEST(HostileWorker, EveryMisbehaviourEndsInAnExplainedOutcome) {
     EXPECT_EQ(out.exit_code, 0) << out.output;
     ExpectInert(std::string("show ") + b, out.output);
   }
+  // Non-finite metrics and samples (nan_literals) are data the report shows.
+  auto report = RunOrch(d.path(), "report --out " + (d / "report"));
+  EXPECT_EQ(report.exit_code, 0) << report.output;
   auto show = RunOrch(d.path(), "show " + t["garbage_events"].key);
   EXPECT_NE(show.output.find("needs a kernel\\x1b[2J\\r\\nsecond line\\x9b"), std::string::npos)
       << show.output;
