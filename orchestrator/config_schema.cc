@@ -92,7 +92,7 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"heartbeat_timeout", ValueKind::kSeconds, {}, 0, 300, false,
        "an attempt silent for this long is hung (seconds, or 90s / 30m / 2h)"},
       {"retries", ValueKind::kInt, {}, 0, 1, false,
-       "extra attempts for transient failures (crash, hung, interrupted, cuda_error)"},
+       "extra attempts for transient failures (crash, hung, interrupted, cuda_error)", 100},
   };
   return kKeys;
 }
@@ -147,13 +147,19 @@ std::optional<nlohmann::json> NormalizeValue(std::string_view name, const std::s
                  ", not '" + Quoted(s) + "'";
         return std::nullopt;
       }
+      if (*v > key->max_int) {
+        *error = key->name + " must be at most " + std::to_string(key->max_int) + ", not '" +
+                 Quoted(s) + "'";
+        return std::nullopt;
+      }
       return nlohmann::json(*v);
     }
     case ValueKind::kWindow: {
       if (s == "full") return nlohmann::json("full");
       auto v = ParseInt(s);
-      if (!v || *v < 1) {
-        *error = "window must be a positive integer or 'full', not '" + Quoted(s) + "'";
+      if (!v || *v < 1 || *v > key->max_int) {
+        *error = "window must be a positive integer or 'full' (at most " +
+                 std::to_string(key->max_int) + "), not '" + Quoted(s) + "'";
         return std::nullopt;
       }
       return nlohmann::json(*v);

@@ -29,6 +29,9 @@ struct ConfigKey {
   nlohmann::json default_value;
   bool identity = true;  // part of the trial key; false for execution policy (timeouts)
   std::string help;
+  // kInt and kWindow: the largest value (workers may hold it in a 32-bit int; a retry
+  // count of 2^31 is never meant).
+  long long max_int = 2147483647;
 };
 
 const std::vector<ConfigKey>& ConfigKeys();

@@ -198,6 +198,18 @@ TEST(Spec, DurationRangeAndFormatAreChecked) {
   EXPECT_EQ(e[0].rfind("x.yaml:2:21: defaults.timeout: timeout must be a duration", 0), 0u) << e[0];
 }
 
+TEST(Spec, IntegersHaveASaneMaximum) {
+  std::string err;
+  EXPECT_TRUE(NormalizeValue("tokens", "2147483647", &err).has_value());
+  EXPECT_FALSE(NormalizeValue("tokens", "2147483648", &err).has_value());
+  EXPECT_EQ(err, "tokens must be at most 2147483647, not '2147483648'");
+  EXPECT_FALSE(NormalizeValue("tokens", "99999999999999999999999", &err).has_value());
+  EXPECT_TRUE(NormalizeValue("retries", "100", &err).has_value());
+  EXPECT_FALSE(NormalizeValue("retries", "4294967296", &err).has_value());  // int wraps to 0
+  EXPECT_EQ(err, "retries must be at most 100, not '4294967296'");
+  EXPECT_FALSE(NormalizeValue("window", "4294967297", &err).has_value());
+}
+
 TEST(Spec, DeviceIsCheckedWithoutRegex) {
   std::string err;
   for (const char* ok : {"cpu", "cuda", "cuda:0", "cuda:123"}) {
