@@ -6,6 +6,8 @@
 #include <sqlite3.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -127,6 +129,9 @@ TEST(HostileWorker, EveryMisbehaviourEndsInAnExplainedOutcome) {
   // Non-finite metrics and samples (nan_literals) are data the report shows.
   auto report = RunOrch(d.path(), "report --out " + (d / "report"));
   EXPECT_EQ(report.exit_code, 0) << report.output;
+  std::ifstream md(d / "report/report.md");
+  std::string markdown((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+  EXPECT_NE(markdown.find("PPL not finite"), std::string::npos) << markdown;
   auto show = RunOrch(d.path(), "show " + t["garbage_events"].key);
   EXPECT_NE(show.output.find("needs a kernel\\x1b[2J\\r\\nsecond line\\x9b"), std::string::npos)
       << show.output;
