@@ -302,6 +302,31 @@ class SpecParser {
   SpecParse* out_;
 };
 
+// The dotted path (as SpecError::key) of the node that starts last at or before byte
+// `offset`, visiting at most *budget nodes.
+void FindKeyAt(const YAML::Node& n, const std::string& path, size_t offset, int* budget,
+               size_t* best_pos, std::string* best) {
+  if (--*budget < 0) return;
+  YAML::Mark m = n.Mark();
+  if (m.is_null() || static_cast<size_t>(m.pos) > offset) return;
+  if (static_cast<size_t>(m.pos) >= *best_pos) {
+    *best_pos = static_cast<size_t>(m.pos);
+    *best = path;
+  }
+  if (n.IsMap()) {
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string k = it->first.IsScalar() ? it->first.Scalar() : "?";
+      std::string child = path.empty() ? k : path + "." + k;
+      FindKeyAt(it->first, child, offset, budget, best_pos, best);
+      FindKeyAt(it->second, child, offset, budget, best_pos, best);
+    }
+  } else if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i) {
+      FindKeyAt(n[i], path + "[" + std::to_string(i) + "]", offset, budget, best_pos, best);
+    }
+  }
+}
+
 }  // namespace
 
 std::string SpecError::ToString() const {
@@ -330,7 +355,8 @@ SpecParse ParseSpec(const std::string& path, const std::string& text) {
   // rest is parsed with it replaced, so that every other error is reported too.
   std::string_view yaml = text;
   std::string repaired;
-  if (size_t bad = FirstInvalidUtf8(text); bad != std::string::npos) {
+  const size_t bad = FirstInvalidUtf8(text);
+  if (bad != std::string::npos) {
     size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
     line_start = line_start == std::string::npos || bad == 0 ? 0 : line_start + 1;
     int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + bad, '\n'));
@@ -351,6 +377,12 @@ SpecParse ParseSpec(const std::string& path, const std::string& text) {
   } catch (const std::exception& e) {
     out.errors.push_back({path, {}, "", std::string("the spec could not be read: ") + e.what()});
     return out;
+  }
+  if (bad != std::string::npos) {
+    // Name the key whose text holds the bad byte: the node that starts last before it.
+    size_t best_pos = 0;
+    int budget = 100000;  // aliases can make the tree exponentially larger than the file
+    FindKeyAt(root, "", bad, &budget, &best_pos, &out.errors.front().key);
   }
   try {
     SpecParser(path, &out).Parse(root);

@@ -224,11 +224,12 @@ TEST(Spec, InvalidUtf8IsAnErrorWithItsPosition) {
   auto e = Errors("name: s\nstudies:\n  - id: A\n    title: caf\xe9 au lait\n"
                   "    matrix: {quant: [none]}\n");
   ASSERT_EQ(e.size(), 1u) << Joined(e);
-  EXPECT_EQ(e[0], "x.yaml:4:15: invalid UTF-8 (byte 0xE9): a spec must be UTF-8 text");
+  EXPECT_EQ(e[0], "x.yaml:4:15: studies[0].title: invalid UTF-8 (byte 0xE9): a spec must be "
+                  "UTF-8 text");
   // Other errors are still reported in the same pass.
   e = Errors("name: s\xff\nstudies:\n  - id: A\n    matrix: {quant: [bogus]}\n");
   ASSERT_EQ(e.size(), 2u) << Joined(e);
-  EXPECT_EQ(e[0], "x.yaml:1:8: invalid UTF-8 (byte 0xFF): a spec must be UTF-8 text");
+  EXPECT_EQ(e[0], "x.yaml:1:8: name: invalid UTF-8 (byte 0xFF): a spec must be UTF-8 text");
   EXPECT_NE(e[1].find("unknown quant 'bogus'"), std::string::npos);
 }
 
