@@ -107,7 +107,9 @@ const char* TypeName(const nlohmann::json& v) {
 }
 
 bool IsNonFiniteMarker(const nlohmann::json& v) {
-  return v.is_string() && std::string_view(v.get_ref<const std::string&>()).substr(0, kNonFinitePrefix.size()) == kNonFinitePrefix;
+  if (!v.is_string()) return false;
+  std::string_view s = v.get_ref<const std::string&>();
+  return s.substr(0, kNonFinitePrefix.size()) == kNonFinitePrefix;
 }
 
 // A number of result.json: a JSON number, null or a non-finite literal (both NaN/inf).
@@ -260,7 +262,9 @@ std::string ReadResult(const std::string& text, store::AttemptResult* r) {
     if (!w.is_array()) return WrongType("warnings", w, "a list of strings");
     nlohmann::json out = nlohmann::json::array();
     for (size_t i = 0; i < w.size(); ++i) {
-      if (!w[i].is_string()) return WrongType("warnings[" + std::to_string(i) + "]", w[i], "a string");
+      if (!w[i].is_string()) {
+        return WrongType("warnings[" + std::to_string(i) + "]", w[i], "a string");
+      }
       out.push_back(w[i]);
     }
     r->warnings_json = out.dump();

@@ -45,7 +45,10 @@ size_t WellFormedLength(std::string_view s, size_t i, uint32_t* cp) {
 // followed by the continuation bytes that were still valid for it.
 size_t IllFormedLength(std::string_view s, size_t i) {
   const unsigned char c = static_cast<unsigned char>(s[i]);
-  size_t want = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 1;
+  size_t want = c >= 0xC2 && c <= 0xDF   ? 2
+                : c >= 0xE0 && c <= 0xEF ? 3
+                : c >= 0xF0 && c <= 0xF4 ? 4
+                                         : 1;
   size_t n = 1;
   while (n < want && i + n < s.size()) {
     unsigned char x = static_cast<unsigned char>(s[i + n]);

@@ -58,7 +58,9 @@ int RunExport(const ExportOptions& o) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : rows) {
       nlohmann::json m = nlohmann::json::object();
-      for (const auto& [k, v] : r.metrics) m[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+      for (const auto& [k, v] : r.metrics) {
+        m[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+      }
       // Texts stored from workers and specs are written as valid UTF-8 (invalid bytes
       // become U+FFFD): dump() would throw on them otherwise.
       out.push_back({{"key", r.trial.key}, {"study", r.trial.study_id},
@@ -66,7 +68,8 @@ int RunExport(const ExportOptions& o) {
                      {"outcome", r.trial.outcome}, {"reason", r.trial.reason},
                      {"attempts", r.trial.attempts}, {"config", r.config}, {"metrics", m}});
     }
-    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    auto text = out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::printf("%s\n", text.c_str());
     return kExitOk;
   }
   std::string header = "key,study,stale,state,outcome,reason,attempts";

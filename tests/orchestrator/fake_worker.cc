@@ -131,11 +131,13 @@ int main(int argc, char** argv) {
     result["reason"] = "int4wo-g32 needs a CUDA int4 kernel; device is cpu";
   } else if (behavior == "bad_type") {
     WriteRaw(result_path, R"({"protocol":1,"outcome":"ok","metrics":{"ppl":9.5},)"
-                          R"("samples":[{"repeat":"0","warmup":0,"latency_ms":[1.0],"nll":[2.0]}]})");
+                          R"("samples":[{"repeat":"0","warmup":0,)"
+                          R"("latency_ms":[1.0],"nll":[2.0]}]})");
     return 0;
   } else if (behavior == "nan_literals") {
     WriteRaw(result_path, R"({"protocol": 1, "outcome": "ok", "metrics": {"ppl": NaN, )"
-                          R"("tpot_ms_median": Infinity, "delta": -Infinity, "tokens_evaluated": 4}, )"
+                          R"("tpot_ms_median": Infinity, "delta": -Infinity, )"
+                          R"("tokens_evaluated": 4}, )"
                           R"("samples": [{"repeat": 0, "warmup": 0, "latency_ms": [1.0, NaN], )"
                           R"("nll": [Infinity, 2.0]}]})");
     return 0;

@@ -145,8 +145,8 @@ void Tamper(const std::string& db_path, bool config) {
   const std::string bad = "'x' || char(27) || '[2J' || CAST(X'FFC328' AS TEXT) || char(13, 10)";
   for (const std::string& sql : std::vector<std::string>{
            "UPDATE trials SET reason = " + bad,
-           config ? std::string("UPDATE trials SET config_json = '{\"quant\":\"' || CAST(X'FF' AS TEXT) || "
-                                "'\",\"x_behavior\":\"ok\"}'")
+           config ? std::string("UPDATE trials SET config_json = '{\"quant\":\"' || "
+                                "CAST(X'FF' AS TEXT) || '\",\"x_behavior\":\"ok\"}'")
                   : std::string("UPDATE trials SET config_json = config_json"),
            "UPDATE attempts SET stderr_tail = " + bad + ", reason = " + bad +
                ", warnings_json = '[\"' || CAST(X'C3' AS TEXT) || '\"]', details_json = " + bad,
@@ -164,7 +164,8 @@ void Tamper(const std::string& db_path, bool config) {
 TEST(HostileWorker, OddBytesInTheDatabaseNeverBreakTheReaders) {
   TempDir d;
   WriteText(d / "spec.yaml", std::string("name: hostile\nworker: ") + FAKE_WORKER +
-                                 "\nstudies:\n  - id: A\n    matrix: {x_behavior: [ok, bad_stderr]}\n");
+                                 "\nstudies:\n  - id: A\n"
+                                 "    matrix: {x_behavior: [ok, bad_stderr]}\n");
   ASSERT_EQ(RunOrch(d.path(), "run spec.yaml").exit_code, 0);
   auto t = Trials(d / "results/orch.db");
   Tamper(d / "results/orch.db", /*config=*/false);

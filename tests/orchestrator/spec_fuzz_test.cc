@@ -48,7 +48,9 @@ studies:
 const char kPunctuation[] = "{}[]:,-&*!|>'\"%@`#? \n\t\\";
 
 std::string Mutate(std::string s, std::mt19937& rng) {
-  auto pick = [&](size_t n) { return n == 0 ? size_t{0} : std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  auto pick = [&](size_t n) {
+    return n == 0 ? size_t{0} : std::uniform_int_distribution<size_t>(0, n - 1)(rng);
+  };
   int n_mutations = 1 + static_cast<int>(pick(4));
   for (int m = 0; m < n_mutations; ++m) {
     size_t pos = pick(s.size() + 1);

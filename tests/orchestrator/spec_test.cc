@@ -193,7 +193,8 @@ TEST(Spec, DurationRangeAndFormatAreChecked) {
   EXPECT_FALSE(NormalizeValue("timeout", std::string(100000, '9') + "s", &err).has_value());
   EXPECT_NE(err.find("too long"), std::string::npos);
   EXPECT_LT(err.size(), 300u);
-  auto e = Errors("name: s\ndefaults: {timeout: 0}\nstudies:\n  - id: A\n    matrix: {quant: [none]}\n");
+  auto e = Errors(
+      "name: s\ndefaults: {timeout: 0}\nstudies:\n  - id: A\n    matrix: {quant: [none]}\n");
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e[0].rfind("x.yaml:2:21: defaults.timeout: timeout must be a duration", 0), 0u) << e[0];
 }
