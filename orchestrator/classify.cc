@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -369,6 +370,9 @@ store::AttemptResult Classify(const AttemptObservation& obs) {
 }
 
 std::optional<std::string> ReadResultFile(const std::string& path) {
+  // Only a regular file: a FIFO would block orch forever, a device never end.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   std::string data;

@@ -41,7 +41,8 @@ inline constexpr size_t kMaxReasonBytes = 4096;
 store::AttemptResult Classify(const AttemptObservation& obs);
 
 // result.json's bytes, at most kMaxResultBytes + 1 of them (so that an oversized file is
-// recognized without reading it whole); nullopt when the file cannot be opened.
+// recognized without reading it whole); nullopt when it is not a regular file (absent, a
+// FIFO, a device) or cannot be opened.
 std::optional<std::string> ReadResultFile(const std::string& path);
 
 // The last `max_lines` non-empty lines of the file's last 16 KiB.

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <cstdio>
@@ -192,6 +193,11 @@ TEST(ClassifyHostileResult, ResultFileReadIsCapped) {
   ASSERT_TRUE(text.has_value());
   EXPECT_EQ(text->size(), kMaxResultBytes + 1);
   EXPECT_FALSE(ReadResultFile(path).has_value());
+  // A FIFO (or a link to a device) is not read: that would block orch or never end.
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  EXPECT_FALSE(ReadResultFile(path).has_value());
+  std::remove(path.c_str());
+  EXPECT_FALSE(ReadResultFile("/dev/zero").has_value());
 }
 
 TEST(ClassifyHostileResult, FailureEventWithWrongTypes) {

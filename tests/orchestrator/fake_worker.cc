@@ -25,8 +25,10 @@
 //                   invalid-UTF-8 warning, then a failure event (blocked) whose message
 //                   holds ESC, CR and newlines, then exit 1          -> blocked
 //   bad_stderr      invalid UTF-8 and ESC sequences on stderr, exit 3 -> error
+//   fifo_result     result.json is a FIFO nobody writes, exit 0     -> error
 // Optional: x_marker=PATH appends "<key> <attempt>\n" to PATH when the trial completes ok.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -168,6 +170,8 @@ int main(int argc, char** argv) {
     Emit({{"event", "failure"}, {"outcome", "blocked"},
           {"message", "needs a kernel\x1b[2J\r\nsecond line\xc2\x9b"}});
     return 1;
+  } else if (behavior == "fifo_result") {
+    return ::mkfifo(result_path.c_str(), 0600) == 0 ? 0 : 5;
   } else if (behavior == "bad_stderr") {
     std::fprintf(stderr, "fatal: caf\xe9 \x1b[2J\x1b]0;pwned\x07 done\r\n");
     return 3;

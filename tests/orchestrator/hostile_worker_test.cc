@@ -74,7 +74,7 @@ const char kSpec[] = "name: hostile\nworker: " FAKE_WORKER
                      "\ndefaults: {tokens: 8, timeout: 20, heartbeat_timeout: 10}\nstudies:\n"
                      "  - id: A\n    matrix:\n      x_behavior: [ok, bad_type, nan_literals, "
                      "unknown_outcome, claims_interrupted, bad_utf8, truncated, huge, "
-                     "garbage_events, bad_stderr]\n";
+                     "garbage_events, bad_stderr, fifo_result]\n";
 
 TEST(HostileWorker, EveryMisbehaviourEndsInAnExplainedOutcome) {
   TempDir d;
@@ -83,7 +83,7 @@ TEST(HostileWorker, EveryMisbehaviourEndsInAnExplainedOutcome) {
   ASSERT_EQ(r.exit_code, 0) << r.output;  // before: abort, exit 134 (type_error.302)
   ExpectInert("orch run", r.output);
   auto t = Trials(d / "results/orch.db");
-  ASSERT_EQ(t.size(), 10u);
+  ASSERT_EQ(t.size(), 11u);
   EXPECT_EQ(t["ok"].outcome, "ok");
   EXPECT_EQ(t["bad_type"].outcome, "error");
   EXPECT_EQ(t["bad_type"].reason,
@@ -114,6 +114,8 @@ TEST(HostileWorker, EveryMisbehaviourEndsInAnExplainedOutcome) {
   EXPECT_EQ(t["bad_stderr"].outcome, "error");
   EXPECT_EQ(t["bad_stderr"].reason,
             "exit code 3: fatal: caf\xEF\xBF\xBD \x1b[2J\x1b]0;pwned\x07 done\r");
+  EXPECT_EQ(t["fifo_result"].outcome, "error");  // not read: it would block orch forever
+  EXPECT_EQ(t["fifo_result"].reason, "the worker exited 0 without writing result.json");
   for (const auto& [b, trial] : t) {
     for (const auto& a : trial.attempts) EXPECT_TRUE(a.finished) << b;
   }
