@@ -50,7 +50,7 @@ class SpecParser {
               "unknown key (known: name, context, conclusion, model, tokenizer, dataset, "
               "device, worker, defaults, studies)");
       } else if (k == "name") {
-        spec.name = Text(value, k);
+        spec.name = Name(value, k);
       } else if (k == "context") {
         spec.context = Text(value, k);
       } else if (k == "conclusion") {
@@ -125,6 +125,17 @@ class SpecParser {
     return s;
   }
 
+  // The sweep's name and a study's id: printed in many places (status lines, the
+  // database, file names of reports), so no control characters at all.
+  std::string Name(const YAML::Node& n, const std::string& key) {
+    std::string s = Text(n, key);
+    // Kept despite the error (the spec is invalid anyway) so that no "missing" follows.
+    if (ForTerminal(s) != s) {
+      Error(PosOf(n), key, "must not contain control characters, not '" + s + "'");
+    }
+    return s;
+  }
+
   // One config key: value must be a scalar valid for that key.
   bool AddConfig(PartialConfig* pc, const YAML::Node& key, const YAML::Node& value,
                  const std::string& where) {
@@ -190,7 +201,7 @@ class SpecParser {
       std::string k = key.as<std::string>();
       std::string kw = Join(where, k);
       if (k == "id") {
-        s->id = Text(value, kw);
+        s->id = Name(value, kw);
         s->pos = PosOf(value);
       } else if (k == "title") {
         s->title = Text(value, kw);

@@ -234,6 +234,13 @@ TEST(Spec, InvalidUtf8IsAnErrorWithItsPosition) {
   EXPECT_NE(e[1].find("unknown quant 'bogus'"), std::string::npos);
 }
 
+TEST(Spec, NamesAndIdsHaveNoControlCharacters) {
+  auto e = Errors("name: \"a\\e[2J\"\nstudies:\n  - id: \"A\\r\"\n    matrix: {quant: [none]}\n");
+  ASSERT_EQ(e.size(), 2u) << Joined(e);
+  EXPECT_EQ(e[0], "x.yaml:1:7: name: must not contain control characters, not 'a\\x1b[2J'");
+  EXPECT_EQ(e[1], "x.yaml:3:9: studies[0].id: must not contain control characters, not 'A\\r'");
+}
+
 TEST(Spec, ErrorsQuoteSpecTextEscaped) {
   auto e = Errors("name: s\nstudies:\n  - id: A\n    matrix: {quant: [\"\\e[2J\\r\"]}\n");
   ASSERT_EQ(e.size(), 1u) << Joined(e);
