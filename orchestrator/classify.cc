@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <unordered_set>
 
 #include "base/outcome.h"
+#include "orchestrator/terminal_text.h"
 
 namespace orch {
 namespace {
@@ -36,53 +39,245 @@ std::string FormatSeconds(double s) {
   return o.str();
 }
 
+// The outcomes a worker may report itself (docs/protocol.md). The rest (crash, timeout,
+// hung, interrupted) are the orchestrator's judgement: a worker claiming `interrupted`
+// must not get its trial rerun forever.
+std::optional<OutcomeClass> WorkerOutcome(const nlohmann::json& v) {
+  if (!v.is_string()) return std::nullopt;
+  auto oc = ParseOutcome(v.get_ref<const std::string&>());
+  if (!oc) return std::nullopt;
+  switch (*oc) {
+    case OutcomeClass::kOk:
+    case OutcomeClass::kNan:
+    case OutcomeClass::kOom:
+    case OutcomeClass::kCudaError:
+    case OutcomeClass::kBlocked:
+    case OutcomeClass::kError:
+      return oc;
+    default:
+      return std::nullopt;
+  }
+}
+
+constexpr std::string_view kNonFinitePrefix("\0orch-nonfinite:", 16);
+
+// Python's json.dump writes NaN, Infinity and -Infinity as bare literals, which are not
+// JSON. Outside strings they are rewritten to marker strings that ReadNumber turns back
+// into doubles, so a worker's non-finite metric is data, not a parse failure.
+std::string RewriteNonFiniteLiterals(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  size_t i = 0;
+  while (i < text.size()) {
+    char c = text[i];
+    if (in_string) {
+      out += c;
+      ++i;
+      if (c == '\\' && i < text.size()) out += text[i++];
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    bool rewritten = false;
+    for (std::string_view lit : {"-Infinity", "Infinity", "NaN"}) {
+      if (text.compare(i, lit.size(), lit) == 0) {
+        out += "\"\\u0000orch-nonfinite:";
+        out += lit;
+        out += '"';
+        i += lit.size();
+        rewritten = true;
+        break;
+      }
+    }
+    if (rewritten) continue;
+    if (c == '"') in_string = true;
+    out += c;
+    ++i;
+  }
+  return out;
+}
+
+const char* TypeName(const nlohmann::json& v) {
+  if (v.is_string()) return "a string";
+  if (v.is_boolean()) return "true/false";
+  if (v.is_number()) return "a number";
+  if (v.is_object()) return "an object";
+  if (v.is_array()) return "a list";
+  if (v.is_null()) return "null";
+  return "not a value";
+}
+
+bool IsNonFiniteMarker(const nlohmann::json& v) {
+  if (!v.is_string()) return false;
+  std::string_view s = v.get_ref<const std::string&>();
+  return s.substr(0, kNonFinitePrefix.size()) == kNonFinitePrefix;
+}
+
+// A number of result.json: a JSON number, null or a non-finite literal (both NaN/inf).
+bool ReadNumber(const nlohmann::json& v, double* out) {
+  if (v.is_number()) {
+    *out = v.get<double>();
+    return true;
+  }
+  if (v.is_null()) {
+    *out = std::nan("");
+    return true;
+  }
+  if (!IsNonFiniteMarker(v)) return false;
+  const std::string& s = v.get_ref<const std::string&>();
+  std::string lit = s.substr(kNonFinitePrefix.size());
+  *out = lit == "NaN"        ? std::nan("")
+         : lit == "Infinity" ? HUGE_VAL
+                             : -HUGE_VAL;
+  return true;
+}
+
+// Marker strings inside free-form objects (details, environment) become null on dump.
+void DropMarkers(nlohmann::json* v) {
+  if (IsNonFiniteMarker(*v)) {
+    *v = nullptr;
+  } else if (v->is_structured()) {
+    for (auto& x : *v) DropMarkers(&x);
+  }
+}
+
+std::string WrongType(const std::string& where, const nlohmann::json& v, const char* want) {
+  return where + " is " + TypeName(v) + ", not " + want;
+}
+
+// An integer that fits an int, written as a JSON integer (3.0 is accepted, "3" is not).
+bool ReadInt(const nlohmann::json& v, int* out) {
+  if (v.is_number_integer()) {
+    long long x = v.is_number_unsigned() ? -1 : v.get<long long>();
+    if (v.is_number_unsigned() && v.get<unsigned long long>() <= 0x7fffffffULL) {
+      x = static_cast<long long>(v.get<unsigned long long>());
+    }
+    if (x < 0 || x > 0x7fffffff) return false;
+    *out = static_cast<int>(x);
+    return true;
+  }
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (!(d >= 0 && d <= 0x7fffffff) || d != std::floor(d)) return false;
+    *out = static_cast<int>(d);
+    return true;
+  }
+  return false;
+}
+
 // Copies result.json's fields into the stored result; returns an error text if the
-// file is not a valid protocol-1 result.
+// file is not a valid protocol-1 result. Every field is type-checked: nothing a worker
+// writes can throw out of here.
 std::string ReadResult(const std::string& text, store::AttemptResult* r) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return "result.json is not a JSON object";
-  if (!j.contains("outcome") || !j["outcome"].is_string()) return "result.json has no outcome";
-  auto oc = ParseOutcome(j["outcome"].get<std::string>());
-  if (!oc) return "result.json has unknown outcome '" + j["outcome"].get<std::string>() + "'";
+  if (text.size() > kMaxResultBytes) {
+    return "result.json is larger than " + std::to_string(kMaxResultBytes >> 20) + " MiB";
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(RewriteNonFiniteLiterals(text));
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string what = e.what();
+    size_t colon = what.find("parse error");
+    if (colon != std::string::npos) what = what.substr(colon);
+    if (what.size() > 200) what = what.substr(0, 200) + "...";
+    return "not valid JSON (truncated?): " + ValidUtf8(what);
+  }
+  if (!j.is_object()) return "the top level is " + std::string(TypeName(j)) + ", not an object";
+  if (!j.contains("outcome")) return "outcome is missing";
+  const nlohmann::json& outcome = j["outcome"];
+  if (!outcome.is_string()) return WrongType("outcome", outcome, "a string");
+  auto oc = WorkerOutcome(outcome);
+  if (!oc) {
+    std::string name = outcome.get<std::string>();
+    if (name.size() > 64) name = name.substr(0, 64) + "...";
+    return "unknown outcome '" + ValidUtf8(name) +
+           "' (a worker reports ok, nan, oom, cuda_error, blocked or error)";
+  }
   r->outcome = std::string(OutcomeName(*oc));
-  if (j.contains("reason") && j["reason"].is_string()) r->reason = j["reason"];
-  if (j.contains("metrics") && j["metrics"].is_object()) {
-    for (const auto& [k, v] : j["metrics"].items()) {
-      if (v.is_number()) r->metrics[k] = v.get<double>();
-      else if (v.is_null()) r->metrics[k] = std::nan("");
+  if (j.contains("reason")) {
+    const auto& v = j["reason"];
+    if (v.is_string()) r->reason = v.get<std::string>();
+    else if (!v.is_null()) return WrongType("reason", v, "a string");
+  }
+  if (j.contains("metrics")) {
+    const auto& m = j["metrics"];
+    if (!m.is_object()) return WrongType("metrics", m, "an object");
+    for (const auto& [k, v] : m.items()) {
+      double x = 0;
+      if (!ReadNumber(v, &x)) return WrongType("metrics." + k, v, "a number");
+      r->metrics[k] = x;
     }
   }
-  if (j.contains("samples") && j["samples"].is_array()) {
-    for (const auto& rep : j["samples"]) {
-      if (!rep.is_object()) continue;
-      int repeat = rep.value("repeat", 0);
-      int warmup = rep.value("warmup", 0);
-      const auto& lat = rep.contains("latency_ms") ? rep["latency_ms"] : nlohmann::json::array();
-      const auto& nll = rep.contains("nll") ? rep["nll"] : nlohmann::json::array();
+  if (j.contains("samples")) {
+    const auto& samples = j["samples"];
+    if (!samples.is_array()) return WrongType("samples", samples, "a list");
+    for (size_t si = 0; si < samples.size(); ++si) {
+      const auto& rep = samples[si];
+      std::string where = "samples[" + std::to_string(si) + "]";
+      if (!rep.is_object()) return WrongType(where, rep, "an object");
+      int repeat = 0, warmup = 0;
+      if (rep.contains("repeat") && !ReadInt(rep["repeat"], &repeat)) {
+        return WrongType(where + ".repeat", rep["repeat"], "an integer >= 0");
+      }
+      if (rep.contains("warmup") && !ReadInt(rep["warmup"], &warmup)) {
+        return WrongType(where + ".warmup", rep["warmup"], "an integer >= 0");
+      }
+      static const nlohmann::json kEmpty = nlohmann::json::array();
+      const nlohmann::json* series[2] = {&kEmpty, &kEmpty};
+      const char* names[2] = {"latency_ms", "nll"};
+      for (int k = 0; k < 2; ++k) {
+        if (!rep.contains(names[k])) continue;
+        series[k] = &rep[names[k]];
+        if (!series[k]->is_array()) {
+          return WrongType(where + "." + names[k], *series[k], "a list of numbers");
+        }
+      }
+      const auto& lat = *series[0];
+      const auto& nll = *series[1];
       size_t n = std::max(lat.size(), nll.size());
       for (size_t i = 0; i < n; ++i) {
         store::Sample s;
         s.repeat = repeat;
         s.index = static_cast<int>(i);
-        s.latency_ms = i < lat.size() && lat[i].is_number() ? lat[i].get<double>() : std::nan("");
-        s.nll = i < nll.size() && nll[i].is_number() ? nll[i].get<double>() : std::nan("");
+        s.latency_ms = s.nll = std::nan("");
+        if (i < lat.size() && !ReadNumber(lat[i], &s.latency_ms)) {
+          return WrongType(where + ".latency_ms[" + std::to_string(i) + "]", lat[i], "a number");
+        }
+        if (i < nll.size() && !ReadNumber(nll[i], &s.nll)) {
+          return WrongType(where + ".nll[" + std::to_string(i) + "]", nll[i], "a number");
+        }
         s.warmup = static_cast<int>(i) < warmup;
         r->samples.push_back(s);
       }
     }
   }
-  if (j.contains("details") && j["details"].is_object()) r->details_json = j["details"].dump();
-  if (j.contains("environment") && j["environment"].is_object()) {
-    r->environment_json = j["environment"].dump();
+  for (const char* field : {"details", "environment"}) {
+    if (!j.contains(field)) continue;
+    nlohmann::json v = j[field];
+    if (!v.is_object()) return WrongType(field, v, "an object");
+    DropMarkers(&v);
+    (field == std::string("details") ? r->details_json : r->environment_json) = v.dump();
   }
-  if (j.contains("warnings") && j["warnings"].is_array()) {
-    nlohmann::json w = nlohmann::json::array();
-    for (const auto& x : j["warnings"]) {
-      if (x.is_string()) w.push_back(x);
+  if (j.contains("warnings")) {
+    const auto& w = j["warnings"];
+    if (!w.is_array()) return WrongType("warnings", w, "a list of strings");
+    nlohmann::json out = nlohmann::json::array();
+    for (size_t i = 0; i < w.size(); ++i) {
+      if (!w[i].is_string()) {
+        return WrongType("warnings[" + std::to_string(i) + "]", w[i], "a string");
+      }
+      out.push_back(w[i]);
     }
-    r->warnings_json = w.dump();
+    r->warnings_json = out.dump();
   }
   return "";
+}
+
+// A worker-provided text as stored: valid UTF-8, at most kMaxReasonBytes.
+std::string StoredText(std::string_view text) {
+  std::string out = ValidUtf8(text.substr(0, std::min(text.size(), kMaxReasonBytes)));
+  if (text.size() > kMaxReasonBytes) out += " [...]";
+  return out;
 }
 
 }  // namespace
@@ -94,7 +289,7 @@ store::AttemptResult Classify(const AttemptObservation& obs) {
   static const std::regex kCuda(R"(CUDA error|cudaError|CUBLAS_STATUS_|CUDNN_STATUS_|NCCL error)");
   store::AttemptResult r;
   r.duration_s = obs.duration_s;
-  r.stderr_tail = obs.stderr_tail;
+  r.stderr_tail = ValidUtf8(obs.stderr_tail);
   if (obs.exit.signaled) r.signal = obs.exit.code;
   else r.exit_code = obs.exit.code;
 
@@ -121,14 +316,14 @@ store::AttemptResult Classify(const AttemptObservation& obs) {
           break;
         }
       }
-      if (obs.failure_event) {
+      if (obs.failure_event && obs.failure_event->is_object()) {
         const auto& f = *obs.failure_event;
-        auto oc = f.contains("outcome") && f["outcome"].is_string()
-                      ? ParseOutcome(f["outcome"].get<std::string>())
-                      : std::nullopt;
+        auto oc = f.contains("outcome") ? WorkerOutcome(f["outcome"]) : std::nullopt;
         if (oc) {
           r.outcome = std::string(OutcomeName(*oc));
-          r.reason = f.value("message", std::string());
+          if (f.contains("message") && f["message"].is_string()) {
+            r.reason = f["message"].get<std::string>();
+          }
           break;
         }
       }
@@ -151,18 +346,41 @@ store::AttemptResult Classify(const AttemptObservation& obs) {
       } else {
         r.outcome = "error";
         r.reason = result_error.empty() ? "the worker exited 0 without writing result.json"
-                                        : "invalid result: " + result_error;
+                                        : "invalid result.json: " + result_error;
       }
     }
   }
-  // Warnings from events and from the result, without duplicates, in order.
+  r.reason = StoredText(r.reason);
+  // Warnings from the result and from events, without duplicates, in order: linear in
+  // their number (a hash set), each valid UTF-8 so that dump() cannot throw.
   nlohmann::json w = nlohmann::json::parse(r.warnings_json, nullptr, false);
   if (!w.is_array()) w = nlohmann::json::array();
-  for (const auto& msg : obs.event_warnings) {
-    if (std::find(w.begin(), w.end(), msg) == w.end()) w.push_back(msg);
+  nlohmann::json out = nlohmann::json::array();
+  std::unordered_set<std::string> seen;
+  auto add = [&](const std::string& msg) {
+    std::string text = StoredText(msg);
+    if (seen.insert(text).second) out.push_back(std::move(text));
+  };
+  for (const auto& msg : w) {
+    if (msg.is_string()) add(msg.get<std::string>());
   }
-  r.warnings_json = w.dump();
+  for (const auto& msg : obs.event_warnings) add(msg);
+  r.warnings_json = out.dump();
   return r;
+}
+
+std::optional<std::string> ReadResultFile(const std::string& path) {
+  // Only a regular file: a FIFO would block orch forever, a device never end.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string data;
+  // One byte more than the cap, so that ReadResult can tell an oversized file.
+  data.resize(kMaxResultBytes + 1);
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  data.resize(static_cast<size_t>(in.gcount()));
+  return data;
 }
 
 std::string ReadTail(const std::string& path, int max_lines) {

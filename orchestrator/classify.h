@@ -28,8 +28,22 @@ struct AttemptObservation {
   double duration_s = 0;
 };
 
-// Builds the stored result (everything but attempt_id and terminal).
+// result.json larger than this is not read: the attempt ends in `error`.
+inline constexpr size_t kMaxResultBytes = size_t{64} << 20;  // 64 MiB
+// A reason or warning from a worker is cut to this many bytes when stored.
+inline constexpr size_t kMaxReasonBytes = 4096;
+
+// Builds the stored result (everything but attempt_id and terminal). Never throws on
+// anything a worker wrote: wrong types, missing fields, NaN/Infinity literals, unknown
+// outcomes, invalid UTF-8, truncated or oversized files each end in an explained outcome
+// (`error` with reason "invalid result.json: samples[0].repeat is a string, ...").
+// Stored texts (reason, warnings, stderr tail) are valid UTF-8.
 store::AttemptResult Classify(const AttemptObservation& obs);
+
+// result.json's bytes, at most kMaxResultBytes + 1 of them (so that an oversized file is
+// recognized without reading it whole); nullopt when it is not a regular file (absent, a
+// FIFO, a device) or cannot be opened.
+std::optional<std::string> ReadResultFile(const std::string& path);
 
 // The last `max_lines` non-empty lines of the file's last 16 KiB.
 std::string ReadTail(const std::string& path, int max_lines);

@@ -2,7 +2,9 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <regex>
+#include <cmath>
+
+#include "orchestrator/terminal_text.h"
 
 namespace orch {
 namespace {
@@ -22,7 +24,45 @@ std::optional<long long> ParseInt(const std::string& s) {
   return v;
 }
 
+// A value quoted back in an error message: at most 40 bytes (the message names the position).
+std::string Quoted(const std::string& s) { return s.size() <= 40 ? s : s.substr(0, 40) + "..."; }
+
 }  // namespace
+
+std::string ParseDuration(std::string_view s, double* seconds) {
+  // DIGITS [. DIGITS] [spaces] [s|m|h], scanned by hand: no regex on unbounded input,
+  // and a length limit before any arithmetic.
+  if (s.empty()) return "empty";
+  if (s.size() > 32) return "too long";
+  size_t i = 0;
+  auto digits = [&] {
+    size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - from;
+  };
+  if (s[0] == '-') return "negative";
+  if (digits() == 0) return "not a number";
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (digits() == 0) return "not a number";
+  }
+  std::string number(s.substr(0, i));
+  while (i < s.size() && s[i] == ' ') ++i;
+  double scale = 1;
+  if (i < s.size()) {
+    if (s[i] == 's') scale = 1;
+    else if (s[i] == 'm') scale = 60;
+    else if (s[i] == 'h') scale = 3600;
+    else return "unknown unit (use s, m or h)";
+    ++i;
+  }
+  if (i != s.size()) return "unexpected text after the unit";
+  double v = std::strtod(number.c_str(), nullptr) * scale;
+  if (!std::isfinite(v) || v > kMaxDurationSeconds) return "longer than 30 days";
+  if (!(v > 0)) return "zero";
+  *seconds = v;
+  return "";
+}
 
 const std::vector<ConfigKey>& ConfigKeys() {
   using nlohmann::json;
@@ -52,7 +92,7 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"heartbeat_timeout", ValueKind::kSeconds, {}, 0, 300, false,
        "an attempt silent for this long is hung (seconds, or 90s / 30m / 2h)"},
       {"retries", ValueKind::kInt, {}, 0, 1, false,
-       "extra attempts for transient failures (crash, hung, interrupted, cuda_error)"},
+       "extra attempts for transient failures (crash, hung, interrupted, cuda_error)", 100},
   };
   return kKeys;
 }
@@ -80,6 +120,12 @@ nlohmann::json BuiltinDefaults() {
 
 std::optional<nlohmann::json> NormalizeValue(std::string_view name, const std::string& s,
                                              std::string* error) {
+  // Values become JSON (trial.json, the trial key), whose writer throws on invalid
+  // UTF-8; YAML escapes such as "\ud800" can produce it from a valid file.
+  if (FirstInvalidUtf8(s) != std::string::npos) {
+    *error = std::string(name) + " must be UTF-8 text";
+    return std::nullopt;
+  }
   if (IsUserKey(name)) return nlohmann::json(s);
   const ConfigKey* key = FindConfigKey(name);
   if (!key) {
@@ -92,13 +138,18 @@ std::optional<nlohmann::json> NormalizeValue(std::string_view name, const std::s
       for (const auto& c : key->choices) {
         if (c == s) return nlohmann::json(s);
       }
-      *error = "unknown " + key->name + " '" + s + "' (valid: " + Join(key->choices) + ")";
+      *error = "unknown " + key->name + " '" + Quoted(s) + "' (valid: " + Join(key->choices) + ")";
       return std::nullopt;
     case ValueKind::kInt: {
       auto v = ParseInt(s);
       if (!v || *v < key->min_int) {
         *error = key->name + " must be an integer >= " + std::to_string(key->min_int) +
-                 ", not '" + s + "'";
+                 ", not '" + Quoted(s) + "'";
+        return std::nullopt;
+      }
+      if (*v > key->max_int) {
+        *error = key->name + " must be at most " + std::to_string(key->max_int) + ", not '" +
+                 Quoted(s) + "'";
         return std::nullopt;
       }
       return nlohmann::json(*v);
@@ -106,35 +157,33 @@ std::optional<nlohmann::json> NormalizeValue(std::string_view name, const std::s
     case ValueKind::kWindow: {
       if (s == "full") return nlohmann::json("full");
       auto v = ParseInt(s);
-      if (!v || *v < 1) {
-        *error = "window must be a positive integer or 'full', not '" + s + "'";
+      if (!v || *v < 1 || *v > key->max_int) {
+        *error = "window must be a positive integer or 'full' (at most " +
+                 std::to_string(key->max_int) + "), not '" + Quoted(s) + "'";
         return std::nullopt;
       }
       return nlohmann::json(*v);
     }
     case ValueKind::kSeconds: {
-      static const std::regex kRe(R"(^([0-9]+(\.[0-9]+)?)\s*(s|m|h)?$)");
-      std::smatch m;
-      if (std::regex_match(s, m, kRe)) {
-        double v = std::strtod(m[1].str().c_str(), nullptr);
-        std::string unit = m[3].str();
-        if (unit == "m") v *= 60;
-        if (unit == "h") v *= 3600;
-        if (v > 0) {
-          if (v == static_cast<double>(static_cast<long long>(v))) {
-            return nlohmann::json(static_cast<long long>(v));
-          }
-          return nlohmann::json(v);
+      double v = 0;
+      std::string why = ParseDuration(s, &v);
+      if (why.empty()) {
+        if (v == static_cast<double>(static_cast<long long>(v))) {
+          return nlohmann::json(static_cast<long long>(v));
         }
+        return nlohmann::json(v);
       }
-      *error = key->name + " must be a positive duration (seconds, or 90s / 30m / 2h), not '" +
-               s + "'";
+      *error = key->name + " must be a duration of more than 0 s and at most 30 days "
+               "(seconds, or 90s / 30m / 2h), not '" + Quoted(s) + "': " + why;
       return std::nullopt;
     }
     case ValueKind::kDevice: {
-      static const std::regex kRe(R"(^(cpu|cuda|cuda:[0-9]+)$)");
-      if (std::regex_match(s, kRe)) return nlohmann::json(s);
-      *error = "device must be cpu, cuda or cuda:N, not '" + s + "'";
+      if (s == "cpu" || s == "cuda") return nlohmann::json(s);
+      if (s.size() > 5 && s.size() <= 8 && s.compare(0, 5, "cuda:") == 0 &&
+          s.find_first_not_of("0123456789", 5) == std::string::npos) {
+        return nlohmann::json(s);
+      }
+      *error = "device must be cpu, cuda or cuda:N, not '" + Quoted(s) + "'";
       return std::nullopt;
     }
     case ValueKind::kUserString:

@@ -29,6 +29,9 @@ struct ConfigKey {
   nlohmann::json default_value;
   bool identity = true;  // part of the trial key; false for execution policy (timeouts)
   std::string help;
+  // kInt and kWindow: the largest value (workers may hold it in a 32-bit int; a retry
+  // count of 2^31 is never meant).
+  long long max_int = 2147483647;
 };
 
 const std::vector<ConfigKey>& ConfigKeys();
@@ -43,6 +46,13 @@ std::vector<std::string> ConfigKeyNames();
 // `error` to a message listing what is valid.
 std::optional<nlohmann::json> NormalizeValue(std::string_view name, const std::string& scalar,
                                              std::string* error);
+
+// The longest `timeout` / `heartbeat_timeout` accepted: 30 days.
+inline constexpr double kMaxDurationSeconds = 30.0 * 24 * 3600;
+
+// Parses a duration ("90", "1.5", "90s", "30m", "2h"; 0 < value <= kMaxDurationSeconds)
+// into *seconds; returns "" on success, else why it is not one ("zero", "too long", ...).
+std::string ParseDuration(std::string_view text, double* seconds);
 
 // The built-in defaults for every known key (policy keys included).
 nlohmann::json BuiltinDefaults();

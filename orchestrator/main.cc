@@ -1,10 +1,17 @@
 // orch: the experiment orchestrator's entry point. Everything happens in the
-// subcommands (orchestrator/cli/); this only wires them to CLI11.
+// subcommands (orchestrator/cli/); this only wires them to CLI11, and is the last line
+// of defence: whatever escapes a command ends in a message and exit 1, never abort().
 #include <CLI/CLI.hpp>
 
-#include "orchestrator/cli/commands.h"
+#include <cstdio>
+#include <exception>
 
-int main(int argc, char** argv) {
+#include "orchestrator/cli/commands.h"
+#include "orchestrator/terminal_text.h"
+
+namespace {
+
+int Main(int argc, char** argv) {
   CLI::App app{"orch: reproducible experiment sweeps for LLM inference research"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "orch 0.1.0");
@@ -23,4 +30,17 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : orch::cli::kExitUsage;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "orch: internal error: %s\n", orch::ForTerminal(e.what()).c_str());
+  } catch (...) {
+    std::fprintf(stderr, "orch: internal error: unknown exception\n");
+  }
+  return orch::cli::kExitInternal;
 }

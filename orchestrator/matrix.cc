@@ -59,6 +59,25 @@ std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError
     es.study = &study;
     std::string where = "studies." + study.id;
 
+    // The size of the product is checked before anything is expanded: a spec (aliases
+    // make that easy) can name more cells than memory holds.
+    if (!study.matrix.empty()) {
+      unsigned long long n = 1;
+      bool over = false;
+      std::string shape;
+      for (const Axis& axis : study.matrix) {
+        unsigned long long k = axis.values.size();
+        if (!over) over = __builtin_mul_overflow(n, k, &n);
+        shape += (shape.empty() ? "" : " x ") + axis.name + " " + std::to_string(k);
+      }
+      if (over || n + study.include.size() > kMaxCells) {
+        errors->push_back({spec.path, study.matrix.front().pos, where + ".matrix",
+                           "the matrix has " + (over ? "too many" : std::to_string(n)) +
+                               " cells (" + shape + "), more than the limit of " +
+                               std::to_string(kMaxCells) + "; split the study"});
+        continue;
+      }
+    }
     // Cartesian product in the order the axes are written.
     std::vector<Combo> combos;
     if (!study.matrix.empty()) {
@@ -77,18 +96,31 @@ std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError
       }
     }
     // exclude: drop every combination matching all keys of an entry.
+    std::vector<nlohmann::json> exclude;
+    for (const PartialConfig& e : study.exclude) exclude.push_back(ToJson(e));
+    std::vector<bool> exclude_used(exclude.size(), false);
     std::vector<Combo> kept;
     for (Combo& c : combos) {
       bool drop = false;
-      for (const PartialConfig& e : study.exclude) drop |= Matches(c.original, ToJson(e));
+      for (size_t i = 0; i < exclude.size(); ++i) {
+        if (Matches(c.original, exclude[i])) drop = exclude_used[i] = true;
+      }
       if (drop) es.excluded.push_back(c.original);
       else kept.push_back(std::move(c));
     }
     combos = std::move(kept);
+    for (size_t i = 0; i < exclude.size(); ++i) {
+      if (exclude_used[i]) continue;
+      es.warnings.push_back({spec.path, study.exclude[i].pos,
+                             where + ".exclude[" + std::to_string(i) + "]",
+                             "matches no cell of the matrix: " +
+                                 DescribeCombination(exclude[i]) + " excludes nothing"});
+    }
     // include: extend every original combination that the entry does not contradict
     // on an original axis; an entry that extends none becomes a new cell.
     size_t n_original = combos.size();
-    for (const PartialConfig& inc : study.include) {
+    for (size_t inc_i = 0; inc_i < study.include.size(); ++inc_i) {
+      const PartialConfig& inc = study.include[inc_i];
       nlohmann::json entry = ToJson(inc);
       bool extended = false;
       for (size_t i = 0; i < n_original; ++i) {
@@ -104,6 +136,12 @@ std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError
         extended = true;
       }
       if (!extended) {
+        if (!study.matrix.empty()) {
+          es.warnings.push_back({spec.path, inc.pos,
+                                 where + ".include[" + std::to_string(inc_i) + "]",
+                                 "matches no cell of the matrix: " + DescribeCombination(entry) +
+                                     " is added as a cell of its own"});
+        }
         Combo n;
         n.added = entry;
         n.origin = inc.pos;

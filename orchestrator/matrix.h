@@ -23,9 +23,17 @@ struct ExpandedStudy {
   const StudySpec* study = nullptr;
   std::vector<Cell> cells;
   std::vector<nlohmann::json> excluded;  // combinations removed by `exclude`
+  // include/exclude entries that match no cell of the matrix (likely typos): printed by
+  // `orch plan` and by `orch run` when it plans the sweep; they do not stop it.
+  std::vector<SpecError> warnings;
 };
 
+// A study may have at most this many cells; the product of its axes is checked before
+// anything is expanded.
+inline constexpr unsigned long long kMaxCells = 1000000;
+
 // Expands every study; problems are appended to `errors` (file:line:col as in spec.h).
+// A study over kMaxCells is reported and not expanded.
 std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError>* errors);
 
 // The part of a resolved config that identifies the experiment (no execution policy such

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "orchestrator/terminal_text.h"
+
 namespace orch {
 
 std::string FormatDuration(double s) {
@@ -62,7 +64,10 @@ void ProgressPrinter::OnTick(const std::vector<const RunningAttempt*>& running) 
 void ProgressPrinter::PrintLine(const std::string& text) {
   winsize ws{};
   size_t width = ::ioctl(fileno(out_), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 100;
-  std::string line = text.size() >= width ? text.substr(0, width - 1) : text;
+  // Labels, phases and reasons come from specs and workers: escaped, so that no byte of
+  // theirs moves the cursor; cut to the width, then repaired if the cut split a character.
+  std::string line = ForTerminal(text);
+  if (line.size() >= width) line = ValidUtf8(line.substr(0, width - 1));
   std::fprintf(out_, "\r%s\x1b[K", line.c_str());
   std::fflush(out_);
   line_open_ = true;
@@ -83,6 +88,7 @@ void ProgressPrinter::OnFinish(const store::Claim& claim, const store::AttemptRe
                      FormatDuration(r.duration_s) + ")";
   if (!r.terminal) line += " -> will retry";
   if (r.outcome != "ok" && !r.reason.empty()) line += ": " + r.reason;
+  line = ForTerminal(line);
   if (smart_) {
     std::fprintf(out_, "\r%s\x1b[K\n", line.c_str());
     line_open_ = false;

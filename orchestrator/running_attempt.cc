@@ -212,8 +212,7 @@ std::optional<AttemptObservation> RunningAttempt::TryFinish() {
   obs.limit_s = kill_limit_s_;
   obs.exit = info;
   obs.duration_s = elapsed_s();
-  auto result = ReadFile(launch_.claim.attempt_dir + "/result.json");
-  if (result.ok()) obs.result_text = *result;
+  obs.result_text = ReadResultFile(launch_.claim.attempt_dir + "/result.json");
   obs.failure_event = events_.failure();
   obs.event_warnings = events_.warnings();
   obs.stderr_tail = ReadTail(log_path_, 20);

@@ -2,11 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
 #include "base/atomic_file.h"
 #include "orchestrator/config_schema.h"
+#include "orchestrator/terminal_text.h"
 
 namespace orch {
 namespace {
@@ -47,7 +50,7 @@ class SpecParser {
               "unknown key (known: name, context, conclusion, model, tokenizer, dataset, "
               "device, worker, defaults, studies)");
       } else if (k == "name") {
-        spec.name = Text(value, k);
+        spec.name = Name(value, k);
       } else if (k == "context") {
         spec.context = Text(value, k);
       } else if (k == "conclusion") {
@@ -92,6 +95,10 @@ class SpecParser {
         continue;
       }
       std::string k = it->first.as<std::string>();
+      if (FirstInvalidUtf8(k) != std::string::npos) {  // e.g. a "\ud800" escape
+        Error(PosOf(it->first), where, "keys must be UTF-8 text");
+        continue;
+      }
       if (!seen.insert(k).second) {
         Error(PosOf(it->first), Join(where, k), "duplicate key");
         continue;
@@ -110,7 +117,23 @@ class SpecParser {
       Error(PosOf(n), key, std::string("must be text, not ") + KindName(n));
       return "";
     }
-    return n.as<std::string>();
+    std::string s = n.as<std::string>();
+    if (FirstInvalidUtf8(s) != std::string::npos) {  // a YAML escape such as "\ud800"
+      Error(PosOf(n), key, "must be UTF-8 text");
+      return "";
+    }
+    return s;
+  }
+
+  // The sweep's name and a study's id: printed in many places (status lines, the
+  // database, file names of reports), so no control characters at all.
+  std::string Name(const YAML::Node& n, const std::string& key) {
+    std::string s = Text(n, key);
+    // Kept despite the error (the spec is invalid anyway) so that no "missing" follows.
+    if (ForTerminal(s) != s) {
+      Error(PosOf(n), key, "must not contain control characters, not '" + s + "'");
+    }
+    return s;
   }
 
   // One config key: value must be a scalar valid for that key.
@@ -178,7 +201,7 @@ class SpecParser {
       std::string k = key.as<std::string>();
       std::string kw = Join(where, k);
       if (k == "id") {
-        s->id = Text(value, kw);
+        s->id = Name(value, kw);
         s->pos = PosOf(value);
       } else if (k == "title") {
         s->title = Text(value, kw);
@@ -290,6 +313,31 @@ class SpecParser {
   SpecParse* out_;
 };
 
+// The dotted path (as SpecError::key) of the node that starts last at or before byte
+// `offset`, visiting at most *budget nodes.
+void FindKeyAt(const YAML::Node& n, const std::string& path, size_t offset, int* budget,
+               size_t* best_pos, std::string* best) {
+  if (--*budget < 0) return;
+  YAML::Mark m = n.Mark();
+  if (m.is_null() || static_cast<size_t>(m.pos) > offset) return;
+  if (static_cast<size_t>(m.pos) >= *best_pos) {
+    *best_pos = static_cast<size_t>(m.pos);
+    *best = path;
+  }
+  if (n.IsMap()) {
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string k = it->first.IsScalar() ? it->first.Scalar() : "?";
+      std::string child = path.empty() ? k : path + "." + k;
+      FindKeyAt(it->first, child, offset, budget, best_pos, best);
+      FindKeyAt(it->second, child, offset, budget, best_pos, best);
+    }
+  } else if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i) {
+      FindKeyAt(n[i], path + "[" + std::to_string(i) + "]", offset, budget, best_pos, best);
+    }
+  }
+}
+
 }  // namespace
 
 std::string SpecError::ToString() const {
@@ -297,7 +345,8 @@ std::string SpecError::ToString() const {
   if (pos.line > 0) out += ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
   out += ": ";
   if (!key.empty()) out += key + ": ";
-  return out + message;
+  // Keys and values quoted in messages come from the spec: made safe for a terminal.
+  return ForTerminal(out + message);
 }
 
 const SpecValue* PartialConfig::Find(const std::string& key) const {
@@ -313,17 +362,45 @@ SpecParse ParseSpec(const std::string& path, const std::string& text) {
   out.spec.text = text;
   std::filesystem::path dir = std::filesystem::path(path).parent_path();
   out.spec.dir = dir.empty() ? "." : dir.string();
+  // A spec is UTF-8 text. The first ill-formed byte is reported with its position; the
+  // rest is parsed with it replaced, so that every other error is reported too.
+  std::string_view yaml = text;
+  std::string repaired;
+  const size_t bad = FirstInvalidUtf8(text);
+  if (bad != std::string::npos) {
+    size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    line_start = line_start == std::string::npos || bad == 0 ? 0 : line_start + 1;
+    int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + bad, '\n'));
+    char byte[8];
+    std::snprintf(byte, sizeof(byte), "0x%02X", static_cast<unsigned char>(text[bad]));
+    out.errors.push_back({path, {line, static_cast<int>(bad - line_start) + 1}, "",
+                          std::string("invalid UTF-8 (byte ") + byte +
+                              "): a spec must be UTF-8 text"});
+    repaired = ValidUtf8(text);
+    yaml = repaired;
+  }
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     out.errors.push_back({path, {e.mark.line + 1, e.mark.column + 1}, "", "YAML: " + e.msg});
     return out;
+  } catch (const std::exception& e) {
+    out.errors.push_back({path, {}, "", std::string("the spec could not be read: ") + e.what()});
+    return out;
+  }
+  if (bad != std::string::npos) {
+    // Name the key whose text holds the bad byte: the node that starts last before it.
+    size_t best_pos = 0;
+    int budget = 100000;  // aliases can make the tree exponentially larger than the file
+    FindKeyAt(root, "", bad, &budget, &best_pos, &out.errors.front().key);
   }
   try {
     SpecParser(path, &out).Parse(root);
   } catch (const YAML::Exception& e) {
     out.errors.push_back({path, {e.mark.line + 1, e.mark.column + 1}, "", "YAML: " + e.msg});
+  } catch (const std::exception& e) {  // e.g. bad_alloc: still an answer, not an abort
+    out.errors.push_back({path, {}, "", std::string("the spec could not be read: ") + e.what()});
   }
   return out;
 }

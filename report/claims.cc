@@ -94,7 +94,11 @@ Prose CellObservation(const Study& study, size_t i, double ppl_tolerance) {
   if (!cell.ok()) {
     p.Append(FailureProse(cell));
   } else {
-    p.Text(cell.ppl ? "PPL " + FormatPpl(*cell.ppl) : "PPL not recorded");
+    // A worker may report a non-finite PPL (stored as "not finite", docs/protocol.md):
+    // that is a result, not a missing value.
+    p.Text(cell.ppl                     ? "PPL " + FormatPpl(*cell.ppl)
+           : cell.metrics.count("ppl") ? "PPL not finite"
+                                       : "PPL not recorded");
     if (cell.tpot) {
       p.Text("; TPOT median " + FormatMs(cell.tpot->median) + " ms, 95% CI " +
              Ci(cell.tpot->median_ci, FormatMs) + ", p90 " + FormatMs(cell.tpot->p90) +

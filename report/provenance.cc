@@ -72,7 +72,8 @@ std::string RenderProvenanceJson(const SweepSnapshot& snap, const ReportModel& m
     trials.push_back(std::move(t));
   }
   out["trials"] = std::move(trials);
-  return out.dump(2) + "\n";
+  // Names and texts from the database may hold invalid UTF-8: replaced, never thrown on.
+  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace orch::report

@@ -1,9 +1,11 @@
 #include <cmath>
 #include <cstdio>
 #include <set>
+#include <string_view>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
+#include "orchestrator/terminal_text.h"
 
 namespace orch::cli {
 namespace {
@@ -12,7 +14,15 @@ struct ExportOptions {
   std::string db, sweep, format = "csv";
 };
 
-std::string CsvField(const std::string& s) {
+// A text cell: valid UTF-8, quoted when needed (RFC 4180), and neutralized against
+// formula injection the OWASP way: a cell starting with = + - @ tab or CR gets a leading
+// single quote, so that a spreadsheet shows it as text instead of evaluating it. Numbers
+// orch formats itself (metrics) are not text cells and keep their sign.
+std::string CsvField(const std::string& raw) {
+  std::string s = ValidUtf8(raw);
+  if (!s.empty() && std::string_view("=+-@\t\r").find(s[0]) != std::string_view::npos) {
+    s.insert(0, "'");
+  }
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -20,7 +30,8 @@ std::string CsvField(const std::string& s) {
 }
 
 std::string Scalar(const nlohmann::json& v) {
-  return v.is_string() ? v.get<std::string>() : v.dump();
+  return v.is_string() ? v.get<std::string>()
+                       : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 int RunExport(const ExportOptions& o) {
@@ -37,6 +48,7 @@ int RunExport(const ExportOptions& o) {
   std::set<std::string> config_keys, metric_keys;
   for (auto& t : db->Trials(sweep->id)) {
     Row r{t, nlohmann::json::parse(t.config_json, nullptr, false), {}};
+    if (!r.config.is_object()) r.config = nlohmann::json::object();  // damaged: no config
     if (t.final_attempt_id) r.metrics = db->Metrics(*t.final_attempt_id);
     for (const auto& [k, v] : r.config.items()) config_keys.insert(k);
     for (const auto& [k, v] : r.metrics) metric_keys.insert(k);
@@ -46,13 +58,18 @@ int RunExport(const ExportOptions& o) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : rows) {
       nlohmann::json m = nlohmann::json::object();
-      for (const auto& [k, v] : r.metrics) m[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+      for (const auto& [k, v] : r.metrics) {
+        m[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+      }
+      // Texts stored from workers and specs are written as valid UTF-8 (invalid bytes
+      // become U+FFFD): dump() would throw on them otherwise.
       out.push_back({{"key", r.trial.key}, {"study", r.trial.study_id},
                      {"stale", !r.trial.in_spec}, {"state", store::TrialStateName(r.trial.state)},
                      {"outcome", r.trial.outcome}, {"reason", r.trial.reason},
                      {"attempts", r.trial.attempts}, {"config", r.config}, {"metrics", m}});
     }
-    std::printf("%s\n", out.dump(2).c_str());
+    auto text = out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::printf("%s\n", text.c_str());
     return kExitOk;
   }
   std::string header = "key,study,stale,state,outcome,reason,attempts";
@@ -60,12 +77,18 @@ int RunExport(const ExportOptions& o) {
   for (const auto& k : metric_keys) header += "," + CsvField(k);
   std::printf("%s\n", header.c_str());
   for (const auto& r : rows) {
-    std::string line = r.trial.key + "," + CsvField(r.trial.study_id) + "," +
+    std::string line = CsvField(r.trial.key) + "," + CsvField(r.trial.study_id) + "," +
                        (r.trial.in_spec ? "0" : "1") + "," + store::TrialStateName(r.trial.state) +
-                       "," + r.trial.outcome + "," + CsvField(r.trial.reason) + "," +
+                       "," + CsvField(r.trial.outcome) + "," + CsvField(r.trial.reason) + "," +
                        std::to_string(r.trial.attempts);
     for (const auto& k : config_keys) {
-      line += "," + (r.config.contains(k) ? CsvField(Scalar(r.config[k])) : "");
+      if (!r.config.contains(k)) {
+        line += ",";
+      } else {
+        const auto& v = r.config[k];
+        // A number is written as a number (a negative one keeps its sign).
+        line += "," + (v.is_number() ? v.dump() : CsvField(Scalar(v)));
+      }
     }
     for (const auto& k : metric_keys) {
       auto it = r.metrics.find(k);

@@ -3,6 +3,7 @@
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/sweep_plan.h"
+#include "orchestrator/terminal_text.h"
 
 namespace orch::cli {
 namespace {
@@ -40,9 +41,12 @@ int RunPlan(const PlanOptions& o) {
     parsed.errors = std::move(input_errors);
   }
   SweepPlan plan = BuildPlan(std::move(parsed), std::move(inputs));
+  for (const auto& es : plan.studies) {
+    for (const auto& w : es.warnings) std::fprintf(stderr, "warning: %s\n", w.ToString().c_str());
+  }
   if (!plan.ok()) {
     for (const auto& e : plan.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
-    std::fprintf(stderr, "%zu error(s) in %s\n", plan.errors.size(), o.spec.c_str());
+    std::fprintf(stderr, "%zu error(s) in %s\n", plan.errors.size(), ForTerminal(o.spec).c_str());
     return kExitUsage;
   }
   if (o.json) {
@@ -56,22 +60,23 @@ int RunPlan(const PlanOptions& o) {
     for (const auto& [study, combo] : plan.excluded) {
       out["excluded"].push_back({{"study", study}, {"config", combo}});
     }
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return kExitOk;
   }
-  std::printf("sweep %s: %zu cells, %d distinct trials in %zu studies\n", plan.spec.name.c_str(),
+  std::printf("sweep %s: %zu cells, %d distinct trials in %zu studies\n",
+              ForTerminal(plan.spec.name).c_str(),
               plan.trials.size(), plan.UniqueTrials(), plan.studies.size());
   for (const auto& es : plan.studies) {
-    std::printf("\nstudy %s: %s (%zu cells)\n", es.study->id.c_str(), es.study->title.c_str(),
-                es.cells.size());
+    std::printf("\nstudy %s: %s (%zu cells)\n", ForTerminal(es.study->id).c_str(),
+                ForTerminal(es.study->title).c_str(), es.cells.size());
     for (const auto& t : plan.trials) {
       if (t.study != es.study->id) continue;
       std::printf("  %s  %s\n", t.key.substr(0, 12).c_str(),
-                  DescribeCombination(t.combination).c_str());
+                  ForTerminal(DescribeCombination(t.combination)).c_str());
     }
     for (const auto& [study, combo] : plan.excluded) {
       if (study == es.study->id) {
-        std::printf("  excluded      %s\n", DescribeCombination(combo).c_str());
+        std::printf("  excluded      %s\n", ForTerminal(DescribeCombination(combo)).c_str());
       }
     }
   }

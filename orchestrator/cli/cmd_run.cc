@@ -202,6 +202,9 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     PrintErrors(plan.errors, plan.spec.path);
     return kExitUsage;
   }
+  for (const auto& es : plan.studies) {
+    for (const auto& w : es.warnings) std::fprintf(stderr, "warning: %s\n", w.ToString().c_str());
+  }
   std::string results_dir = std::filesystem::absolute(o.db).parent_path().string();
   std::optional<nlohmann::json> inputs = WorkerInputs(plan, results_dir);
   if (!inputs) return kExitUsage;

@@ -3,6 +3,7 @@
 #include "orchestrator/classify.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
+#include "orchestrator/terminal_text.h"
 
 namespace orch::cli {
 namespace {
@@ -10,6 +11,13 @@ namespace {
 struct ShowOptions {
   std::string db, key;
 };
+
+// A stored JSON text indented for reading; the text itself when it is not JSON.
+std::string PrettyJson(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) return text;
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 int RunShow(const ShowOptions& o) {
   auto db = OpenForReading(o.db);
@@ -19,38 +27,42 @@ int RunShow(const ShowOptions& o) {
     std::fprintf(stderr, "orch: %s\n", trial.status().message().c_str());
     return kExitUsage;
   }
-  std::printf("trial %s\n", trial->key.c_str());
-  std::printf("study: %s%s\n", trial->study_id.c_str(), trial->in_spec ? "" : " (stale)");
+  // Everything below comes from the database, and much of it from workers and specs:
+  // printed through ForTerminal (T) so that no stored byte acts on the terminal.
+  auto T = [](const std::string& s) { return ForTerminal(s); };
+  std::printf("trial %s\n", T(trial->key).c_str());
+  std::printf("study: %s%s\n", T(trial->study_id).c_str(), trial->in_spec ? "" : " (stale)");
   std::printf("state: %s", store::TrialStateName(trial->state).c_str());
-  if (!trial->outcome.empty()) std::printf(", outcome %s", trial->outcome.c_str());
-  if (!trial->reason.empty()) std::printf(": %s", trial->reason.c_str());
-  std::printf("\nconfig: %s\n",
-              nlohmann::json::parse(trial->config_json, nullptr, false).dump(2).c_str());
+  if (!trial->outcome.empty()) std::printf(", outcome %s", T(trial->outcome).c_str());
+  if (!trial->reason.empty()) std::printf(": %s", T(trial->reason).c_str());
+  std::printf("\nconfig: %s\n", ForTerminalLines(PrettyJson(trial->config_json)).c_str());
   auto attempts = db->Attempts(trial->key);
   std::string last_log;
   for (const auto& a : attempts) {
     std::printf("\nattempt %d on %s (%s pid %lld, slot %s), started %s\n", a.number,
-                a.owner.host.c_str(), "orch", static_cast<long long>(a.owner.pid),
-                a.slot.c_str(), a.started_utc.c_str());
+                T(a.owner.host).c_str(), "orch", static_cast<long long>(a.owner.pid),
+                T(a.slot).c_str(), T(a.started_utc).c_str());
     if (!a.finished) {
       std::printf("  running\n");
     } else {
-      std::printf("  outcome %s after %.2f s", a.outcome.c_str(), a.duration_s);
+      std::printf("  outcome %s after %.2f s", T(a.outcome).c_str(), a.duration_s);
       if (a.exit_code) std::printf(", exit %d", *a.exit_code);
       if (a.signal) std::printf(", signal %s", SignalName(*a.signal).c_str());
       std::printf("\n");
-      if (!a.reason.empty()) std::printf("  reason: %s\n", a.reason.c_str());
+      if (!a.reason.empty()) std::printf("  reason: %s\n", T(a.reason).c_str());
     }
-    if (!a.log_path.empty()) std::printf("  log: %s\n", a.log_path.c_str());
+    if (!a.log_path.empty()) std::printf("  log: %s\n", T(a.log_path).c_str());
     auto metrics = db->Metrics(a.id);
-    for (const auto& [k, v] : metrics) std::printf("  %-24s %.6g\n", k.c_str(), v);
-    if (a.warnings_json != "[]") std::printf("  warnings: %s\n", a.warnings_json.c_str());
-    if (a.details_json != "{}") std::printf("  details: %s\n", a.details_json.c_str());
+    for (const auto& [k, v] : metrics) std::printf("  %-24s %.6g\n", T(k).c_str(), v);
+    if (a.warnings_json != "[]") std::printf("  warnings: %s\n", T(a.warnings_json).c_str());
+    if (a.details_json != "{}") std::printf("  details: %s\n", T(a.details_json).c_str());
     if (!a.log_path.empty()) last_log = a.log_path;
   }
   if (!last_log.empty()) {
     std::string tail = ReadTail(last_log, 20);
-    if (!tail.empty()) std::printf("\nlog tail (%s):\n%s", last_log.c_str(), tail.c_str());
+    if (!tail.empty()) {
+      std::printf("\nlog tail (%s):\n%s", T(last_log).c_str(), ForTerminalLines(tail).c_str());
+    }
   }
   return kExitOk;
 }

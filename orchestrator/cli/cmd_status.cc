@@ -1,10 +1,14 @@
 #include <cstdio>
 #include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "base/outcome.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
 #include "orchestrator/ownership.h"
+#include "orchestrator/terminal_text.h"
 
 namespace orch::cli {
 namespace {
@@ -14,6 +18,33 @@ struct StatusOptions {
   bool json = false;
 };
 
+// One orch run that owns running attempts, with its lease age.
+struct OwnerLine {
+  int64_t run_id = 0;
+  std::string host;
+  int64_t pid = 0;
+  int attempts = 0;
+  std::optional<long long> lease_age_s;  // none: a run of an orch without leases
+  bool gone = false;
+};
+
+std::vector<OwnerLine> Owners(const store::Store& db) {
+  std::map<int64_t, int> per_run;
+  for (const auto& a : db.UnfinishedAttempts()) ++per_run[a.run_id];
+  LocalIdentity me = ThisProcessIdentity();
+  double now = UnixNow();
+  std::vector<OwnerLine> lines;
+  for (const auto& [run_id, n] : per_run) {
+    auto run = db.FindRun(run_id);
+    if (!run) continue;
+    OwnerLine w{run_id, run->owner.host, run->owner.pid, n};
+    if (run->heartbeat_s) w.lease_age_s = static_cast<long long>(now - *run->heartbeat_s);
+    w.gone = JudgeOwner(*run, me, now).gone;
+    lines.push_back(std::move(w));
+  }
+  return lines;
+}
+
 int RunStatus(const StatusOptions& o) {
   auto db = OpenForReading(o.db);
   if (!db) return kExitUsage;
@@ -21,6 +52,7 @@ int RunStatus(const StatusOptions& o) {
   if (!sweep) return kExitUsage;
   auto counts = db->Counts(sweep->id);
   auto studies = db->Studies(sweep->id);
+  std::vector<OwnerLine> owners = Owners(*db);
   if (o.json) {
     nlohmann::json out = {{"sweep", sweep->name}, {"studies", nlohmann::json::array()}};
     for (const auto& c : counts) {
@@ -29,17 +61,24 @@ int RunStatus(const StatusOptions& o) {
       out["studies"].push_back({{"id", c.study_id}, {"pending", c.pending},
                                 {"running", c.running}, {"done", done}, {"stale", c.stale}});
     }
-    std::printf("%s\n", out.dump(2).c_str());
+    out["owners"] = nlohmann::json::array();
+    for (const auto& w : owners) {
+      nlohmann::json j = {{"run", w.run_id}, {"host", w.host}, {"pid", w.pid},
+                          {"attempts", w.attempts}, {"gone", w.gone}};
+      j["lease_age_s"] = w.lease_age_s ? nlohmann::json(*w.lease_age_s) : nlohmann::json();
+      out["owners"].push_back(j);
+    }
+    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return kExitOk;
   }
-  std::printf("sweep %s (spec %s, updated %s)\n", sweep->name.c_str(), sweep->spec_path.c_str(),
-              sweep->updated_utc.c_str());
+  std::printf("sweep %s (spec %s, updated %s)\n", ForTerminal(sweep->name).c_str(),
+              ForTerminal(sweep->spec_path).c_str(), ForTerminal(sweep->updated_utc).c_str());
   std::printf("%-10s %8s %8s", "study", "pending", "running");
   for (OutcomeClass c : AllOutcomes()) std::printf(" %11s", std::string(OutcomeName(c)).c_str());
   std::printf(" %6s\n", "stale");
   int pending = 0, running = 0, stale = 0;
   for (const auto& c : counts) {
-    std::printf("%-10s %8d %8d", c.study_id.c_str(), c.pending, c.running);
+    std::printf("%-10s %8d %8d", ForTerminal(c.study_id).c_str(), c.pending, c.running);
     for (OutcomeClass oc : AllOutcomes()) {
       auto it = c.done.find(std::string(OutcomeName(oc)));
       std::printf(" %11d", it == c.done.end() ? 0 : it->second);
@@ -51,25 +90,14 @@ int RunStatus(const StatusOptions& o) {
   }
   if (stale) std::printf("%d stale cell(s): results kept, no longer in the spec\n", stale);
   int orphaned = 0;
-  // Owners of running attempts: one line per orch run, with its lease age.
-  std::map<int64_t, int> per_run;
-  for (const auto& a : db->UnfinishedAttempts()) ++per_run[a.run_id];
-  LocalIdentity me = ThisProcessIdentity();
-  double now = UnixNow();
-  if (!per_run.empty()) std::printf("owners of running attempts:\n");
-  for (const auto& [run_id, n] : per_run) {
-    auto run = db->FindRun(run_id);
-    if (!run) continue;
-    OwnerVerdict v = JudgeOwner(*run, me, now);
-    if (v.gone) orphaned += n;
-    std::string lease = run->heartbeat_s
-                            ? "lease renewed " + std::to_string(static_cast<long long>(now - *run->heartbeat_s)) +
-                                  " s ago"
-                            : "no lease (older orch)";
+  if (!owners.empty()) std::printf("owners of running attempts:\n");
+  for (const auto& w : owners) {
+    if (w.gone) orphaned += w.attempts;
+    std::string lease = w.lease_age_s ? "lease renewed " + std::to_string(*w.lease_age_s) + " s ago"
+                                      : "no lease (older orch)";
     std::printf("  run %lld  host %s  pid %lld  %d attempt(s)  %s%s\n",
-                static_cast<long long>(run_id), run->owner.host.c_str(),
-                static_cast<long long>(run->owner.pid), n, lease.c_str(),
-                v.gone ? "  (gone)" : "");
+                static_cast<long long>(w.run_id), ForTerminal(w.host).c_str(),
+                static_cast<long long>(w.pid), w.attempts, lease.c_str(), w.gone ? "  (gone)" : "");
   }
   if (orphaned) {
     std::printf("%d attempt(s) shown as running belong to an orch that is gone; the next "

@@ -13,8 +13,22 @@
 //   flaky         crash on attempt 1, ok afterwards   -> ok after a retry
 //   sleep         ok after x_sleep seconds of heartbeats (for resume tests)
 //   failure_event emits a failure event (oom) then aborts -> oom
+// Hostile workers (docs/protocol.md is all they read, and they misread it):
+//   bad_type        result.json with "repeat": "0"                -> error (invalid result.json)
+//   nan_literals    result.json with bare NaN / Infinity (Python) -> ok, non-finite metrics
+//   unknown_outcome result.json with outcome "splendid"           -> error
+//   bad_utf8        result.json with an invalid UTF-8 reason      -> error (not valid JSON)
+//   truncated       result.json cut in the middle                 -> error (not valid JSON)
+//   huge            result.json over 64 MiB                       -> error (too large)
+//   claims_interrupted result.json claiming outcome interrupted   -> error (not retried)
+//   garbage_events  garbage lines, a 2 MiB line without newline, ESC sequences and an
+//                   invalid-UTF-8 warning, then a failure event (blocked) whose message
+//                   holds ESC, CR and newlines, then exit 1          -> blocked
+//   bad_stderr      invalid UTF-8 and ESC sequences on stderr, exit 3 -> error
+//   fifo_result     result.json is a FIFO nobody writes, exit 0     -> error
 // Optional: x_marker=PATH appends "<key> <attempt>\n" to PATH when the trial completes ok.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -39,6 +53,20 @@ double Now() {
 void Emit(nlohmann::json ev) {
   ev["t"] = Now();
   std::fprintf(g_events, "%s\n", ev.dump().c_str());
+  std::fflush(g_events);
+}
+
+void WriteRaw(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+  }
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+void EmitRaw(const std::string& bytes) {
+  std::fwrite(bytes.data(), 1, bytes.size(), g_events);
   std::fflush(g_events);
 }
 
@@ -103,6 +131,50 @@ int main(int argc, char** argv) {
   } else if (behavior == "blocked") {
     result["outcome"] = "blocked";
     result["reason"] = "int4wo-g32 needs a CUDA int4 kernel; device is cpu";
+  } else if (behavior == "bad_type") {
+    WriteRaw(result_path, R"({"protocol":1,"outcome":"ok","metrics":{"ppl":9.5},)"
+                          R"("samples":[{"repeat":"0","warmup":0,)"
+                          R"("latency_ms":[1.0],"nll":[2.0]}]})");
+    return 0;
+  } else if (behavior == "nan_literals") {
+    WriteRaw(result_path, R"({"protocol": 1, "outcome": "ok", "metrics": {"ppl": NaN, )"
+                          R"("tpot_ms_median": Infinity, "delta": -Infinity, )"
+                          R"("tokens_evaluated": 4}, )"
+                          R"("samples": [{"repeat": 0, "warmup": 0, "latency_ms": [1.0, NaN], )"
+                          R"("nll": [Infinity, 2.0]}]})");
+    return 0;
+  } else if (behavior == "unknown_outcome") {
+    WriteRaw(result_path, R"({"protocol":1,"outcome":"splendid"})");
+    return 0;
+  } else if (behavior == "claims_interrupted") {
+    WriteRaw(result_path, R"({"protocol":1,"outcome":"interrupted"})");
+    return 0;
+  } else if (behavior == "bad_utf8") {
+    WriteRaw(result_path, "{\"protocol\":1,\"outcome\":\"blocked\",\"reason\":\"caf\xe9 \xff\"}");
+    return 0;
+  } else if (behavior == "truncated") {
+    WriteRaw(result_path, R"({"protocol":1,"outcome":"ok","metrics":{"ppl":9.)");
+    return 0;
+  } else if (behavior == "huge") {
+    std::string text = R"({"protocol":1,"outcome":"ok","details":{"pad":")";
+    text.append(size_t{65} << 20, 'x');
+    WriteRaw(result_path, text + "\"}}");
+    return 0;
+  } else if (behavior == "garbage_events") {
+    EmitRaw("not json\n{\"event\":42}\n[1,2]\n{\"event\":\"heartbeat\",\"token\":\"x\"}\n");
+    EmitRaw("{\"event\":\"phase\",\"name\":\"\\u001b[2J\\u001b]0;pwned\\u0007\"}\n");
+    EmitRaw("{\"event\":\"warning\",\"message\":\"caf\xe9\"}\n");
+    EmitRaw(std::string(size_t{2} << 20, 'y'));  // no newline: capped and dropped
+    EmitRaw("\n");
+    Emit({{"event", "warning"}, {"message", "\x1b[31mred warning\x1b[0m"}});
+    Emit({{"event", "failure"}, {"outcome", "blocked"},
+          {"message", "needs a kernel\x1b[2J\r\nsecond line\xc2\x9b"}});
+    return 1;
+  } else if (behavior == "fifo_result") {
+    return ::mkfifo(result_path.c_str(), 0600) == 0 ? 0 : 5;
+  } else if (behavior == "bad_stderr") {
+    std::fprintf(stderr, "fatal: caf\xe9 \x1b[2J\x1b]0;pwned\x07 done\r\n");
+    return 3;
   } else if (behavior == "sleep") {
     double s = std::atof(config.value("x_sleep", "1").c_str());
     auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(long(s * 1000));

@@ -134,5 +134,57 @@ TEST(Matrix, IdentityConfigDropsExecutionPolicy) {
   EXPECT_EQ(IdentityConfig(c), (nlohmann::json{{"quant", "none"}}));
 }
 
+TEST(Matrix, OversizedMatrixIsAnErrorBeforeExpansion) {
+  // 100^4 = 10^8 cells: refused from the axis sizes alone (expanding would take GBs).
+  std::string values;
+  for (int i = 0; i < 100; ++i) values += (i ? ", " : "") + std::to_string(i);
+  std::string yaml = "name: s\nstudies:\n  - id: A\n    matrix:\n      x_a: &v [" + values +
+                     "]\n      x_b: *v\n      x_c: *v\n      x_d: *v\n";
+  SpecParse p = ParseSpec("m.yaml", yaml);
+  ASSERT_TRUE(p.ok()) << p.errors[0].ToString();
+  std::vector<SpecError> errors;
+  auto studies = ExpandStudies(p.spec, &errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].ToString(),
+            "m.yaml:5:7: studies.A.matrix: the matrix has 100000000 cells (x_a 100 x x_b 100 x "
+            "x_c 100 x x_d 100), more than the limit of 1000000; split the study");
+  EXPECT_TRUE(studies.empty());
+  // Overflowing the product is caught too (20 axes of 100 values: 10^40).
+  yaml = "name: s\nstudies:\n  - id: A\n    matrix:\n      x_0: &v [" + values + "]\n";
+  for (int i = 1; i < 20; ++i) yaml += "      x_" + std::to_string(i) + ": *v\n";
+  p = ParseSpec("m.yaml", yaml);
+  ASSERT_TRUE(p.ok());
+  errors.clear();
+  ExpandStudies(p.spec, &errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].message.find("too many cells"), std::string::npos) << errors[0].message;
+}
+
+TEST(Matrix, IncludeAndExcludeThatMatchNothingWarnWithTheirPosition) {
+  SpecParse p = ParseSpec("m.yaml", R"(name: s
+studies:
+  - id: A
+    matrix: {quant: [none, int8wo], window: [64, full]}
+    exclude:
+      - {quant: none, window: 64}
+      - {quant: int4wo-g32}
+    include:
+      - {quant: int8wo, dtype: bf16}
+      - {quant: int4wo-g64, window: 32}
+)");
+  ASSERT_TRUE(p.ok()) << p.errors[0].ToString();
+  std::vector<SpecError> errors;
+  auto studies = ExpandStudies(p.spec, &errors);
+  ASSERT_TRUE(errors.empty()) << errors[0].ToString();
+  ASSERT_EQ(studies.size(), 1u);
+  const auto& w = studies[0].warnings;
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0].ToString(), "m.yaml:7:9: studies.A.exclude[1]: matches no cell of the matrix: "
+                             "quant=int4wo-g32 excludes nothing");
+  EXPECT_EQ(w[1].ToString(), "m.yaml:10:9: studies.A.include[1]: matches no cell of the matrix: "
+                             "quant=int4wo-g64 window=32 is added as a cell of its own");
+  EXPECT_EQ(studies[0].cells.size(), 4u);  // 4 - 1 excluded + 1 added
+}
+
 }  // namespace
 }  // namespace orch

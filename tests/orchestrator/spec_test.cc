@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "orchestrator/config_schema.h"
 #include "orchestrator/matrix.h"
 
 namespace orch {
@@ -164,6 +165,87 @@ TEST(Spec, DurationsAcceptUnits) {
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p.spec.defaults.Find("timeout")->value, 1800);
   EXPECT_EQ(p.spec.defaults.Find("heartbeat_timeout")->value, 90);
+}
+
+TEST(Spec, DurationRangeAndFormatAreChecked) {
+  for (const char* ok : {"1", "0.5", "90s", "30m", "2h", "720h", "2592000", "1.5 m"}) {
+    std::string err;
+    EXPECT_TRUE(NormalizeValue("timeout", ok, &err).has_value()) << ok << ": " << err;
+  }
+  EXPECT_EQ(*NormalizeValue("timeout", "1.5 m", nullptr), 90);
+  EXPECT_EQ(*NormalizeValue("timeout", "0.5", nullptr), 0.5);
+  struct Bad {
+    const char* text;
+    const char* why;
+  };
+  for (Bad b : {Bad{"0", "zero"}, Bad{"0s", "zero"}, Bad{"-5", "negative"}, Bad{"", "empty"},
+                Bad{"721h", "longer than 30 days"}, Bad{"2592001", "longer than 30 days"},
+                Bad{"99999999999999999999999999h", "longer than 30 days"},
+                Bad{"1e9", "unknown unit"}, Bad{"5d", "unknown unit"}, Bad{"5 s s", "unexpected"},
+                Bad{"1.", "not a number"}, Bad{".5", "not a number"}, Bad{"nan", "not a number"},
+                Bad{"inf", "not a number"}}) {
+    std::string err;
+    EXPECT_FALSE(NormalizeValue("heartbeat_timeout", b.text, &err).has_value()) << b.text;
+    EXPECT_NE(err.find(b.why), std::string::npos) << b.text << ": " << err;
+  }
+  // Unbounded input is refused by length before anything else looks at it.
+  std::string err;
+  EXPECT_FALSE(NormalizeValue("timeout", std::string(100000, '9') + "s", &err).has_value());
+  EXPECT_NE(err.find("too long"), std::string::npos);
+  EXPECT_LT(err.size(), 300u);
+  auto e = Errors(
+      "name: s\ndefaults: {timeout: 0}\nstudies:\n  - id: A\n    matrix: {quant: [none]}\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].rfind("x.yaml:2:21: defaults.timeout: timeout must be a duration", 0), 0u) << e[0];
+}
+
+TEST(Spec, IntegersHaveASaneMaximum) {
+  std::string err;
+  EXPECT_TRUE(NormalizeValue("tokens", "2147483647", &err).has_value());
+  EXPECT_FALSE(NormalizeValue("tokens", "2147483648", &err).has_value());
+  EXPECT_EQ(err, "tokens must be at most 2147483647, not '2147483648'");
+  EXPECT_FALSE(NormalizeValue("tokens", "99999999999999999999999", &err).has_value());
+  EXPECT_TRUE(NormalizeValue("retries", "100", &err).has_value());
+  EXPECT_FALSE(NormalizeValue("retries", "4294967296", &err).has_value());  // int wraps to 0
+  EXPECT_EQ(err, "retries must be at most 100, not '4294967296'");
+  EXPECT_FALSE(NormalizeValue("window", "4294967297", &err).has_value());
+}
+
+TEST(Spec, DeviceIsCheckedWithoutRegex) {
+  std::string err;
+  for (const char* ok : {"cpu", "cuda", "cuda:0", "cuda:123"}) {
+    EXPECT_TRUE(NormalizeValue("device", ok, &err).has_value()) << ok;
+  }
+  for (const char* bad : {"cuda:", "cuda:x", "cuda:1a", "gpu", "cpu ", "cuda:99999999"}) {
+    EXPECT_FALSE(NormalizeValue("device", bad, &err).has_value()) << bad;
+  }
+}
+
+TEST(Spec, InvalidUtf8IsAnErrorWithItsPosition) {
+  auto e = Errors("name: s\nstudies:\n  - id: A\n    title: caf\xe9 au lait\n"
+                  "    matrix: {quant: [none]}\n");
+  ASSERT_EQ(e.size(), 1u) << Joined(e);
+  EXPECT_EQ(e[0], "x.yaml:4:15: studies[0].title: invalid UTF-8 (byte 0xE9): a spec must be "
+                  "UTF-8 text");
+  // Other errors are still reported in the same pass.
+  e = Errors("name: s\xff\nstudies:\n  - id: A\n    matrix: {quant: [bogus]}\n");
+  ASSERT_EQ(e.size(), 2u) << Joined(e);
+  EXPECT_EQ(e[0], "x.yaml:1:8: name: invalid UTF-8 (byte 0xFF): a spec must be UTF-8 text");
+  EXPECT_NE(e[1].find("unknown quant 'bogus'"), std::string::npos);
+}
+
+TEST(Spec, NamesAndIdsHaveNoControlCharacters) {
+  auto e = Errors("name: \"a\\e[2J\"\nstudies:\n  - id: \"A\\r\"\n    matrix: {quant: [none]}\n");
+  ASSERT_EQ(e.size(), 2u) << Joined(e);
+  EXPECT_EQ(e[0], "x.yaml:1:7: name: must not contain control characters, not 'a\\x1b[2J'");
+  EXPECT_EQ(e[1], "x.yaml:3:9: studies[0].id: must not contain control characters, not 'A\\r'");
+}
+
+TEST(Spec, ErrorsQuoteSpecTextEscaped) {
+  auto e = Errors("name: s\nstudies:\n  - id: A\n    matrix: {quant: [\"\\e[2J\\r\"]}\n");
+  ASSERT_EQ(e.size(), 1u) << Joined(e);
+  EXPECT_NE(e[0].find("unknown quant '\\x1b[2J\\r'"), std::string::npos) << e[0];
+  EXPECT_EQ(e[0].find('\x1b'), std::string::npos);
 }
 
 }  // namespace
