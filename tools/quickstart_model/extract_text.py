@@ -6,8 +6,8 @@ Python 3 standard library only, so `make demo` runs it without any ML package.
 The pages are those of sections 2, 4, 5 and 7 that the two packages install (from
 `dpkg-query -L`), sorted by path; `.so` redirections (aliases of another page) are skipped.
 Every 20th page (index % 20 == 7 in that order) is HELD OUT: the model never trains on it,
-and the quickstart evaluates on their concatenation. The split is by whole page, so no
-held-out sentence appears in training (pages quote each other rarely; see README.md).
+and the quickstart evaluates on their concatenation. The split is by whole page (the
+boilerplate many pages share, such as section headings, occurs on both sides).
 
     python3 tools/quickstart_model/extract_text.py --heldout OUT.txt [--train OUT.txt]
 
