@@ -262,6 +262,45 @@ TEST(Recovery, AMachineFaultAtStartLeavesTrialsPendingAndSaysWhy) {
   ExpectEachTrialDoneOnce(d.path(), 3, "ok");
 }
 
+// A real machine fault, not a simulated one: orch under `ulimit -n N` for every N from
+// too few to start at all up to enough for the whole sweep. Whatever step runs out of
+// descriptors (the database, the pipes, a worker's start), no trial is ever blamed for
+// it: each is ok or still pending, an exit 1 says why, and a run without the limit then
+// finishes every trial exactly once.
+TEST(Recovery, OutOfDescriptorsNeverBlamesATrial) {
+  int machine_faults = 0;
+  for (int limit = 8; limit <= 40; ++limit) {
+    TempDir d;
+    WriteText(d / "spec.yaml", Spec("{x_behavior: [ok], x_i: [\"1\", \"2\", \"3\"]}"));
+    SpawnExtras low;
+    low.max_open_files = limit;
+    pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"}, low);
+    int rc = WaitOrch(orch);
+    std::string log = OrchLog(d.path(), orch);
+    ASSERT_TRUE(rc == 0 || rc == 1) << "ulimit -n " << limit << ": exit " << rc << "\n" << log;
+    if (rc == 1) EXPECT_NE(log.find("orch"), std::string::npos) << log;  // says why
+    if (log.find("fault of this machine") != std::string::npos) {
+      ++machine_faults;
+      EXPECT_NE(log.find("Too many open files"), std::string::npos) << log;
+    }
+    if (std::filesystem::exists(d.path() + "/results/orch.db")) {
+      auto db = OpenDb(d.path());
+      ASSERT_TRUE(db);
+      if (auto sweep = db->FindSweep("e2e")) {
+        for (const auto& t : db->Trials(sweep->id)) {
+          EXPECT_TRUE(t.outcome.empty() || t.outcome == "ok")
+              << "ulimit -n " << limit << ": trial " << t.key << " ended " << t.outcome;
+        }
+      }
+    }
+    pid_t again = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"});
+    ASSERT_EQ(WaitOrch(again), 0) << OrchLog(d.path(), again);
+    ExpectEachTrialDoneOnce(d.path(), 3, "ok");
+  }
+  // Some limit must have let orch start and then stopped a worker's start.
+  EXPECT_GT(machine_faults, 0);
+}
+
 // The scheduler loop keeps its run's lease fresh: with a 2 s lease refreshed every
 // 0.1 s, the lease has not expired 3 s into a trial.
 TEST(Recovery, TheRunLoopRefreshesItsLease) {

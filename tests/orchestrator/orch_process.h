@@ -3,6 +3,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@ namespace orch::testing {
 struct SpawnExtras {
   std::vector<std::pair<std::string, std::string>> env;
   bool ignore_sighup = false;  // as `nohup` does
+  int max_open_files = 0;      // > 0: RLIMIT_NOFILE of orch (as `ulimit -n` does)
 };
 
 // Starts `orch ARGS` in `dir`, stdout and stderr to `dir`/orch-PID.log.
@@ -33,6 +35,11 @@ inline pid_t SpawnOrchWith(const std::string& dir, std::vector<std::string> args
     if (!freopen(log.c_str(), "a", stdout) || !freopen(log.c_str(), "a", stderr)) _exit(97);
     for (const auto& [k, v] : extras.env) setenv(k.c_str(), v.c_str(), 1);
     if (extras.ignore_sighup) signal(SIGHUP, SIG_IGN);
+    if (extras.max_open_files > 0) {
+      rlimit lim{static_cast<rlim_t>(extras.max_open_files),
+                 static_cast<rlim_t>(extras.max_open_files)};
+      if (setrlimit(RLIMIT_NOFILE, &lim) != 0) _exit(96);
+    }
     std::vector<char*> argv;
     std::string bin = ORCH_BINARY;
     argv.push_back(bin.data());
