@@ -12,7 +12,10 @@
 # Knobs (environment):
 #   ORCH_SLURM_DIR        state directory            (default ${TMPDIR:-/tmp}/orch-slurm)
 #   ORCH_SLURM_PORT_BASE  first of 4 TCP ports used  (default 16817: slurmctld, slurmd, slurmdbd,
-#                         MariaDB = base..base+3; all bound to 127.0.0.1 only where the daemon allows)
+#                         MariaDB = base..base+3; MariaDB binds 127.0.0.1, the SLURM daemons bind all
+#                         interfaces (we found no bind-address setting) and accept only this
+#                         run's munge key)
+#   ORCH_SLURM_CGROUPS    auto (default) | v1 | v2 | none: how memory limits are enforced
 #   ORCH_SLURM_CLUSTER    ClusterName                (default orchlocal)
 #   ORCH_SLURM_NO_INSTALL set to 1 to fail instead of running apt-get
 # Every setting is explained in tests/slurm/README.md.
@@ -90,7 +93,19 @@ install_packages() {
   if [[ -z $(apt-cache policy slurm-wlm 2>/dev/null | grep Candidate | grep -v none) ]]; then
     apt-get update -qq
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # On a plain VM, installing munge, mariadb-server, slurmctld, slurmd, slurmdbd would start
+  # their system services (munged on /run/munge, MariaDB on 3306, ...), which are not ours to
+  # stop. A policy-rc.d that says 101 ("action forbidden") keeps them stopped; containers often
+  # have one already, and then it is left alone.
+  local policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# temporary, tests/slurm/local_cluster.sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    made_policy=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || rc=$?
+  ((made_policy)) && rm -f "$policy"
+  ((rc == 0)) || die "apt-get install ${missing[*]} failed (exit $rc)"
 }
 
 write_configs() {
@@ -143,11 +158,11 @@ SlurmctldLogFile=$DIR/log/slurmctld.log
 SlurmdLogFile=$DIR/log/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
-# No cgroups: works in containers and on a plain Debian 12 VM without systemd delegation.
+# cgroup mode $mode (ORCH_SLURM_CGROUPS): v1 = cgroup memory limit, a job over --mem ends
+# OUT_OF_MEMORY; none = no cgroups (pure-v2 hosts without systemd delegation, containers):
+# RSS sampled every second, a step over --mem is killed (OverMemoryKill), the job ends FAILED 0:9.
 ProctrackType=$proctrack
 TaskPlugin=$taskplugin
-# Memory limits are enforced by sampling each task's RSS every second and killing the step
-# over its --mem (state OUT_OF_MEMORY); cgroup enforcement is not available without cgroups.
 JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=task=1
 ${gatherparams:+JobAcctGatherParams=$gatherparams}
@@ -345,9 +360,8 @@ stop_daemons() {  # SIGTERM to each named daemon at once, then wait (each takes 
   done
 }
 
-# slurmstepd processes started by our slurmd (each job step has one; they outlive slurmd).
-# Recognised by the spool directory they hold open as their working directory... no: by the
-# SLURM_CONF in their environment, which only our slurmd passes on.
+# slurmstepd processes started by our slurmd (one per job step; they outlive slurmd), recognised
+# by the SLURM_CONF=<our slurm.conf> in their environment, which they inherit from our slurmd.
 our_stepds() {
   local p
   for p in $(pgrep -x slurmstepd 2>/dev/null || true); do
