@@ -10,7 +10,9 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 T0=$SECONDS
-export ORCH_SLURM_DIR=${ORCH_SLURM_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/orch-slurm-smoke.XXXXXX")}
+# Always a fresh state directory of its own (never an ORCH_SLURM_DIR from the caller: the test
+# stops the cluster it uses). ORCH_SLURM_SMOKE_DIR overrides it.
+export ORCH_SLURM_DIR=${ORCH_SLURM_SMOKE_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/orch-slurm-smoke.XXXXXX")}
 
 say() { printf '[%3ds] %s\n' $((SECONDS - T0)) "$*"; }
 fail() { say "FAIL: $*"; exit 1; }
@@ -23,6 +25,7 @@ stop_cluster() {
   local rc=$?
   say "stopping the cluster"
   "$HERE/local_cluster.sh" stop || rc=1
+  rmdir "$ORCH_SLURM_DIR" 2>/dev/null || true  # a mktemp directory start never wrote into
   if ((rc == 0)); then say "PASS (total $((SECONDS - T0)) s)"; else say "FAILED (rc $rc, total $((SECONDS - T0)) s)"; fi
   exit $rc
 }
