@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <unordered_set>
 
@@ -175,10 +176,15 @@ std::string ReadResult(const std::string& text, store::AttemptResult* r) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(RewriteNonFiniteLiterals(text));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // syntax, or a number out of range (1e400)
     std::string what = e.what();
-    size_t colon = what.find("parse error");
-    if (colon != std::string::npos) what = what.substr(colon);
+    for (const char* kind : {"parse error", "number overflow"}) {
+      size_t at = what.find(kind);
+      if (at != std::string::npos) {
+        what = what.substr(at);
+        break;
+      }
+    }
     if (what.size() > 200) what = what.substr(0, 200) + "...";
     return "not valid JSON (truncated?): " + ValidUtf8(what);
   }
@@ -211,6 +217,7 @@ std::string ReadResult(const std::string& text, store::AttemptResult* r) {
   if (j.contains("samples")) {
     const auto& samples = j["samples"];
     if (!samples.is_array()) return WrongType("samples", samples, "a list");
+    std::set<int> repeats;  // one entry per repeat: the store keys samples by (repeat, index)
     for (size_t si = 0; si < samples.size(); ++si) {
       const auto& rep = samples[si];
       std::string where = "samples[" + std::to_string(si) + "]";
@@ -218,6 +225,10 @@ std::string ReadResult(const std::string& text, store::AttemptResult* r) {
       int repeat = 0, warmup = 0;
       if (rep.contains("repeat") && !ReadInt(rep["repeat"], &repeat)) {
         return WrongType(where + ".repeat", rep["repeat"], "an integer >= 0");
+      }
+      if (!repeats.insert(repeat).second) {
+        return where + ".repeat: repeat " + std::to_string(repeat) +
+               " is given twice (each samples entry is one repeat)";
       }
       if (rep.contains("warmup") && !ReadInt(rep["warmup"], &warmup)) {
         return WrongType(where + ".warmup", rep["warmup"], "an integer >= 0");

@@ -3,6 +3,7 @@
 // of defence: whatever escapes a command ends in a message and exit 1, never abort().
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -35,6 +36,9 @@ int Main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // An inherited SIG_IGN for SIGCHLD (kept across exec) would make the kernel reap our
+  // workers itself: waitid would fail with ECHILD and no exit status would be seen.
+  signal(SIGCHLD, SIG_DFL);
   try {
     return Main(argc, argv);
   } catch (const std::exception& e) {

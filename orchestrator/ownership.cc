@@ -82,7 +82,9 @@ bool SameProcessAlive(int64_t pid, int64_t start_ticks) {
   if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
   char state = 0;
   int64_t start = 0;
-  if (!ReadStat(pid, &state, &start)) return false;
+  // The pid exists but /proc cannot say whose it is (hidepid, no descriptors left):
+  // cannot tell, so not gone. An owner on another host is judged by its lease anyway.
+  if (!ReadStat(pid, &state, &start)) return true;
   // A zombie has exited; only its parent's wait is missing.
   return start == start_ticks && state != 'Z' && state != 'X';
 }

@@ -29,7 +29,8 @@ store::Owner SelfRunOwner();
 // nullopt when there is no such process (or it cannot be read).
 std::optional<int64_t> ProcessStartTicks(int64_t pid);
 
-// True when `pid` is a live process that started at `start_ticks` (not a reused pid).
+// True when `pid` is a live process that started at `start_ticks` (not a reused pid),
+// and when the pid exists but /proc cannot tell its start time (cannot tell is not gone).
 bool SameProcessAlive(int64_t pid, int64_t start_ticks);
 
 // Unix time now, in seconds.

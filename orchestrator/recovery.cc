@@ -13,9 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
-#include "base/atomic_file.h"
 #include "orchestrator/classify.h"
 #include "orchestrator/ownership.h"
 #include "orchestrator/retry_policy.h"
@@ -58,9 +56,14 @@ std::vector<std::pair<int64_t, int64_t>> ProcessesIn(const std::string& dir) {
   std::error_code ec;
   std::filesystem::path want = std::filesystem::weakly_canonical(dir, ec);
   if (ec) return found;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+  std::filesystem::directory_iterator it("/proc", ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    const std::filesystem::directory_entry& e = *it;
     const std::string name = e.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (name.empty() || name.size() > 12 ||
+        name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
     int64_t pid = std::stoll(name);
     if (pid == ::getpid()) continue;
     std::error_code link_ec;
@@ -79,15 +82,12 @@ std::vector<std::pair<int64_t, int64_t>> ProcessesIn(const std::string& dir) {
   return found;
 }
 
-// The attempt's result.json when it is complete (a JSON object naming an outcome: the
-// worker writes it atomically, last).
-std::optional<std::string> CompleteResult(const std::string& attempt_dir) {
+// The attempt's result.json, read as the live path reads it (a regular file, at most
+// kMaxResultBytes): the worker writes it atomically and last, so a file that exists is
+// complete, and Classify judges its contents exactly as when orch sees the worker exit.
+std::optional<std::string> LeftResult(const std::string& attempt_dir) {
   if (attempt_dir.empty()) return std::nullopt;
-  auto text = ReadFile(attempt_dir + "/result.json");
-  if (!text.ok()) return std::nullopt;
-  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
-  if (!j.is_object() || !j.contains("outcome") || !j["outcome"].is_string()) return std::nullopt;
-  return *text;
+  return ReadResultFile(attempt_dir + "/result.json");
 }
 
 double FileAgeBetween(const std::string& from, const std::string& to) {
@@ -110,21 +110,23 @@ StatusOr<RecoverySummary> RecoverOrphans(store::Store& db, double kill_grace_s) 
     OwnerVerdict verdict = JudgeOwner(*run, me, now);
     if (!verdict.gone) continue;
     bool local = a.owner.host == me.host && run->owner.pid_ns == me.pid_ns && !me.pid_ns.empty();
-    if (local && a.worker_pid > 0) {
+    std::error_code ec;
+    if (local && a.worker_pid > 0 && a.worker_pid_start > 0) {
       if (SameProcessAlive(a.worker_pid, a.worker_pid_start)) {
         StopWorker(a.worker_pid, a.worker_pid_start, kill_grace_s);
         ++sum.workers_stopped;
       }
     } else if (local && !a.attempt_dir.empty() &&
-               std::filesystem::exists(a.attempt_dir + "/trial.json")) {
-      // Spawned (trial.json is written first) but its pid was never recorded.
+               std::filesystem::exists(a.attempt_dir + "/trial.json", ec)) {
+      // Spawned (trial.json is written first) but its pid, or the pid's start time (say
+      // /proc was unreadable for want of descriptors), was never recorded.
       for (const auto& [pid, start] : ProcessesIn(a.attempt_dir)) {
         StopWorker(pid, start, kill_grace_s);
         ++sum.workers_stopped;
       }
     }
     bool superseded = false;
-    if (auto text = CompleteResult(a.attempt_dir)) {
+    if (auto text = LeftResult(a.attempt_dir)) {
       AttemptObservation obs;
       obs.result_text = *text;
       obs.stderr_tail = ReadTail(a.log_path, 20);

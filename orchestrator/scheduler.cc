@@ -211,7 +211,17 @@ class SweepLoop {
     Clock::time_point now = Clock::now();
     if (now < next_lease_) return Status::Ok();
     next_lease_ = now + Ms(opts_.lease_refresh_s);
-    return db_.RenewLease(opts_.run_id, opts_.lease_s);
+    if (Status s = db_.RenewLease(opts_.run_id, opts_.lease_s); !s.ok()) return s;
+    // An orch stalled past its lease (Ctrl-Z, a suspended laptop or VM) may have been
+    // taken over: another run recorded these attempts interrupted and runs their trials
+    // again. Their workers here are no longer ours to finish: stop them (the result they
+    // would record is superseded anyway) instead of running each trial twice at once.
+    for (auto& a : running_) {
+      if (!a) continue;
+      auto rec = db_.FindAttempt(a->claim().attempt_id);
+      if (rec && rec->finished) a->Stop(KillReason::kInterrupted, 0);
+    }
+    return Status::Ok();
   }
 
   // The error path: stop every running worker (SIGTERM, grace, SIGKILL), record it

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 
@@ -37,10 +38,12 @@ void OnSignal(int) {
 }
 
 // Ctrl-C, SIGTERM and SIGHUP stop the sweep cleanly. A signal the parent left ignored
-// stays ignored: `nohup orch run ... &` must survive the logout's SIGHUP.
-void InstallSignalHandlers() {
+// stays ignored: `nohup orch run ... &` must survive the logout's SIGHUP. False when
+// the self-pipe cannot be made: without it Ctrl-C would kill orch by default and leave
+// its workers (each in its own process group) running, so nothing must start then.
+bool InstallSignalHandlers() {
   if (g_interrupt_pipe[0] < 0) {
-    if (::pipe2(g_interrupt_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
+    if (::pipe2(g_interrupt_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return false;
   }
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
@@ -51,6 +54,7 @@ void InstallSignalHandlers() {
     sigaction(sig, &sa, nullptr);
   }
   signal(SIGPIPE, SIG_IGN);  // a worker closing its event pipe must not kill us
+  return true;
 }
 
 void PrintErrors(const std::vector<SpecError>& errors, const std::string& spec) {
@@ -234,6 +238,12 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
               pending, o.db.c_str());
   std::fflush(stdout);
 
+  if (!InstallSignalHandlers()) {
+    std::fprintf(stderr, "orch: cannot create the pipe for Ctrl-C handling: %s; nothing was "
+                         "started (free descriptors, see ulimit -n, then run again)\n",
+                 std::strerror(errno));
+    return kExitInternal;
+  }
   store::Owner owner = SelfRunOwner();
   LeaseSettings lease = LeaseSettingsFromEnv();
   auto run_id = db.BeginRun(*sweep_id, owner, CollectProvenance().dump(), lease.lease_s);
@@ -241,7 +251,6 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     std::fprintf(stderr, "orch: %s\n", run_id.status().message().c_str());
     return kExitInternal;
   }
-  InstallSignalHandlers();
   SchedulerOptions so;
   so.sweep_id = *sweep_id;
   so.run_id = *run_id;

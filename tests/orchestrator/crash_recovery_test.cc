@@ -117,6 +117,38 @@ INSTANTIATE_TEST_SUITE_P(Points, CrashWindow,
                          ::testing::Values("after_claim", "after_spawn", "after_result_written",
                                            "inside_result_txn"));
 
+// A result.json left while no orch was alive is read by the resume exactly as the live
+// path reads it: Python's NaN literals are ingested (not rerun), a result the store
+// could not hold (two entries for one repeat) is an explained `error` instead of a
+// transaction that fails on every resume, and a FIFO in its place never blocks orch.
+class LeftResult : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+
+TEST_P(LeftResult, IsIngestedLikeALiveOne) {
+  const auto [behavior, outcome] = GetParam();
+  TempDir d;
+  WriteText(d / "spec.yaml", Spec(std::string("{x_behavior: [") + behavior + "]}"));
+  pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml"},
+                             {{{"ORCH_FAULT", "after_result_written"}}});
+  EXPECT_EQ(WaitOrch(orch), 128 + SIGKILL) << OrchLog(d.path(), orch);
+  pid_t resume = SpawnOrchWith(d.path(), {"run", "spec.yaml"});
+  ASSERT_EQ(WaitOrch(resume), 0) << OrchLog(d.path(), resume);
+  auto db = OpenDb(d.path());
+  ASSERT_TRUE(db);
+  auto trials = db->Trials(db->FindSweep("e2e")->id);
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].outcome, outcome) << behavior;
+  if (std::string(behavior) != "fifo_result") {  // a FIFO is no result: rerun, then error
+    EXPECT_EQ(db->Attempts(trials[0].key).size(), 1u) << behavior << ": rerun, not ingested";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Behaviors, LeftResult,
+    ::testing::Values(std::make_pair("nan_literals", "ok"),
+                      std::make_pair("duplicate_repeat", "error"),
+                      std::make_pair("number_overflow", "error"),
+                      std::make_pair("fifo_result", "error")));
+
 // A worker that outlives its orch (it writes no events, so no SIGPIPE ends it) is
 // stopped with its group by the resume before its trial runs again: found by its
 // recorded pid (after_spawn), or, when orch died before recording it, by its working
@@ -301,6 +333,51 @@ TEST(Recovery, OutOfDescriptorsNeverBlamesATrial) {
   EXPECT_GT(machine_faults, 0);
 }
 
+// An orch stalled past its lease is taken over by another (on another host, which
+// cannot stop its workers): the other records the attempt interrupted and reruns the
+// trial. When the first one wakes, its next lease refresh finds the attempt no longer
+// its own and stops the worker instead of running the trial twice at once. The takeover
+// is written into the database here as the other orch would write it.
+TEST(Recovery, AnOwnerWhoseAttemptWasTakenOverStopsItsWorker) {
+  TempDir d;
+  WriteText(d / "spec.yaml", Spec("{x_behavior: [sleep], x_sleep: [\"30\"]}", "timeout: 60"));
+  pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "--kill-grace", "0.5"},
+                             {{{"ORCH_LEASE_S", "2"}, {"ORCH_LEASE_REFRESH_S", "0.1"}}});
+  int64_t attempt = 0;
+  for (int i = 0; i < 200 && attempt == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (RunningAttempts(d.path()) == 0) continue;
+    auto db = OpenDb(d.path());
+    for (const auto& a : db->UnfinishedAttempts()) {
+      if (a.worker_pid > 0) attempt = a.id;
+    }
+  }
+  ASSERT_NE(attempt, 0) << OrchLog(d.path(), orch);
+  {
+    auto db = std::move(store::Store::Open(d / "results/orch.db")).value();
+    bool superseded = false;
+    ASSERT_TRUE(db->InterruptAttempt(attempt, "taken over by another orch", &superseded).ok());
+    int64_t sweep = db->FindSweep("e2e")->id;
+    store::Owner other{"another-host", 4242, 1, "pid:[4026500000]"};
+    int64_t run = *db->BeginRun(sweep, other, "{}", 60);
+    auto c = db->ClaimNext(sweep, run, other, "gpu:0", [&](const std::string& k, int n) {
+      return StatusOr<std::string>(d / ("other-" + k.substr(0, 8) + std::to_string(n)));
+    });
+    ASSERT_TRUE(c.ok() && c->has_value());  // the other orch runs the trial now
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(WaitOrch(orch), 1) << OrchLog(d.path(), orch);
+  EXPECT_NE(OrchLog(d.path(), orch).find("still running under another orch"), std::string::npos)
+      << OrchLog(d.path(), orch);
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(waited, 15) << "the worker ran on after its attempt was taken over";
+  EXPECT_EQ(LiveProcesses(FAKE_WORKER, d.path()), 0);
+  auto db = OpenDb(d.path());
+  auto rec = db->FindAttempt(attempt);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->outcome, "interrupted");  // the first verdict stands
+}
+
 // The scheduler loop keeps its run's lease fresh: with a 2 s lease refreshed every
 // 0.1 s, the lease has not expired 3 s into a trial.
 TEST(Recovery, TheRunLoopRefreshesItsLease) {
@@ -358,6 +435,22 @@ TEST(Recovery, AStoreErrorStopsTheRunningWorkersAndExitsOne) {
 }
 
 // `nohup orch run ... &`: SIGHUP ignored by the parent stays ignored.
+// With SIGCHLD ignored the kernel reaps children itself and waitid fails with ECHILD:
+// orch resets it, or it would never see its workers' exit statuses (and spin forever).
+TEST(Signals, AnInheritedIgnoredSigchldIsReset) {
+  TempDir d;
+  WriteText(d / "spec.yaml", Spec("{x_behavior: [ok, exit], x_i: [\"1\", \"2\"]}"));
+  SpawnExtras extras;
+  extras.ignore_sigchld = true;
+  pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"}, extras);
+  ASSERT_EQ(WaitOrch(orch), 0) << OrchLog(d.path(), orch);
+  auto db = OpenDb(d.path());
+  ASSERT_TRUE(db);
+  std::map<std::string, int> outcomes;  // the exit status 3 is seen, not lost
+  for (const auto& t : db->Trials(db->FindSweep("e2e")->id)) ++outcomes[t.outcome];
+  EXPECT_EQ(outcomes, (std::map<std::string, int>{{"error", 2}, {"ok", 2}}));
+}
+
 TEST(Signals, AnInheritedIgnoredSighupStaysIgnored) {
   TempDir d;
   WriteText(d / "spec.yaml", Spec("{x_behavior: [sleep], x_sleep: [\"1\"], x_i: [\"1\", \"2\"]}"));

@@ -16,6 +16,8 @@
 // Hostile workers (docs/protocol.md is all they read, and they misread it):
 //   bad_type        result.json with "repeat": "0"                -> error (invalid result.json)
 //   nan_literals    result.json with bare NaN / Infinity (Python) -> ok, non-finite metrics
+//   duplicate_repeat two samples entries for repeat 0 -> error
+//   number_overflow a number beyond double's range (1e400) -> error
 //   unknown_outcome result.json with outcome "splendid"           -> error
 //   bad_utf8        result.json with an invalid UTF-8 reason      -> error (not valid JSON)
 //   truncated       result.json cut in the middle                 -> error (not valid JSON)
@@ -142,6 +144,13 @@ int main(int argc, char** argv) {
                           R"("tokens_evaluated": 4}, )"
                           R"("samples": [{"repeat": 0, "warmup": 0, "latency_ms": [1.0, NaN], )"
                           R"("nll": [Infinity, 2.0]}]})");
+    return 0;
+  } else if (behavior == "duplicate_repeat") {
+    WriteRaw(result_path, R"({"protocol":1,"outcome":"ok","samples":[)"
+                          R"({"latency_ms":[1.0]},{"latency_ms":[2.0]}]})");
+    return 0;
+  } else if (behavior == "number_overflow") {
+    WriteRaw(result_path, R"({"protocol":1,"outcome":"ok","metrics":{"ppl":1e400}})");
     return 0;
   } else if (behavior == "unknown_outcome") {
     WriteRaw(result_path, R"({"protocol":1,"outcome":"splendid"})");

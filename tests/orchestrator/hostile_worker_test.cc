@@ -74,7 +74,8 @@ const char kSpec[] = "name: hostile\nworker: " FAKE_WORKER
                      "\ndefaults: {tokens: 8, timeout: 20, heartbeat_timeout: 10}\nstudies:\n"
                      "  - id: A\n    matrix:\n      x_behavior: [ok, bad_type, nan_literals, "
                      "unknown_outcome, claims_interrupted, bad_utf8, truncated, huge, "
-                     "garbage_events, bad_stderr, fifo_result]\n";
+                     "garbage_events, bad_stderr, fifo_result, duplicate_repeat, "
+                     "number_overflow]\n";
 
 TEST(HostileWorker, EveryMisbehaviourEndsInAnExplainedOutcome) {
   TempDir d;
@@ -83,7 +84,7 @@ TEST(HostileWorker, EveryMisbehaviourEndsInAnExplainedOutcome) {
   ASSERT_EQ(r.exit_code, 0) << r.output;  // before: abort, exit 134 (type_error.302)
   ExpectInert("orch run", r.output);
   auto t = Trials(d / "results/orch.db");
-  ASSERT_EQ(t.size(), 11u);
+  ASSERT_EQ(t.size(), 13u);
   EXPECT_EQ(t["ok"].outcome, "ok");
   EXPECT_EQ(t["bad_type"].outcome, "error");
   EXPECT_EQ(t["bad_type"].reason,
@@ -93,6 +94,16 @@ TEST(HostileWorker, EveryMisbehaviourEndsInAnExplainedOutcome) {
   EXPECT_TRUE(std::isnan(t["nan_literals"].metrics.at("ppl")));
   // The store keeps every non-finite metric as "not finite" (NULL), read back as NaN.
   EXPECT_FALSE(std::isfinite(t["nan_literals"].metrics.at("tpot_ms_median")));
+  // Two entries for one repeat would collide in the store's (attempt, repeat, index) key
+  // and fail the result's transaction on every resume; a number beyond double's range
+  // made the JSON parser throw out of orch.
+  EXPECT_EQ(t["duplicate_repeat"].outcome, "error");
+  EXPECT_NE(t["duplicate_repeat"].reason.find("samples[1].repeat: repeat 0 is given twice"),
+            std::string::npos)
+      << t["duplicate_repeat"].reason;
+  EXPECT_EQ(t["number_overflow"].outcome, "error");
+  EXPECT_NE(t["number_overflow"].reason.find("invalid result.json"), std::string::npos)
+      << t["number_overflow"].reason;
   EXPECT_EQ(t["unknown_outcome"].outcome, "error");
   EXPECT_NE(t["unknown_outcome"].reason.find("unknown outcome 'splendid'"), std::string::npos);
   EXPECT_EQ(t["claims_interrupted"].outcome, "error");

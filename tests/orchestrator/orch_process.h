@@ -22,6 +22,7 @@ struct SpawnExtras {
   std::vector<std::pair<std::string, std::string>> env;
   bool ignore_sighup = false;  // as `nohup` does
   int max_open_files = 0;      // > 0: RLIMIT_NOFILE of orch (as `ulimit -n` does)
+  bool ignore_sigchld = false;  // a parent that left SIGCHLD ignored (kept across exec)
 };
 
 // Starts `orch ARGS` in `dir`, stdout and stderr to `dir`/orch-PID.log.
@@ -35,6 +36,7 @@ inline pid_t SpawnOrchWith(const std::string& dir, std::vector<std::string> args
     if (!freopen(log.c_str(), "a", stdout) || !freopen(log.c_str(), "a", stderr)) _exit(97);
     for (const auto& [k, v] : extras.env) setenv(k.c_str(), v.c_str(), 1);
     if (extras.ignore_sighup) signal(SIGHUP, SIG_IGN);
+    if (extras.ignore_sigchld) signal(SIGCHLD, SIG_IGN);
     if (extras.max_open_files > 0) {
       rlimit lim{static_cast<rlim_t>(extras.max_open_files),
                  static_cast<rlim_t>(extras.max_open_files)};
