@@ -79,13 +79,15 @@ std::string SpeedVerdictText(SpeedVerdict v) {
       return "faster";
     case SpeedVerdict::kNoDifference:
       return "no measurable difference";
+    case SpeedVerdict::kWithinRunOnly:
+      return "no claim (one replicate)";
     case SpeedVerdict::kUnavailable:
       return "not compared";
   }
   return "";
 }
 
-Prose CellObservation(const Study& study, size_t i, double ppl_tolerance) {
+Prose CellObservation(const Study& study, size_t i, double ppl_tolerance, double min_effect) {
   const Cell& cell = study.cells[i];
   const Comparison& cmp = study.comparisons[i];
   const bool is_baseline = study.baseline && *study.baseline == i;
@@ -113,7 +115,16 @@ Prose CellObservation(const Study& study, size_t i, double ppl_tolerance) {
       const std::string& base_key = study.cells[*study.baseline].short_key;
       if (cmp.ratio) {
         p.Text("; " + FormatRatio(*cmp.ratio) + "x the baseline's median, 95% CI " +
-               Ci(cmp.ratio_ci, FormatRatio) + ": " + SpeedVerdictText(cmp.speed));
+               Ci(cmp.ratio_ci, FormatRatio) + ": ");
+        if (cmp.speed == SpeedVerdict::kWithinRunOnly) {
+          p.Text("no faster/slower claim, one replicate: the interval covers within-run spread "
+                 "only");
+        } else {
+          p.Text(SpeedVerdictText(cmp.speed));
+          if (cmp.speed == SpeedVerdict::kNoDifference && !cmp.ratio_ci.Contains(1.0))
+            p.Text(" (the interval excludes 1 but the change is within the +/-" +
+                   FormatPercent(min_effect) + " minimum effect)");
+        }
       }
       if (cmp.ppl_change) {
         p.Text("; PPL " + FormatSignedPercent(*cmp.ppl_change) + " vs baseline (");
@@ -163,7 +174,7 @@ Prose BaselineLine(const Study& s) {
   return line.Text(".");
 }
 
-std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance) {
+std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance, double min_effect) {
   std::vector<Prose> out;
   Prose head;
   head.Text("Study ").User(s.id).Text(": ");
@@ -185,7 +196,7 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance) {
     return out;
   }
   // A speed-up whose perplexity broke is not a speed-up a paper may claim: listed apart.
-  std::vector<size_t> slower, faster, faster_broken, same, stable, unstable, apart;
+  std::vector<size_t> slower, faster, faster_broken, same, within_run, stable, unstable, apart;
   for (size_t i = 0; i < s.cells.size(); ++i) {
     if (i == *s.baseline || !s.cells[i].ok()) continue;
     const Comparison& c = s.comparisons[i];
@@ -193,6 +204,7 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance) {
     bool ppl_changed = c.ppl == PplVerdict::kHigher || c.ppl == PplVerdict::kLower;
     if (c.speed == SpeedVerdict::kFaster) (ppl_changed ? faster_broken : faster).push_back(i);
     if (c.speed == SpeedVerdict::kNoDifference) same.push_back(i);
+    if (c.speed == SpeedVerdict::kWithinRunOnly) within_run.push_back(i);
     if (c.ppl == PplVerdict::kStable) stable.push_back(i);
     if (c.ppl == PplVerdict::kHigher || c.ppl == PplVerdict::kLower) unstable.push_back(i);
     if (!c.unavailable_why.empty()) apart.push_back(i);
@@ -203,7 +215,8 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance) {
       .Text(" (")
       .Key(base.short_key)
       .Text(")");
-  if (slower.empty() && faster.empty() && faster_broken.empty() && same.empty()) {
+  if (slower.empty() && faster.empty() && faster_broken.empty() && same.empty() &&
+      within_run.empty()) {
     speed.Text(": no comparable cell.");
   } else {
     const char* sep = ": ";
@@ -226,8 +239,17 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance) {
     if (!same.empty()) {
       speed.Text(sep).Text("no measurable difference: ");
       AppendCellList(speed, s, same, Evidence::kRatio);
+      sep = "; ";
     }
-    speed.Text(" (95% bootstrap CI of the median ratio).");
+    if (!within_run.empty()) {
+      speed.Text(sep).Text(
+          "no faster/slower claim (one replicate, so the interval covers within-run spread "
+          "only): ");
+      AppendCellList(speed, s, within_run, Evidence::kRatio);
+    }
+    speed.Text(" (95% two-level bootstrap CI of the median ratio, over replicates and tokens; a "
+               "verdict needs the CI to exclude 1 and a change beyond +/-" +
+               FormatPercent(min_effect) + ").");
   }
   out.push_back(speed);
   if (!stable.empty() || !unstable.empty()) {

@@ -14,13 +14,14 @@
 namespace orch::report {
 
 // What the report says about cell `i` of `study` (comparisons must be filled).
-Prose CellObservation(const Study& study, size_t i, double ppl_tolerance);
+// `min_effect`: the relative TPOT change a faster/slower verdict needed (FactsOptions).
+Prose CellObservation(const Study& study, size_t i, double ppl_tolerance, double min_effect);
 
 // "Baseline: `none` (key), named in the spec `{...}`." or why there is none.
 Prose BaselineLine(const Study& study);
 
 // The study's conclusions: speed verdicts, PPL stability, cells not compared.
-std::vector<Prose> StudyClaims(const Study& study, double ppl_tolerance);
+std::vector<Prose> StudyClaims(const Study& study, double ppl_tolerance, double min_effect);
 
 // Cells without measurements by outcome class, each cell once; nullopt when none.
 std::optional<Prose> FailureClaim(const std::vector<Study>& studies);

@@ -1,6 +1,7 @@
 #include "report/facts.h"
 
 #include <algorithm>
+#include <map>
 #include <atomic>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -192,15 +193,18 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
     if (auto it = cell.metrics.find("ppl"); it != cell.metrics.end() && std::isfinite(it->second)) {
       cell.ppl = it->second;
     }
-    // Repeats pooled; warm-up tokens measure compilation and caches, not decoding.
-    std::vector<double> latencies;
+    // One replicate per repeat (in repeat order); warm-up tokens measure compilation and
+    // caches, not decoding.
+    std::map<int, std::vector<double>> by_repeat;
     for (const store::Sample& s : final_attempt->samples) {
-      if (!s.warmup && std::isfinite(s.latency_ms)) latencies.push_back(s.latency_ms);
+      if (!s.warmup && std::isfinite(s.latency_ms)) by_repeat[s.repeat].push_back(s.latency_ms);
     }
-    if (!latencies.empty()) {
+    if (!by_repeat.empty()) {
+      std::vector<std::vector<double>> replicates;
+      for (auto& [repeat, v] : by_repeat) replicates.push_back(std::move(v));
       BootstrapOptions b = opts.bootstrap;
       b.seed = DeriveSeed(opts.bootstrap.seed, cell.key);
-      cell.tpot = SummarizeLatency(latencies, b);
+      cell.tpot = SummarizeReplicates(replicates, b);
     }
   }
   for (const char* m : {"peak_alloc_bytes", "peak_rss_bytes"}) {
@@ -230,9 +234,10 @@ void AddDistinct(std::vector<std::string>& list, const std::string& v) {
 
 }  // namespace
 
-SpeedVerdict JudgeSpeed(const Interval& ci) {
-  if (ci.lo > 1.0) return SpeedVerdict::kSlower;
-  if (ci.hi < 1.0) return SpeedVerdict::kFaster;
+SpeedVerdict JudgeSpeed(const Interval& ci, double ratio, double min_effect, bool replicated) {
+  if (!replicated) return SpeedVerdict::kWithinRunOnly;
+  if (ci.lo > 1.0 && ratio > 1.0 + min_effect) return SpeedVerdict::kSlower;
+  if (ci.hi < 1.0 && ratio < 1.0 - min_effect) return SpeedVerdict::kFaster;
   return SpeedVerdict::kNoDifference;
 }
 
@@ -257,7 +262,8 @@ Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& o
     // by draw index is independent resampling of the two cells, at no extra cost.
     c.ratio_ci = RatioInterval(cell.tpot->bootstrap_medians, baseline.tpot->bootstrap_medians,
                                opts.bootstrap.confidence);
-    c.speed = JudgeSpeed(c.ratio_ci);
+    c.speed = JudgeSpeed(c.ratio_ci, *c.ratio, opts.min_effect,
+                         cell.tpot->replicates > 1 && baseline.tpot->replicates > 1);
   } else {
     c.unavailable_why = "no per-token samples";
   }
@@ -312,6 +318,7 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& 
   ReportModel model;
   model.sweep = snap.sweep;
   model.ppl_tolerance = opts.ppl_tolerance;
+  model.min_effect = opts.min_effect;
   model.bootstrap = opts.bootstrap;
 
   // Cells are computed once per key (a cell may belong to several studies).
@@ -372,7 +379,7 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& 
       }
     }
     for (size_t i = 0; i < s.cells.size(); ++i)
-      s.observations.push_back(CellObservation(s, i, opts.ppl_tolerance));
+      s.observations.push_back(CellObservation(s, i, opts.ppl_tolerance, opts.min_effect));
     s.baseline_line = BaselineLine(s);
     model.studies.push_back(std::move(s));
   }
@@ -426,7 +433,7 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& 
                      " cells are not done; what follows covers the cells that are."));
   }
   for (const Study& s : model.studies) {
-    for (Prose& p : StudyClaims(s, opts.ppl_tolerance)) model.conclusions.push_back(std::move(p));
+    for (Prose& p : StudyClaims(s, opts.ppl_tolerance, opts.min_effect)) model.conclusions.push_back(std::move(p));
   }
   if (std::optional<Prose> failures = FailureClaim(model.studies)) {
     model.conclusions.push_back(std::move(*failures));

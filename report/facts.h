@@ -18,6 +18,7 @@ namespace orch::report {
 
 struct FactsOptions {
   double ppl_tolerance = 0.01;  // relative change still called "stable"
+  double min_effect = 0.02;     // |ratio - 1| a faster/slower verdict must exceed
   BootstrapOptions bootstrap;
 };
 
@@ -25,8 +26,10 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snapshot, const FactsOptio
 
 // --- Pieces, public for the writers and for tests ------------------------------------
 
-// slower when the CI lies above 1, faster when below, else no measurable difference.
-SpeedVerdict JudgeSpeed(const Interval& ratio_ci);
+// slower when the CI lies above 1 and the ratio exceeds 1 + min_effect, faster when the
+// CI lies below 1 and the ratio is under 1 - min_effect, else no measurable difference;
+// kWithinRunOnly whenever `replicated` is false (one replicate on either side).
+SpeedVerdict JudgeSpeed(const Interval& ratio_ci, double ratio, double min_effect, bool replicated);
 
 // Compares `cell` with `baseline` (both should be ok; otherwise the reason is recorded).
 Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& opts);

@@ -22,7 +22,8 @@ std::string StudyTable(const ReportModel& model, const Study& s) {
   t += "\\caption{Study " + LatexEscape(s.id, ":") + ": " + LatexEscape(OneLine(s.title), ".") +
        ". ";
   t += LatexEscape(
-      "TPOT: median time per output token with its 95% bootstrap CI (repeats pooled); ");
+      "TPOT: median time per output token (repeats pooled) with its 95% two-level bootstrap "
+      "CI (repeats, then tokens); ");
   if (s.baseline) {
     t += "ratio: TPOT median relative to the baseline " + Tt(s.cells[*s.baseline].short_key) +
          LatexEscape(" (bold), with its 95% bootstrap CI", ";");
@@ -46,9 +47,10 @@ std::string StudyTable(const ReportModel& model, const Study& s) {
     const TableColumns col = CellTableColumns(s, i, Missing());
     std::string outcome = c.ok() ? "ok" : "\\textit{" + LatexEscape(c.outcome) + "}";
     if (c.ok() && !base && cmp.speed != SpeedVerdict::kUnavailable) {
-      outcome += cmp.speed == SpeedVerdict::kSlower   ? ", slower"
-                 : cmp.speed == SpeedVerdict::kFaster ? ", faster"
-                                                      : ", no diff.";
+      outcome += cmp.speed == SpeedVerdict::kSlower         ? ", slower"
+                 : cmp.speed == SpeedVerdict::kFaster       ? ", faster"
+                 : cmp.speed == SpeedVerdict::kWithinRunOnly ? ", no claim (1 rep.)"
+                                                             : ", no diff.";
     }
     t += variant + " & " + LatexEscape(c.config.scope) + " & " + LatexEscape(c.config.window) +
          " & " + LatexEscape(c.config.dtype) + " & " + Tt(c.config.compile) + " & " + col.ppl +
@@ -63,7 +65,10 @@ std::string SummaryTable(const ReportModel& model) {
   t += "\\begin{table}[tbp]\n\\centering\n\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n";
   t += "\\caption{Sweep " + LatexEscape(model.sweep.name, ":") +
        ": cells per study and outcome; comparisons with each study's baseline "
-       "(slower or faster only when the 95\\% CI of the TPOT median ratio excludes 1; "
+       "(slower or faster only when the 95\\% two-level bootstrap CI of the TPOT median ratio "
+       "excludes 1 and the change exceeds $\\pm$" +
+       LatexEscape(FormatPercent(model.min_effect)) +
+       ", and never from one replicate; "
        "PPL stable within $\\pm$" +
        LatexEscape(FormatPercent(model.ppl_tolerance)) + ").}";
   t += "\\label{tab:orch-summary}\n\\orchfit{\\begin{tabular}{lrrp{0.3\\linewidth}rlrrrr}"

@@ -157,7 +157,10 @@ void StudySection(const ReportModel& m, const Study& s, const FigureNames& fig, 
   if (!fail_lines.empty()) out += "**Cells without measurements.**\n\n" + fail_lines + "\n";
   out += "PPL is called stable within +/-" + FormatPercent(m.ppl_tolerance) +
          " of the baseline; slower or faster only when the 95% CI of the TPOT median ratio "
-         "excludes 1.\n\n";
+         "(two-level bootstrap: repeats, then tokens within each) excludes 1 and the change "
+         "exceeds +/-" + FormatPercent(m.min_effect) +
+         "; with one repeat the interval covers within-run spread only and no such claim is "
+         "made.\n\n";
   if (!s.notes.empty()) out += "**Notes from the spec.**\n\n" + Paragraphs(s.notes);
 }
 

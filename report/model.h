@@ -51,7 +51,7 @@ struct Cell {
   std::vector<EarlierAttempt> earlier_attempts;
   std::map<std::string, double> metrics;  // of the final attempt
   std::optional<double> ppl;
-  std::optional<LatencySummary> tpot;  // from per-token samples, repeats pooled
+  std::optional<LatencySummary> tpot;  // from per-token samples, one replicate per repeat
   std::optional<double> peak_memory_bytes;
   std::string peak_memory_metric;  // which metric: peak_alloc_bytes or peak_rss_bytes
   std::vector<std::string> warnings;
@@ -61,7 +61,9 @@ struct Cell {
   bool ok() const { return outcome == "ok"; }
 };
 
-enum class SpeedVerdict { kSlower, kFaster, kNoDifference, kUnavailable };
+// kWithinRunOnly: a cell or its baseline has one replicate, so the interval covers the
+// spread within one run only and no faster/slower claim is made from it.
+enum class SpeedVerdict { kSlower, kFaster, kNoDifference, kWithinRunOnly, kUnavailable };
 enum class PplVerdict { kStable, kHigher, kLower, kUnavailable };
 
 // A cell against its study's baseline.
@@ -104,6 +106,7 @@ struct ReportModel {
   store::SweepRecord sweep;
   std::vector<Study> studies;
   double ppl_tolerance = 0.01;  // relative, for "PPL stable"
+  double min_effect = 0.02;     // relative TPOT change a verdict needs (besides the CI)
   BootstrapOptions bootstrap;
   // Context: distinct recorded values over all cells, in first-seen order.
   std::vector<std::string> hardware, builds, models, datasets, methods, dtypes, windows, tokens,

@@ -18,12 +18,14 @@ namespace orch::report {
 StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOptions& opts) {
   FactsOptions facts;
   facts.ppl_tolerance = opts.ppl_tolerance;
+  facts.min_effect = opts.min_effect;
   facts.bootstrap = opts.bootstrap;
   if (facts.bootstrap.resamples < 1 || !(facts.bootstrap.confidence > 0) ||
-      !(facts.bootstrap.confidence < 1) || !(facts.ppl_tolerance >= 0)) {
+      !(facts.bootstrap.confidence < 1) || !(facts.ppl_tolerance >= 0) ||
+      !(facts.min_effect >= 0 && facts.min_effect < 1)) {
     return Status::Error(
-        "report options: resamples >= 1, confidence in (0, 1) and a "
-        "non-negative PPL tolerance are required");
+        "report options: resamples >= 1, confidence in (0, 1), a non-negative PPL tolerance "
+        "and a minimum effect in [0, 1) are required");
   }
   StatusOr<ReportModel> model = BuildModel(snapshot, facts);
   if (!model.ok()) return model.status().WithContext("sweep " + snapshot.sweep.name);

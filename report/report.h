@@ -23,6 +23,7 @@ struct ReportOptions {
   std::string sweep_name;  // empty: the only sweep (an error lists the names if several)
   std::string out_dir;
   double ppl_tolerance = 0.01;  // relative PPL change still called "stable"
+  double min_effect = 0.02;     // relative TPOT change a faster/slower verdict needs
   BootstrapOptions bootstrap;   // resamples, confidence, fixed seed
 };
 

@@ -24,18 +24,14 @@ std::string Ci(const Interval& ci) {
   return "[" + FormatRatio(ci.lo) + ", " + FormatRatio(ci.hi) + "]";
 }
 
-void AppendCodeList(Prose& p, const std::vector<std::string>& items) {
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) p.Text((i + 1 == items.size()) ? (items.size() > 2 ? ", and " : " and ") : ", ");
-    p.Code(items[i]);
-  }
-}
-
 }  // namespace
 
 std::vector<Prose> BuildSnippet(const ReportModel& model) {
+  // A paragraph a paper can quote (under ~150 words): the question, the headline, the
+  // failures by class, one sentence of method. Per-cell detail stays in the tables.
   std::vector<Prose> out;
   std::set<std::string> keys;
+  std::set<int64_t> repeats;
   int ok = 0;
   std::map<std::string, int> failed;
   for (const Study& s : model.studies) {
@@ -43,92 +39,113 @@ std::vector<Prose> BuildSnippet(const ReportModel& model) {
       if (!keys.insert(c.key).second) continue;
       if (c.ok()) {
         ++ok;
+        if (c.tpot) repeats.insert(static_cast<int64_t>(c.tpot->replicates));
       } else if (c.outcome != "pending" && c.outcome != "running") {
         ++failed[c.outcome];
       }
     }
   }
-  Prose intro;
-  intro.Text("We ran " + std::to_string(keys.size()) + " configurations");
-  if (!model.methods.empty()) {
-    intro.Text(" (quantization ");
-    AppendCodeList(intro, model.methods);
-    intro.Text(")");
+  const std::string tol = "+/-" + FormatPercent(model.ppl_tolerance);
+
+  Prose question;
+  question.Text("We asked which of " + std::to_string(keys.size()) + " configurations");
+  if (!model.models.empty()) question.Text(" of ").User(JoinList(model.models));
+  question.Text(" decode faster than their study's baseline while keeping perplexity within " +
+                tol + ".");
+  out.push_back(question);
+
+  // Headline: the lowest ratio among cells judged faster with stable PPL; else the
+  // lowest ratio at stable PPL, to show how close the data came.
+  const Study* best_study = nullptr;
+  size_t best = 0;
+  const Study* closest_study = nullptr;
+  size_t closest = 0;
+  int within_run = 0, faster_broken = 0;
+  for (const Study& s : model.studies) {
+    for (size_t i = 0; i < s.cells.size(); ++i) {
+      const Comparison& c = s.comparisons[i];
+      if (c.speed == SpeedVerdict::kWithinRunOnly) ++within_run;
+      if (c.speed == SpeedVerdict::kFaster && c.ppl != PplVerdict::kStable) ++faster_broken;
+      if (!c.ratio || c.ppl != PplVerdict::kStable) continue;
+      if (c.speed == SpeedVerdict::kFaster &&
+          (!best_study || *c.ratio < *best_study->comparisons[best].ratio)) {
+        best_study = &s;
+        best = i;
+      }
+      if (c.speed != SpeedVerdict::kWithinRunOnly &&
+          (!closest_study || *c.ratio < *closest_study->comparisons[closest].ratio)) {
+        closest_study = &s;
+        closest = i;
+      }
+    }
   }
-  if (!model.models.empty()) intro.Text(" of ").User(JoinList(model.models));
-  if (!model.hardware.empty()) intro.Text(" on ").User(JoinList(model.hardware));
-  if (!model.tokens.empty()) intro.Text(", decoding " + JoinList(model.tokens) + " tokens");
-  intro.Text(". " + std::to_string(ok) + " produced measurements");
+  auto evidence = [](Prose& p, const Study& s, size_t i) {
+    const Comparison& c = s.comparisons[i];
+    p.Append(CellLabelProse(s.cells[i], s.varying))
+        .Text(" in study ")
+        .User(s.id)
+        .Text(": " + FormatRatio(*c.ratio) + "x the baseline's median TPOT (95% CI " +
+              Ci(c.ratio_ci) + ", ")
+        .Key(s.cells[i].short_key)
+        .Text(")");
+  };
+  Prose headline;
+  if (best_study) {
+    headline.Text("The best speed-up at stable perplexity was ");
+    evidence(headline, *best_study, best);
+    headline.Text(".");
+  } else {
+    headline.Text("No configuration was measurably faster than its baseline at stable perplexity");
+    if (closest_study) {
+      headline.Text("; the lowest ratio was ");
+      evidence(headline, *closest_study, closest);
+    }
+    headline.Text(".");
+  }
+  if (faster_broken > 0) {
+    headline.Text(" " + std::to_string(faster_broken) +
+                  (faster_broken == 1 ? " configuration was" : " configurations were") +
+                  " faster only with perplexity beyond " + tol + ".");
+  }
+  if (within_run > 0) {
+    headline.Text(" " + std::to_string(within_run) +
+                  (within_run == 1 ? " comparison rests on one replicate and supports"
+                                   : " comparisons rest on one replicate and support") +
+                  " no speed claim.");
+  }
+  out.push_back(headline);
+
+  Prose failures;
+  failures.Text(std::to_string(ok) + " of " + std::to_string(keys.size()) +
+                " configurations produced measurements");
   if (!failed.empty()) {
     int n_failed = 0;
     std::vector<std::string> parts;
     for (const auto& [o, n] : failed) {
-      parts.push_back(o + " (" + std::to_string(n) + ")");
+      parts.push_back(o + " " + std::to_string(n));
       n_failed += n;
     }
-    intro.Text("; " + std::to_string(n_failed) + " ended without: " + JoinList(parts));
+    failures.Text("; " + std::to_string(n_failed) + " failed (" + JoinList(parts) + ")");
   }
-  if (model.unfinished > 0) intro.Text("; " + std::to_string(model.unfinished) + " were not run");
-  out.push_back(intro.Text("."));
+  if (model.unfinished > 0)
+    failures.Text("; " + std::to_string(model.unfinished) + " were not run");
+  out.push_back(failures.Text("."));
 
-  for (const Study& s : model.studies) {
-    if (s.cells.size() < 2 || !s.baseline || !s.cells[*s.baseline].ok() ||
-        !s.cells[*s.baseline].tpot) {
-      continue;
-    }
-    const Cell& base = s.cells[*s.baseline];
-    Prose p;
-    p.Text("In study ").User(s.id);
-    if (!s.title.empty()) p.Text(" (").User(s.title).Text(")");
-    p.Text(", against the ")
-        .Append(CellLabelProse(base, s.varying))
-        .Text(" baseline (median TPOT " + FormatMs(base.tpot->median) + " ms, ")
-        .Key(base.short_key)
-        .Text(")");
-    std::vector<size_t> moved, same;
-    int stable = 0, with_ppl = 0;
-    for (size_t i = 0; i < s.cells.size(); ++i) {
-      const Comparison& c = s.comparisons[i];
-      if (c.speed == SpeedVerdict::kSlower || c.speed == SpeedVerdict::kFaster) moved.push_back(i);
-      if (c.speed == SpeedVerdict::kNoDifference) same.push_back(i);
-      if (c.ppl != PplVerdict::kUnavailable) ++with_ppl;
-      if (c.ppl == PplVerdict::kStable) ++stable;
-    }
-    if (moved.empty() && same.empty()) {
-      p.Text(", no variant could be compared.");
-      out.push_back(p);
-      continue;
-    }
-    for (size_t n = 0; n < moved.size(); ++n) {
-      const Cell& c = s.cells[moved[n]];
-      const Comparison& cmp = s.comparisons[moved[n]];
-      p.Text(n == 0 ? ", " : "; ").Append(CellLabelProse(c, s.varying));
-      p.Text(std::string(" was ") + SpeedVerdictText(cmp.speed) + " (median ratio " +
-             FormatRatio(*cmp.ratio) + ", 95% CI " + Ci(cmp.ratio_ci) + ", ")
-          .Key(c.short_key)
-          .Text(")");
-    }
-    if (!same.empty()) {
-      p.Text(moved.empty() ? ", " : "; ");
-      p.Text(std::to_string(same.size()) +
-             (same.size() == 1 ? " variant showed" : " variants showed") +
-             " no measurable difference in TPOT (");
-      for (size_t n = 0; n < same.size(); ++n) {
-        if (n) p.Text(", ");
-        p.Key(s.cells[same[n]].short_key);
-      }
-      p.Text(")");
-    }
-    if (with_ppl > 0) {
-      p.Text("; PPL stayed within +/-" + FormatPercent(model.ppl_tolerance) +
-             " of the baseline for " + std::to_string(stable) + " of " + std::to_string(with_ppl) +
-             " compared variants");
-    }
-    out.push_back(p.Text("."));
+  Prose method;
+  method.Text("TPOT is the median per-token latency");
+  if (!model.tokens.empty()) method.Text(" over " + JoinList(model.tokens) + " decoded tokens");
+  if (!repeats.empty()) {
+    std::vector<std::string> r;
+    for (int64_t n : repeats) r.push_back(std::to_string(n));
+    method.Text(" x " + JoinList(r) + (repeats.size() == 1 && *repeats.begin() == 1
+                                           ? " repeat"
+                                           : " repeats in one worker process"));
   }
-  out.push_back(Prose().Text(
-      "TPOT figures are medians of per-token latencies with 95% bootstrap confidence intervals; "
-      "a difference is reported only when the interval of the ratio excludes 1."));
+  if (!model.hardware.empty()) method.Text(" on ").User(JoinList(model.hardware));
+  method.Text(", with 95% two-level bootstrap intervals (repeats, then tokens); a difference "
+              "counts only when the interval of the ratio excludes 1 and the change exceeds +/-" +
+              FormatPercent(model.min_effect) + ".");
+  out.push_back(method);
   return out;
 }
 

@@ -1,5 +1,7 @@
-// The suggested writeup paragraph for the paper: what was run, what failed, and per
-// study the comparisons with the baseline, each number with its trial key. Built once
+// The suggested writeup paragraph for the paper, under ~150 words: the question, the
+// headline (the best speed-up at stable perplexity with its interval and trial key, or
+// that there was none and the closest ratio), failures by class with counts, and one
+// sentence of method (tokens, repeats, hardware, the verdict rule). Built once
 // as Prose and rendered to markdown (snippet.md, section 4 of report.md) and LaTeX
 // (snippet.tex). Pure; any thread.
 #pragma once

@@ -95,6 +95,49 @@ std::vector<double> BootstrapMedians(const std::vector<double>& samples,
   return medians;
 }
 
+std::vector<double> TwoLevelBootstrapMedians(const std::vector<std::vector<double>>& replicates,
+                                             const BootstrapOptions& opts) {
+  if (replicates.empty()) return {};
+  if (replicates.size() == 1) return BootstrapMedians(replicates.front(), opts);
+  // As in BootstrapMedians, a resample is a count per position in the sorted pool; each
+  // replicate's tokens know their pool position, so a resample costs O(pooled draws).
+  std::vector<std::pair<double, std::pair<uint32_t, uint32_t>>> tagged;  // value, (r, j)
+  std::vector<std::vector<uint32_t>> where(replicates.size());  // pool position of (r, j)
+  for (size_t r = 0; r < replicates.size(); ++r) {
+    where[r].resize(replicates[r].size());
+    for (size_t j = 0; j < replicates[r].size(); ++j)
+      tagged.push_back({replicates[r][j], {static_cast<uint32_t>(r), static_cast<uint32_t>(j)}});
+  }
+  std::sort(tagged.begin(), tagged.end());
+  std::vector<double> pool(tagged.size());
+  for (size_t p = 0; p < tagged.size(); ++p) {
+    pool[p] = tagged[p].first;
+    where[tagged[p].second.first][tagged[p].second.second] = static_cast<uint32_t>(p);
+  }
+  const size_t n_rep = replicates.size();
+  IndexDraw draw(opts.seed);
+  std::vector<uint32_t> counts(pool.size());
+  std::vector<double> medians;
+  medians.reserve(opts.resamples);
+  for (int b = 0; b < opts.resamples; ++b) {
+    std::fill(counts.begin(), counts.end(), 0);
+    size_t total = 0;
+    for (size_t k = 0; k < n_rep; ++k) {
+      const std::vector<uint32_t>& pos = where[draw.Next(n_rep)];
+      for (size_t i = 0; i < pos.size(); ++i) ++counts[pos[draw.Next(pos.size())]];
+      total += pos.size();
+    }
+    const size_t lower_rank = (total - 1) / 2, upper_rank = total / 2;
+    size_t seen = 0, j = 0;
+    while (seen + counts[j] <= lower_rank) seen += counts[j++];
+    const double lower = pool[j];
+    while (seen + counts[j] <= upper_rank) seen += counts[j++];
+    const double upper = pool[j];
+    medians.push_back(lower + (upper - lower) / 2);
+  }
+  return medians;
+}
+
 Interval RatioInterval(const std::vector<double>& num, const std::vector<double>& den,
                        double confidence) {
   std::vector<double> ratios;
@@ -118,15 +161,27 @@ Interval BootstrapRatioCi(const std::vector<double>& numerator,
 }
 
 LatencySummary SummarizeLatency(const std::vector<double>& samples, const BootstrapOptions& opts) {
+  return SummarizeReplicates({samples}, opts);
+}
+
+LatencySummary SummarizeReplicates(const std::vector<std::vector<double>>& replicates,
+                                   const BootstrapOptions& opts) {
   LatencySummary s;
-  s.count = samples.size();
-  if (samples.empty()) return s;
-  std::vector<double> sorted = samples;
+  std::vector<std::vector<double>> reps;
+  std::vector<double> sorted;
+  for (const std::vector<double>& r : replicates) {
+    if (r.empty()) continue;
+    reps.push_back(r);
+    sorted.insert(sorted.end(), r.begin(), r.end());
+  }
+  s.count = sorted.size();
+  s.replicates = reps.size();
+  if (sorted.empty()) return s;
   std::sort(sorted.begin(), sorted.end());
   s.median = Quantile(sorted, 0.5);
   s.p90 = Quantile(sorted, 0.9);
   s.p99 = Quantile(sorted, 0.99);
-  s.bootstrap_medians = BootstrapMedians(samples, opts);
+  s.bootstrap_medians = TwoLevelBootstrapMedians(reps, opts);
   s.median_ci = PercentileInterval(s.bootstrap_medians, opts.confidence);
   return s;
 }

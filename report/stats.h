@@ -58,6 +58,15 @@ Interval PercentileInterval(std::vector<double> statistics, double confidence);
 Interval RatioInterval(const std::vector<double>& numerator_medians,
                        const std::vector<double>& denominator_medians, double confidence);
 
+// Two-level bootstrap (Davison & Hinkley 1997, sec. 3.8): each resample draws
+// `replicates.size()` replicates with replacement, then, within each drawn replicate, as
+// many tokens as it holds with replacement; the statistic is the median of the pooled
+// draw. Between-replicate spread (machine state, drift) thus enters the interval, which
+// a token-level bootstrap of pooled samples misses. Every replicate must be non-empty.
+// With one replicate the draws are exactly those of BootstrapMedians (no replicate draw).
+std::vector<double> TwoLevelBootstrapMedians(const std::vector<std::vector<double>>& replicates,
+                                             const BootstrapOptions& opts);
+
 // Percentile bootstrap CI of the median; `samples` must not be empty.
 Interval BootstrapMedianCi(const std::vector<double>& samples, const BootstrapOptions& opts);
 
@@ -67,9 +76,11 @@ Interval BootstrapMedianCi(const std::vector<double>& samples, const BootstrapOp
 Interval BootstrapRatioCi(const std::vector<double>& numerator,
                           const std::vector<double>& denominator, const BootstrapOptions& opts);
 
-// What the report states about one cell's per-token latencies (repeats pooled).
+// What the report states about one cell's per-token latencies (replicates pooled for the
+// point estimates; the CI from the two-level bootstrap over replicates).
 struct LatencySummary {
   size_t count = 0;
+  size_t replicates = 0;  // non-empty replicates behind the samples
   double median = 0;
   double p90 = 0;
   double p99 = 0;
@@ -77,6 +88,10 @@ struct LatencySummary {
   std::vector<double> bootstrap_medians;  // behind median_ci; reused for ratio CIs
 };
 
+// One replicate.
 LatencySummary SummarizeLatency(const std::vector<double>& samples, const BootstrapOptions& opts);
+// Several replicates (empty ones are ignored); the CI comes from TwoLevelBootstrapMedians.
+LatencySummary SummarizeReplicates(const std::vector<std::vector<double>>& replicates,
+                                   const BootstrapOptions& opts);
 
 }  // namespace orch::report

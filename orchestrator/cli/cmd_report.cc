@@ -9,6 +9,7 @@ namespace {
 
 struct ReportCliOptions {
   std::string db, sweep, out;
+  double min_effect = 0.02;
 };
 
 int RunReport(const ReportCliOptions& o) {
@@ -19,6 +20,7 @@ int RunReport(const ReportCliOptions& o) {
   report::ReportOptions opts;
   opts.sweep_name = sweep->name;
   opts.out_dir = o.out;
+  opts.min_effect = o.min_effect;
   Status s = report::WriteReport(*db, opts);
   if (!s.ok()) {
     std::fprintf(stderr, "orch: report: %s\n", s.message().c_str());
@@ -37,6 +39,10 @@ void SetupReport(CLI::App& app, int* exit_code) {
   AddDbOption(cmd, &o->db);
   cmd->add_option("--sweep", o->sweep, "sweep name (needed when the database holds several)");
   cmd->add_option("--out", o->out, "output directory")->required();
+  cmd->add_option("--min-effect", o->min_effect,
+                  "relative TPOT change a faster/slower verdict needs besides a 95% CI "
+                  "excluding 1 (default 0.02 = 2%)")
+      ->check(CLI::Range(0.0, 0.99));
   cmd->callback([o, exit_code] { *exit_code = RunReport(*o); });
 }
 

@@ -38,7 +38,7 @@ TEST(StudyClaims, SlowerOnlyWithItsRatioAndInterval) {
   s.comparisons[1].ratio = 1.25;
   s.comparisons[1].ratio_ci = {1.2, 1.3};
   s.comparisons[1].speed = SpeedVerdict::kSlower;
-  const std::string text = Join(StudyClaims(s, 0.01));
+  const std::string text = Join(StudyClaims(s, 0.01, 0.02));
   EXPECT_NE(text.find("slower: int8wo (1.250x [1.200, 1.300], bbbb00000000)"), std::string::npos)
       << text;
 }
@@ -46,7 +46,7 @@ TEST(StudyClaims, SlowerOnlyWithItsRatioAndInterval) {
 TEST(StudyClaims, NoComparisonsWhenTheBaselineFailed) {
   Study s = TwoCellStudy();
   s.cells[0].outcome = "oom";
-  const std::string text = Join(StudyClaims(s, 0.01));
+  const std::string text = Join(StudyClaims(s, 0.01, 0.02));
   EXPECT_NE(text.find("the baseline aaaa00000000 ended oom; no comparisons"), std::string::npos)
       << text;
   EXPECT_EQ(text.find("slower"), std::string::npos);
@@ -56,7 +56,7 @@ TEST(StudyClaims, SingleCellHasNothingToCompare) {
   Study s = TwoCellStudy();
   s.cells.resize(1);
   s.comparisons.resize(1);
-  EXPECT_NE(Join(StudyClaims(s, 0.01)).find("nothing to compare"), std::string::npos);
+  EXPECT_NE(Join(StudyClaims(s, 0.01, 0.02)).find("nothing to compare"), std::string::npos);
 }
 
 TEST(FailureClaim, CountsACellInTwoStudiesOnce) {
@@ -85,7 +85,7 @@ TEST(CellObservation, FailedCellsGiveTheirCause) {
   s.cells[1].outcome = "oom";
   s.cells[1].reason = "CUDA out of memory";
   s.cells[1].error_line = "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 GiB";
-  const std::string text = CellObservation(s, 1, 0.01).PlainText();
+  const std::string text = CellObservation(s, 1, 0.01, 0.02).PlainText();
   EXPECT_EQ(text,
             "int8wo (bbbb00000000): outcome oom: torch.OutOfMemoryError: CUDA out of "
             "memory. Tried to allocate 2 GiB.");

@@ -13,10 +13,13 @@ namespace {
 using nlohmann::json;
 
 // A snapshot with one study: a baseline (quant none) and one variant, both ok, with
-// latencies `base_ms` and `variant_ms` (+/- the same small spread) and PPLs.
+// latencies `base_ms` and `variant_ms` (+/- the same small spread) and PPLs, each cell's
+// samples spread over `replicates` repeats.
 class TwoCells {
  public:
-  TwoCells(double base_ms, double variant_ms, double base_ppl = 20, double variant_ppl = 20) {
+  TwoCells(double base_ms, double variant_ms, double base_ppl = 20, double variant_ppl = 20,
+           int replicates = 4)
+      : replicates_(replicates) {
     snap.sweep.id = 1;
     snap.sweep.name = "s";
     snap.studies.push_back({1, "A", "title", "", "{}", 0, true});
@@ -45,7 +48,8 @@ class TwoCells {
     a.metrics["ppl"] = ppl;
     for (int i = 0; i < 200; ++i) {
       // A deterministic spread of +/-5% around `ms`.
-      a.samples.push_back({0, i, ms * (0.95 + 0.1 * ((i * 37) % 200) / 199.0), 3.0, false});
+      a.samples.push_back({i % replicates_, i / replicates_,
+                           ms * (0.95 + 0.1 * ((i * 37) % 200) / 199.0), 3.0, false});
     }
     snap.attempts[t.key].push_back(a);
   }
@@ -57,6 +61,9 @@ class TwoCells {
   }
 
   SweepSnapshot snap;
+
+ private:
+  int replicates_;
 };
 
 TEST(Claims, SwitchFromNoDifferenceToSlowerAsSamplesSeparate) {
@@ -88,6 +95,51 @@ TEST(Claims, SwitchFromNoDifferenceToSlowerAsSamplesSeparate) {
             std::string::npos);
   EXPECT_NE(TwoCells(10.0, 15.0).Build().studies[0].observations[1].PlainText().find(": slower"),
             std::string::npos);
+}
+
+TEST(Claims, OneReplicateMakesNoSpeedClaim) {
+  // Separated samples would be "slower" with replicates; from one run they say nothing
+  // about run-to-run spread, so no verdict.
+  ReportModel m = TwoCells(10.0, 15.0, 20, 20, /*replicates=*/1).Build();
+  const Comparison& c = m.studies[0].comparisons[1];
+  ASSERT_TRUE(c.ratio);
+  EXPECT_EQ(c.speed, SpeedVerdict::kWithinRunOnly);
+  EXPECT_NE(m.studies[0].observations[1].PlainText().find("within-run spread only"),
+            std::string::npos)
+      << m.studies[0].observations[1].PlainText();
+  bool said = false;
+  for (const Prose& p : m.conclusions)
+    said |= p.PlainText().find("no faster/slower claim (one replicate") != std::string::npos;
+  EXPECT_TRUE(said);
+  EXPECT_EQ(TwoCells(10.0, 15.0).Build().studies[0].comparisons[1].speed, SpeedVerdict::kSlower);
+}
+
+TEST(Claims, AVerdictNeedsTheMinimumEffect) {
+  // 1% slower with identical spreads: the CI excludes 1, but the change is below 2%.
+  TwoCells t(10.0, 10.1);
+  ReportModel m = t.Build();
+  const Comparison& c = m.studies[0].comparisons[1];
+  ASSERT_FALSE(c.ratio_ci.Contains(1.0)) << c.ratio_ci.lo << " " << c.ratio_ci.hi;
+  EXPECT_EQ(c.speed, SpeedVerdict::kNoDifference);
+  EXPECT_NE(m.studies[0].observations[1].PlainText().find("within the +/-2.0% minimum effect"),
+            std::string::npos)
+      << m.studies[0].observations[1].PlainText();
+  FactsOptions loose;
+  loose.min_effect = 0.005;
+  EXPECT_EQ(t.Build(loose).studies[0].comparisons[1].speed, SpeedVerdict::kSlower);
+  EXPECT_EQ(TwoCells(10.0, 9.9).Build(loose).studies[0].comparisons[1].speed,
+            SpeedVerdict::kFaster);
+  EXPECT_EQ(TwoCells(10.0, 9.9).Build().studies[0].comparisons[1].speed,
+            SpeedVerdict::kNoDifference);
+}
+
+TEST(JudgeSpeed, IntervalEffectAndReplication) {
+  EXPECT_EQ(JudgeSpeed({1.03, 1.05}, 1.04, 0.02, true), SpeedVerdict::kSlower);
+  EXPECT_EQ(JudgeSpeed({1.03, 1.05}, 1.04, 0.05, true), SpeedVerdict::kNoDifference);
+  EXPECT_EQ(JudgeSpeed({0.99, 1.05}, 1.04, 0.02, true), SpeedVerdict::kNoDifference);
+  EXPECT_EQ(JudgeSpeed({0.90, 0.95}, 0.93, 0.02, true), SpeedVerdict::kFaster);
+  EXPECT_EQ(JudgeSpeed({0.90, 0.95}, 0.99, 0.02, true), SpeedVerdict::kNoDifference);
+  EXPECT_EQ(JudgeSpeed({0.90, 0.95}, 0.93, 0.02, false), SpeedVerdict::kWithinRunOnly);
 }
 
 TEST(Claims, FasterWhenTheCiLiesBelowOne) {

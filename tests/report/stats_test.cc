@@ -132,5 +132,49 @@ TEST(SummarizeLatency, ReportsPercentilesOfPooledSamples) {
   EXPECT_TRUE(s.median_ci.Contains(50.5));
 }
 
+// `n` deterministic values spread +/-1% around `centre`.
+std::vector<double> Around(double centre, int n) {
+  std::vector<double> v;
+  for (int i = 0; i < n; ++i) v.push_back(centre * (0.99 + 0.02 * ((i * 37) % n) / (n - 1.0)));
+  return v;
+}
+
+TEST(TwoLevelBootstrap, OneReplicateIsTheTokenBootstrap) {
+  BootstrapOptions opts;
+  const std::vector<double> v = Ramp(101, 10, 0.1);
+  EXPECT_EQ(TwoLevelBootstrapMedians({v}, opts), BootstrapMedians(v, opts));
+  EXPECT_TRUE(TwoLevelBootstrapMedians({}, opts).empty());
+}
+
+TEST(TwoLevelBootstrap, ReplicateSpreadWidensTheInterval) {
+  // Four runs whose levels differ by a few percent: the pooled token bootstrap sees
+  // only the (small) within-run spread; the two-level one sees the runs differ.
+  const std::vector<std::vector<double>> runs = {Around(10.0, 200), Around(10.4, 200),
+                                                 Around(9.7, 200), Around(10.2, 200)};
+  std::vector<double> pooled;
+  for (const auto& r : runs) pooled.insert(pooled.end(), r.begin(), r.end());
+  BootstrapOptions opts;
+  const LatencySummary two = SummarizeReplicates(runs, opts);
+  const Interval one = BootstrapMedianCi(pooled, opts);
+  EXPECT_EQ(two.replicates, 4u);
+  EXPECT_EQ(two.count, 800u);
+  EXPECT_DOUBLE_EQ(two.median, Median(pooled));
+  EXPECT_TRUE(two.median_ci.Contains(two.median));
+  EXPECT_GT(two.median_ci.hi - two.median_ci.lo, 3 * (one.hi - one.lo))
+      << "two-level [" << two.median_ci.lo << ", " << two.median_ci.hi << "] pooled ["
+      << one.lo << ", " << one.hi << "]";
+  // Identical runs: the replicate level adds (almost) nothing.
+  const std::vector<std::vector<double>> same = {Around(10.0, 200), Around(10.0, 200),
+                                                 Around(10.0, 200), Around(10.0, 200)};
+  const LatencySummary flat = SummarizeReplicates(same, opts);
+  EXPECT_LT(flat.median_ci.hi - flat.median_ci.lo, two.median_ci.hi - two.median_ci.lo);
+  // Deterministic, and empty replicates are ignored.
+  std::vector<std::vector<double>> with_empty = runs;
+  with_empty.insert(with_empty.begin() + 1, std::vector<double>{});
+  const LatencySummary again = SummarizeReplicates(with_empty, opts);
+  EXPECT_EQ(again.replicates, 4u);
+  EXPECT_EQ(again.bootstrap_medians, two.bootstrap_medians);
+}
+
 }  // namespace
 }  // namespace orch::report
