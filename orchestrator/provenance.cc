@@ -1,6 +1,5 @@
 #include "orchestrator/provenance.h"
 
-#include <signal.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -12,16 +11,11 @@
 
 #include "orch_build_info.h"
 #include "orchestrator/machine_facts.h"
+#include "orchestrator/ownership.h"
 #include "orchestrator/subprocess.h"
 
 namespace orch {
 namespace {
-
-std::string Hostname() {
-  char buf[256] = {0};
-  ::gethostname(buf, sizeof(buf) - 1);
-  return buf;
-}
 
 std::string OsName() {
   std::ifstream in("/etc/os-release");
@@ -59,21 +53,6 @@ std::string UtcNow() {
   return buf;
 }
 
-int64_t ProcessStartTicks(int64_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  std::getline(in, stat);
-  auto rparen = stat.rfind(')');
-  if (rparen == std::string::npos) return -1;
-  std::istringstream fields(stat.substr(rparen + 2));
-  std::string f;
-  // Fields after "(comm)": state is field 3; starttime is field 22.
-  for (int i = 3; i <= 22 && fields >> f; ++i) {
-    if (i == 22) return std::stoll(f);
-  }
-  return -1;
-}
-
 }  // namespace
 
 nlohmann::json CollectProvenance(double probe_timeout_s) {
@@ -82,7 +61,7 @@ nlohmann::json CollectProvenance(double probe_timeout_s) {
       {"orch_dirty", ORCH_GIT_DIRTY},
       {"build_type", ORCH_BUILD_TYPE},
       {"compiler", ORCH_COMPILER},
-      {"host", Hostname()},
+      {"host", ThisProcessIdentity().host},
       {"os", OsName()},
       {"cpu_model", CpuModel()},
       {"cpus", static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN))},
@@ -113,17 +92,6 @@ nlohmann::json CollectProvenance(double probe_timeout_s) {
     }
   }
   return p;
-}
-
-store::Owner SelfOwner() {
-  int64_t pid = ::getpid();
-  return {Hostname(), pid, ProcessStartTicks(pid)};
-}
-
-bool OwnerAlive(const store::Owner& owner) {
-  if (owner.host != Hostname()) return true;
-  if (::kill(static_cast<pid_t>(owner.pid), 0) != 0 && errno == ESRCH) return false;
-  return ProcessStartTicks(owner.pid) == owner.pid_start;
 }
 
 }  // namespace orch

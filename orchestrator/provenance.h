@@ -14,11 +14,5 @@ namespace orch {
 // killed and named in "probe_errors".
 nlohmann::json CollectProvenance(double probe_timeout_s = 10);
 
-// This process as the owner of attempts: host, pid, and the pid's start time (so a
-// reused pid is not mistaken for a live orchestrator).
-store::Owner SelfOwner();
-// True when `owner` is this host's process that is still running (same start time).
-// Owners on other hosts are assumed alive: one database serves one host at a time.
-bool OwnerAlive(const store::Owner& owner);
 
 }  // namespace orch

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/store.h"
+#include "orch_process.h"
 #include "test_util.h"
 
 namespace orch {
@@ -63,28 +64,9 @@ int RunningAttempts(const std::string& db_path) {
   return running;
 }
 
+// orch as a process: stdout and stderr (append mode) in dir/orch-PID.log.
 pid_t SpawnOrch(const std::string& dir, std::vector<std::string> args) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (chdir(dir.c_str()) != 0) _exit(99);
-    std::string log = dir + "/orch-" + std::to_string(getpid()) + ".log";
-    freopen(log.c_str(), "w", stdout);
-    freopen(log.c_str(), "a", stderr);
-    std::vector<char*> argv;
-    std::string bin = ORCH_BINARY;
-    argv.push_back(bin.data());
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
-    _exit(98);
-  }
-  return pid;
-}
-
-int WaitExit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return testing::SpawnOrchWith(dir, std::move(args));
 }
 
 TEST(EndToEnd, EachWorkerBehaviourEndsInItsOutcomeClass) {
@@ -232,7 +214,7 @@ TEST(EndToEnd, CtrlCForwardsToWorkersRecordsInterruptedAndExits130) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   kill(orch, SIGINT);
-  EXPECT_EQ(WaitExit(orch), 130);
+  EXPECT_EQ(testing::WaitOrch(orch), 130);
   auto db = std::move(store::Store::Open(d / "results/orch.db", store::OpenMode::kReadOnly)).value();
   auto sweep = db->FindSweep("e2e");
   int interrupted = 0;
@@ -260,7 +242,7 @@ TEST(Resume, KilledOrchestratorRerunsOnlyUnfinishedTrials) {
     pid_t orch = SpawnOrch(d.path(), {"run", "spec.yaml", "-j", "2"});
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     kill(orch, SIGKILL);
-    WaitExit(orch);
+    testing::WaitOrch(orch);
   }
   // Orphaned workers die at their next event write (SIGPIPE), within one heartbeat.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -294,7 +276,7 @@ TEST(Resume, ResumeRunsFromTheSnapshotInTheDatabase) {
   pid_t orch = SpawnOrch(d.path(), {"run", "spec.yaml"});
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   kill(orch, SIGKILL);
-  WaitExit(orch);
+  testing::WaitOrch(orch);
   std::filesystem::remove(d / "spec.yaml");  // resume needs only the database
   auto r = RunOrch(d.path(), "resume");
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -312,7 +294,7 @@ TEST(Concurrency, TwoOrchestratorsOnOneDatabaseNeverRunTheSameTrial) {
   ASSERT_EQ(RunOrch(d.path(), "plan spec.yaml").exit_code, 0);
   pid_t a = SpawnOrch(d.path(), {"run", "spec.yaml", "-j", "2"});
   pid_t b = SpawnOrch(d.path(), {"run", "spec.yaml", "-j", "2"});
-  int ra = WaitExit(a), rb = WaitExit(b);
+  int ra = testing::WaitOrch(a), rb = testing::WaitOrch(b);
   EXPECT_TRUE(ra == 0 || rb == 0) << ra << " " << rb;
   auto db = std::move(store::Store::Open(d / "results/orch.db", store::OpenMode::kReadOnly)).value();
   auto sweep = db->FindSweep("e2e");
