@@ -316,7 +316,10 @@ TEST(Cuda, PeakMemoryShowsQuantizedSavings) {
       out.write(reinterpret_cast<const char*>(&id), 4);
     }
   }
-  auto peak = [&](const char* quant) {
+  struct Memory {
+    double peak = -1, weights = -1;
+  };
+  auto run = [&](const char* quant) {
     Trial t;
     t.config.device = "cuda";
     t.config.dtype = "bf16";
@@ -328,15 +331,24 @@ TEST(Cuda, PeakMemoryShowsQuantizedSavings) {
     EventSink events("");
     TrialResult r = RunTrial(t, events);
     EXPECT_EQ(r.outcome, Outcome::kOk) << quant << ": " << r.reason;
-    return r.metrics.count("peak_alloc_bytes") ? r.metrics.at("peak_alloc_bytes") : -1.0;
+    Memory m;
+    if (r.metrics.count("peak_alloc_bytes")) m.peak = r.metrics.at("peak_alloc_bytes");
+    if (r.metrics.count("weight_bytes")) m.weights = r.metrics.at("weight_bytes");
+    return m;
   };
-  const double none = peak("none"), int8 = peak("int8wo");
+  const Memory none = run("none"), int8 = run("int8wo");
   fs::remove_all(dir);
-  ASSERT_GT(none, 0);
-  ASSERT_GT(int8, 0);
-  // The quantizable linears are ~85% of the weights; int8 halves their bf16 bytes.
-  EXPECT_LT(int8, 0.8 * none) << "peak_alloc_bytes none=" << none << " int8wo=" << int8
-                              << ": peak still counts the unquantized weights";
+  ASSERT_GT(none.peak, 0);
+  ASSERT_GT(int8.peak, 0);
+  ASSERT_GT(none.weights, int8.weights);
+  // Both peaks hold the same fixed costs (cuBLAS workspace, activations, cache); measured
+  // after quantization, the difference is at least half the weight bytes int8 saves. A peak
+  // taken before quantization counts the unquantized bf16 weights in both and shows none.
+  const double saved = none.weights - int8.weights;
+  EXPECT_GE(none.peak - int8.peak, 0.5 * saved)
+      << "peak_alloc_bytes none=" << none.peak << " int8wo=" << int8.peak
+      << ", weight_bytes none=" << none.weights << " int8wo=" << int8.weights
+      << ": the peak still counts the unquantized weights";
 }
 
 }  // namespace
