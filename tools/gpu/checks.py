@@ -67,7 +67,7 @@ def cmd_gtest(argv):
             elif t.get("result") == "SKIPPED" or t.get("status") == "NOTRUN":
                 skipped = t.get("skipped", {})
                 msg = skipped.get("message", "") if isinstance(skipped, dict) else ""
-                record(path, name, "skipped", ("skipped: " + msg).strip()[:500], {"seconds": secs})
+                record(path, name, "skipped", ("skipped: " + msg if msg else "skipped (GTEST_SKIP)")[:500], {"seconds": secs})
             else:
                 record(path, name, "pass", "", {"seconds": secs})
     if n == 0:
