@@ -10,8 +10,8 @@
 # What is carried: every library `ldd` resolves that is neither glibc's own (libc, libm,
 # libpthread, libdl, librt, libresolv, ld-linux, vdso) nor torch's or CUDA's (found there
 # through python3's torch/lib and the nvidia-* wheels beside it; tools/gpu/run.sh puts
-# them on LD_LIBRARY_PATH). libstdc++ and libgcc_s are carried: the binaries need this
-# machine's, and they are backward compatible with what torch's libraries ask for.
+# them on LD_LIBRARY_PATH). libstdc++ and libgcc_s are carried apart, in lib-compat/:
+# run.sh adds them only if the GPU machine's own are older than the binaries need.
 # The fixtures (tests/fixtures), the quickstart model (models/quickstart) and the GPU
 # spec (experiments/gpu_check.yaml) are tracked files: they travel with the working tree
 # and are not copied again.
@@ -118,11 +118,17 @@ for b in "${bins[@]}"; do
   done < <(ldd "$b" | "$0" --classify)
 done
 echo "glibc needed: $glibc_max" >>"$manifest"
+mkdir -p "$dest/lib-compat"
 for path in "${!carried[@]}"; do
   # The soname the binaries ask for is the file name ldd printed; copy the target's bytes.
-  cp -L "$path" "$dest/lib/$(basename "$path")"
-  strip --strip-unneeded "$dest/lib/$(basename "$path")" 2>/dev/null || true
-  echo "carried: $(basename "$path") <- $path" >>"$manifest"
+  # libstdc++ and libgcc_s go to lib-compat/: run.sh uses them only where the GPU machine's
+  # own are too old for the binaries (a newer system libstdc++ must win: compute-sanitizer
+  # and the system's tools run under the same LD_LIBRARY_PATH).
+  sub=lib
+  case "$(basename "$path")" in libstdc++.so*|libgcc_s.so*) sub=lib-compat ;; esac
+  cp -L "$path" "$dest/$sub/$(basename "$path")"
+  strip --strip-unneeded "$dest/$sub/$(basename "$path")" 2>/dev/null || true
+  echo "carried: $sub/$(basename "$path") <- $path" >>"$manifest"
 done
 sort -o "$manifest.tmp" "$manifest" && mv "$manifest.tmp" "$manifest"
 

@@ -103,11 +103,18 @@ else
 fi
 
 bins=(orch orch-worker worker_tests bench_decode)
+# The carried libstdc++/libgcc_s (lib-compat/) only where the machine's own are too old.
+if [[ -d "$pack/lib-compat" ]] && ldd "$pack/bin/orch-worker" 2>&1 | grep -q "version .GLIBCXX_\|version .GCC_"; then
+  export LD_LIBRARY_PATH="$pack/lib-compat:$LD_LIBRARY_PATH"
+  setmeta libstdcxx "carried (the machine's is older than the binaries need)"
+else
+  setmeta libstdcxx "the machine's own"
+fi
 missing=""
 for b in "${bins[@]}"; do
   if [[ ! -x "$pack/bin/$b" ]]; then missing+=" $b(absent)"; continue; fi
   ldd "$pack/bin/$b" >"$work/ldd-$b.txt" 2>&1
-  nf="$(grep 'not found' "$work/ldd-$b.txt" | awk '{print $1}' | tr '\n' ' ')"
+  nf="$(grep 'not found' "$work/ldd-$b.txt" | sed 's/^[[:space:]]*//' | cut -c1-120 | tr '\n' ' ')"
   [[ -n "$nf" ]] && missing+=" $b needs: $nf"
 done
 glibc_need="$(sed -n 's/^glibc needed: //p' "$pack/manifest.txt" 2>/dev/null)"
