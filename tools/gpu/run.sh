@@ -104,7 +104,7 @@ fi
 
 bins=(orch orch-worker worker_tests bench_decode)
 # The carried libstdc++/libgcc_s (lib-compat/) only where the machine's own are too old.
-if [[ -d "$pack/lib-compat" ]] && ldd "$pack/bin/orch-worker" 2>&1 | grep -q "version .GLIBCXX_\|version .GCC_"; then
+if [[ -d "$pack/lib-compat" ]] && ldd "$pack/bin/orch-worker" 2>&1 | grep -qE "version .(GLIBCXX|GCC)_|lib(stdc\+\+|gcc_s)\.so\.[0-9]+ => not found"; then
   export LD_LIBRARY_PATH="$pack/lib-compat:$LD_LIBRARY_PATH"
   setmeta libstdcxx "carried (the machine's is older than the binaries need)"
 else
