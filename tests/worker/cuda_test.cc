@@ -144,9 +144,12 @@ TEST(Cuda, Fp32DecodeNllWithin1e4PerTokenTf32Off) {
     testing::Reference ref(name);
     at::Tensor ids = ref.Get("input_ids").to(kCuda);
     const int64_t t = ids.size(0);
+    // The reference's StreamingLLM cache (n_sink, window) is in its metadata.
+    const int64_t n_sink = std::stoll(ref.file.metadata().at("n_sink"));
+    const int64_t window = std::stoll(ref.file.metadata().at("window"));
     for (auto [policy, key] : {std::pair{CachePolicy{0, std::nullopt}, "nll_full"},
-                               std::pair{CachePolicy{4, 8}, "nll_stream"},
-                               std::pair{CachePolicy{0, 8}, "nll_stream_nosink"}}) {
+                               std::pair{CachePolicy{n_sink, window}, "nll_stream"},
+                               std::pair{CachePolicy{0, window}, "nll_stream_nosink"}}) {
       at::Tensor nll =
           testing::NextTokenNll(testing::DecodeLogits(*model, ids, policy, false), ids).cpu();
       at::Tensor want = ref.Get(key);
@@ -160,11 +163,13 @@ TEST(Cuda, Fp32DecodeNllWithin1e4PerTokenTf32Off) {
 TEST(Cuda, HalfDtypesMeanNllNearFp32) {
   REQUIRE_CUDA();
   testing::Reference ref("tiny-parallel");
+  const int64_t n_sink = std::stoll(ref.file.metadata().at("n_sink"));
+  const int64_t window = std::stoll(ref.file.metadata().at("window"));
   for (auto dtype : {at::kHalf, at::kBFloat16}) {
     auto model = LoadOnCuda("tiny-parallel", dtype);
     at::Tensor ids = ref.Get("input_ids").to(kCuda);
     for (auto [policy, key] : {std::pair{CachePolicy{0, std::nullopt}, "nll_full"},
-                               std::pair{CachePolicy{4, 8}, "nll_stream"}}) {
+                               std::pair{CachePolicy{n_sink, window}, "nll_stream"}}) {
       at::Tensor nll =
           testing::NextTokenNll(testing::DecodeLogits(*model, ids, policy, false), ids).cpu();
       // docs/worker.md, Tolerances: bf16 within 0.05, fp16 within 0.02 of fp32.
