@@ -8,6 +8,7 @@ machine has, also where torch is missing (the CPU rehearsal).
   checks.py gtest CHECKS GTEST_JSON [LOG]        one check per test; skipped counts as failed
   checks.py trial CHECKS NAME RESULT_JSON EXPECTED[,EXPECTED...]
   checks.py sweep CHECKS EXPORT_JSON            every cell in its expected class
+  checks.py device-le-host CHECKS NAME RESULT_JSON   tpot_device_ms_median <= tpot_ms_median
   checks.py summarize CHECKS OUTDIR META_JSON   -> OUTDIR/summary.json, summary.md; exit 1 if
                                                 any check is not pass/refused, or none ran
 
@@ -90,6 +91,27 @@ def cmd_trial(argv):
     status = "pass" if got in want else "fail"
     record(path, name, status,
            f"outcome {got} (expected {'/'.join(want)}): {r.get('reason', '')}"[:500], nums)
+
+
+def cmd_device_le_host(argv):
+    """Issue 7, check 7: the device-clock TPOT must cover the same (post-warm-up) steps as the
+    host-clock one. Each step's CUDA-event time lies inside its host-clock bracket, so over
+    the same steps the device median can never exceed the host median; a device median that
+    counts the warm-up steps (cuBLAS handle creation, lazy kernel loading in the first step of
+    a fresh process) does."""
+    path, name, result_json = argv[:3]
+    try:
+        with open(result_json) as f:
+            m = json.load(f).get("metrics", {})
+        dev, host = float(m["tpot_device_ms_median"]), float(m["tpot_ms_median"])
+    except (OSError, ValueError, KeyError) as e:
+        record(path, name, "fail", f"no tpot_device_ms_median/tpot_ms_median: {e!r}")
+        return
+    ok = dev <= host * 1.02 + 0.01
+    record(path, name, "pass" if ok else "fail",
+           "device median within the host median" if ok else
+           "tpot_device_ms_median exceeds tpot_ms_median: the device figure counts warm-up steps",
+           {"tpot_device_ms_median": dev, "tpot_ms_median": host})
 
 
 def expected_outcomes(trial):
@@ -182,6 +204,8 @@ def main():
         cmd_trial(argv)
     elif cmd == "sweep":
         cmd_sweep(argv)
+    elif cmd == "device-le-host":
+        cmd_device_le_host(argv)
     elif cmd == "summarize":
         return cmd_summarize(argv)
     else:

@@ -146,15 +146,15 @@ rc=$?
 log "Cuda.* tests rc=$rc: $(grep -E '^\[  (PASSED|FAILED|SKIPPED) ' "$work/cuda_tests.log" | tr '\n' ' ')"
 
 # --- check 6: real failures classified right, and the GPU usable after them ---------------
-trial() {  # NAME EXPECTED WINDOW [ENV...]
-  local name="$1" expected="$2" window="$3"; shift 3
+trial() {  # NAME EXPECTED WINDOW TOKENS WARMUP [ENV...]
+  local name="$1" expected="$2" window="$3" tokens="$4" warmup="$5"; shift 5
   local d="$work/trials/$name" fx="$root/tests/fixtures/model/tiny-parallel"
   mkdir -p "$d"
   cat >"$d/trial.json" <<JSON
 {"protocol":1,"trial_key":"gpu-$name","attempt":1,"attempt_dir":"$d","events_path":"$d/events.jsonl",
  "result_path":"$d/result.json",
  "config":{"quant":"none","scope":"all","window":$window,"n_sink":4,"dtype":"bf16","compile":"eager",
-           "mode":"eval","tokens":40,"warmup":4,"repeats":1,"seed":0,"device":"cuda","timeout":60,
+           "mode":"eval","tokens":$tokens,"warmup":$warmup,"repeats":1,"seed":0,"device":"cuda","timeout":60,
            "heartbeat_timeout":60,"retries":0},
  "inputs":{"model":"$fx","token_ids":"$fx/tokens.ids"}}
 JSON
@@ -163,10 +163,15 @@ JSON
   "$py" "$checks_py" trial "$checks" "trial:$name" "$d/result.json" "$expected"
 }
 log "failure classification"
-trial oom oom 2147483647
-trial after-oom ok 8
-trial kernel-fault cuda_error 8 ORCH_WORKER_TEST_FAULT=device_assert
-trial after-fault ok 8
+trial oom oom 2147483647 40 4
+trial after-oom ok 8 40 4
+trial kernel-fault cuda_error 8 40 4 ORCH_WORKER_TEST_FAULT=device_assert
+trial after-fault ok 8 40 4
+# Check 7 (second half): tpot_device_ms_* leaves out the warm-up steps like the host
+# figures. Two steps in a fresh process, the first (cuBLAS handles, lazy kernel loading)
+# as warm-up: the device median must not exceed the host median of the second alone.
+trial warmup-excluded ok 8 3 1
+"$py" "$checks_py" device-le-host "$checks" trial:tpot-device-excludes-warmup "$work/trials/warmup-excluded/result.json"
 
 # --- benchmark ----------------------------------------------------------------------------
 log "decode benchmark"

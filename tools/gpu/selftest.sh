@@ -93,5 +93,13 @@ python3 "$here/checks.py" trial "$t/c5.jsonl" trial:missing "$t/absent.json" ok
 check "trial: cuda_error expected passes, a missing result fails" \
   test "$(python3 -c "import json;print(' '.join(json.loads(l)['status'] for l in open('$t/c5.jsonl')))")" = "pass fail"
 
+# 6. device-le-host: the device median over the same steps never exceeds the host median.
+echo '{"outcome":"ok","metrics":{"tpot_ms_median":1.2,"tpot_device_ms_median":0.9}}' >"$t/good.json"
+echo '{"outcome":"ok","metrics":{"tpot_ms_median":1.2,"tpot_device_ms_median":40.0}}' >"$t/bad.json"
+echo '{"outcome":"ok","metrics":{"tpot_ms_median":1.2}}' >"$t/cpu.json"
+for f in good bad cpu; do python3 "$here/checks.py" device-le-host "$t/c6.jsonl" "d:$f" "$t/$f.json"; done
+check "device-le-host: within passes, warm-up-inflated and absent fail" \
+  test "$(python3 -c "import json;print(' '.join(json.loads(l)['status'] for l in open('$t/c6.jsonl')))")" = "pass fail fail"
+
 echo "selftest: $fails failure(s)"
 exit $((fails > 0))
