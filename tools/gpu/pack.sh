@@ -70,11 +70,12 @@ launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
 fi
+mkdir -p "$build"
 echo "pack.sh: configuring $build (Release, TORCH_CUDA_ARCH_LIST=$arch)"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON \
   -DORCH_WITH_CUDA=ON -DTORCH_CUDA_ARCH_LIST="$arch" -DCMAKE_PREFIX_PATH="$prefix" \
-  "${launcher[@]}" >"$build.configure.log" 2>&1 || { cat "$build.configure.log" >&2; exit 1; }
-grep -q "orch-worker: CUDA" "$build.configure.log" || {
+  "${launcher[@]}" >"$build/pack-configure.log" 2>&1 || { cat "$build/pack-configure.log" >&2; exit 1; }
+grep -q "orch-worker: CUDA" "$build/pack-configure.log" || {
   echo "pack.sh: the worker configured without CUDA (see $build.configure.log); refusing to pack" >&2
   exit 1
 }
