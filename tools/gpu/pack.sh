@@ -76,7 +76,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING
   -DORCH_WITH_CUDA=ON -DTORCH_CUDA_ARCH_LIST="$arch" -DCMAKE_PREFIX_PATH="$prefix" \
   "${launcher[@]}" >"$build/pack-configure.log" 2>&1 || { cat "$build/pack-configure.log" >&2; exit 1; }
 grep -q "orch-worker: CUDA" "$build/pack-configure.log" || {
-  echo "pack.sh: the worker configured without CUDA (see $build.configure.log); refusing to pack" >&2
+  echo "pack.sh: the worker configured without CUDA (see $build/pack-configure.log); refusing to pack" >&2
   exit 1
 }
 echo "pack.sh: building orch-worker worker_tests bench_decode orch (-j $jobs)"
