@@ -156,6 +156,18 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
   SynchronizeDevice(device);
   result.metrics["load_s"] = SecondsSince(t0);
 
+  // Test hook (docs/worker.md, "GPU check"): ORCH_WORKER_TEST_FAULT=device_assert makes a
+  // CUDA trial launch a kernel that faults (an out-of-range index_select: device-side
+  // assert), so tools/gpu/run.sh can show that a real kernel fault ends `cuda_error`.
+  if (const char* f = std::getenv("ORCH_WORKER_TEST_FAULT");
+      f && std::string(f) == "device_assert" && device.is_cuda()) {
+    at::Tensor src = at::zeros({4}, at::TensorOptions().device(device));
+    at::Tensor idx =
+        at::full({1}, int64_t{1} << 30, at::TensorOptions().dtype(at::kLong).device(device));
+    (void)src.index_select(0, idx);
+    SynchronizeDevice(device);
+  }
+
   events.Phase("prepare");
   t0 = Clock::now();
   const int64_t max_positions = c.window ? c.n_sink + *c.window + 1 : c.tokens;

@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,9 +16,14 @@
 
 namespace orch::worker::testing {
 
-inline std::string FixtureDir(const std::string& name) {
-  return std::string(ORCH_TEST_FIXTURES) + "/model/" + name;
+// ORCH_TEST_FIXTURES in the environment overrides the compiled-in path: a test binary built
+// on one machine and run from another checkout (tools/gpu/run.sh on the GPU machine).
+inline std::string FixturesRoot() {
+  const char* env = std::getenv("ORCH_TEST_FIXTURES");
+  return env && *env ? std::string(env) : std::string(ORCH_TEST_FIXTURES);
 }
+
+inline std::string FixtureDir(const std::string& name) { return FixturesRoot() + "/model/" + name; }
 
 inline ModelConfig FixtureConfig(const std::string& name) {
   std::string error;
