@@ -49,7 +49,10 @@ DecodeRun RunDecodeLoop(GptNeox& model, const std::vector<int32_t>& ids, const D
       cache.BeginStep();
       at::Tensor logits = graph ? graph->Run(token) : model.DecodeStep(token, cache, obs);
       cache.EndStep();
-      if (device_timer) run.device_ms.push_back(device_timer->Stop());
+      if (device_timer) {
+        double ms = device_timer->Stop();
+        if (i >= opt.warmup) run.device_ms.push_back(ms);  // warm-up excluded, as on the host
+      }
       SynchronizeDevice(device);
       samples.latency_ms.push_back(MsSince(t0));
 

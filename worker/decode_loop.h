@@ -31,7 +31,7 @@ struct DecodeOptions {
 
 struct DecodeRun {
   std::vector<RepeatSamples> samples;
-  std::vector<double> device_ms;  // CUDA-event step times (all repeats, warmup included)
+  std::vector<double> device_ms;  // CUDA-event step times (all repeats, warm-up excluded)
   bool non_finite = false;
   int64_t nan_token = -1;  // the step whose logits were non-finite
   int64_t nan_repeat = -1;

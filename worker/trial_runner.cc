@@ -181,6 +181,10 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
   SynchronizeDevice(device);
   result.metrics["quantize_s"] = SecondsSince(t0);
   result.metrics["weight_bytes"] = static_cast<double>(model->WeightBytes());
+  // Peaks count from the model in its final form: loading holds the unquantized weights
+  // for a moment, which would hide what a quantized variant saves (GPU allocator peaks;
+  // a CPU process's peak RSS cannot be reset and keeps the load).
+  ResetPeakMemory(device);
 
   // --- run the mode --------------------------------------------------------------------
   if (c.mode == "sanity") {
