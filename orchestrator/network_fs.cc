@@ -7,14 +7,9 @@
 
 namespace orch {
 
-std::optional<std::string> NetworkFilesystemName(const std::string& path) {
-  std::filesystem::path p = std::filesystem::absolute(path);
-  std::error_code ec;
-  while (!p.empty() && !std::filesystem::exists(p, ec) && p != p.root_path()) p = p.parent_path();
-  struct statfs fs {};
-  if (::statfs(p.c_str(), &fs) != 0) return std::nullopt;
+std::optional<std::string> NetworkFilesystemTypeName(uint32_t f_type) {
   // Magic numbers from linux/magic.h and the filesystems' sources.
-  switch (static_cast<uint32_t>(fs.f_type)) {
+  switch (f_type) {
     case 0x6969: return "NFS";
     case 0xFF534D42: return "CIFS";
     case 0xFE534D42: return "SMB2";
@@ -30,6 +25,16 @@ std::optional<std::string> NetworkFilesystemName(const std::string& path) {
     case 0x01161970: return "GFS2";
     default: return std::nullopt;
   }
+}
+
+std::optional<std::string> NetworkFilesystemName(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::absolute(path, ec);
+  if (ec) return std::nullopt;
+  while (!p.empty() && !std::filesystem::exists(p, ec) && p != p.root_path()) p = p.parent_path();
+  struct statfs fs {};
+  if (::statfs(p.c_str(), &fs) != 0) return std::nullopt;
+  return NetworkFilesystemTypeName(static_cast<uint32_t>(fs.f_type));
 }
 
 }  // namespace orch

@@ -4,6 +4,7 @@
 // BeeGFS and the like (docs/design.md, "Durability" and "Running on a cluster"). Linux.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -12,5 +13,9 @@ namespace orch {
 // The name of the network filesystem `path` (or its nearest existing parent) is on,
 // or nullopt when it is local or cannot be told.
 std::optional<std::string> NetworkFilesystemName(const std::string& path);
+
+// The name of the network filesystem with statfs magic `f_type`, or nullopt for any
+// other (local) filesystem.
+std::optional<std::string> NetworkFilesystemTypeName(uint32_t f_type);
 
 }  // namespace orch
