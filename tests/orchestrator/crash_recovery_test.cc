@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "orch_process.h"
+#include "sweep_probe.h"
 #include "orchestrator/ownership.h"
 #include "store/store.h"
 #include "test_util.h"
@@ -43,14 +44,7 @@ std::unique_ptr<store::Store> OpenDb(const std::string& dir) {
 }
 
 int RunningAttempts(const std::string& dir) {
-  if (!std::filesystem::exists(dir + "/results/orch.db")) return 0;
-  auto db = store::Store::Open(dir + "/results/orch.db", store::OpenMode::kReadOnly);
-  if (!db.ok()) return 0;
-  auto sweep = (*db)->FindSweep("e2e");
-  if (!sweep) return 0;
-  int running = 0;
-  for (const auto& c : (*db)->Counts(sweep->id)) running += c.running;
-  return running;
+  return testing::RunningAttempts(dir + "/results/orch.db");
 }
 
 std::map<std::string, int> MarkerCounts(const std::string& path) {

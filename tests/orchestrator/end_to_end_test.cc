@@ -14,10 +14,13 @@
 
 #include "store/store.h"
 #include "orch_process.h"
+#include "sweep_probe.h"
 #include "test_util.h"
 
 namespace orch {
 namespace {
+
+using testing::RunningAttempts;
 
 using testing::RunOrch;
 using testing::TempDir;
@@ -50,18 +53,6 @@ std::map<std::string, std::string> Outcomes(const std::string& db_path) {
     out[label] = t.state == store::TrialState::kDone ? t.outcome : store::TrialStateName(t.state);
   }
   return out;
-}
-
-// Attempts started and not finished, or 0 while the database does not exist yet.
-int RunningAttempts(const std::string& db_path) {
-  if (!std::filesystem::exists(db_path)) return 0;
-  auto db = store::Store::Open(db_path, store::OpenMode::kReadOnly);
-  if (!db.ok()) return 0;
-  auto sweep = (*db)->FindSweep("e2e");
-  if (!sweep) return 0;
-  int running = 0;
-  for (const auto& c : (*db)->Counts(sweep->id)) running += c.running;
-  return running;
 }
 
 // orch as a process: stdout and stderr (append mode) in dir/orch-PID.log.

@@ -20,13 +20,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "orch_process.h"
 #include "test_util.h"
 
 namespace orch {
 namespace {
 
 using Json = nlohmann::json;
+using testing::OrchLog;
 using testing::RunOrch;
+using testing::SpawnOrchWith;
+using testing::WaitOrch;
 using testing::TempDir;
 using testing::WriteText;
 
@@ -35,23 +39,6 @@ const std::string kRoot = std::string(ORCH_TEST_FIXTURES) + "/../..";
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-pid_t SpawnOrch(const std::string& dir, std::vector<std::string> args) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (chdir(dir.c_str()) != 0) _exit(99);
-    std::string log = dir + "/orch-run.log";
-    if (!freopen(log.c_str(), "w", stdout) || !freopen(log.c_str(), "a", stderr)) _exit(97);
-    std::vector<char*> argv;
-    std::string bin = ORCH_BINARY;
-    argv.push_back(bin.data());
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(bin.c_str(), argv.data());
-    _exit(98);
-  }
-  return pid;
 }
 
 // The trials of the sweep as `orch export` prints them; empty while there is no database.
@@ -139,18 +126,16 @@ studies:
   EXPECT_NE(plan.output.find("8 distinct trials"), std::string::npos) << plan.output;
 
   // Run with one worker at a time, SIGKILL the orchestrator once two trials are done.
-  pid_t orch = SpawnOrch(d.path(), {"run", "spec.yaml", "--db", "results/orch.db"});
+  pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "--db", "results/orch.db"});
   int done_before = 0;
   for (int i = 0; i < 600 && done_before < 2; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     done_before = DoneTrials(Export(d.path()));
   }
-  ASSERT_GE(done_before, 2) << ReadAll(d / "orch-run.log");
+  ASSERT_GE(done_before, 2) << OrchLog(d.path(), orch);
   ASSERT_EQ(kill(orch, SIGKILL), 0);
-  int status = 0;
-  waitpid(orch, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "orch finished the sweep before the kill: "
-                                   << ReadAll(d / "orch-run.log");
+  ASSERT_EQ(WaitOrch(orch), 128 + SIGKILL) << "orch finished the sweep before the kill: "
+                                   << OrchLog(d.path(), orch);
   const Json before = Export(d.path());
   ASSERT_EQ(Distinct(before), 8u);
   ASSERT_LT(DoneTrials(before), 8) << "nothing left to resume";
