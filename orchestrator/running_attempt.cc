@@ -42,14 +42,20 @@ StatusOr<std::unique_ptr<RunningAttempt>> RunningAttempt::Start(const AttemptLau
   nlohmann::json config = nlohmann::json::parse(c.config_json, nullptr, false);
   a->timeout_s_ = Seconds(config, "timeout", 3600);
   a->heartbeat_timeout_s_ = Seconds(config, "heartbeat_timeout", 300);
+  // Each replicate is its own worker process running the decode loop once; the trial's
+  // key and recorded config keep `repeats: N` (docs/protocol.md, "replicate").
+  nlohmann::json worker_config = config;
+  if (worker_config.is_object() && worker_config.contains("repeats")) worker_config["repeats"] = 1;
   nlohmann::json trial = {
       {"protocol", 1},
       {"trial_key", c.trial_key},
       {"attempt", c.attempt_number},
+      {"replicate", c.replicate},
+      {"replicates", c.replicates},
       {"attempt_dir", c.attempt_dir},
       {"events_path", "/dev/fd/3"},
       {"result_path", c.attempt_dir + "/result.json"},
-      {"config", config},
+      {"config", worker_config},
       {"inputs", launch.inputs},
   };
   std::string trial_path = c.attempt_dir + "/trial.json";

@@ -3,7 +3,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <filesystem>
 #include <set>
 
@@ -40,15 +43,17 @@ class SpecParser {
       Error(PosOf(root), "", std::string("the spec must be a mapping, not ") + KindName(root));
       return;
     }
-    static const std::set<std::string> kTop = {"name",   "context", "conclusion", "model",
-                                               "tokenizer", "dataset", "device", "worker",
-                                               "defaults", "studies"};
+    static const std::set<std::string> kTop = {
+        "name",   "context",  "conclusion", "model",      "tokenizer", "dataset",
+        "device", "worker",   "defaults",   "studies",    "order",     "order_seed"};
+    std::optional<SourcePos> order_seed_pos;
+    uint64_t order_seed = 0;
     for (const auto& [key, value] : Entries(root, "")) {
       std::string k = key.as<std::string>();
       if (!kTop.count(k)) {
         Error(PosOf(key), k,
               "unknown key (known: name, context, conclusion, model, tokenizer, dataset, "
-              "device, worker, defaults, studies)");
+              "device, worker, defaults, studies, order, order_seed)");
       } else if (k == "name") {
         spec.name = Name(value, k);
       } else if (k == "context") {
@@ -73,7 +78,30 @@ class SpecParser {
         ConfigMap(value, "defaults", &spec.defaults);
       } else if (k == "studies") {
         Studies(value);
+      } else if (k == "order") {
+        std::string v = Text(value, k);
+        if (v == "interleaved" || v == "random") {
+          spec.claim_order = v;
+        } else if (!v.empty() || value.IsScalar()) {
+          Error(PosOf(value), k, "must be interleaved or random, not '" + ForTerminal(v) + "'");
+        }
+      } else if (k == "order_seed") {
+        std::string v = Text(value, k);
+        errno = 0;
+        if (v.empty() || v.size() > 20 || v.find_first_not_of("0123456789") != std::string::npos ||
+            (order_seed = std::strtoull(v.c_str(), nullptr, 10), errno == ERANGE)) {
+          if (value.IsScalar()) {
+            Error(PosOf(value), k, "must be an integer >= 0, not '" + ForTerminal(v) + "'");
+          }
+        }
+        order_seed_pos = PosOf(key);
       }
+    }
+    // The recorded order names its seed, so a reader can reconstruct the claim order.
+    if (spec.claim_order == "random") {
+      spec.claim_order = "random:" + std::to_string(order_seed);
+    } else if (order_seed_pos) {
+      Error(*order_seed_pos, "order_seed", "applies only with `order: random`");
     }
     if (spec.name.empty()) Error(PosOf(root), "name", "missing: every spec needs a `name`");
     if (!root["studies"]) Error(PosOf(root), "studies", "missing: a spec needs `studies`");

@@ -60,6 +60,9 @@ struct Spec {
   std::string model, tokenizer, dataset, worker;  // as written; resolved later
   SourcePos model_pos, tokenizer_pos, dataset_pos, worker_pos;
   PartialConfig defaults;  // top-level `device` lands here too
+  // `order` (+ `order_seed`): the order replicates are claimed in, as recorded with the
+  // sweep: "interleaved" or "random:SEED" (store/claim_order.h).
+  std::string claim_order = "interleaved";
   std::vector<StudySpec> studies;
 };
 

@@ -31,6 +31,7 @@ store::SweepDef SweepPlan::ToSweepDef(const std::string& spec_path_abs) const {
   def.context = spec.context;
   def.conclusion = spec.conclusion;
   def.plan_hash = PlanHash(spec, inputs);
+  def.claim_order = spec.claim_order;
   for (const ExpandedStudy& es : studies) {
     store::StudyDef sd;
     sd.id = es.study->id;
@@ -41,7 +42,10 @@ store::SweepDef SweepPlan::ToSweepDef(const std::string& spec_path_abs) const {
     sd.baseline_json = baseline.dump();
     for (const PlannedTrial& t : trials) {
       if (t.study == sd.id) {
-        sd.cells.push_back({t.key, t.config.dump(), DescribeCombination(t.combination)});
+        auto repeats = t.config.find("repeats");  // replicates: one worker process each
+        bool given = repeats != t.config.end() && repeats->is_number_integer();
+        sd.cells.push_back({t.key, t.config.dump(), DescribeCombination(t.combination),
+                            given ? repeats->get<int>() : 1});
       }
     }
     def.studies.push_back(std::move(sd));

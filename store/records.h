@@ -16,6 +16,9 @@ struct CellDef {
   std::string key;          // trial key (64 hex chars)
   std::string config_json;  // canonical resolved config (sorted keys)
   std::string label;        // the keys the matrix chose, for display ("quant=int8wo window=64")
+  // The config's `repeats`: how many replicates (fresh worker processes, one attempt
+  // each) the trial needs before it is done ok.
+  int replicates = 1;
 };
 
 struct StudyDef {
@@ -37,6 +40,10 @@ struct SweepDef {
   // Hash of everything the expansion depends on (spec text, inputs, worker): when it is
   // unchanged, `orch run`/`resume` skip re-expanding and re-recording the sweep.
   std::string plan_hash;
+  // The order replicates are claimed in (docs/design.md, "Replicates"): "interleaved"
+  // (round-robin over the cells in spec order) or "random:SEED" (round-robin, each round
+  // in a seeded random order).
+  std::string claim_order = "interleaved";
   std::vector<StudyDef> studies;
 };
 
@@ -44,6 +51,7 @@ struct SweepRecord {
   int64_t id = 0;
   std::string name, spec_path, spec_text, spec_hash, context, conclusion, plan_hash;
   std::string created_utc, updated_utc;
+  std::string claim_order = "interleaved";  // as SweepDef::claim_order
 };
 
 struct StudyRecord {
@@ -62,6 +70,9 @@ struct TrialRecord {
   std::string outcome;  // outcome class name once done (see base/outcome.h), else ""
   std::string reason;   // one line for everything but ok
   int attempts = 0;     // attempts started so far
+  int replicates = 1;     // replicates the trial needs (the config's `repeats`); 1 for
+                          // trials done before replicates were processes
+  int ok_replicates = 0;  // attempts that ended ok (each one replicate)
   std::optional<int64_t> final_attempt_id;  // the attempt whose result decided the outcome
   // Membership, filled by queries that read a sweep's trials:
   std::string study_id;
@@ -84,6 +95,7 @@ struct AttemptRecord {
   int64_t id = 0;
   std::string trial_key;
   int number = 0;  // 1-based per trial
+  int replicate = 1;  // which replicate the attempt measured (1-based); retries keep it
   int64_t run_id = 0;
   Owner owner;
   std::string slot;     // "gpu:1", "cpu:0"
@@ -149,7 +161,10 @@ struct Claim {
   std::string config_json;
   int64_t attempt_id = 0;
   int attempt_number = 0;  // 1-based over the trial's whole life
-  int try_number = 0;      // 1-based since the last --retry-failed (for the retry budget)
+  int try_number = 0;      // 1-based tries of this replicate since the last --retry-failed
+                           // (for the retry budget)
+  int replicate = 1;       // 1-based: this attempt measures replicate `replicate` of
+  int replicates = 1;      // `replicates` (one fresh worker process each)
   std::string attempt_dir;
 };
 
@@ -160,6 +175,9 @@ struct StudyCounts {
   int pending = 0, running = 0;
   std::map<std::string, int> done;  // outcome -> count
   int stale = 0;                    // cells no longer in the spec (any state)
+  // Replicate progress over the study's in-spec cells: ok replicates recorded (at most
+  // each cell's target) and the targets' sum.
+  int replicates_ok = 0, replicates_total = 0;
 };
 
 }  // namespace orch::store

@@ -118,6 +118,19 @@ ALTER TABLE runs ADD COLUMN lease_expires_s REAL;
 ALTER TABLE attempts ADD COLUMN worker_pid INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE attempts ADD COLUMN worker_pid_start INTEGER NOT NULL DEFAULT 0;
 )sql",
+      // 3: replicates are fresh worker processes, one attempt each. A trial needs
+      // `replicates` ok attempts; each attempt records the replicate it measured; the
+      // sweep records the order its replicates are claimed in. Trials done ok before
+      // (their repeats ran in one process) keep 1 replicate; every other trial needs the
+      // config's `repeats`. Every earlier attempt measured replicate 1.
+      R"sql(
+ALTER TABLE trials ADD COLUMN replicates INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE attempts ADD COLUMN replicate INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE sweeps ADD COLUMN claim_order TEXT NOT NULL DEFAULT 'interleaved';
+UPDATE trials SET replicates = max(1, CAST(coalesce(json_extract(config_json, '$.repeats'), 1)
+                                           AS INTEGER))
+  WHERE NOT (state = 'done' AND outcome = 'ok') AND json_valid(config_json);
+)sql",
   };
   return kMigrations;
 }

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "base/fault_point.h"
+#include "store/claim_order.h"
 #include "store/schema.h"
 #include "store/statement.h"
 
@@ -42,7 +43,10 @@ TrialState ParseState(const std::string& s) {
 }
 
 constexpr const char* kTrialColumns =
-    "t.key, t.config_json, t.state, t.outcome, t.reason, t.attempts, t.final_attempt_id";
+    "t.key, t.config_json, t.state, t.outcome, t.reason, t.attempts, t.final_attempt_id, "
+    "t.replicates, (SELECT count(*) FROM attempts o WHERE o.trial_key = t.key AND "
+    "o.finished = 1 AND o.outcome = 'ok')";
+constexpr int kTrialColumnCount = 9;
 
 TrialRecord ReadTrial(const Statement& st) {
   TrialRecord t;
@@ -53,13 +57,16 @@ TrialRecord ReadTrial(const Statement& st) {
   t.reason = st.Text(4);
   t.attempts = static_cast<int>(st.Int(5));
   if (!st.IsNull(6)) t.final_attempt_id = st.Int(6);
+  t.replicates = static_cast<int>(st.Int(7));
+  t.ok_replicates = static_cast<int>(st.Int(8));
   return t;
 }
 
 constexpr const char* kAttemptColumns =
     "id, trial_key, number, run_id, host, pid, pid_start, slot, finished, outcome, reason, "
     "exit_code, signal, stderr_tail, attempt_dir, log_path, started_utc, finished_utc, "
-    "duration_s, details_json, warnings_json, environment_json, worker_pid, worker_pid_start";
+    "duration_s, details_json, warnings_json, environment_json, worker_pid, worker_pid_start, "
+    "replicate";
 
 double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
@@ -90,6 +97,7 @@ AttemptRecord ReadAttempt(const Statement& st) {
   a.environment_json = st.Text(21);
   a.worker_pid = st.Int(22);
   a.worker_pid_start = st.Int(23);
+  a.replicate = static_cast<int>(st.Int(24));
   return a;
 }
 
@@ -180,11 +188,13 @@ StatusOr<int64_t> Store::UpsertSweep(const SweepDef& def) {
   {
     Statement st(db_,
                  "INSERT INTO sweeps(name, spec_path, spec_text, spec_hash, context, conclusion, "
-                 "created_utc, updated_utc, plan_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?7,?8) "
+                 "created_utc, updated_utc, plan_hash, claim_order) "
+                 "VALUES(?1,?2,?3,?4,?5,?6,?7,?7,?8,?9) "
                  "ON CONFLICT(name) DO UPDATE SET spec_path=?2, spec_text=?3, spec_hash=?4, "
-                 "context=?5, conclusion=?6, updated_utc=?7, plan_hash=?8");
+                 "context=?5, conclusion=?6, updated_utc=?7, plan_hash=?8, claim_order=?9");
     st.Bind(1, def.name).Bind(2, def.spec_path).Bind(3, def.spec_text).Bind(4, def.spec_hash);
     st.Bind(5, def.context).Bind(6, def.conclusion).Bind(7, now).Bind(8, def.plan_hash);
+    st.Bind(9, def.claim_order.empty() ? std::string("interleaved") : def.claim_order);
     if (Status s = st.Run(); !s.ok()) return s;
   }
   int64_t sweep_id = 0;
@@ -205,8 +215,8 @@ StatusOr<int64_t> Store::UpsertSweep(const SweepDef& def) {
                   "in_spec) VALUES(?1,?2,?3,?4,?5,?6,1) ON CONFLICT(sweep_id, study_id) DO UPDATE "
                   "SET position=?3, title=?4, notes=?5, baseline_json=?6, in_spec=1");
   Statement trial(db_,
-                  "INSERT INTO trials(key, config_json, state, updated_utc) "
-                  "VALUES(?1,?2,'pending',?3) ON CONFLICT(key) DO NOTHING");
+                  "INSERT INTO trials(key, config_json, state, updated_utc, replicates) "
+                  "VALUES(?1,?2,'pending',?3,?4) ON CONFLICT(key) DO NOTHING");
   Statement member(db_,
                    "INSERT INTO memberships(sweep_id, study_id, trial_key, position, label, in_spec) "
                    "VALUES(?1,?2,?3,?4,?5,1) ON CONFLICT(sweep_id, study_id, trial_key) "
@@ -220,6 +230,7 @@ StatusOr<int64_t> Store::UpsertSweep(const SweepDef& def) {
     for (size_t j = 0; j < sd.cells.size(); ++j) {
       trial.Reset();
       trial.Bind(1, sd.cells[j].key).Bind(2, sd.cells[j].config_json).Bind(3, now);
+      trial.Bind(4, static_cast<int64_t>(std::max(1, sd.cells[j].replicates)));
       if (Status s = trial.Run(); !s.ok()) return s;
       member.Reset();
       member.Bind(1, sweep_id).Bind(2, sd.id).Bind(3, sd.cells[j].key);
@@ -235,10 +246,10 @@ std::vector<SweepRecord> Store::ListSweeps() const {
   std::vector<SweepRecord> out;
   Statement st(db_,
                "SELECT id, name, spec_path, spec_text, spec_hash, context, conclusion, "
-               "plan_hash, created_utc, updated_utc FROM sweeps ORDER BY id");
+               "plan_hash, created_utc, updated_utc, claim_order FROM sweeps ORDER BY id");
   while (st.Step()) {
     out.push_back({st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Text(5),
-                   st.Text(6), st.Text(7), st.Text(8), st.Text(9)});
+                   st.Text(6), st.Text(7), st.Text(8), st.Text(9), st.Text(10)});
   }
   return out;
 }
@@ -280,10 +291,10 @@ std::vector<TrialRecord> Store::Trials(int64_t sweep_id) const {
   st.Bind(1, sweep_id);
   while (st.Step()) {
     TrialRecord t = ReadTrial(st);
-    t.study_id = st.Text(7);
-    t.position = static_cast<int>(st.Int(8));
-    t.in_spec = st.Int(9) != 0;
-    t.label = st.Text(10);
+    t.study_id = st.Text(kTrialColumnCount);
+    t.position = static_cast<int>(st.Int(kTrialColumnCount + 1));
+    t.in_spec = st.Int(kTrialColumnCount + 2) != 0;
+    t.label = st.Text(kTrialColumnCount + 3);
     out.push_back(std::move(t));
   }
   return out;
@@ -319,6 +330,17 @@ std::vector<StudyCounts> Store::Counts(int64_t sweep_id) const {
     if (state == "pending") c.pending += n;
     else if (state == "running") c.running += n;
     else c.done[st.Text(3)] += n;
+  }
+  Statement rep(db_,
+                "SELECT m.study_id, sum(min(t.replicates, (SELECT count(*) FROM attempts o "
+                "WHERE o.trial_key = t.key AND o.finished = 1 AND o.outcome = 'ok'))), "
+                "sum(t.replicates) FROM memberships m JOIN trials t ON t.key = m.trial_key "
+                "WHERE m.sweep_id = ?1 AND m.in_spec = 1 GROUP BY m.study_id");
+  rep.Bind(1, sweep_id);
+  while (rep.Step()) {
+    StudyCounts& c = find(rep.Text(0));
+    c.replicates_ok = static_cast<int>(rep.Int(1));
+    c.replicates_total = static_cast<int>(rep.Int(2));
   }
   return out;
 }
@@ -424,31 +446,56 @@ StatusOr<std::optional<Claim>> Store::ClaimNext(
   // database cannot both see the same trial as pending.
   Transaction tx(db_);
   if (!tx.begin_status().ok()) return tx.begin_status();
-  Claim c;
+  std::string order = "interleaved";
   {
+    Statement st(db_, "SELECT claim_order FROM sweeps WHERE id = ?1");
+    st.Bind(1, sweep_id);
+    if (st.Step()) order = st.Text(0);
+  }
+  std::vector<ClaimCandidate> candidates;
+  {
+    // A cell in several studies is one trial: its first membership (spec order) counts.
     Statement st(db_,
-                 "SELECT t.key, t.config_json, t.attempts, t.retry_base FROM memberships m "
-                 "JOIN trials t ON t.key = m.trial_key "
+                 "SELECT t.key, t.replicates, (SELECT count(*) FROM attempts o WHERE "
+                 "o.trial_key = t.key AND o.finished = 1 AND o.outcome = 'ok') "
+                 "FROM memberships m JOIN trials t ON t.key = m.trial_key "
                  "JOIN studies s ON s.sweep_id = m.sweep_id AND s.study_id = m.study_id "
                  "WHERE m.sweep_id = ?1 AND m.in_spec = 1 AND t.state = 'pending' "
-                 "ORDER BY s.position, m.position LIMIT 1");
+                 "ORDER BY s.position, m.position");
     st.Bind(1, sweep_id);
-    if (!st.Step()) {
-      if (!st.error().empty()) return Fail(st, "claiming a trial");
-      return std::optional<Claim>();
+    std::set<std::string> seen;
+    while (st.Step()) {
+      if (!seen.insert(st.Text(0)).second) continue;
+      ClaimCandidate cand;
+      cand.trial_key = st.Text(0);
+      cand.replicates = static_cast<int>(st.Int(1));
+      cand.replicate = static_cast<int>(st.Int(2)) + 1;
+      cand.spec_index = static_cast<int>(candidates.size());
+      candidates.push_back(std::move(cand));
     }
-    c.trial_key = st.Text(0);
-    c.config_json = st.Text(1);
-    c.attempt_number = static_cast<int>(st.Int(2)) + 1;
+    if (!st.error().empty()) return Fail(st, "claiming a trial");
+  }
+  auto next = PickNextReplicate(candidates, order);
+  if (!next) return std::optional<Claim>();
+  Claim c;
+  c.trial_key = next->trial_key;
+  c.replicate = next->replicate;
+  c.replicates = next->replicates;
+  {
+    Statement st(db_, "SELECT config_json, attempts FROM trials WHERE key = ?1");
+    st.Bind(1, c.trial_key);
+    if (!st.Step()) return Fail(st, "claiming a trial");
+    c.config_json = st.Text(0);
+    c.attempt_number = static_cast<int>(st.Int(1)) + 1;
   }
   {
     // Interrupted attempts (orch killed, Ctrl-C, a machine fault) are not the trial's
-    // fault: they do not count as tries.
+    // fault: they do not count as tries. Each replicate has its own retry budget.
     Statement st(db_,
                  "SELECT count(*) FROM attempts a JOIN trials t ON t.key = a.trial_key "
-                 "WHERE a.trial_key = ?1 AND a.number > t.retry_base "
+                 "WHERE a.trial_key = ?1 AND a.number > t.retry_base AND a.replicate = ?2 "
                  "AND a.outcome != 'interrupted'");
-    st.Bind(1, c.trial_key);
+    st.Bind(1, c.trial_key).Bind(2, static_cast<int64_t>(c.replicate));
     if (!st.Step()) return Fail(st, "counting tries");
     c.try_number = static_cast<int>(st.Int(0)) + 1;
   }
@@ -469,10 +516,10 @@ StatusOr<std::optional<Claim>> Store::ClaimNext(
   {
     Statement st(db_,
                  "INSERT INTO attempts(trial_key, number, run_id, host, pid, pid_start, slot, "
-                 "attempt_dir, started_utc) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+                 "attempt_dir, started_utc, replicate) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
     st.Bind(1, c.trial_key).Bind(2, c.attempt_number).Bind(3, run_id).Bind(4, owner.host);
     st.Bind(5, owner.pid).Bind(6, owner.pid_start).Bind(7, slot).Bind(8, c.attempt_dir);
-    st.Bind(9, now);
+    st.Bind(9, now).Bind(10, static_cast<int64_t>(c.replicate));
     if (Status s = st.Run(); !s.ok()) return s;
     c.attempt_id = sqlite3_last_insert_rowid(db_);
   }
@@ -494,6 +541,7 @@ int Store::TryNumber(int64_t attempt_id) const {
                "SELECT count(*) FROM attempts a JOIN trials t ON t.key = a.trial_key "
                "JOIN attempts me ON me.id = ?1 AND me.trial_key = a.trial_key "
                "WHERE a.number > t.retry_base AND a.number <= me.number "
+               "AND a.replicate = me.replicate "
                "AND (a.outcome != 'interrupted' OR a.id = me.id)");
   st.Bind(1, attempt_id);
   return st.Step() ? static_cast<int>(st.Int(0)) : 1;
@@ -562,11 +610,26 @@ Status Store::FinishAttempt(const AttemptResult& r, bool* superseded) {
       if (Status status = st.Run(); !status.ok()) return status;
     }
   }
+  bool done = r.terminal;
+  if (done && r.outcome == "ok") {
+    // An ok replicate ends the trial only when it is the last one it needs; counted
+    // inside this transaction (this attempt included), so no trial gets more than
+    // `replicates` ok attempts and none is lost to a crash.
+    Statement st(db_,
+                 "SELECT t.replicates, (SELECT count(*) FROM attempts o WHERE o.trial_key = "
+                 "t.key AND o.finished = 1 AND o.outcome = 'ok') FROM trials t WHERE t.key = ?1");
+    st.Bind(1, key);
+    if (!st.Step()) return Fail(st, "counting replicates");
+    done = st.Int(1) >= st.Int(0);
+  }
   {
     Statement st(db_,
-                 r.terminal
+                 done
                      ? "UPDATE trials SET state = 'done', outcome = ?2, reason = ?3, "
                        "final_attempt_id = ?4, updated_utc = ?5 WHERE key = ?1"
+                     : r.terminal  // an ok replicate with more to come
+                     ? "UPDATE trials SET state = 'pending', outcome = '', reason = '', "
+                       "updated_utc = ?5 WHERE key = ?1"
                      : "UPDATE trials SET state = 'pending', outcome = '', reason = ?3, "
                        "updated_utc = ?5 WHERE key = ?1");
     st.Bind(1, key).Bind(2, r.outcome).Bind(3, r.reason).Bind(4, r.attempt_id).Bind(5, now);

@@ -20,7 +20,7 @@ struct sqlite3;
 
 namespace orch::store {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 inline constexpr int kApplicationId = 0x6f726368;  // "orch"
 
 enum class OpenMode { kReadWrite, kReadOnly };
@@ -69,11 +69,14 @@ class Store {
                           bool* superseded = nullptr);
 
   // --- Claims -------------------------------------------------------------------
-  // Atomically takes the next pending in-spec trial of the sweep (spec order), creates
+  // Atomically takes the next pending replicate of the sweep's in-spec trials, creates
   // its attempt (number = previous + 1, directory from `attempt_dir_for`, which may
   // create it and fail) and marks the trial running. nullopt when nothing is pending.
-  // The claim's try_number counts the attempts since the last --retry-failed that were
-  // not `interrupted`.
+  // Order (claim_order.h): lowest replicate first (round-robin over the cells), within a
+  // round as the sweep's claim_order says. The replicate is the trial's ok attempts + 1;
+  // a trial runs one attempt at a time, so two replicates of one cell never overlap. The
+  // claim's try_number counts this replicate's attempts since the last --retry-failed
+  // that were not `interrupted`.
   StatusOr<std::optional<Claim>> ClaimNext(
       int64_t sweep_id, int64_t run_id, const Owner& owner, const std::string& slot,
       const std::function<StatusOr<std::string>(const std::string& key, int number)>&
@@ -82,7 +85,8 @@ class Store {
   Status SetAttemptWorker(int64_t attempt_id, const std::string& log_path, int64_t pid,
                           int64_t pid_start);
   // Stores the whole result and moves the trial to done (terminal) or pending (retry),
-  // in one transaction. An attempt already finished (declared interrupted by another
+  // in one transaction. A terminal ok is done only when it is the trial's last needed
+  // replicate (ok attempts = replicates); before that the trial is pending again. An attempt already finished (declared interrupted by another
   // orchestrator that found its owner gone) keeps its first verdict: that is an error,
   // or, when `superseded` is given, *superseded = true and Ok.
   Status FinishAttempt(const AttemptResult& result, bool* superseded = nullptr);

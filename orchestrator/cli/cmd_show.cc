@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 
 #include "orchestrator/classify.h"
@@ -35,13 +36,15 @@ int RunShow(const ShowOptions& o) {
   std::printf("state: %s", store::TrialStateName(trial->state).c_str());
   if (!trial->outcome.empty()) std::printf(", outcome %s", T(trial->outcome).c_str());
   if (!trial->reason.empty()) std::printf(": %s", T(trial->reason).c_str());
-  std::printf("\nconfig: %s\n", ForTerminalLines(PrettyJson(trial->config_json)).c_str());
+  std::printf("\nreplicates: %d/%d ok (each a fresh worker process)\n",
+              std::min(trial->ok_replicates, trial->replicates), trial->replicates);
+  std::printf("config: %s\n", ForTerminalLines(PrettyJson(trial->config_json)).c_str());
   auto attempts = db->Attempts(trial->key);
   std::string last_log;
   for (const auto& a : attempts) {
-    std::printf("\nattempt %d on %s (%s pid %lld, slot %s), started %s\n", a.number,
-                T(a.owner.host).c_str(), "orch", static_cast<long long>(a.owner.pid),
-                T(a.slot).c_str(), T(a.started_utc).c_str());
+    std::printf("\nattempt %d (replicate %d) on %s (%s pid %lld, slot %s), started %s\n",
+                a.number, a.replicate, T(a.owner.host).c_str(), "orch",
+                static_cast<long long>(a.owner.pid), T(a.slot).c_str(), T(a.started_utc).c_str());
     if (!a.finished) {
       std::printf("  running\n");
     } else {

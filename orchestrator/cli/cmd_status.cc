@@ -59,7 +59,9 @@ int RunStatus(const StatusOptions& o) {
       nlohmann::json done = nlohmann::json::object();
       for (const auto& [k, v] : c.done) done[k] = v;
       out["studies"].push_back({{"id", c.study_id}, {"pending", c.pending},
-                                {"running", c.running}, {"done", done}, {"stale", c.stale}});
+                                {"running", c.running}, {"done", done}, {"stale", c.stale},
+                                {"replicates_ok", c.replicates_ok},
+                                {"replicates", c.replicates_total}});
     }
     out["owners"] = nlohmann::json::array();
     for (const auto& w : owners) {
@@ -89,6 +91,18 @@ int RunStatus(const StatusOptions& o) {
     stale += c.stale;
   }
   if (stale) std::printf("%d stale cell(s): results kept, no longer in the spec\n", stale);
+  // Replicate progress, where some cell needs more than one (fresh worker processes).
+  int replicates_ok = 0, replicates_total = 0, cells = 0;
+  for (const auto& c : counts) {
+    replicates_ok += c.replicates_ok;
+    replicates_total += c.replicates_total;
+    cells += c.pending + c.running;
+    for (const auto& [outcome, n] : c.done) cells += n;
+  }
+  if (replicates_total > cells) {
+    std::printf("replicates: %d/%d ok (fresh worker processes, claim order %s)\n", replicates_ok,
+                replicates_total, ForTerminal(sweep->claim_order).c_str());
+  }
   int orphaned = 0;
   if (!owners.empty()) std::printf("owners of running attempts:\n");
   for (const auto& w : owners) {

@@ -28,7 +28,8 @@
 //                   holds ESC, CR and newlines, then exit 1          -> blocked
 //   bad_stderr      invalid UTF-8 and ESC sequences on stderr, exit 3 -> error
 //   fifo_result     result.json is a FIFO nobody writes, exit 0     -> error
-// Optional: x_marker=PATH appends "<key> <attempt>\n" to PATH when the trial completes ok.
+// Optional: x_marker=PATH appends "<key> <attempt>\n" to PATH when the trial completes ok;
+// x_fail_replicate=N makes replicate N (trial.json's `replicate`) behave as `exit`.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,6 +102,11 @@ int main(int argc, char** argv) {
   nlohmann::json result = {{"protocol", 1}, {"outcome", "ok"}};
 
   if (behavior == "flaky") behavior = attempt == 1 ? "crash" : "ok";
+  // x_fail_replicate=N: replicate N (trial.json's `replicate`) fails with an error.
+  if (config.contains("x_fail_replicate") &&
+      std::to_string(trial.value("replicate", 1)) == config["x_fail_replicate"].get<std::string>()) {
+    behavior = "exit";
+  }
   if (behavior == "crash") {
     Emit({{"event", "heartbeat"}, {"token", 1}});
     std::fprintf(stderr, "about to crash\n");
