@@ -190,21 +190,16 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
   }
 
   if (cell.ok()) {
-    if (auto it = cell.metrics.find("ppl"); it != cell.metrics.end() && std::isfinite(it->second)) {
-      cell.ppl = it->second;
-    }
-    // One replicate per repeat (in repeat order); warm-up tokens measure compilation and
-    // caches, not decoding.
-    std::map<int, std::vector<double>> by_repeat;
-    for (const store::Sample& s : final_attempt->samples) {
-      if (!s.warmup && std::isfinite(s.latency_ms)) by_repeat[s.repeat].push_back(s.latency_ms);
-    }
-    if (!by_repeat.empty()) {
-      std::vector<std::vector<double>> replicates;
-      for (auto& [repeat, v] : by_repeat) replicates.push_back(std::move(v));
+    // Every ok replicate (a fresh worker process each) is a top-level unit of the
+    // two-level bootstrap; PPL is the first replicate's (snapshot.h).
+    TrialReplicates reps = OkReplicates(snap, cell.key);
+    cell.ppl = reps.ppl;
+    cell.replicate_processes = reps.processes;
+    for (std::string& w : reps.warnings) cell.warnings.push_back(std::move(w));
+    if (!reps.latencies.empty()) {
       BootstrapOptions b = opts.bootstrap;
       b.seed = DeriveSeed(opts.bootstrap.seed, cell.key);
-      cell.tpot = SummarizeReplicates(replicates, b);
+      cell.tpot = SummarizeReplicates(reps.latencies, b);
     }
   }
   for (const char* m : {"peak_alloc_bytes", "peak_rss_bytes"}) {

@@ -51,7 +51,8 @@ struct Cell {
   std::vector<EarlierAttempt> earlier_attempts;
   std::map<std::string, double> metrics;  // of the final attempt
   std::optional<double> ppl;
-  std::optional<LatencySummary> tpot;  // from per-token samples, one replicate per repeat
+  std::optional<LatencySummary> tpot;  // from per-token samples: replicates, then tokens
+  int replicate_processes = 0;         // ok worker processes behind tpot (snapshot.h)
   std::optional<double> peak_memory_bytes;
   std::string peak_memory_metric;  // which metric: peak_alloc_bytes or peak_rss_bytes
   std::vector<std::string> warnings;

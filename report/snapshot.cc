@@ -1,10 +1,43 @@
 #include "report/snapshot.h"
 
+#include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "store/store.h"
 
 namespace orch::report {
+
+TrialReplicates OkReplicates(const SweepSnapshot& snap, const std::string& trial_key) {
+  TrialReplicates out;
+  auto it = snap.attempts.find(trial_key);
+  if (it == snap.attempts.end()) return out;
+  std::optional<int> first_replicate;
+  for (const AttemptData& a : it->second) {
+    if (!a.record.finished || a.record.outcome != "ok") continue;
+    ++out.processes;
+    std::map<int, std::vector<double>> by_repeat;  // warm-up tokens measure compilation
+    for (const store::Sample& s : a.samples) {
+      if (!s.warmup && std::isfinite(s.latency_ms)) by_repeat[s.repeat].push_back(s.latency_ms);
+    }
+    for (auto& [repeat, v] : by_repeat) out.latencies.push_back(std::move(v));
+    auto ppl = a.metrics.find("ppl");
+    if (ppl == a.metrics.end() || !std::isfinite(ppl->second)) continue;
+    if (!out.ppl) {
+      out.ppl = ppl->second;
+      first_replicate = a.record.replicate;
+    } else if (std::fabs(ppl->second - *out.ppl) > 1e-9 * std::fabs(*out.ppl)) {
+      char buf[200];
+      std::snprintf(buf, sizeof(buf),
+                    "replicates disagree on PPL: %.6g (replicate %d) vs %.6g (replicate %d); "
+                    "the report uses replicate %d's",
+                    *out.ppl, *first_replicate, ppl->second, a.record.replicate,
+                    *first_replicate);
+      out.warnings.push_back(buf);
+    }
+  }
+  return out;
+}
 
 StatusOr<SweepSnapshot> LoadSnapshot(const store::Store& db, const std::string& name) {
   SweepSnapshot snap;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,20 @@ struct SweepSnapshot {
   std::map<std::string, std::vector<AttemptData>> attempts;
   std::map<int64_t, store::RunRecord> runs;  // every run an attempt belongs to
 };
+
+// The replicates behind a trial's timing: one per (ok attempt, repeat), ok attempts in
+// attempt order, each holding its finite non-warm-up latencies. Since replicates are
+// fresh worker processes, each ok attempt is one replicate (repeat 0); a trial recorded
+// before that holds one ok attempt whose in-process repeats are the replicates.
+struct TrialReplicates {
+  std::vector<std::vector<double>> latencies;  // the two-level bootstrap's top level
+  int processes = 0;                           // ok attempts (worker processes) behind them
+  // PPL of the first ok replicate; replicates are deterministic, so a disagreement is
+  // stated in `warnings`, not hidden.
+  std::optional<double> ppl;
+  std::vector<std::string> warnings;
+};
+TrialReplicates OkReplicates(const SweepSnapshot& snap, const std::string& trial_key);
 
 // Picks the sweep: `name`, or the only one when `name` is empty (an error lists the
 // names when there are several, or says the database has none).

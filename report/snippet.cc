@@ -31,7 +31,8 @@ std::vector<Prose> BuildSnippet(const ReportModel& model) {
   // failures by class, one sentence of method. Per-cell detail stays in the tables.
   std::vector<Prose> out;
   std::set<std::string> keys;
-  std::set<int64_t> repeats;
+  std::set<int64_t> repeats;    // replicates as in-process repeats (older sweeps)
+  std::set<int64_t> processes;  // replicates as fresh worker processes
   int ok = 0;
   std::map<std::string, int> failed;
   for (const Study& s : model.studies) {
@@ -39,7 +40,11 @@ std::vector<Prose> BuildSnippet(const ReportModel& model) {
       if (!keys.insert(c.key).second) continue;
       if (c.ok()) {
         ++ok;
-        if (c.tpot) repeats.insert(static_cast<int64_t>(c.tpot->replicates));
+        if (c.tpot && c.replicate_processes > 1) {
+          processes.insert(c.replicate_processes);
+        } else if (c.tpot) {
+          repeats.insert(static_cast<int64_t>(c.tpot->replicates));
+        }
       } else if (c.outcome != "pending" && c.outcome != "running") {
         ++failed[c.outcome];
       }
@@ -134,15 +139,23 @@ std::vector<Prose> BuildSnippet(const ReportModel& model) {
   Prose method;
   method.Text("TPOT is the median per-token latency");
   if (!model.tokens.empty()) method.Text(" over " + JoinList(model.tokens) + " decoded tokens");
-  if (!repeats.empty()) {
+  auto numbers = [](const std::set<int64_t>& ns) {
     std::vector<std::string> r;
-    for (int64_t n : repeats) r.push_back(std::to_string(n));
-    method.Text(" x " + JoinList(r) + (repeats.size() == 1 && *repeats.begin() == 1
-                                           ? " repeat"
-                                           : " repeats in one worker process"));
+    for (int64_t n : ns) r.push_back(std::to_string(n));
+    return JoinList(r);
+  };
+  if (!processes.empty()) {
+    method.Text(" x " + numbers(processes) + " replicates (fresh processes, interleaved)");
+  }
+  if (!repeats.empty()) {
+    method.Text((processes.empty() ? " x " : " or ") + numbers(repeats) +
+                (repeats.size() == 1 && *repeats.begin() == 1 ? " repeat"
+                                                              : " repeats in one worker process"));
   }
   if (!model.hardware.empty()) method.Text(" on ").User(JoinList(model.hardware));
-  method.Text(", with 95% two-level bootstrap intervals (repeats, then tokens); a difference "
+  method.Text(std::string(", with 95% two-level bootstrap intervals (") +
+              (repeats.empty() && !processes.empty() ? "replicates" : "repeats") +
+              ", then tokens); a difference "
               "counts only when the interval of the ratio excludes 1 and the change exceeds +/-" +
               FormatPercent(model.min_effect) + ".");
   out.push_back(method);
