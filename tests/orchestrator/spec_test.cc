@@ -54,6 +54,26 @@ TEST(Spec, UnknownTopLevelKeyNamesLineColumnAndKey) {
   EXPECT_NE(Joined(e).find("x.yaml:2:1: studis: unknown key"), std::string::npos) << Joined(e);
 }
 
+// `order` (+ `order_seed`): how replicates are claimed, recorded with the seed.
+TEST(Spec, ClaimOrderIsInterleavedOrSeededRandom) {
+  const std::string studies = "studies:\n  - id: A\n    matrix: {quant: [none]}\n";
+  EXPECT_EQ(ParseSpec("x.yaml", "name: s\n" + studies).spec.claim_order, "interleaved");
+  SpecParse p = ParseSpec("x.yaml", "name: s\norder: random\norder_seed: 42\n" + studies);
+  ASSERT_TRUE(p.ok()) << Joined(Errors("name: s\norder: random\norder_seed: 42\n" + studies));
+  EXPECT_EQ(p.spec.claim_order, "random:42");
+  EXPECT_EQ(ParseSpec("x.yaml", "name: s\norder: random\n" + studies).spec.claim_order,
+            "random:0");
+  auto e = Errors("name: s\norder: sideways\n" + studies);
+  EXPECT_NE(Joined(e).find("x.yaml:2:8: order: must be interleaved or random, not 'sideways'"),
+            std::string::npos) << Joined(e);
+  e = Errors("name: s\norder: random\norder_seed: -3\n" + studies);
+  EXPECT_NE(Joined(e).find("x.yaml:3:13: order_seed: must be an integer >= 0, not '-3'"),
+            std::string::npos) << Joined(e);
+  e = Errors("name: s\norder_seed: 3\n" + studies);
+  EXPECT_NE(Joined(e).find("x.yaml:2:1: order_seed: applies only with `order: random`"),
+            std::string::npos) << Joined(e);
+}
+
 TEST(Spec, UnknownQuantListsTheValidOnes) {
   auto e = Errors("name: s\nstudies:\n  - id: A\n    matrix:\n      quant: [none, int9wo]\n");
   ASSERT_EQ(e.size(), 1u) << Joined(e);
