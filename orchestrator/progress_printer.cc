@@ -75,7 +75,8 @@ void ProgressPrinter::PrintLine(const std::string& text) {
 }
 
 void ProgressPrinter::OnFinish(const store::Claim& claim, const store::AttemptResult& r) {
-  if (r.terminal) ++done_;
+  // A trial is done at its last replicate, or at a terminal failure of any.
+  if (r.terminal && (r.outcome != "ok" || claim.replicate >= claim.replicates)) ++done_;
   if (r.outcome != "ok") ++failures_;
   if (r.outcome == "ok") {
     sum_s_ += r.duration_s;
@@ -84,7 +85,11 @@ void ProgressPrinter::OnFinish(const store::Claim& claim, const store::AttemptRe
   auto it = labels_.find(claim.trial_key);
   std::string label = it == labels_.end() ? "" : " " + it->second;
   std::string line = "[" + std::to_string(done_) + "/" + std::to_string(total_) + "] " +
-                     r.outcome + " " + claim.trial_key.substr(0, 12) + label + " (" +
+                     r.outcome + " " + claim.trial_key.substr(0, 12) + label +
+                     (claim.replicates > 1 ? " replicate " + std::to_string(claim.replicate) +
+                                                 "/" + std::to_string(claim.replicates)
+                                           : "") +
+                     " (" +
                      FormatDuration(r.duration_s) + ")";
   if (!r.terminal) line += " -> will retry";
   if (r.outcome != "ok" && !r.reason.empty()) line += ": " + r.reason;

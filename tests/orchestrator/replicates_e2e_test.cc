@@ -58,6 +58,12 @@ TEST(ReplicatesEndToEnd, EachReplicateIsAFreshProcessClaimedRoundRobin) {
             Spec("{x_i: [\"1\", \"2\", \"3\"], x_marker: [\"" + d / "marker" + "\"]}", 3));
   pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "1"});
   ASSERT_EQ(WaitOrch(orch), 0) << OrchLog(d.path(), orch);
+  // Progress counts trials (done at their last replicate) and names the replicate.
+  std::string log = OrchLog(d.path(), orch);
+  EXPECT_NE(log.find("[0/3] ok"), std::string::npos) << log;
+  EXPECT_NE(log.find("replicate 1/3"), std::string::npos) << log;
+  EXPECT_NE(log.find("[3/3] ok"), std::string::npos) << log;
+  EXPECT_EQ(log.find("[4/3]"), std::string::npos) << log;
   auto db = OpenDb(d.path());
   ASSERT_TRUE(db);
   auto trials = db->Trials(db->FindSweep("e2e")->id);
