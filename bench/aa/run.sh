@@ -12,10 +12,13 @@
 #   ORCH      an orch binary (its report is the one under test)
 #   WORKER    orch-worker built with LibTorch (build/orch-worker)
 #   HELDOUT   the quickstart's held-out text (tools/quickstart_model/extract_text.py)
-#   PAIRS     A/A comparisons (default 40), REPEATS repeats per cell (default 5),
-#   TOKENS    decoded tokens per repeat (default 128), MIN_EFFECT (default 0.02)
+#   PAIRS     A/A comparisons (default 40), REPEATS `repeats` per cell (default 5): with an
+#             orch since issue 13 these are replicates, each a fresh worker process claimed
+#             interleaved across all cells; with an older orch, repeats in one process
+#   TOKENS    decoded tokens per replicate (default 128), MIN_EFFECT (default 0.02)
 # Env: ORCH_WORKER_THREADS (default 1, as scripts/demo.sh), OLD_ORCH: a second orch whose
-# report is scored on the same database (e.g. a build before issue 13).
+# report is scored on the same database (e.g. a build before issue 13); ORDER
+# (interleaved, default, or random) and ORDER_SEED (default 1) for the claim order.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 orch=$(realpath "$1")
@@ -25,6 +28,8 @@ pairs=${4:-40}
 repeats=${5:-5}
 tokens=${6:-128}
 min_effect=${7:-0.02}
+order=${ORDER:-interleaved}
+order_seed=${ORDER_SEED:-1}
 export ORCH_WORKER_THREADS="${ORCH_WORKER_THREADS:-1}"
 for b in "$orch" "$worker"; do [ -x "$b" ] || { echo "missing $b" >&2; exit 2; }; done
 [ -f "$heldout" ] || { echo "missing $heldout" >&2; exit 2; }
@@ -40,6 +45,10 @@ tokenizer: $repo/models/quickstart/tokenizer.json
 dataset: $heldout
 device: cpu
 worker: $worker
+order: $order
+YAML
+  [ "$order" = random ] && echo "order_seed: $order_seed"
+  cat <<YAML
 defaults:
   tokens: $tokens
   warmup: 8
@@ -60,6 +69,7 @@ YAML
 } > "$work/aa.yaml"
 
 start=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(date +%s)
 "$orch" run "$work/aa.yaml" --db "$work/aa.db" > "$work/run.log" 2>&1 || {
   tail -20 "$work/run.log" >&2; exit 1; }
@@ -84,9 +94,11 @@ report() {  # orch-binary out-dir [args]
 }
 
 echo "A/A: $pairs pairs x 2 cells, repeats $repeats, tokens $tokens (+8 warm-up), fp32 CPU,"
-echo "  ORCH_WORKER_THREADS=$ORCH_WORKER_THREADS, started $start, sweep took $((t1 - t0)) s"
+echo "  order $order$([ "$order" = random ] && echo " seed $order_seed"),"\
+     "ORCH_WORKER_THREADS=$ORCH_WORKER_THREADS, started $start, sweep took $((t1 - t0)) s"
 echo "  host: $(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}'),"\
-     "$(nproc) CPUs, load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+     "$(nproc) CPUs, load average at start: $load_start, at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  worker processes: $(find "$work" -name trial.json 2>/dev/null | wc -l)"
 echo "orch report (min effect $min_effect): $(report "$orch" "$work/rep" --min-effect "$min_effect")"
 echo "orch report (min effect 0):    $(report "$orch" "$work/rep0" --min-effect 0)"
 if [ -n "${OLD_ORCH:-}" ]; then
