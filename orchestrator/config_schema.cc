@@ -92,7 +92,8 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"heartbeat_timeout", ValueKind::kSeconds, {}, 0, 300, false,
        "an attempt silent for this long is hung (seconds, or 90s / 30m / 2h)"},
       {"retries", ValueKind::kInt, {}, 0, 1, false,
-       "extra attempts for transient failures (crash, hung, interrupted, cuda_error)", 100},
+       "extra attempts per replicate for transient failures (crash, hung, interrupted, cuda_error)",
+       100},
   };
   return kKeys;
 }

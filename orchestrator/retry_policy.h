@@ -1,8 +1,10 @@
 // Retry policy: whether an attempt's result ends its trial or sends it back to pending.
-// A transient class (crash, hung, cuda_error, ...) is retried while the trial has tries
-// left (`retries` in its config, default 1); an attempt the user or a dead orchestrator
-// interrupted is never terminal and never counts as a try (the store's try_number skips
-// interrupted attempts). Pure functions, any thread.
+// A transient class (crash, hung, cuda_error, ...) is retried while the replicate has
+// tries left (`retries` in its config, default 1, counted per replicate by the store's
+// try_number); an attempt the user or a dead orchestrator interrupted is never terminal
+// and never counts as a try (try_number skips interrupted attempts). A terminal ok ends
+// only its replicate: the store keeps the trial pending until it has all of them.
+// Pure functions, any thread.
 #pragma once
 
 #include <string>
