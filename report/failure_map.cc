@@ -134,7 +134,10 @@ Color OutcomeColor(const std::string& o) {
   return {158, 154, 200};  // crash, cuda_error, error
 }
 
-bool WantsFailureMap(const Study& s) { return s.cells.size() >= 2; }
+bool WantsFailureMap(const Study& s) {
+  return s.cells.size() >= 2 &&
+         std::any_of(s.cells.begin(), s.cells.end(), [](const Cell& c) { return !c.ok(); });
+}
 
 FailureMap BuildFailureMap(const Study& s, const MapAxes& axes) {
   FailureMap m;

@@ -42,7 +42,8 @@ struct MapAxes {
   std::string row, col;
 };
 
-// Studies with fewer than two cells get no map.
+// Only studies with at least two cells of which one did not end ok get a map (a map of
+// successes says nothing the study's table does not).
 bool WantsFailureMap(const Study& study);
 FailureMap BuildFailureMap(const Study& study, const MapAxes& axes = {});
 

@@ -2,6 +2,7 @@
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
+#include "orchestrator/terminal_text.h"
 #include "report/report.h"
 
 namespace orch::cli {
@@ -31,6 +32,18 @@ int RunReport(const ReportCliOptions& o) {
       return kExitUsage;
     }
     opts.map_axes = {o.map_axes[0], o.map_axes[1]};
+    for (const std::string& axis : o.map_axes) {
+      bool known = false;
+      for (const store::TrialRecord& t : db->Trials(sweep->id)) {
+        auto config = nlohmann::json::parse(t.config_json, nullptr, false);
+        known = known || (config.is_object() && config.contains(axis));
+      }
+      if (!known) {
+        std::fprintf(stderr, "orch: report: --map-axes: no cell of sweep '%s' has the config key '%s'\n",
+                     ForTerminal(sweep->name).c_str(), ForTerminal(axis).c_str());
+        return kExitUsage;
+      }
+    }
   }
   opts.pair_key = o.pair_key;
   opts.pair_reference = o.pair_reference;

@@ -90,7 +90,7 @@ TEST(FailureMap, AxesCanBeChosenAndOtherFieldsShareAGridCell) {
   EXPECT_EQ(both[1].extra, "dtype=bf16");
 }
 
-TEST(FailureMap, OneVaryingFieldGivesOneColumnAndSmallStudiesNone) {
+TEST(FailureMap, OneVaryingFieldGivesOneColumnAndSmallOrFlawlessStudiesNone) {
   Study s;
   s.cells = {MapCell("none", "full", "ok", "a"), MapCell("int4", "full", "oom", "b")};
   s.varying = VaryingFields(s.cells);
@@ -99,6 +99,8 @@ TEST(FailureMap, OneVaryingFieldGivesOneColumnAndSmallStudiesNone) {
   EXPECT_EQ(m.col_axis, "");
   EXPECT_EQ(m.cols, (std::vector<std::string>{"all"}));
   s.cells.resize(1);
+  EXPECT_FALSE(WantsFailureMap(s));
+  s.cells.push_back(MapCell("int8", "full", "ok", "c"));  // two cells, all ok: no map
   EXPECT_FALSE(WantsFailureMap(s));
 }
 
