@@ -190,7 +190,13 @@ DebuggingSteps BuildDebuggingSteps(const ReportModel& model, const SweepSnapshot
       blocked[reason].push_back(&lc);
     }
 
-    if (attempts.size() > 1) {
+    // More than one attempt with a failure among them: a retry. Attempts that all ended
+    // ok are replicates (issue 13's fresh-process repeats), not a debugging step.
+    const bool failed_once =
+        std::any_of(attempts.begin(), attempts.end(), [](const AttemptData& a) {
+          return a.record.finished && a.record.outcome != "ok";
+        });
+    if (attempts.size() > 1 && failed_once) {
       Finding f;
       f.line.Append(lc.label).Text(" ").Key(c.short_key).Text(": " +
                                                              std::to_string(attempts.size()) +

@@ -25,7 +25,7 @@ struct DebuggingSteps {
   std::vector<Finding> sanity;      // one per `mode: sanity` cell, spec order
   std::vector<Finding> non_finite;  // other cells with a non-finite value in any attempt
   std::vector<Finding> blocked;     // one per distinct reason, most cells first
-  std::vector<Finding> retries;     // one per cell with more than one attempt
+  std::vector<Finding> retries;     // one per cell with several attempts, one not ok
   int sanity_cells = 0;
 };
 

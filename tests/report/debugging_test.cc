@@ -45,6 +45,10 @@ std::vector<CellSpec> DebugCells() {
   AttemptSpec ok;
   ok.slot = "gpu:0";
   c.push_back({"E", Config({{"quant", "int8wo"}}), {crash, ok}});
+  // Two ok attempts are replicates, not a retry.
+  AttemptSpec replicate;
+  replicate.terminal = false;
+  c.push_back({"E", Config({{"quant", "int4wo-g128"}}), {replicate, AttemptSpec{}}});
   return c;
 }
 
