@@ -34,8 +34,7 @@ StatusOr<ReportModel> Model(const SweepSnapshot& snap, const CompareOptions& opt
 }  // namespace
 
 StatusOr<SweepComparison> CompareSweeps(const SweepSnapshot& first, const std::string& first_name,
-                                        const SweepSnapshot& second,
-                                        const std::string& second_name,
+                                        const SweepSnapshot& second, const std::string& second_name,
                                         const CompareOptions& opts) {
   StatusOr<ReportModel> a = Model(first, opts, opts.bootstrap.seed);
   if (!a.ok()) return a.status().WithContext(first_name);
@@ -99,8 +98,8 @@ StatusOr<SweepComparison> CompareSweeps(const SweepSnapshot& first, const std::s
     } else if (it->second.size() > 1) {
       out.only_first.push_back({c, ambiguous(it->second.size(), "second")});
     } else {
-      CellPair p = ContrastCells(CellLabel(c, varying), c, cells_b[it->second.front()],
-                                 opts.contrast);
+      CellPair p =
+          ContrastCells(CellLabel(c, varying), c, cells_b[it->second.front()], opts.contrast);
       out.differing_outcomes += p.outcomes_differ();
       out.slower += p.speed == SpeedVerdict::kSlower;
       out.faster += p.speed == SpeedVerdict::kFaster;

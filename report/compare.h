@@ -24,9 +24,9 @@ struct CompareOptions {
 };
 
 struct SweepComparison {
-  std::string first_name, second_name;  // as the user should read them ("a.db: sweep")
+  std::string first_name, second_name;    // as the user should read them ("a.db: sweep")
   std::vector<std::string> ignored_keys;  // all of them, sorted
-  std::vector<CellPair> joined;  // reference = first sweep's cell; first sweep's order
+  std::vector<CellPair> joined;           // reference = first sweep's cell; first sweep's order
   struct Unjoined {
     Cell cell;
     std::string why;
@@ -42,8 +42,7 @@ struct SweepComparison {
 // sweep") mixed with each key, so a trial present in both sweeps (same key) is not
 // resampled with the same indices on both sides.
 StatusOr<SweepComparison> CompareSweeps(const SweepSnapshot& first, const std::string& first_name,
-                                        const SweepSnapshot& second,
-                                        const std::string& second_name,
+                                        const SweepSnapshot& second, const std::string& second_name,
                                         const CompareOptions& opts);
 
 }  // namespace orch::report

@@ -22,9 +22,9 @@ struct ContrastOptions {
 };
 
 struct CellPair {
-  std::string label;  // what the two cells share, as a cell label ("int8wo window=256")
-  Cell reference;     // the denominator of the ratio
-  Cell other;         // the numerator
+  std::string label;            // what the two cells share, as a cell label ("int8wo window=256")
+  Cell reference;               // the denominator of the ratio
+  Cell other;                   // the numerator
   std::optional<double> ratio;  // TPOT median other / reference
   Interval ratio_ci;
   SpeedVerdict speed = SpeedVerdict::kUnavailable;

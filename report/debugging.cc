@@ -60,7 +60,8 @@ Prose NonFiniteWhere(const json& details) {
   const std::string token = DetailText(details, "nan_token");
   const std::string repeat = DetailText(details, "nan_repeat");
   if (!layer.empty()) p.Text("first non-finite output in layer ").Code(layer);
-  if (!token.empty()) p.Text(std::string(layer.empty() ? "first non-finite" : ",") + " at token " + token);
+  if (!token.empty())
+    p.Text(std::string(layer.empty() ? "first non-finite" : ",") + " at token " + token);
   if (!repeat.empty()) p.Text(" (repeat " + repeat + ")");
   return p;
 }
@@ -123,8 +124,8 @@ Prose WhatDiffered(const std::vector<AttemptData>& attempts) {
 
 std::string SignalText(int signal) {
   static const std::map<int, const char*> kNames = {
-      {1, "SIGHUP"},  {2, "SIGINT"},   {3, "SIGQUIT"}, {4, "SIGILL"},
-      {6, "SIGABRT"}, {7, "SIGBUS"},   {8, "SIGFPE"},  {9, "SIGKILL"},
+      {1, "SIGHUP"},   {2, "SIGINT"},   {3, "SIGQUIT"}, {4, "SIGILL"},
+      {6, "SIGABRT"},  {7, "SIGBUS"},   {8, "SIGFPE"},  {9, "SIGKILL"},
       {11, "SIGSEGV"}, {13, "SIGPIPE"}, {15, "SIGTERM"}};
   auto it = kNames.find(signal);
   return std::to_string(signal) + (it == kNames.end() ? "" : std::string(" (") + it->second + ")");
@@ -159,8 +160,10 @@ DebuggingSteps BuildDebuggingSteps(const ReportModel& model, const SweepSnapshot
                     ")");
       } else {
         f.line.Text("ended ").Code(c.outcome);
-        if (!c.error_line.empty()) f.line.Text(": ").Code(c.error_line);
-        else if (!c.reason.empty()) f.line.Text(": ").User(c.reason);
+        if (!c.error_line.empty())
+          f.line.Text(": ").Code(c.error_line);
+        else if (!c.reason.empty())
+          f.line.Text(": ").User(c.reason);
         f.line.Text(", no layer checked");
       }
       out.sanity.push_back(std::move(f));
@@ -169,9 +172,10 @@ DebuggingSteps BuildDebuggingSteps(const ReportModel& model, const SweepSnapshot
         const Prose where = NonFiniteWhere(Details(a.record));
         if (a.record.outcome != "nan" && where.empty()) continue;
         Finding f;
-        f.line.Append(lc.label).Text(" ").Key(c.short_key).Text(", attempt #" +
-                                                                std::to_string(a.record.number) +
-                                                                " (mode ");
+        f.line.Append(lc.label)
+            .Text(" ")
+            .Key(c.short_key)
+            .Text(", attempt #" + std::to_string(a.record.number) + " (mode ");
         f.line.Code(c.config.mode.empty() ? "?" : c.config.mode).Text("): ");
         if (where.empty()) {
           f.line.Text("non-finite values, position not recorded");
@@ -192,15 +196,15 @@ DebuggingSteps BuildDebuggingSteps(const ReportModel& model, const SweepSnapshot
 
     // More than one attempt with a failure among them: a retry. Attempts that all ended
     // ok are replicates (issue 13's fresh-process repeats), not a debugging step.
-    const bool failed_once =
-        std::any_of(attempts.begin(), attempts.end(), [](const AttemptData& a) {
-          return a.record.finished && a.record.outcome != "ok";
-        });
+    const bool failed_once = std::any_of(
+        attempts.begin(), attempts.end(),
+        [](const AttemptData& a) { return a.record.finished && a.record.outcome != "ok"; });
     if (attempts.size() > 1 && failed_once) {
       Finding f;
-      f.line.Append(lc.label).Text(" ").Key(c.short_key).Text(": " +
-                                                             std::to_string(attempts.size()) +
-                                                             " attempts, final outcome ");
+      f.line.Append(lc.label)
+          .Text(" ")
+          .Key(c.short_key)
+          .Text(": " + std::to_string(attempts.size()) + " attempts, final outcome ");
       f.line.Code(c.outcome).Text("; ").Append(WhatDiffered(attempts));
       for (const AttemptData& a : attempts) f.details.push_back(AttemptLine(a.record));
       out.retries.push_back(std::move(f));

@@ -163,8 +163,9 @@ FailureMap BuildFailureMap(const Study& s, const MapAxes& axes) {
         }
       }
     }
-    m.axes_how = "default: rows quant (else the first varying field), columns window (else the "
-                 "next varying field)";
+    m.axes_how =
+        "default: rows quant (else the first varying field), columns window (else the "
+        "next varying field)";
   }
   m.title = "Failure map, study " + s.id + ": " + m.row_axis +
             (m.col_axis.empty() ? "" : " x " + m.col_axis);
@@ -182,15 +183,17 @@ FailureMap BuildFailureMap(const Study& s, const MapAxes& axes) {
     for (const std::string& f : others) {
       e.extra += (e.extra.empty() ? "" : " ") + f + "=" + ConfigField(c.config, f);
     }
-    m.grid[IndexOf(m.rows, Value(c, m.row_axis))][IndexOf(m.cols, Value(c, m.col_axis))]
-        .push_back(e);
+    m.grid[IndexOf(m.rows, Value(c, m.row_axis))][IndexOf(m.cols, Value(c, m.col_axis))].push_back(
+        e);
   }
   for (size_t r = 0; r < m.rows.size(); ++r) {
     FailureMap::FrontierRow f;
     f.row = m.rows[r];
     for (size_t c = 0; c < m.cols.size(); ++c) {
-      if (HasOom(m.grid[r][c])) f.oom.push_back(m.cols[c]);
-      else if (AllOk(m.grid[r][c])) f.fits.push_back(m.cols[c]);
+      if (HasOom(m.grid[r][c]))
+        f.oom.push_back(m.cols[c]);
+      else if (AllOk(m.grid[r][c]))
+        f.fits.push_back(m.cols[c]);
     }
     if (!f.oom.empty()) m.frontier.push_back(std::move(f));
   }
@@ -203,9 +206,9 @@ FigureSize FailureMapSize(const FailureMap& m) {
   for (const std::string& o : LegendOutcomes(m)) legend_w += 14 + HelveticaWidth(o, kFont) + 10;
   legend_w += HelveticaWidth("thick line: out-of-memory frontier", kFont) + 2 * kPad;
   const double title_w = HelveticaWidth(m.title, 11) + 2 * kPad;
-  return {std::max({w, legend_w, title_w}),
-          kTitleH + kHeaderH + kCellH * static_cast<double>(m.rows.size()) + kPad + kLegendH +
-              kPad};
+  return {
+      std::max({w, legend_w, title_w}),
+      kTitleH + kHeaderH + kCellH * static_cast<double>(m.rows.size()) + kPad + kLegendH + kPad};
 }
 
 void DrawFailureMap(const FailureMap& m, Canvas& canvas) {
@@ -225,7 +228,8 @@ void DrawFailureMap(const FailureMap& m, Canvas& canvas) {
       const double x = left + cw * c;
       if (e.empty()) {
         canvas.Rect(x, y, cw, kCellH, {250, 250, 250});
-        canvas.Text(x + cw / 2, y + kCellH / 2 + 3, "no cell", {kKeyFont, Anchor::kMiddle, false, grey});
+        canvas.Text(x + cw / 2, y + kCellH / 2 + 3, "no cell",
+                    {kKeyFont, Anchor::kMiddle, false, grey});
         continue;
       }
       const std::string d = Dominant(e);
@@ -240,8 +244,10 @@ void DrawFailureMap(const FailureMap& m, Canvas& canvas) {
   // Grid lines, then the frontier over them: every edge between a cell that ran out of
   // memory and a neighbour that did not.
   const double bottom = top + kCellH * m.rows.size(), right = left + cw * m.cols.size();
-  for (size_t c = 1; c < m.cols.size(); ++c) canvas.Line(left + cw * c, top, left + cw * c, bottom, line, 1);
-  for (size_t r = 1; r < m.rows.size(); ++r) canvas.Line(left, top + kCellH * r, right, top + kCellH * r, line, 1);
+  for (size_t c = 1; c < m.cols.size(); ++c)
+    canvas.Line(left + cw * c, top, left + cw * c, bottom, line, 1);
+  for (size_t r = 1; r < m.rows.size(); ++r)
+    canvas.Line(left, top + kCellH * r, right, top + kCellH * r, line, 1);
   auto oom = [&](size_t r, size_t c) { return HasOom(m.grid[r][c]); };
   auto filled = [&](size_t r, size_t c) { return !m.grid[r][c].empty(); };
   for (size_t r = 0; r < m.rows.size(); ++r) {

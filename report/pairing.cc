@@ -64,8 +64,8 @@ std::optional<KeyPairing> PairOnKey(const std::vector<Cell>& cells, const Pairin
       }
     }
     if (reference != nullptr && group.size() == 1) {
-      out.unpaired.push_back({*reference, "no cell with another " + opts.key +
-                                              " has the same configuration"});
+      out.unpaired.push_back(
+          {*reference, "no cell with another " + opts.key + " has the same configuration"});
     }
   }
   return out;

@@ -23,7 +23,7 @@ struct PairingOptions {
 
 struct KeyPairing {
   std::string key;
-  std::string reference_value;  // as chosen (see PairingOptions)
+  std::string reference_value;      // as chosen (see PairingOptions)
   std::vector<std::string> values;  // distinct values of the key, spec order
   std::vector<CellPair> pairs;      // spec order of the non-reference cell
   struct Unpaired {

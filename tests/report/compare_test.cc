@@ -41,13 +41,14 @@ class Compare : public testing::TempDb {
                                      {"S", Config({{"quant", "int2"}}), {Ok(15)}}},
                                     "NVIDIA A100", 1)
                     .ok());
-    ASSERT_TRUE(testing::BuildSweep(second, "h100",
-                                    {{"S", Config({{"timeout", 60}}), {Ok(10, 20.05)}},
-                                     {"S", Config({{"quant", "int8"}, {"timeout", 60}}), {Ok(30.1)}},
-                                     {"S", Config({{"quant", "int4"}, {"timeout", 60}}), {Ok(9)}},
-                                     {"S", Config({{"quant", "int1"}}), {Ok(9)}}},
-                                    "NVIDIA H100 80GB HBM3", 100)
-                    .ok());
+    ASSERT_TRUE(
+        testing::BuildSweep(second, "h100",
+                            {{"S", Config({{"timeout", 60}}), {Ok(10, 20.05)}},
+                             {"S", Config({{"quant", "int8"}, {"timeout", 60}}), {Ok(30.1)}},
+                             {"S", Config({{"quant", "int4"}, {"timeout", 60}}), {Ok(9)}},
+                             {"S", Config({{"quant", "int1"}}), {Ok(9)}}},
+                            "NVIDIA H100 80GB HBM3", 100)
+            .ok());
   }
 
   StatusOr<SweepComparison> Run(const store::Store& a, const store::Store& b,
@@ -95,8 +96,9 @@ TEST_F(Compare, MarkdownNamesEveryPairByItsKeysAndIsByteIdentical) {
   }
   EXPECT_NE(md.find("## Outcomes that differ\n\n- int4: first **oom**"), std::string::npos) << md;
   EXPECT_NE(md.find("no cell of the second sweep has this configuration"), std::string::npos);
-  EXPECT_NE(md.find("Joined cells: 3 (slower 0, faster 1, no measurable difference 1, not compared 1)"),
-            std::string::npos)
+  EXPECT_NE(
+      md.find("Joined cells: 3 (slower 0, faster 1, no measurable difference 1, not compared 1)"),
+      std::string::npos)
       << md;
   StatusOr<SweepComparison> again = Run(*a, *b);
   ASSERT_TRUE(again.ok());
@@ -105,7 +107,8 @@ TEST_F(Compare, MarkdownNamesEveryPairByItsKeysAndIsByteIdentical) {
 
 TEST_F(Compare, IgnoringANamedAxisJoinsAcrossIt) {
   auto a = Open("a.db"), b = Open("b.db");
-  ASSERT_TRUE(testing::BuildSweep(*a, "orch", {{"S", Config({{"worker", "orch"}}), {Ok(10)}}}).ok());
+  ASSERT_TRUE(
+      testing::BuildSweep(*a, "orch", {{"S", Config({{"worker", "orch"}}), {Ok(10)}}}).ok());
   ASSERT_TRUE(
       testing::BuildSweep(*b, "ref", {{"S", Config({{"worker", "reference"}}), {Ok(25)}}}).ok());
   StatusOr<SweepComparison> c = Run(*a, *b);

@@ -29,7 +29,8 @@ std::vector<CellSpec> DebugCells() {
   AttemptSpec nan = Fail("nan", "non-finite logits, first at gpt_neox.layers.3");
   nan.details = R"({"nan_layer":"gpt_neox.layers.3","nan_token":5})";
   c.push_back({"S", Config({{"mode", "sanity"}, {"quant", "int8wo-unscaled"}}), {nan}});
-  c.push_back({"S", Config({{"mode", "sanity"}, {"quant", "int4wo"}}),
+  c.push_back({"S",
+               Config({{"mode", "sanity"}, {"quant", "int4wo"}}),
                {Fail("blocked", "needs fbgemm-gpu-genai")}});
   AttemptSpec eval_nan = Fail("nan", "non-finite logits at token 9");
   eval_nan.details = R"({"nan_token":9,"nan_repeat":1})";
@@ -105,8 +106,9 @@ TEST_F(Debugging, RetriesSayWhatDifferedBetweenAttempts) {
   ASSERT_EQ(d.retries.size(), 1u);
   const std::string head = d.retries[0].line.PlainText();
   EXPECT_NE(head.find("2 attempts, final outcome ok"), std::string::npos) << head;
-  EXPECT_NE(head.find("differed: outcome, exit code, signal, slot, first error line; the same: run"),
-            std::string::npos)
+  EXPECT_NE(
+      head.find("differed: outcome, exit code, signal, slot, first error line; the same: run"),
+      std::string::npos)
       << head;
   ASSERT_EQ(d.retries[0].details.size(), 2u);
   EXPECT_EQ(d.retries[0].details[0].PlainText(),
@@ -121,7 +123,8 @@ TEST_F(Debugging, MarkdownReportHasTheSection) {
   ASSERT_TRUE(testing::BuildSweep(*db, "dbg", DebugCells()).ok());
   const std::string md = Render(*db)["report.md"];
   EXPECT_NE(md.find("## 3. Debugging steps"), std::string::npos);
-  EXPECT_NE(md.find("### 3.1 Sanity trials: first non-finite layer per variant"), std::string::npos);
+  EXPECT_NE(md.find("### 3.1 Sanity trials: first non-finite layer per variant"),
+            std::string::npos);
   EXPECT_NE(md.find("first non-finite output in layer `gpt_neox.layers.3`"), std::string::npos);
   EXPECT_NE(md.find("  - attempt #1: `crash`"), std::string::npos);
   EXPECT_NE(md.find("## 4. Conclusion"), std::string::npos);

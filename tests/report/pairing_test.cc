@@ -65,8 +65,7 @@ TEST_F(Pairing, CellsDifferingOnlyInTheKeyArePairedAgainstTheReference) {
             std::string::npos)
       << md;
   EXPECT_NE(md.find(", `orch` ok `"), std::string::npos) << md;
-  EXPECT_NE(md.find("no cell with worker=reference has the same configuration"),
-            std::string::npos);
+  EXPECT_NE(md.find("no cell with worker=reference has the same configuration"), std::string::npos);
   EXPECT_NE(files.at("tables.tex").find("\\label{tab:orch-stacks}"), std::string::npos);
 }
 
@@ -102,10 +101,10 @@ TEST_F(Pairing, PairsGenericallyOnAnyKeyAndNeedsTwoValues) {
 
 TEST_F(Pairing, NoKeyNoSection) {
   auto db = Open();
-  ASSERT_TRUE(testing::BuildSweep(*db, "plain",
-                                  {{"S", Config(), {Ok(10)}},
-                                   {"S", Config({{"quant", "int8"}}), {Ok(9)}}})
-                  .ok());
+  ASSERT_TRUE(
+      testing::BuildSweep(*db, "plain",
+                          {{"S", Config(), {Ok(10)}}, {"S", Config({{"quant", "int8"}}), {Ok(9)}}})
+          .ok());
   const std::string md = Render(*db).at("report.md");
   EXPECT_EQ(md.find("Stack comparison"), std::string::npos);
   EXPECT_NE(md.find("## 4. Conclusion"), std::string::npos);

@@ -16,10 +16,22 @@ double Uniform(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) *
 }  // namespace
 
 json Config(const json& extra) {
-  json j = {{"quant", "none"}, {"scope", "all"},   {"window", "full"},    {"n_sink", 4},
-            {"dtype", "fp16"}, {"compile", "eager"}, {"mode", "eval"},    {"tokens", 64},
-            {"warmup", 0},     {"repeats", 3},       {"seed", 0},         {"device", "cuda"},
-            {"timeout", 600},  {"heartbeat_timeout", 60}, {"retries", 1}, {"model", "pythia-70m"},
+  json j = {{"quant", "none"},
+            {"scope", "all"},
+            {"window", "full"},
+            {"n_sink", 4},
+            {"dtype", "fp16"},
+            {"compile", "eager"},
+            {"mode", "eval"},
+            {"tokens", 64},
+            {"warmup", 0},
+            {"repeats", 3},
+            {"seed", 0},
+            {"device", "cuda"},
+            {"timeout", 600},
+            {"heartbeat_timeout", 60},
+            {"retries", 1},
+            {"model", "pythia-70m"},
             {"dataset", "wikitext-2"}};
   for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
   return j;
