@@ -208,8 +208,8 @@ void FailureMapSection(const FailureMap& map, const std::string& figure, std::st
   } else {
     out += "Out-of-memory frontier:\n\n";
     for (const FailureMap::FrontierRow& f : map.frontier) {
-      out += "- " + MarkdownEscape(map.row_axis) + " " + Code(f.row) + ": out of memory at " +
-             (map.col_axis.empty() ? std::string("its only column") : MarkdownEscape(map.col_axis) + " " + JoinValues(f.oom));
+      out += "- " + MarkdownEscape(map.row_axis) + " " + Code(f.row) + ": out of memory";
+      if (!map.col_axis.empty()) out += " at " + MarkdownEscape(map.col_axis) + " " + JoinValues(f.oom);
       if (!f.fits.empty())
         out += "; ok at " + MarkdownEscape(map.col_axis) + " " + JoinValues(f.fits);
       out += "\n";

@@ -5,6 +5,8 @@
 #include "report/cell_label.h"
 #include "report/pdf_figures.h"
 #include "report/svg_figures.h"
+#include "report_test_util.h"
+#include "sweep_builder.h"
 
 namespace orch::report {
 namespace {
@@ -102,6 +104,34 @@ TEST(FailureMap, OneVaryingFieldGivesOneColumnAndSmallOrFlawlessStudiesNone) {
   EXPECT_FALSE(WantsFailureMap(s));
   s.cells.push_back(MapCell("int8", "full", "ok", "c"));  // two cells, all ok: no map
   EXPECT_FALSE(WantsFailureMap(s));
+}
+
+class FailureMapReport : public testing::TempDb {};
+
+TEST_F(FailureMapReport, MarkdownShowsTheGridAndTheFrontierWithKeys) {
+  auto db = Open();
+  testing::AttemptSpec ok, oom;
+  oom.outcome = "oom";
+  oom.reason = "CUDA out of memory";
+  std::vector<testing::CellSpec> cells;
+  for (const char* quant : {"none", "int4"}) {
+    for (const char* window : {"full", "64", "16"}) {
+      const bool fails = std::string(window) != "16" && std::string(quant) == "int4";
+      cells.push_back(
+          {"W", testing::Config({{"quant", quant}, {"window", window}}), {fails ? oom : ok}});
+    }
+  }
+  ASSERT_TRUE(testing::BuildSweep(*db, "oom", cells).ok());
+  const ReportFiles files = Render(*db);
+  const std::string md = files.at("report.md");
+  EXPECT_NE(md.find("| quant | window=16 | window=64 | window=full |"), std::string::npos) << md;
+  EXPECT_NE(md.find("- quant `int4`: out of memory at window `64`, `full`; ok at window `16`\n"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| `int4` | ok `"), std::string::npos);
+  EXPECT_NE(md.find("| **OOM** `"), std::string::npos);
+  EXPECT_TRUE(files.count("figures/map-W.svg") && files.count("figures/map-W.pdf"));
+  EXPECT_NE(files.at("tables.tex").find("\\textbf{oom}"), std::string::npos);
 }
 
 }  // namespace
