@@ -1,4 +1,4 @@
-// Canvas: the few drawing operations the report's figures need (lines, circles, text),
+// Canvas: the few drawing operations the report's figures need (lines, circles, rectangles, text),
 // so one layout (figures.cc) renders to SVG for markdown and to PDF for LaTeX with the
 // same geometry. Coordinates in points, origin top-left, y downwards. Implementations
 // must produce identical bytes for identical call sequences. Not thread-safe per object.
@@ -28,6 +28,8 @@ class Canvas {
   virtual void Line(double x1, double y1, double x2, double y2, Color color, double width,
                     bool dashed = false) = 0;
   virtual void Circle(double cx, double cy, double r, Color fill) = 0;
+  // A filled rectangle, top-left corner at (x, y).
+  virtual void Rect(double x, double y, double w, double h, Color fill) = 0;
   virtual void Text(double x, double y, std::string_view text, const TextStyle& style) = 0;
 };
 

@@ -250,7 +250,7 @@ std::vector<FigureNames> FigureNamesFor(const ReportModel& model) {
       stem += "-" + std::to_string(i + 1);
       used.insert(stem);
     }
-    out.push_back({"tpot-" + stem, "ppl-" + stem});
+    out.push_back({"tpot-" + stem, "ppl-" + stem, "map-" + stem});
   }
   return out;
 }

@@ -48,10 +48,10 @@ std::vector<double> AxisTicks(double lo, double hi, bool log_scale);
 
 namespace orch::report {
 
-// File stems of a study's figures under figures/ ("tpot-A", "ppl-A"): the study id made
+// File stems of a study's figures under figures/ ("tpot-A", "ppl-A", "map-A"): the study id made
 // file-name safe, with the study's position appended when two ids collide that way.
 struct FigureNames {
-  std::string tpot, ppl;
+  std::string tpot, ppl, map;
 };
 std::vector<FigureNames> FigureNamesFor(const ReportModel& model);
 

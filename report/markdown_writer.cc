@@ -116,8 +116,10 @@ void Context(const ReportModel& m, std::string& out) {
   }
 }
 
-void StudySection(const ReportModel& m, const Study& s, const FigureNames& fig, int n,
-                  std::string& out) {
+void FailureMapSection(const FailureMap& map, const std::string& figure, std::string& out);
+
+void StudySection(const ReportModel& m, const Study& s, const FigureNames& fig,
+                  const std::optional<FailureMap>& map, int n, std::string& out) {
   out += "### 2." + std::to_string(n) + " Study " + MarkdownEscape(s.id) + ": " +
          MarkdownEscape(s.title) + "\n\n";
   out += "**Settings.** " + std::to_string(s.cells.size()) +
@@ -155,6 +157,7 @@ void StudySection(const ReportModel& m, const Study& s, const FigureNames& fig, 
   out += "**Observations.**\n\n" +
          (ok_lines.empty() ? "- No cell produced measurements.\n" : ok_lines) + "\n";
   if (!fail_lines.empty()) out += "**Cells without measurements.**\n\n" + fail_lines + "\n";
+  if (map) FailureMapSection(*map, fig.map, out);
   out += "PPL is called stable within +/-" + FormatPercent(m.ppl_tolerance) +
          " of the baseline; slower or faster only when the 95% CI of the TPOT median ratio "
          "(two-level bootstrap: repeats, then tokens within each) excludes 1 and the change "
@@ -164,8 +167,194 @@ void StudySection(const ReportModel& m, const Study& s, const FigureNames& fig, 
   if (!s.notes.empty()) out += "**Notes from the spec.**\n\n" + Paragraphs(s.notes);
 }
 
-void Appendix(const ReportModel& m, std::string& out) {
-  out += "## 5. Appendix\n\n### 5.1 Every trial\n\n";
+
+std::string MapEntryText(const MapEntry& e) {
+  std::string t = e.outcome == "oom" ? "**OOM**" : MarkdownEscape(e.outcome);
+  t += " " + Code(e.short_key, true);
+  if (!e.extra.empty()) t += " (" + MarkdownEscape(e.extra) + ")";
+  return t;
+}
+
+std::string JoinValues(const std::vector<std::string>& v) {
+  std::string s;
+  for (const std::string& x : v) s += (s.empty() ? "" : ", ") + Code(x);
+  return s;
+}
+
+void FailureMapSection(const FailureMap& map, const std::string& figure, std::string& out) {
+  out += "**Failure map** (rows " + Code(map.row_axis) +
+         (map.col_axis.empty() ? "" : ", columns " + Code(map.col_axis)) + "; " +
+         MarkdownEscape(map.axes_how) +
+         "). Each cell: its outcome and trial key; out of memory in bold capitals.\n\n";
+  out += "| " + MarkdownEscape(map.row_axis) + " |";
+  for (const std::string& c : map.cols)
+    out += " " + (map.col_axis.empty() ? "" : MarkdownEscape(map.col_axis) + "=") +
+           MarkdownEscape(c) + " |";
+  out += "\n|---|";
+  for (size_t i = 0; i < map.cols.size(); ++i) out += "---|";
+  out += "\n";
+  for (size_t r = 0; r < map.rows.size(); ++r) {
+    out += "| " + Code(map.rows[r], true) + " |";
+    for (size_t c = 0; c < map.cols.size(); ++c) {
+      std::string cell;
+      for (const MapEntry& e : map.grid[r][c]) cell += (cell.empty() ? "" : "; ") + MapEntryText(e);
+      out += " " + (cell.empty() ? std::string("--") : cell) + " |";
+    }
+    out += "\n";
+  }
+  out += "\n";
+  if (map.frontier.empty()) {
+    out += "Out-of-memory frontier: no cell ran out of memory.\n\n";
+  } else {
+    out += "Out-of-memory frontier:\n\n";
+    for (const FailureMap::FrontierRow& f : map.frontier) {
+      out += "- " + MarkdownEscape(map.row_axis) + " " + Code(f.row) + ": out of memory";
+      if (!map.col_axis.empty()) out += " at " + MarkdownEscape(map.col_axis) + " " + JoinValues(f.oom);
+      if (!f.fits.empty())
+        out += "; ok at " + MarkdownEscape(map.col_axis) + " " + JoinValues(f.fits);
+      out += "\n";
+    }
+    out += "\n";
+  }
+  out += "![" + MarkdownEscape(map.title) + "](figures/" + figure + ".svg)\n\n";
+}
+
+void FindingList(const std::vector<Finding>& findings, const std::string& none, std::string& out) {
+  if (findings.empty()) {
+    out += none + "\n\n";
+    return;
+  }
+  for (const Finding& f : findings) {
+    out += "- " + RenderProseMarkdown(f.line) + "\n";
+    for (const Prose& d : f.details) out += "  - " + RenderProseMarkdown(d) + "\n";
+  }
+  out += "\n";
+}
+
+void DebuggingSection(const DebuggingSteps& d, const std::string& n, std::string& out) {
+  out += "## " + n + ". Debugging steps\n\n";
+  out += "What the trials found on the way, cell by cell; every line names its trial key and "
+         "attempt numbers (`orch show KEY` prints the attempts in full).\n\n";
+  out += "### " + n + ".1 Sanity trials: first non-finite layer per variant\n\n";
+  FindingList(d.sanity,
+              "No `mode: sanity` trials in this sweep (one forward pass that names the first "
+              "layer whose output is not finite).",
+              out);
+  out += "### " + n + ".2 Non-finite values in other trials\n\n";
+  FindingList(d.non_finite, "None.", out);
+  out += "### " + n + ".3 Blocked cells, grouped by reason\n\n";
+  FindingList(d.blocked, "None.", out);
+  out += "### " + n + ".4 Retried cells and what differed between their attempts\n\n";
+  FindingList(d.retries, "No cell needed more than one attempt.", out);
+}
+
+std::string OutcomeText(const Cell& c) {
+  return c.ok() ? "ok" : "**" + MarkdownEscape(c.outcome) + "**";
+}
+
+std::string TpotText(const Cell& c) {
+  if (!c.tpot) return "--";
+  return FormatMs(c.tpot->median) + " " + Ci(c.tpot->median_ci, FormatMs);
+}
+
+std::string PairRatioText(const CellPair& p) {
+  if (!p.ratio) return MarkdownEscape(p.unavailable_why.empty() ? "--" : p.unavailable_why);
+  return FormatRatio(*p.ratio) + " " + Ci(p.ratio_ci, FormatRatio) + " " +
+         SpeedVerdictText(p.speed);
+}
+
+std::string PplChangeText(const CellPair& p) {
+  if (!p.ppl_change) return "--";
+  return FormatSignedPercent(*p.ppl_change) +
+         (p.ppl == PplVerdict::kStable ? " stable" : p.ppl == PplVerdict::kHigher ? " higher" : " lower");
+}
+
+// One row per pair: the shared label, both outcomes, both TPOTs, ratio, PPL, keys.
+void PairTable(const std::vector<CellPair>& pairs, const std::string& ref_name,
+               const std::string& other_name, bool show_other_value, const std::string& key,
+               std::string& out) {
+  out += "| Cell |" + std::string(show_other_value ? " " + MarkdownEscape(key) + " |" : "") +
+         " Outcome " + ref_name + " | Outcome " + other_name + " | TPOT " + ref_name +
+         " [95% CI] ms | TPOT " + other_name + " [95% CI] ms | Ratio " + other_name + "/" +
+         ref_name + " [95% CI] | PPL " + ref_name + " | PPL " + other_name +
+         " | PPL change | Trials (" + ref_name + ", " + other_name + ") |\n";
+  out += std::string("|---|") + (show_other_value ? "---|" : "") +
+         "---|---|---:|---:|---|---:|---:|---:|---|\n";
+  for (const CellPair& p : pairs) {
+    out += "| " + MarkdownEscape(p.label) + " |";
+    if (show_other_value) {
+      auto it = p.other.config.fields.find(key);
+      out += " " + Code(it == p.other.config.fields.end() ? "" : it->second, true) + " |";
+    }
+    out += " " + OutcomeText(p.reference) + " | " + OutcomeText(p.other) + " | " +
+           TpotText(p.reference) + " | " + TpotText(p.other) + " | " + PairRatioText(p) + " | " +
+           (p.reference.ppl ? FormatPpl(*p.reference.ppl) : "--") + " | " +
+           (p.other.ppl ? FormatPpl(*p.other.ppl) : "--") + " | " + PplChangeText(p) + " | " +
+           Code(p.reference.short_key, true) + ", " + Code(p.other.short_key, true) + " |\n";
+  }
+  out += "\n";
+}
+
+std::string FailureDetail(const Cell& c) {
+  if (c.ok()) return "ok";
+  std::string s = "**" + MarkdownEscape(c.outcome) + "**";
+  const std::string why = c.error_line.empty() ? c.reason : c.error_line;
+  if (!why.empty()) s += " (" + Code(why) + ")";
+  return s;
+}
+
+// Pairs whose two cells ended differently, one line each.
+// `key`: name the other cell by its value of this key instead of `other_name`.
+void DifferingOutcomes(const std::vector<CellPair>& pairs, const std::string& ref_name,
+                       const std::string& other_name, const std::string& key, std::string& out) {
+  bool any = false;
+  for (const CellPair& p : pairs) {
+    if (!p.outcomes_differ()) continue;
+    any = true;
+    std::string name = other_name;
+    if (auto it = p.other.config.fields.find(key); !key.empty() && it != p.other.config.fields.end())
+      name = Code(it->second);
+    out += "- " + MarkdownEscape(p.label) + ": " + ref_name + " " + FailureDetail(p.reference) +
+           " " + Code(p.reference.short_key) + ", " + name + " " + FailureDetail(p.other) +
+           " " + Code(p.other.short_key) + "\n";
+  }
+  out += any ? "\n" : "None: every pair ended with the same outcome.\n\n";
+}
+
+void StackSection(const KeyPairing& k, const std::string& n, double min_effect, std::string& out) {
+  out += "## " + n + ". Stack comparison: " + MarkdownEscape(k.key) + "\n\n";
+  std::string others;
+  for (const std::string& v : k.values) {
+    if (v != k.reference_value) others += (others.empty() ? "" : ", ") + Code(v);
+  }
+  std::string ignored;
+  for (const std::string& i : ExecutionPolicyKeys()) ignored += (ignored.empty() ? "" : ", ") + Code(i);
+  out += "Cells that differ only in " + Code(k.key) + " (execution-policy keys " + ignored +
+         " ignored), each " + others + " cell against the cell with " + Code(k.key) + "=" +
+         Code(k.reference_value) + ": TPOT ratio other/reference with the 95% CI of the two "
+         "cells' two-level bootstrap medians paired by draw index, called slower or faster only "
+         "when the CI excludes 1 and the change exceeds +/-" + FormatPercent(min_effect) +
+         "; PPL change other/reference - 1.\n\n";
+  if (k.pairs.empty()) {
+    out += "No two cells pair up.\n\n";
+  } else {
+    PairTable(k.pairs, "reference", "other", true, k.key, out);
+  }
+  out += "**Failures one stack has and the other not.**\n\n";
+  DifferingOutcomes(k.pairs, Code(k.reference_value), "other", k.key, out);
+  if (!k.unpaired.empty()) {
+    out += "**Cells without a counterpart.**\n\n";
+    for (const KeyPairing::Unpaired& u : k.unpaired) {
+      out += "- " + Code(u.cell.short_key) + " (" + MarkdownEscape(k.key) + "=" +
+             Code(u.cell.config.fields.count(k.key) ? u.cell.config.fields.at(k.key) : "") +
+             ", " + OutcomeText(u.cell) + "): " + MarkdownEscape(u.why) + "\n";
+    }
+    out += "\n";
+  }
+}
+
+void Appendix(const ReportModel& m, const std::string& n, std::string& out) {
+  out += "## " + n + ". Appendix\n\n### " + n + ".1 Every trial\n\n";
   std::map<std::string, std::vector<std::string>> studies_of;
   std::vector<const Cell*> cells;
   for (const Study& s : m.studies) {
@@ -198,7 +387,7 @@ void Appendix(const ReportModel& m, std::string& out) {
              (e.detail.empty() ? "" : " " + Code(e.detail)) + "\n";
     }
   }
-  out += "\n### 5.2 Methodology warnings recorded by workers\n\n";
+  out += "\n### " + n + ".2 Methodology warnings recorded by workers\n\n";
   bool any = false;
   for (const Cell* c : cells) {
     for (const std::string& w : c->warnings) {
@@ -207,7 +396,7 @@ void Appendix(const ReportModel& m, std::string& out) {
     }
   }
   out += any ? "\n" : "None.\n\n";
-  out += "### 5.3 Environment\n\n";
+  out += "### " + n + ".3 Environment\n\n";
   for (const RunInfo& r : m.runs) {
     out += "Run " + std::to_string(r.id) + ", started " + MarkdownEscape(r.started_utc) +
            (r.finished_utc.empty() ? "" : ", finished " + MarkdownEscape(r.finished_utc)) +
@@ -260,15 +449,69 @@ std::string RenderMarkdownReport(const MarkdownInputs& in) {
   Context(m, out);
   int n = 0;
   out += "## 2. Studies\n\n";
-  for (size_t i = 0; i < m.studies.size(); ++i)
-    StudySection(m, m.studies[i], in.figures[i], ++n, out);
-  out += "## 3. Conclusion\n\nWhat the data supports:\n\n";
+  for (size_t i = 0; i < m.studies.size(); ++i) {
+    StudySection(m, m.studies[i], in.figures[i],
+                 i < in.maps.size() ? in.maps[i] : std::optional<FailureMap>(), ++n, out);
+  }
+  int section = 3;
+  if (in.debugging) DebuggingSection(*in.debugging, std::to_string(section++), out);
+  if (in.pairing) StackSection(*in.pairing, std::to_string(section++), m.min_effect, out);
+  out += "## " + std::to_string(section++) + ". Conclusion\n\nWhat the data supports:\n\n";
   for (const Prose& p : m.conclusions) out += "- " + RenderProseMarkdown(p) + "\n";
   if (m.conclusions.empty()) out += "- Nothing yet: no cell is done.\n";
   out += "\n";
   if (!m.sweep.conclusion.empty()) out += "From the spec:\n\n" + Paragraphs(m.sweep.conclusion);
-  out += "## 4. Suggested writeup snippet\n\n" + in.snippet_markdown + "\n";
-  Appendix(m, out);
+  out += "## " + std::to_string(section++) + ". Suggested writeup snippet\n\n" +
+         in.snippet_markdown + "\n";
+  Appendix(m, std::to_string(section), out);
+  return out;
+}
+
+}  // namespace orch::report
+
+namespace orch::report {
+
+std::string RenderComparisonMarkdown(const SweepComparison& c) {
+  std::string out = "# Comparison: " + MarkdownEscape(c.first_name) + " vs " +
+                    MarkdownEscape(c.second_name) + "\n\n";
+  std::string ignored;
+  for (const std::string& k : c.ignored_keys) ignored += (ignored.empty() ? "" : ", ") + Code(k);
+  out += "Generated by `orch compare`. Cells are joined on their configuration without " +
+         ignored +
+         ". Ratios are TPOT median second/first with the 95% CI of the two cells' two-level "
+         "bootstrap medians paired by draw index; slower or faster only when the CI excludes 1 "
+         "and the change exceeds +/-" + FormatPercent(c.min_effect) +
+         ", never from one replicate. PPL change is second/first - 1, stable within +/-" +
+         FormatPercent(c.ppl_tolerance) + ".\n\n";
+  out += "- First: " + MarkdownEscape(c.first_name) + ", hardware " + List(c.first_hardware) + "\n";
+  out += "- Second: " + MarkdownEscape(c.second_name) + ", hardware " + List(c.second_hardware) +
+         "\n";
+  out += "- Joined cells: " + std::to_string(c.joined.size()) + " (slower " +
+         std::to_string(c.slower) + ", faster " + std::to_string(c.faster) +
+         ", no measurable difference " + std::to_string(c.no_difference) + ", not compared " +
+         std::to_string(c.not_compared) + "); outcomes differ in " +
+         std::to_string(c.differing_outcomes) + "; only in the first sweep " +
+         std::to_string(c.only_first.size()) + ", only in the second " +
+         std::to_string(c.only_second.size()) + "\n\n";
+  out += "## Joined cells\n\n";
+  if (c.joined.empty()) {
+    out += "No cell of one sweep has the configuration of a cell of the other.\n\n";
+  } else {
+    PairTable(c.joined, "first", "second", false, "", out);
+  }
+  out += "## Outcomes that differ\n\n";
+  DifferingOutcomes(c.joined, "first", "second", "", out);
+  auto unjoined = [&](const std::vector<SweepComparison::Unjoined>& list, const char* title) {
+    out += std::string("## ") + title + "\n\n";
+    if (list.empty()) out += "None.\n";
+    for (const SweepComparison::Unjoined& u : list) {
+      out += "- " + Code(u.cell.short_key) + " " + OutcomeText(u.cell) + ", config " +
+             Code(u.cell.config.json) + ": " + MarkdownEscape(u.why) + "\n";
+    }
+    out += "\n";
+  };
+  unjoined(c.only_first, "Only in the first sweep");
+  unjoined(c.only_second, "Only in the second sweep");
   return out;
 }
 

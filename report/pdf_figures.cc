@@ -36,6 +36,10 @@ class PdfCanvas : public Canvas {
             N(cx) + " " + N(y - r) + " c " + N(cx + k) + " " + N(y - r) + " " + N(cx + r) + " " +
             N(y - k) + " " + N(cx + r) + " " + N(y) + " c f Q\n";
   }
+  void Rect(double x, double y, double w, double h, Color fill) override {
+    out_ += "q " + Rgb(fill) + " rg " + N(x) + " " + N(height_ - y - h) + " " + N(w) + " " + N(h) +
+            " re f Q\n";
+  }
   void Text(double x, double y, std::string_view text, const TextStyle& s) override {
     const double w = HelveticaWidth(text, s.size);
     const double x0 = s.anchor == Anchor::kStart    ? x
@@ -51,14 +55,7 @@ class PdfCanvas : public Canvas {
   std::string out_;
 };
 
-}  // namespace
-
-std::string RenderPdf(const DotPlot& plot) {
-  const FigureSize size = PlotSize(plot);
-  PdfCanvas canvas(size.height);
-  DrawDotPlot(plot, canvas);
-  const std::string content = canvas.Take();
-
+std::string PdfDocument(FigureSize size, const std::string& content) {
   std::vector<std::string> objects = {
       "<< /Type /Catalog /Pages 2 0 R >>",
       "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -81,6 +78,22 @@ std::string RenderPdf(const DotPlot& plot) {
   pdf += "trailer\n<< /Size " + std::to_string(objects.size() + 1) +
          " /Root 1 0 R >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
   return pdf;
+}
+
+}  // namespace
+
+std::string RenderPdf(const DotPlot& plot) {
+  const FigureSize size = PlotSize(plot);
+  PdfCanvas canvas(size.height);
+  DrawDotPlot(plot, canvas);
+  return PdfDocument(size, canvas.Take());
+}
+
+std::string RenderPdf(const FailureMap& map) {
+  const FigureSize size = FailureMapSize(map);
+  PdfCanvas canvas(size.height);
+  DrawFailureMap(map, canvas);
+  return PdfDocument(size, canvas.Take());
 }
 
 }  // namespace orch::report

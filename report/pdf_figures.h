@@ -6,10 +6,12 @@
 
 #include <string>
 
+#include "report/failure_map.h"
 #include "report/figures.h"
 
 namespace orch::report {
 
 std::string RenderPdf(const DotPlot& plot);
+std::string RenderPdf(const FailureMap& map);
 
 }  // namespace orch::report

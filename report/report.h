@@ -10,6 +10,8 @@
 #include <string>
 
 #include "base/status.h"
+#include "report/failure_map.h"
+#include "report/pairing.h"
 #include "report/snapshot.h"
 #include "report/stats.h"
 
@@ -25,6 +27,11 @@ struct ReportOptions {
   double ppl_tolerance = 0.01;  // relative PPL change still called "stable"
   double min_effect = 0.02;     // relative TPOT change a faster/slower verdict needs
   BootstrapOptions bootstrap;   // resamples, confidence, fixed seed
+  MapAxes map_axes;             // failure-map axes; empty: quant x window (failure_map.h)
+  // The stack comparison: cells that differ only in this key; ratios against the cell
+  // with `pair_reference` (else the key's first value in spec order).
+  std::string pair_key = "worker";
+  std::string pair_reference = "reference";
 };
 
 // Every output file: path relative to out_dir -> content. Pure: no store, no files.

@@ -24,6 +24,10 @@ class SvgCanvas : public Canvas {
     out_ += "<circle cx=\"" + N(cx) + "\" cy=\"" + N(cy) + "\" r=\"" + N(r) + "\" fill=\"" +
             Rgb(fill) + "\"/>\n";
   }
+  void Rect(double x, double y, double w, double h, Color fill) override {
+    out_ += "<rect x=\"" + N(x) + "\" y=\"" + N(y) + "\" width=\"" + N(w) + "\" height=\"" + N(h) +
+            "\" fill=\"" + Rgb(fill) + "\"/>\n";
+  }
   void Text(double x, double y, std::string_view text, const TextStyle& s) override {
     const char* anchor = s.anchor == Anchor::kStart    ? "start"
                          : s.anchor == Anchor::kMiddle ? "middle"
@@ -38,19 +42,27 @@ class SvgCanvas : public Canvas {
   std::string out_;
 };
 
-}  // namespace
-
-std::string RenderSvg(const DotPlot& plot) {
-  const FigureSize size = PlotSize(plot);
-  SvgCanvas canvas;
-  DrawDotPlot(plot, canvas);
+std::string SvgDocument(FigureSize size, const std::string& title, const std::string& body) {
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
          N(size.width) + "\" height=\"" + N(size.height) + "\" viewBox=\"0 0 " + N(size.width) +
          " " + N(size.height) + "\" font-family=\"Helvetica, Arial, sans-serif\">\n<title>" +
-         XmlEscape(plot.title) +
-         "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n" + canvas.Take() +
-         "</svg>\n";
+         XmlEscape(title) + "</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n" +
+         body + "</svg>\n";
+}
+
+}  // namespace
+
+std::string RenderSvg(const DotPlot& plot) {
+  SvgCanvas canvas;
+  DrawDotPlot(plot, canvas);
+  return SvgDocument(PlotSize(plot), plot.title, canvas.Take());
+}
+
+std::string RenderSvg(const FailureMap& map) {
+  SvgCanvas canvas;
+  DrawFailureMap(map, canvas);
+  return SvgDocument(FailureMapSize(map), map.title, canvas.Take());
 }
 
 }  // namespace orch::report

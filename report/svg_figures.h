@@ -4,10 +4,12 @@
 
 #include <string>
 
+#include "report/failure_map.h"
 #include "report/figures.h"
 
 namespace orch::report {
 
 std::string RenderSvg(const DotPlot& plot);
+std::string RenderSvg(const FailureMap& map);
 
 }  // namespace orch::report

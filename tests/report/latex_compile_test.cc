@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "base/atomic_file.h"
 #include "fixture_db.h"
+#include "sweep_builder.h"
 #include "report/latex_writer.h"
 #include "report/report.h"
 #include "store/store.h"
@@ -34,16 +36,14 @@ std::string Slurp(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-TEST(Latex, TablesSnippetAndFiguresCompileWithPdflatexAndPassChktex) {
-  if (!HaveTool("pdflatex") || !HaveTool("chktex")) {
-    GTEST_SKIP() << "pdflatex or chktex not installed (scripts/install-deps.sh installs them)";
-  }
+// Writes the report of the database `build` creates, compiles it and lints it.
+void CompileAndLint(const std::string& name, const std::function<Status(const std::string&)>& build) {
   const fs::path dir =
-      fs::temp_directory_path() / ("orch_report_latex_" + std::to_string(::getpid()));
+      fs::temp_directory_path() / ("orch_report_latex_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string db_path = (dir / "orch.db").string();
-  ASSERT_TRUE(testing::BuildFixtureDb(db_path).ok());
+  ASSERT_TRUE(build(db_path).ok());
   {
     auto db = store::Store::Open(db_path, store::OpenMode::kReadOnly);
     ASSERT_TRUE(db.ok());
@@ -71,6 +71,36 @@ TEST(Latex, TablesSnippetAndFiguresCompileWithPdflatexAndPassChktex) {
     EXPECT_EQ(Slurp(dir / "out" / "chktex.out"), "") << file;
   }
   if (std::getenv("ORCH_KEEP_LATEX") == nullptr) fs::remove_all(dir);
+}
+
+TEST(Latex, TablesSnippetAndFiguresCompileWithPdflatexAndPassChktex) {
+  if (!HaveTool("pdflatex") || !HaveTool("chktex")) {
+    GTEST_SKIP() << "pdflatex or chktex not installed (scripts/install-deps.sh installs them)";
+  }
+  CompileAndLint("fixture", [](const std::string& path) { return testing::BuildFixtureDb(path); });
+}
+
+TEST(Latex, StackComparisonAndFailureMapCompile) {
+  if (!HaveTool("pdflatex") || !HaveTool("chktex")) {
+    GTEST_SKIP() << "pdflatex or chktex not installed (scripts/install-deps.sh installs them)";
+  }
+  CompileAndLint("stacks", [](const std::string& path) -> Status {
+    auto db = store::Store::Open(path);
+    if (!db.ok()) return db.status();
+    testing::AttemptSpec ok, oom;
+    oom.outcome = "oom";
+    oom.reason = "CUDA out of memory";
+    std::vector<testing::CellSpec> cells;
+    for (const char* worker : {"orch", "reference"}) {
+      for (const char* window : {"64", "full"}) {
+        const bool fails = std::string(worker) == "reference" && std::string(window) == "full";
+        cells.push_back({"S",
+                         testing::Config({{"worker", worker}, {"window", window}, {"quant", "int8wo"}}),
+                         {fails ? oom : ok}});
+      }
+    }
+    return testing::BuildSweep(**db, "stacks_sweep", cells);
+  });
 }
 
 }  // namespace

@@ -107,7 +107,9 @@ TEST_F(ReportDir, SameDatabaseGivesByteIdenticalOutput) {
   ASSERT_EQ(files, Files(b));
   for (const char* want : {"report.md", "tables.tex", "snippet.tex", "snippet.md",
                            "provenance.json", "figures/tpot-A.svg", "figures/tpot-A.pdf",
-                           "figures/ppl-B.svg", "figures/ppl-B.pdf", "figures/figures.tex"}) {
+                           "figures/ppl-B.svg", "figures/ppl-B.pdf", "figures/figures.tex",
+                           "figures/map-A.svg", "figures/map-A.pdf", "figures/map-B.svg",
+                           "figures/map-B.pdf"}) {
     EXPECT_NE(std::find(files.begin(), files.end(), want), files.end()) << want;
   }
   for (const std::string& rel : files) EXPECT_EQ(Read(a / rel), Read(b / rel)) << rel;
@@ -129,6 +131,20 @@ TEST_F(ReportDir, EveryOutcomeClassAppearsWithItsExplanation) {
   EXPECT_NE(md.find(": faster"), std::string::npos);
   EXPECT_NE(md.find("no measurable difference"), std::string::npos);
   EXPECT_NE(md.find("Weight-only int8 did not pay off"), std::string::npos);
+  // Debugging steps and failure maps, each line with its trial key.
+  EXPECT_NE(md.find("## 3. Debugging steps"), std::string::npos);
+  EXPECT_NE(md.find("attempt #1 (mode `eval`): first non-finite output in layer "
+                    "`gpt_neox.layers.2`, at token 17"),
+            std::string::npos);
+  EXPECT_NE(md.find("2 attempts, final outcome `ok`; differed: outcome, exit code, signal, first "
+                    "error line; the same: slot, run"),
+            std::string::npos);
+  EXPECT_NE(md.find("  - attempt #1: `hung`, exit code none, signal 9 (SIGKILL), slot `gpu:0`"),
+            std::string::npos);
+  EXPECT_NE(md.find("| `int4wo-g32` | **OOM** `"), std::string::npos);
+  EXPECT_NE(md.find("![Failure map, study B: window x dtype](figures/map-B.svg)"),
+            std::string::npos);
+  EXPECT_EQ(md.find("map-P"), std::string::npos);  // one cell: no map
 }
 
 TEST_F(ReportDir, HostileStringsAreEscaped) {
