@@ -78,6 +78,9 @@ def run_trial(trial, events):
             raise WorkerFailure("error", "trial.json has no inputs.model (the spec names no model)")
         if not trial.inputs.get("token_ids"):
             raise WorkerFailure("error", "trial.json has no inputs.token_ids (the spec names no dataset)")
+        if not os.path.isdir(trial.inputs["model"]):
+            raise WorkerFailure("error", f"model {trial.inputs['model']} is not a directory "
+                                "(orch resolves hub ids to local snapshots; nothing is downloaded)")
         ids = read_token_ids(trial.inputs["token_ids"])
         if len(ids) < 2:
             raise WorkerFailure("error", f"{trial.inputs['token_ids']}: {len(ids)} token(s), need 2")
