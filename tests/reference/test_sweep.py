@@ -100,6 +100,28 @@ class Sweep(unittest.TestCase):
                           + "workers:\n  orch: /bin/true\n")
         p = orch("plan", spec, check=False)
         self.assertIn(f"{spec}:12:3: workers.orch: 'orch' is built in", p.stderr)
+        spec = self.write("bad3.yaml", SPEC.format(model=u.model_dir(), orch_worker=u.ORCH_WORKER)
+                          + "workers:\n  mine: {command: /bin/true, build_id: sometimes}\n")
+        p = orch("plan", spec, check=False)
+        self.assertIn(f"{spec}:12:40: workers.mine.build_id: must be `file`", p.stderr)
+
+    def test_a_probed_worker_gets_its_build_id_into_the_key(self):
+        # The same executable, two probe answers: two keys (the file hash alone would not move).
+        probe = self.write("probe.sh", "#!/bin/sh\necho \"mine $(cat $(dirname $0)/version)\"\n")
+        os.chmod(probe, 0o755)
+        spec = self.write("probe.yaml", SPEC.format(model=u.model_dir(), orch_worker=u.ORCH_WORKER)
+                          .replace("[orch, reference]", "[mine]")
+                          + "workers:\n  mine: {command: probe.sh, build_id: probe}\n")
+        keys = []
+        for version in ("1", "2"):
+            self.write("version", version)
+            plan = json.loads(orch("plan", spec, "--json").stdout)
+            keys.append(sorted(t["key"] for t in plan["trials"]))
+        self.assertNotEqual(keys[0], keys[1])
+        os.remove(os.path.join(self.root, "version"))
+        self.write("probe.sh", "#!/bin/sh\nexit 3\n")
+        p = orch("plan", spec, check=False)
+        self.assertIn("probe.sh --build-id failed", p.stderr)
 
     def test_a_declared_python_worker_runs(self):
         # The example of docs/protocol.md, verbatim from the docs.
