@@ -55,6 +55,11 @@ class TwoStacks(unittest.TestCase):
                     # Not vacuous: eviction changes the perplexity far beyond the tolerance.
                     self.assertGreater(abs(math.log(ratio)), 1e-3)
 
+    def test_sanity_mode_agrees(self):
+        ref, orch = self.both("sanity", mode="sanity")
+        for k in ("nll_mean", "tokens_evaluated", "sanity_logits_finite", "sanity_loss_finite"):
+            self.assertAlmostEqual(ref["metrics"][k], orch["metrics"][k], delta=1e-4, msg=k)
+
     def test_same_latency_protocol(self):
         ref, orch = self.both("latency", window=8, warmup=3, repeats=2)
         for r in (ref, orch):

@@ -50,7 +50,7 @@ def sanity(model, ids, cfg, device):
     loss_ok = math.isfinite(loss)
     metrics = {"sanity_logits_finite": float(logits_ok), "sanity_loss_finite": float(loss_ok),
                "nll_mean": loss, "ppl": float(np.exp(loss)) if loss_ok else float("nan"),
-               "tokens_evaluated": n}
+               "tokens_evaluated": n - 1}
     details = {}
     if logits_ok and loss_ok:
         return "ok", metrics, details
