@@ -91,6 +91,9 @@ const std::vector<ConfigKey>& ConfigKeys() {
        "wall-clock limit of one attempt (seconds, or 90s / 30m / 2h)"},
       {"heartbeat_timeout", ValueKind::kSeconds, {}, 0, 300, false,
        "an attempt silent for this long is hung (seconds, or 90s / 30m / 2h)"},
+      {"worker", ValueKind::kWorkerName, {}, 0, kDefaultWorker, true,
+       "which worker runs the cell: orch (orch-worker), reference (transformers + TorchAO) "
+       "or a name declared under `workers:`"},
       {"retries", ValueKind::kInt, {}, 0, 1, false,
        "extra attempts per replicate for transient failures (crash, hung, interrupted, cuda_error)",
        100},
@@ -103,6 +106,16 @@ const ConfigKey* FindConfigKey(std::string_view name) {
     if (k.name == name) return &k;
   }
   return nullptr;
+}
+
+bool IsWorkerName(std::string_view name) {
+  if (name.empty() || name.size() > 64 || name[0] == '-' || name[0] == '.') return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 bool IsUserKey(std::string_view name) { return name.size() > 2 && name.substr(0, 2) == "x_"; }
@@ -189,6 +202,11 @@ std::optional<nlohmann::json> NormalizeValue(std::string_view name, const std::s
     }
     case ValueKind::kUserString:
       return nlohmann::json(s);
+    case ValueKind::kWorkerName:
+      // Whether the name is known (built in or declared) is checked with the whole spec.
+      if (IsWorkerName(s)) return nlohmann::json(s);
+      *error = "worker must be a worker name (letters, digits, _ - .), not '" + Quoted(s) + "'";
+      return std::nullopt;
   }
   return std::nullopt;
 }

@@ -19,6 +19,7 @@ enum class ValueKind {
   kSeconds,     // positive number of seconds, or "90s" / "30m" / "2h"
   kDevice,      // cpu, cuda or cuda:N
   kUserString,  // free-form scalar (user-defined x_ axes)
+  kWorkerName,  // a worker's name: built in (orch, reference) or declared under `workers:`
 };
 
 struct ConfigKey {
@@ -53,6 +54,13 @@ inline constexpr double kMaxDurationSeconds = 30.0 * 24 * 3600;
 // Parses a duration ("90", "1.5", "90s", "30m", "2h"; 0 < value <= kMaxDurationSeconds)
 // into *seconds; returns "" on success, else why it is not one ("zero", "too long", ...).
 std::string ParseDuration(std::string_view text, double* seconds);
+
+// Workers every spec knows without declaring them: `orch` (orch-worker, or the spec's
+// top-level `worker:` executable) and `reference` (worker/reference: transformers + TorchAO).
+inline constexpr const char* kDefaultWorker = "orch";
+inline constexpr const char* kReferenceWorker = "reference";
+// True for a well-formed worker name: 1-64 of [A-Za-z0-9_.-], not starting with '-' or '.'.
+bool IsWorkerName(std::string_view name);
 
 // The built-in defaults for every known key (policy keys included).
 nlohmann::json BuiltinDefaults();

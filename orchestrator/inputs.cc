@@ -9,7 +9,9 @@
 
 #include "base/atomic_file.h"
 #include "base/sha256.h"
+#include "orchestrator/config_schema.h"
 #include "orchestrator/matrix.h"
+#include "orchestrator/subprocess.h"
 
 namespace orch {
 namespace fs = std::filesystem;
@@ -68,7 +70,42 @@ StatusOr<std::string> DirFingerprint(const std::string& dir, store::Store* cache
   return h.HexDigest();
 }
 
+// A named worker: executable check, file fingerprint, and for probed workers the answer
+// of `path --build-id` (first line), which covers what the file alone does not (sources
+// it loads, library versions).
+StatusOr<WorkerBinary> ResolveWorker(const std::string& path, bool probe, store::Store* cache,
+                                     bool write_cache) {
+  if (::access(path.c_str(), X_OK) != 0) {
+    return Status::Error("worker " + path + " is not an executable file");
+  }
+  auto fp = FileFingerprint(path, cache, write_cache);
+  if (!fp.ok()) return fp.status();
+  WorkerBinary w{path, *fp, ""};
+  if (!probe) return w;
+  auto out = CaptureOutput({path, "--build-id"}, kBuildIdProbeTimeoutS);
+  if (!out.ok()) {
+    return Status::Error("worker " + path + " --build-id failed: " + out.status().message());
+  }
+  std::string line = out->substr(0, out->find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  if (line.empty()) return Status::Error("worker " + path + " --build-id printed nothing");
+  w.probe = line;
+  w.build_id = Sha256Hex(*fp + "\n" + line);
+  return w;
+}
+
 }  // namespace
+
+std::string ReferenceWorkerPath() {
+  if (const char* env = std::getenv("ORCH_REFERENCE_WORKER"); env && *env) return env;
+  fs::path beside = fs::path(SelfExeDir()) / "orch-reference-worker";
+  if (::access(beside.c_str(), X_OK) == 0) return beside.string();
+#ifdef ORCH_REFERENCE_WORKER_DEFAULT
+  return ORCH_REFERENCE_WORKER_DEFAULT;
+#else
+  return beside.string();
+#endif
+}
 
 std::string SelfExeDir() {
   std::error_code ec;
@@ -160,6 +197,26 @@ ResolvedInputs ResolveInputs(const Spec& spec, store::Store* cache, bool write_c
   } else {
     in.worker = (fs::path(SelfExeDir()) / "orch-worker").string();
   }
+  bool uses_orch = false;
+  for (const auto& [name, pos] : WorkerNamesUsed(spec)) {
+    if (name == kDefaultWorker) {
+      uses_orch = true;
+      continue;
+    }
+    const WorkerDecl* decl = spec.FindWorker(name);
+    if (!decl && name != kReferenceWorker) continue;  // reported by the spec parser
+    std::string path = decl ? Absolute(decl->command, spec.dir) : ReferenceWorkerPath();
+    auto w = ResolveWorker(path, decl ? decl->probe : true, cache, write_cache);
+    if (w.ok()) {
+      in.workers[name] = *w;
+    } else {
+      fail(decl ? decl->command_pos : pos, "worker",
+           "worker '" + name + "': " + w.status().message() +
+               (decl ? "" : " (the reference worker needs the project venv with transformers "
+                            "and TorchAO: scripts/install-deps.sh)"));
+    }
+  }
+  if (!uses_orch) return in;
   if (::access(in.worker.c_str(), X_OK) != 0) {
     fail(spec.worker_pos, "worker",
          "worker " + in.worker + " is not an executable file" +
@@ -168,16 +225,27 @@ ResolvedInputs ResolveInputs(const Spec& spec, store::Store* cache, bool write_c
                                   : ""));
   } else {
     auto fp = FileFingerprint(in.worker, cache, write_cache);
-    if (fp.ok()) in.worker_id = *fp;
-    else fail(spec.worker_pos, "worker", fp.status().message());
+    if (fp.ok()) {
+      in.worker_id = *fp;
+      in.workers[kDefaultWorker] = {in.worker, in.worker_id, ""};
+    } else {
+      fail(spec.worker_pos, "worker", fp.status().message());
+    }
   }
   return in;
 }
 
 std::string TrialKey(const nlohmann::json& config, const ResolvedInputs& inputs) {
+  std::string worker_id = inputs.worker_id;
+  auto name = config.find("worker");
+  if (name != config.end() && name->is_string() && *name != kDefaultWorker) {
+    auto it = inputs.workers.find(name->get<std::string>());
+    // Unresolved (orch plan without the worker): a provisional key, never the orch one.
+    worker_id = it != inputs.workers.end() ? it->second.build_id : "unresolved:" + name->dump();
+  }
   nlohmann::json j = {{"config", IdentityConfig(config)},
                       {"inputs", inputs.fingerprints},
-                      {"worker", inputs.worker_id}};
+                      {"worker", worker_id}};
   return Sha256Hex(j.dump());
 }
 

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,13 @@
 
 namespace orch {
 
+// One worker a sweep's cells use (a value of the config key `worker`).
+struct WorkerBinary {
+  std::string path;      // absolute path of the executable
+  std::string build_id;  // what the trial key holds: SHA-256 of the file (and of the probe)
+  std::string probe;     // the answer of `path --build-id` for probed workers, else empty
+};
+
 struct ResolvedInputs {
   std::string model_dir;   // empty when the spec names no model
   std::string tokenizer;   // empty when none is needed
@@ -21,6 +29,9 @@ struct ResolvedInputs {
   bool dataset_is_token_ids = false;  // a *.ids file: already token ids (docs/protocol.md)
   std::string worker;      // absolute path of the worker executable
   std::string worker_id;   // build id: SHA-256 of the worker executable
+  // Every worker the spec's cells name (WorkerNamesUsed), `orch` (= worker, worker_id)
+  // included when used. Probed once per plan: `orch run` and `orch plan` resolve once.
+  std::map<std::string, WorkerBinary> workers;
   nlohmann::json fingerprints = nlohmann::json::object();  // input name -> SHA-256
 };
 
@@ -35,11 +46,21 @@ StatusOr<std::string> ResolveModelDir(const std::string& model, const std::strin
 ResolvedInputs ResolveInputs(const Spec& spec, store::Store* cache, bool write_cache,
                              std::vector<SpecError>* errors);
 
-// The trial key: SHA-256 of the canonical identity config, the worker build id and the
-// input fingerprints. Key order in the YAML never matters (canonical JSON, sorted keys).
+// The trial key: SHA-256 of the canonical identity config, the build id of the cell's
+// worker (config `worker`, default orch) and the input fingerprints. Key order in the
+// YAML never matters (canonical JSON, sorted keys).
 std::string TrialKey(const nlohmann::json& config, const ResolvedInputs& inputs);
 
 // Directory of the running orch executable (the default worker lives beside it).
 std::string SelfExeDir();
+
+// The built-in `reference` worker: $ORCH_REFERENCE_WORKER, else orch-reference-worker
+// beside orch, else worker/reference/orch-reference-worker of the source tree orch was
+// built from.
+std::string ReferenceWorkerPath();
+
+// How long `WORKER --build-id` may take (it imports nothing heavy, but Python starts
+// slowly on a loaded machine).
+inline constexpr double kBuildIdProbeTimeoutS = 60;
 
 }  // namespace orch

@@ -43,6 +43,10 @@ nlohmann::json IdentityConfig(const nlohmann::json& config) {
     if (key && !key->identity) continue;
     // The inputs as the spec names them are for people; their fingerprints identify them.
     if (k == "model" || k == "dataset") continue;
+    // The default worker is left out so that keys of sweeps written before the `worker`
+    // axis existed stay the same; any other worker is part of the identity (and its build
+    // id is in the trial key either way).
+    if (k == "worker" && v == kDefaultWorker) continue;
     out[k] = v;
   }
   return out;

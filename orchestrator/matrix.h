@@ -38,7 +38,8 @@ std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError
 
 // The part of a resolved config that identifies the experiment (no execution policy such
 // as timeouts, no input names: the trial key holds the inputs' fingerprints instead), with
-// sorted keys: two cells are the same experiment iff these are equal.
+// sorted keys: two cells are the same experiment iff these are equal. `worker` is omitted
+// when it is the default (orch), so keys from before the worker axis are unchanged.
 nlohmann::json IdentityConfig(const nlohmann::json& config);
 
 // "quant=int8wo window=64": a combination for people to read.

@@ -95,12 +95,29 @@ class SweepLoop {
     return Status::Ok();
   }
 
+  // The executable of the cell's worker (config `worker`; orch when absent).
+  StatusOr<std::string> WorkerFor(const store::Claim& claim) const {
+    nlohmann::json config = nlohmann::json::parse(claim.config_json, nullptr, false);
+    auto name = config.is_object() ? config.find("worker") : config.end();
+    if (!config.is_object() || name == config.end() || !name->is_string() || *name == "orch") {
+      return opts_.worker;
+    }
+    auto it = opts_.workers.find(name->get<std::string>());
+    if (it == opts_.workers.end()) {
+      return Status::Error("worker '" + name->get<std::string>() +
+                           "' is not declared in the spec (built in: orch, reference)");
+    }
+    return it->second;
+  }
+
   // Step 2, starting, with the start-failure policy (start_policy.h).
   Status Start(size_t i, const store::Claim& claim) {
     const Slot& slot = opts_.slots[i];
-    AttemptLaunch launch{claim, opts_.worker, opts_.inputs, slot.name,
+    StatusOr<std::string> worker = WorkerFor(claim);
+    AttemptLaunch launch{claim, worker.ok() ? *worker : "", opts_.inputs, slot.name,
                          slot.cuda_visible_devices, slot.cpu_threads, opts_.kill_grace_s};
-    auto started = RunningAttempt::Start(launch);
+    auto started = worker.ok() ? RunningAttempt::Start(launch)
+                               : StatusOr<std::unique_ptr<RunningAttempt>>(worker.status());
     if (!started.ok()) {
       if (JudgeStartFailure(started.status()) == StartFailure::kMachineFault) {
         // Not the trial's fault: pending again, and no new claims on this machine.

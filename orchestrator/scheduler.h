@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,7 +39,10 @@ struct SchedulerOptions {
   int64_t run_id = 0;
   store::Owner owner;
   std::vector<Slot> slots;
-  std::string worker;
+  std::string worker;  // the default (orch) worker's executable
+  // name -> executable for the config key `worker` of each cell; a cell naming none of
+  // these runs `worker` when its worker is orch, else it ends `error`.
+  std::map<std::string, std::string> workers;
   nlohmann::json inputs = nlohmann::json::object();  // for trial.json
   std::string runs_dir;                               // results/runs
   double kill_grace_s = 5;

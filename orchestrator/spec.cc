@@ -44,8 +44,8 @@ class SpecParser {
       return;
     }
     static const std::set<std::string> kTop = {
-        "name",   "context",  "conclusion", "model",      "tokenizer", "dataset",
-        "device", "worker",   "defaults",   "studies",    "order",     "order_seed"};
+        "name",     "context",  "conclusion", "model",   "tokenizer", "dataset",    "device",
+        "worker",   "workers",  "defaults",   "studies", "order",     "order_seed"};
     std::optional<SourcePos> order_seed_pos;
     uint64_t order_seed = 0;
     for (const auto& [key, value] : Entries(root, "")) {
@@ -53,7 +53,7 @@ class SpecParser {
       if (!kTop.count(k)) {
         Error(PosOf(key), k,
               "unknown key (known: name, context, conclusion, model, tokenizer, dataset, "
-              "device, worker, defaults, studies, order, order_seed)");
+              "device, worker, workers, defaults, studies, order, order_seed)");
       } else if (k == "name") {
         spec.name = Name(value, k);
       } else if (k == "context") {
@@ -72,6 +72,8 @@ class SpecParser {
       } else if (k == "worker") {
         spec.worker = Text(value, k);
         spec.worker_pos = PosOf(value);
+      } else if (k == "workers") {
+        Workers(value);
       } else if (k == "device") {
         AddConfig(&spec.defaults, key, value, k);
       } else if (k == "defaults") {
@@ -105,6 +107,7 @@ class SpecParser {
     }
     if (spec.name.empty()) Error(PosOf(root), "name", "missing: every spec needs a `name`");
     if (!root["studies"]) Error(PosOf(root), "studies", "missing: a spec needs `studies`");
+    CheckWorkerNames();
   }
 
  private:
@@ -186,6 +189,99 @@ class SpecParser {
     }
     pc->entries.emplace_back(k, SpecValue{*v, PosOf(value)});
     return true;
+  }
+
+  // `workers:` maps a name to an executable, or to {command: PATH, build_id: probe|file}.
+  void Workers(const YAML::Node& n) {
+    if (!n.IsMap()) {
+      Error(PosOf(n), "workers", std::string("must map worker names to executables, not ") +
+                                     KindName(n));
+      return;
+    }
+    for (const auto& [key, value] : Entries(n, "workers")) {
+      std::string name = key.as<std::string>();
+      std::string where = "workers." + name;
+      WorkerDecl w;
+      w.name = name;
+      w.pos = PosOf(key);
+      if (!IsWorkerName(name)) {
+        Error(PosOf(key), where, "a worker name is 1-64 letters, digits, _ - . (not starting "
+                                 "with - or .)");
+        continue;
+      }
+      if (name == kDefaultWorker || name == kReferenceWorker) {
+        Error(PosOf(key), where, "'" + name + "' is built in" +
+                                     (name == kDefaultWorker
+                                          ? " (its executable is set by the top-level `worker:`)"
+                                          : " (worker/reference); declare your own under another name"));
+        continue;
+      }
+      if (value.IsScalar()) {
+        w.command = Text(value, where);
+        w.command_pos = PosOf(value);
+      } else if (value.IsMap()) {
+        for (const auto& [k2, v2] : Entries(value, where)) {
+          std::string k = k2.as<std::string>();
+          if (k == "command") {
+            w.command = Text(v2, where + ".command");
+            w.command_pos = PosOf(v2);
+          } else if (k == "build_id") {
+            std::string b = Text(v2, where + ".build_id");
+            if (b == "probe") w.probe = true;
+            else if (b != "file") {
+              Error(PosOf(v2), where + ".build_id",
+                    "must be `file` (the executable's SHA-256) or `probe` (plus the answer of "
+                    "`COMMAND --build-id`), not '" + b + "'");
+            }
+          } else {
+            Error(PosOf(k2), where + "." + k, "unknown key (known: command, build_id)");
+          }
+        }
+      } else {
+        Error(PosOf(value), where, std::string("must be an executable's path or a mapping with "
+                                               "`command`, not ") + KindName(value));
+        continue;
+      }
+      if (w.command.empty()) {
+        Error(PosOf(value), where + ".command", "missing: the worker's executable");
+        continue;
+      }
+      out_->spec.workers.push_back(std::move(w));
+    }
+  }
+
+  // Every `worker` value must name a built-in or declared worker.
+  void CheckWorkerNames() {
+    const Spec& spec = out_->spec;
+    auto check = [&](const SpecValue& v, const std::string& where) {
+      if (!v.value.is_string()) return;
+      std::string name = v.value.get<std::string>();
+      if (name == kDefaultWorker || name == kReferenceWorker || spec.FindWorker(name)) return;
+      std::string known = std::string(kDefaultWorker) + ", " + kReferenceWorker;
+      for (const auto& w : spec.workers) known += ", " + w.name;
+      Error(v.pos, where, "unknown worker '" + name + "' (known: " + known +
+                              "; declare others under `workers:`)");
+    };
+    auto check_config = [&](const PartialConfig& pc, const std::string& where) {
+      if (const SpecValue* v = pc.Find("worker")) check(*v, where + ".worker");
+    };
+    check_config(spec.defaults, "defaults");
+    for (size_t i = 0; i < spec.studies.size(); ++i) {
+      const StudySpec& s = spec.studies[i];
+      std::string where = "studies[" + std::to_string(i) + "]";
+      check_config(s.settings, where);
+      check_config(s.baseline, where + ".baseline");
+      for (size_t j = 0; j < s.include.size(); ++j) {
+        check_config(s.include[j], where + ".include[" + std::to_string(j) + "]");
+      }
+      for (size_t j = 0; j < s.exclude.size(); ++j) {
+        check_config(s.exclude[j], where + ".exclude[" + std::to_string(j) + "]");
+      }
+      for (const Axis& a : s.matrix) {
+        if (a.name != "worker") continue;
+        for (const SpecValue& v : a.values) check(v, where + ".matrix.worker");
+      }
+    }
   }
 
   void ConfigMap(const YAML::Node& n, const std::string& where, PartialConfig* pc) {
@@ -375,6 +471,37 @@ std::string SpecError::ToString() const {
   if (!key.empty()) out += key + ": ";
   // Keys and values quoted in messages come from the spec: made safe for a terminal.
   return ForTerminal(out + message);
+}
+
+const WorkerDecl* Spec::FindWorker(const std::string& name) const {
+  for (const auto& w : workers) {
+    if (w.name == name) return &w;
+  }
+  return nullptr;
+}
+
+std::vector<std::pair<std::string, SourcePos>> WorkerNamesUsed(const Spec& spec) {
+  std::vector<std::pair<std::string, SourcePos>> out;
+  auto add = [&](const SpecValue* v) {
+    if (!v || !v->value.is_string()) return;
+    std::string name = v->value.get<std::string>();
+    for (const auto& [n, pos] : out) {
+      if (n == name) return;
+    }
+    out.emplace_back(name, v->pos);
+  };
+  const SpecValue* default_worker = spec.defaults.Find("worker");
+  SpecValue orch{nlohmann::json(kDefaultWorker), spec.worker_pos};
+  add(default_worker ? default_worker : &orch);
+  for (const StudySpec& s : spec.studies) {
+    add(s.settings.Find("worker"));
+    for (const PartialConfig& inc : s.include) add(inc.Find("worker"));
+    for (const Axis& a : s.matrix) {
+      if (a.name != "worker") continue;
+      for (const SpecValue& v : a.values) add(&v);
+    }
+  }
+  return out;
 }
 
 const SpecValue* PartialConfig::Find(const std::string& key) const {

@@ -52,6 +52,18 @@ struct StudySpec {
   PartialConfig baseline;  // names the study's baseline cell for the report
 };
 
+// A worker declared under `workers:` (docs/protocol.md, "Several workers in one sweep"):
+//   workers:
+//     mystack: ../my_worker.py                           # an executable, relative to the spec
+//     other: {command: ../other.sh, build_id: probe}     # build id from `other.sh --build-id`
+struct WorkerDecl {
+  std::string name;
+  std::string command;  // as written
+  bool probe = false;   // build id: the file's SHA-256 plus the answer of `command --build-id`
+  SourcePos pos;        // of the name
+  SourcePos command_pos;
+};
+
 struct Spec {
   std::string path;  // as given
   std::string dir;   // directory of the file, for relative paths inside it
@@ -64,7 +76,14 @@ struct Spec {
   // sweep: "interleaved" or "random:SEED" (store/claim_order.h).
   std::string claim_order = "interleaved";
   std::vector<StudySpec> studies;
+  std::vector<WorkerDecl> workers;  // declared under `workers:`, in file order
+  const WorkerDecl* FindWorker(const std::string& name) const;
 };
+
+// The worker names the spec's cells can use: the spec default (`orch` unless `defaults`
+// sets `worker`) and every `worker` value written in studies (settings, matrix, include).
+// Each with the position of its first mention (or of the spec when only the default).
+std::vector<std::pair<std::string, SourcePos>> WorkerNamesUsed(const Spec& spec);
 
 struct SpecParse {
   Spec spec;

@@ -19,6 +19,10 @@ std::string PlanHash(const Spec& spec, const ResolvedInputs& inputs) {
                       {"tokenizer", inputs.tokenizer}, {"dataset", inputs.dataset},
                       {"worker", inputs.worker},       {"worker_id", inputs.worker_id},
                       {"fingerprints", inputs.fingerprints}};
+  // Other workers (the `worker` axis) only when used, so older plans hash as before.
+  for (const auto& [name, w] : inputs.workers) {
+    if (name != "orch") j["workers"][name] = {w.path, w.build_id};
+  }
   return Sha256Hex(j.dump());
 }
 

@@ -257,6 +257,7 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
   so.owner = owner;
   so.slots = *slots;
   so.worker = plan.inputs.worker;
+  for (const auto& [name, w] : plan.inputs.workers) so.workers[name] = w.path;
   so.inputs = *inputs;
   so.runs_dir = results_dir + "/runs";
   so.kill_grace_s = o.kill_grace_s;

@@ -131,6 +131,16 @@ for path in "${!carried[@]}"; do
   strip --strip-unneeded "$dest/$sub/$(basename "$path")" 2>/dev/null || true
   echo "carried: $sub/$(basename "$path") <- $path" >>"$manifest"
 done
+# The reference worker's TorchAO (issue 12, tools/gpu/reference_cells.sh): the GPU machine
+# has transformers but no package registry, so the pinned wheel travels in .gpu/wheels/.
+tao="$(sed -n 's/^TORCHAO_VERSION="\(.*\)"/\1/p' "$root/scripts/install-deps.sh")"
+mkdir -p "$dest/wheels"
+if "$py" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+    "torchao==$tao" -d "$dest/wheels"; then
+  echo "carried: wheels/$(ls "$dest/wheels" | tr '\n' ' ')" >>"$manifest"
+else
+  echo "pack.sh: warning: could not download torchao==$tao; run.sh records reference:setup refused" >&2
+fi
 sort -o "$manifest.tmp" "$manifest" && mv "$manifest.tmp" "$manifest"
 
 gpu_bytes="$(du -cb "$dest" | tail -1 | cut -f1)"

@@ -204,6 +204,11 @@ else
   record sweep:report fail "orch report failed: $(tail -1 "$sweep_dir/report.log")"
 fi
 
+# --- issue 12: a few cells of the reference worker (transformers + TorchAO) --------------
+log "reference worker cells (tools/gpu/reference_cells.sh)"
+"$root/tools/gpu/reference_cells.sh" "$work" "$checks" "$pack" "$(left 120)" >"$work/reference.log" 2>&1 \
+  || record reference:script fail "reference_cells.sh rc=$?: $(tail -1 "$work/reference.log")"
+
 # --- check 5: compute-sanitizer memcheck over the CUDA tests (last: the most expendable) ---
 log "compute-sanitizer memcheck"
 sanitizer="$(command -v compute-sanitizer || ls "$(dirname "$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)")/compute-sanitizer" /usr/local/cuda/bin/compute-sanitizer 2>/dev/null | head -1)"

@@ -1,0 +1,27 @@
+"""orch_protocol: the worker side of orch's protocol v1 (docs/protocol.md) for Python workers.
+
+A worker reads ``trial.json``, appends JSON-line events (a heartbeat thread keeps it
+alive while it works), and writes ``result.json`` atomically. Nothing here imports torch:
+any Python stack can use it. Typical use::
+
+    from orch_protocol import Result, run_worker
+
+    def run(trial, events):
+        events.phase("decode")
+        ...
+        return Result("ok", metrics={"ppl": 12.3})
+
+    if __name__ == "__main__":
+        run_worker(run)
+"""
+
+from orch_protocol.events import Events, Heartbeat
+from orch_protocol.result import OUTCOMES, Result, write_result
+from orch_protocol.trial import Trial, TrialError, read_token_ids
+from orch_protocol.runner import WorkerFailure, run_worker
+
+__all__ = [
+    "Events", "Heartbeat", "OUTCOMES", "Result", "write_result", "Trial", "TrialError",
+    "read_token_ids", "WorkerFailure", "run_worker",
+]
+PROTOCOL = 1
