@@ -118,6 +118,13 @@ ALTER TABLE runs ADD COLUMN lease_expires_s REAL;
 ALTER TABLE attempts ADD COLUMN worker_pid INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE attempts ADD COLUMN worker_pid_start INTEGER NOT NULL DEFAULT 0;
 )sql",
+      // 3: executor job ids (SLURM "12345_7"; "" for the local executor) and a run's
+      // cancel request (`orch cancel` asks a live `orch run` to stop through its run row)
+      R"sql(
+ALTER TABLE attempts ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX attempts_job ON attempts(job_id) WHERE job_id != '' AND finished = 0;
+)sql",
   };
   return kMigrations;
 }

@@ -251,7 +251,7 @@ INSERT INTO attempts(trial_key, number, run_id, host, pid, pid_start, started_ut
   // A reader (orch status after an upgrade) migrates it as well.
   auto s = Store::Open(path, OpenMode::kReadOnly);
   ASSERT_TRUE(s.ok()) << s.status().message();
-  EXPECT_EQ((*s)->schema_version(), 2);
+  EXPECT_EQ((*s)->schema_version(), kSchemaVersion);
   EXPECT_TRUE((*s)->IntegrityCheck().ok());
   auto sweep = (*s)->FindSweep("old");
   ASSERT_TRUE(sweep);
