@@ -42,13 +42,13 @@ class SpecParser {
     }
     static const std::set<std::string> kTop = {"name",   "context", "conclusion", "model",
                                                "tokenizer", "dataset", "device", "worker",
-                                               "defaults", "studies"};
+                                               "defaults", "studies", "slurm"};
     for (const auto& [key, value] : Entries(root, "")) {
       std::string k = key.as<std::string>();
       if (!kTop.count(k)) {
         Error(PosOf(key), k,
               "unknown key (known: name, context, conclusion, model, tokenizer, dataset, "
-              "device, worker, defaults, studies)");
+              "device, worker, defaults, studies, slurm)");
       } else if (k == "name") {
         spec.name = Name(value, k);
       } else if (k == "context") {
@@ -73,6 +73,8 @@ class SpecParser {
         ConfigMap(value, "defaults", &spec.defaults);
       } else if (k == "studies") {
         Studies(value);
+      } else if (k == "slurm") {
+        Slurm(value);
       }
     }
     if (spec.name.empty()) Error(PosOf(root), "name", "missing: every spec needs a `name`");
@@ -80,6 +82,39 @@ class SpecParser {
   }
 
  private:
+  // `slurm:` is a mapping of scalars or lists of scalars; the keys and values are
+  // checked by the SLURM executor's options (slurm_options.h), with these positions.
+  void Slurm(const YAML::Node& n) {
+    SlurmBlock& b = out_->spec.slurm;
+    b.present = true;
+    b.pos = PosOf(n);
+    if (!n.IsMap()) {
+      Error(PosOf(n), "slurm", std::string("must be a mapping, not ") + KindName(n));
+      return;
+    }
+    for (const auto& [key, value] : Entries(n, "slurm")) {
+      std::string k = Join("slurm", key.as<std::string>());
+      SpecValue v;
+      v.pos = PosOf(value);
+      if (value.IsScalar()) {
+        v.value = Text(value, k);
+      } else if (value.IsSequence()) {
+        v.value = nlohmann::json::array();
+        for (const auto& item : value) {
+          if (!item.IsScalar()) {
+            Error(PosOf(item), k, std::string("list items must be scalars, not ") + KindName(item));
+            continue;
+          }
+          v.value.push_back(Text(item, k));
+        }
+      } else {
+        Error(PosOf(value), k, std::string("must be a scalar or a list, not ") + KindName(value));
+        continue;
+      }
+      b.entries.emplace_back(key.as<std::string>(), std::move(v));
+    }
+  }
+
   void Error(SourcePos pos, const std::string& key, const std::string& message) {
     out_->errors.push_back({path_, pos, key, message});
   }

@@ -52,6 +52,14 @@ struct StudySpec {
   PartialConfig baseline;  // names the study's baseline cell for the report
 };
 
+// The `slurm:` block as written: each key with a scalar (as text) or a list of scalars
+// (as an array of texts). orchestrator/slurm/slurm_options.h validates it.
+struct SlurmBlock {
+  bool present = false;
+  SourcePos pos;
+  std::vector<std::pair<std::string, SpecValue>> entries;
+};
+
 struct Spec {
   std::string path;  // as given
   std::string dir;   // directory of the file, for relative paths inside it
@@ -61,6 +69,7 @@ struct Spec {
   SourcePos model_pos, tokenizer_pos, dataset_pos, worker_pos;
   PartialConfig defaults;  // top-level `device` lands here too
   std::vector<StudySpec> studies;
+  SlurmBlock slurm;  // options of the SLURM executor (`orch run --executor slurm`)
 };
 
 struct SpecParse {

@@ -27,5 +27,6 @@ void SetupShow(CLI::App& app, int* exit_code);
 void SetupExport(CLI::App& app, int* exit_code);
 void SetupTokenize(CLI::App& app, int* exit_code);
 void SetupReport(CLI::App& app, int* exit_code);
+void SetupCancel(CLI::App& app, int* exit_code);
 
 }  // namespace orch::cli
