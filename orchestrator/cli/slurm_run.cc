@@ -42,12 +42,14 @@ class SlurmPrinter : public slurm::SlurmProgress {
   std::map<std::string, std::string> labels_;
 };
 
+// `orch status`: only problems; the summary line says what was ingested.
 class QuietPrinter : public slurm::SlurmProgress {
  public:
   void OnSubmitted(const std::string&, int, int) override {}
   void OnFinished(const std::string&, const std::string&, const std::string&,
                   const std::string&) override {}
   void OnNote(const std::string& line) override {
+    if (line.rfind("took over", 0) == 0) return;
     std::fprintf(stderr, "orch: %s\n", ForTerminal(line).c_str());
   }
 };
