@@ -28,7 +28,10 @@ struct RunOptions {
   int jobs = 1;
   bool retry_failed = false;
   double kill_grace_s = 5;
-  std::string executor;  // "local" or "slurm"; "" = slurm when the sweep has SLURM jobs
+  // "local" or "slurm"; "" = slurm when the sweep has SLURM jobs, or for `resume` when
+  // its latest attempt ran on SLURM
+  std::string executor;
+  bool resume = false;
   SlurmCli slurm;
 };
 
@@ -230,7 +233,8 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
                  plan.spec.name.c_str());
     return kExitUsage;
   }
-  bool on_slurm = o.executor == "slurm" || (o.executor.empty() && has_jobs);
+  bool on_slurm = o.executor == "slurm" ||
+                  (o.executor.empty() && (has_jobs || (o.resume && slurm::LastRanOnSlurm(db, *sweep_id))));
   slurm::SlurmOptions slurm_opts;
   if (!ResolveSlurmOptions(plan.spec, o.slurm, &slurm_opts)) return kExitUsage;
   if (o.slurm.detach && !on_slurm) {
@@ -333,7 +337,9 @@ int RunResume(const RunOptions& o) {
   store::SweepRecord sweep = *chosen;
   opened->reset();
   // The spec snapshot, with its original path for messages and relative inputs.
-  return RunParsed(ParseSpec(sweep.spec_path, sweep.spec_text), sweep.spec_path, o);
+  RunOptions resumed = o;
+  resumed.resume = true;
+  return RunParsed(ParseSpec(sweep.spec_path, sweep.spec_text), sweep.spec_path, resumed);
 }
 
 void AddRunOptions(CLI::App* cmd, RunOptions* o) {

@@ -389,6 +389,19 @@ std::vector<store::AttemptRecord> UnfinishedJobs(const store::Store& db, int64_t
   return out;
 }
 
+bool LastRanOnSlurm(const store::Store& db, int64_t sweep_id) {
+  int64_t newest = 0;
+  bool slurm = false;
+  for (const auto& t : db.Trials(sweep_id)) {
+    auto attempts = db.Attempts(t.key);
+    if (!attempts.empty() && attempts.back().id > newest) {
+      newest = attempts.back().id;
+      slurm = !attempts.back().job_id.empty();
+    }
+  }
+  return slurm;
+}
+
 StatusOr<ExecutorResult> RunOnSlurm(store::Store& db, const ExecutorOptions& opts,
                                     SlurmProgress& progress) {
   SlurmLoop loop(db, opts, progress);

@@ -14,7 +14,8 @@
 #             `orch resume` adopts the jobs: every trial runs exactly once, one sbatch total
 #   detach    `orch run --detach` returns at once; `orch status` ingests the results
 #   cancel    `orch cancel` scancels a running sweep's jobs (recorded interrupted, the orch
-#             polling them exits 130) and stops a local `orch run` through its lease row
+#             polling them exits 130; `orch resume` then submits to SLURM again) and stops a
+#             local `orch run` through its lease row
 #   refused   a bad partition: SLURM's own message, exit 2, nothing claimed or submitted
 # ~2.5 minutes, most of it SLURM's time-limit check (every 30 s, limits in whole minutes).
 set -euo pipefail
@@ -195,6 +196,10 @@ for ((i = 0; i < 40; i++)); do [[ $(sacct -n -X -P -j "$JOB" -o State | awk '{pr
 [[ $(sacct -n -X -P -j "$JOB" -o State | awk '{print $1}') == CANCELLED ]] || fail "cancel: sacct: $(sacct -n -X -P -j "$JOB" -o State)"
 [[ $(sql "$C" "SELECT outcome FROM attempts") == interrupted && $(sql "$C" "SELECT state FROM trials") == pending ]] \
   || fail "cancel: $(sql "$C" 'SELECT outcome, reason FROM attempts')"
+# `orch resume` continues a cancelled SLURM sweep on SLURM without --executor.
+(cd "$C" && "$ORCH" resume --detach >"$C/resume.log" 2>&1) || fail "cancel: resume --detach: $(cat "$C/resume.log")"
+grep -q 'submitted SLURM job array' "$C/resume.log" || fail "cancel: resume did not go to SLURM: $(cat "$C/resume.log")"
+(cd "$C" && "$ORCH" cancel >/dev/null) || fail "cancel: second cancel failed"
 L=$WORK/cancel-local
 spec cancellocal "$L" '  - id: A
     matrix: {x_behavior: [sleep], x_sleep: ["300"]}'
