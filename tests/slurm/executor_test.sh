@@ -143,8 +143,8 @@ kill -KILL $P; wait $P 2>/dev/null || true
 say "kill: orch SIGKILLed while array $ARR is queued (begin in 6 s)"
 (cd "$K" && exec "$ORCH" resume >"$K/orch2.log" 2>&1) &
 P=$!
-for ((i = 0; i < 400; i++)); do [[ -n $(squeue -h -r -j "$ARR" -t R -o %i) ]] && compgen -G "$K/results/runs/*/attempt-1/slurm_started" >/dev/null && break; sleep 0.1; done
-[[ -n $(squeue -h -r -j "$ARR" -t R -o %i) ]] || fail "kill: jobs never ran"
+for ((i = 0; i < 120; i++)); do compgen -G "$K/results/runs/*/attempt-1/slurm_started" >/dev/null && break; sleep 0.5; done
+[[ -n $(squeue -h -r -j "$ARR" -t R -o %i) ]] || fail "kill: jobs never ran: $(squeue -h -r -t all -o '%i %T %r'; cat "$K/orch2.log")"
 kill -KILL $P; wait $P 2>/dev/null || true
 grep -q 'took over 4 SLURM job' "$K/orch2.log" || fail "kill: the first resume did not adopt the jobs: $(cat "$K/orch2.log")"
 say "kill: orch SIGKILLed again while the jobs run"
@@ -181,7 +181,7 @@ spec cancel "$C" '  - id: A
     matrix: {x_behavior: [sleep], x_sleep: ["300"]}'
 (cd "$C" && exec "$ORCH" run spec.yaml --executor slurm >"$C/orch.log" 2>&1) &
 P=$!
-for ((i = 0; i < 200; i++)); do [[ -n $(squeue -h -t R -n "orch-cancel-r1b1" -o %i) ]] && break; sleep 0.1; done
+for ((i = 0; i < 120; i++)); do [[ -n $(squeue -h -t R -n "orch-cancel-r1b1" -o %i) ]] && break; sleep 0.5; done
 JOB=$(squeue -h -t R -n orch-cancel-r1b1 -o %i)
 [[ -n $JOB ]] || fail "cancel: the job never ran"
 (cd "$C" && "$ORCH" cancel) | tee "$C/cancel.log"
