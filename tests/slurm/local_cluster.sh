@@ -372,7 +372,7 @@ our_stepds() {
 our_job_processes() {
   local d env
   for d in /proc/[0-9]*; do
-    env=$(tr '\0' '\n' <"$d/environ" 2>/dev/null) || continue
+    env=$(tr '\0' '\n' 2>/dev/null <"$d/environ") || continue
     grep -qx "SLURM_CONF=$CONF" <<<"$env" && grep -q '^SLURM_JOB_ID=' <<<"$env" && echo "${d#/proc/}"
   done
   return 0
