@@ -6,13 +6,15 @@
 #   tests/slurm/executor_test.sh ORCH FAKE_WORKER
 #
 # Checks, each against SLURM's and the database's own records:
-#   classes   a sweep with ok, crash, exit-3, over-time (TIMEOUT) and over-memory trials:
-#             each in its outcome class (ok, crash, error, timeout, oom)
+#   classes   a sweep with ok, crash, exit-3, over-time (TIMEOUT), over-memory and silent
+#             (no event for heartbeat_timeout: orch scancels the task) trials: each in its
+#             outcome class (ok, crash, error, timeout, oom, hung)
 #   polling   one squeue and one sacct call per poll interval for the whole sweep, for an
 #             array of 6 tasks and one of 30 (wrappers first on PATH log every call)
 #   kill      orch killed (SIGKILL) while the jobs are queued, then while they run; each
 #             `orch resume` adopts the jobs: every trial runs exactly once, one sbatch total
-#   detach    `orch run --detach` returns at once; `orch status` ingests the results
+#   detach    `orch run --detach` (3 trials, 2 per task) returns at once; `orch status`
+#             ingests the results
 #   cancel    `orch cancel` scancels a running sweep's jobs (recorded interrupted, the orch
 #             polling them exits 130; `orch resume` then submits to SLURM again) and stops a
 #             local `orch run` through its lease row
@@ -104,8 +106,11 @@ A=$WORK/classes
 spec classes "$A" '  - id: A
     matrix:
       x_behavior: [ok, crash, exit, hang, memhog]
-      x_mem_mb: ["600"]' '  mem: 200M'
-say "classes: 5 trials (ok, crash, exit 3, over --time, over --mem=200M), polling every ${ORCH_SLURM_POLL_S} s"
+      x_mem_mb: ["600"]
+  - id: B
+    heartbeat_timeout: 4
+    matrix: {x_behavior: [silent]}' '  mem: 200M'
+say "classes: 6 trials (ok, crash, exit 3, over --time, over --mem=200M, silent past heartbeat_timeout), polling every ${ORCH_SLURM_POLL_S} s"
 (cd "$A" && ORCH_CALL_LOG=$A/calls.log "$ORCH" run spec.yaml --executor slurm >"$A/orch.log" 2>&1; echo $? >"$A/rc") &
 BG_PIDS+=($!)
 
@@ -162,7 +167,8 @@ D=$WORK/detach
 spec detach "$D" '  - id: A
     matrix: {x_i: ["1", "2", "3"]}'
 t=$SECONDS
-(cd "$D" && "$ORCH" run spec.yaml --executor slurm --detach >"$D/orch.log" 2>&1) || fail "detach: $(cat "$D/orch.log")"
+(cd "$D" && ORCH_CALL_LOG=$D/calls.log "$ORCH" run spec.yaml --executor slurm --detach --trials-per-task 2 >"$D/orch.log" 2>&1) || fail "detach: $(cat "$D/orch.log")"
+grep -q -- '--array=0-1 ' "$D/calls.log" || fail "detach: 3 trials at 2 per task are not 2 tasks: $(cat "$D/calls.log")"
 ((SECONDS - t <= 15)) || fail "detach: took $((SECONDS - t)) s"
 grep -q '3 trial(s) are with SLURM' "$D/orch.log" || fail "detach: $(cat "$D/orch.log")"
 for ((i = 0; i < 60; i++)); do
@@ -173,7 +179,7 @@ done
 cat "$D/status.log"
 grep -q '^complete' "$D/status.log" || fail "detach: status never completed"
 [[ $(sql "$D" "SELECT count(*) FROM trials WHERE outcome='ok'") == 3 ]] || fail "detach: $(outcomes "$D")"
-say "detach: returned in $((SECONDS - t)) s or less; \`orch status\` recorded 3 ok results"
+say "detach: returned in $((SECONDS - t)) s or less; 3 trials in 2 tasks (trials_per_task 2); \`orch status\` recorded 3 ok results"
 
 # --- cancel: a polling SLURM run, then a local run ----------------------------------------------
 C=$WORK/cancel
@@ -238,8 +244,8 @@ cat "$A/orch.log"
 [[ $(cat "$A/rc") == 0 ]] || fail "classes: exit $(cat "$A/rc")"
 got=$(outcomes "$A")
 echo "$got"
-want=$'crash crash\nexit error\nhang timeout\nmemhog oom\nok ok'
+want=$'crash crash\nexit error\nhang timeout\nmemhog oom\nok ok\nsilent hung'
 [[ $got == "$want" ]] || fail "classes: outcomes differ from: $want"
-check_polling "$A/calls.log" "classes (5 tasks)" || fail "classes: polling"
+check_polling "$A/calls.log" "classes (6 tasks)" || fail "classes: polling"
 say "classes: ok, crash, error, timeout (SLURM TIMEOUT), oom (SLURM $(sacct -n -X -P -o State -j "$(sql "$A" "SELECT job_id FROM attempts a JOIN trials t ON t.key=a.trial_key WHERE json_extract(t.config_json,'$.x_behavior')='memhog'")" | head -1))"
 say "all checks passed"
