@@ -25,6 +25,7 @@ int Main(int argc, char** argv) {
   orch::cli::SetupTokenize(app, &exit_code);
   orch::cli::SetupReport(app, &exit_code);
   orch::cli::SetupCompare(app, &exit_code);
+  orch::cli::SetupCancel(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -105,6 +105,9 @@ StatusOr<RecoverySummary> RecoverOrphans(store::Store& db, double kill_grace_s) 
   LocalIdentity me = ThisProcessIdentity();
   double now = UnixNow();
   for (const store::AttemptRecord& a : db.UnfinishedAttempts()) {
+    // Submitted to SLURM: judged by SLURM's state (slurm/slurm_executor.h adopts it),
+    // never by the orch that submitted it, which is gone by design after --detach.
+    if (!a.job_id.empty()) continue;
     auto run = db.FindRun(a.run_id);
     if (!run) continue;
     OwnerVerdict verdict = JudgeOwner(*run, me, now);

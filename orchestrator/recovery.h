@@ -7,7 +7,8 @@
 //      while orch was dead) is classified and recorded as the attempt's result;
 //   3. otherwise the attempt is recorded `interrupted` and its trial is pending again
 //      (which never uses up the trial's retries).
-// Attempts of live owners (fresh lease) are left alone. Scheduler thread.
+// Attempts of live owners (fresh lease) are left alone, and so are attempts with a SLURM
+// job id: the SLURM executor judges those by SLURM's state. Scheduler thread.
 #pragma once
 
 #include <string>

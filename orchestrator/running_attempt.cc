@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "base/atomic_file.h"
 #include "base/os_error.h"
+#include "orchestrator/trial_document.h"
 
 namespace orch {
 namespace {
@@ -42,26 +42,9 @@ StatusOr<std::unique_ptr<RunningAttempt>> RunningAttempt::Start(const AttemptLau
   nlohmann::json config = nlohmann::json::parse(c.config_json, nullptr, false);
   a->timeout_s_ = Seconds(config, "timeout", 3600);
   a->heartbeat_timeout_s_ = Seconds(config, "heartbeat_timeout", 300);
-  // Each replicate is its own worker process running the decode loop once; the trial's
-  // key and recorded config keep `repeats: N` (docs/protocol.md, "replicate").
-  nlohmann::json worker_config = config;
-  if (worker_config.is_object() && worker_config.contains("repeats")) worker_config["repeats"] = 1;
-  nlohmann::json trial = {
-      {"protocol", 1},
-      {"trial_key", c.trial_key},
-      {"attempt", c.attempt_number},
-      {"replicate", c.replicate},
-      {"replicates", c.replicates},
-      {"attempt_dir", c.attempt_dir},
-      {"events_path", "/dev/fd/3"},
-      {"result_path", c.attempt_dir + "/result.json"},
-      {"config", worker_config},
-      {"inputs", launch.inputs},
-  };
-  std::string trial_path = c.attempt_dir + "/trial.json";
-  if (Status s = WriteFileAtomically(trial_path, trial.dump(2) + "\n"); !s.ok()) return s;
-  // A stale result from an earlier life of this directory must not be taken for ours.
-  std::filesystem::remove(c.attempt_dir + "/result.json", ec);
+  auto written = WriteTrialDocument(c, launch.inputs, "/dev/fd/3");
+  if (!written.ok()) return written.status();
+  const std::string& trial_path = *written;
   a->log_path_ = c.attempt_dir + "/worker.log";
   auto log = BoundedLog::Open(a->log_path_);
   if (!log.ok()) return log.status();

@@ -229,6 +229,8 @@ class SweepLoop {
     if (now < next_lease_) return Status::Ok();
     next_lease_ = now + Ms(opts_.lease_refresh_s);
     if (Status s = db_.RenewLease(opts_.run_id, opts_.lease_s); !s.ok()) return s;
+    // `orch cancel` from another terminal: stop as on Ctrl-C.
+    if (!stopping_ && db_.CancelRequested(opts_.run_id)) Interrupt();
     // An orch stalled past its lease (Ctrl-Z, a suspended laptop or VM) may have been
     // taken over: another run recorded these attempts interrupted and runs their trials
     // again. Their workers here are no longer ours to finish: stop them (the result they

@@ -44,8 +44,8 @@ class SpecParser {
       return;
     }
     static const std::set<std::string> kTop = {
-        "name",     "context",  "conclusion", "model",   "tokenizer", "dataset",    "device",
-        "worker",   "workers",  "defaults",   "studies", "order",     "order_seed"};
+        "name",    "context", "conclusion", "model", "tokenizer",  "dataset", "device",
+        "worker",  "workers", "defaults",   "studies", "order",    "order_seed", "slurm"};
     std::optional<SourcePos> order_seed_pos;
     uint64_t order_seed = 0;
     for (const auto& [key, value] : Entries(root, "")) {
@@ -53,7 +53,7 @@ class SpecParser {
       if (!kTop.count(k)) {
         Error(PosOf(key), k,
               "unknown key (known: name, context, conclusion, model, tokenizer, dataset, "
-              "device, worker, workers, defaults, studies, order, order_seed)");
+              "device, worker, workers, defaults, studies, order, order_seed, slurm)");
       } else if (k == "name") {
         spec.name = Name(value, k);
       } else if (k == "context") {
@@ -97,6 +97,8 @@ class SpecParser {
           }
         }
         order_seed_pos = PosOf(key);
+      } else if (k == "slurm") {
+        Slurm(value);
       }
     }
     // The recorded order names its seed, so a reader can reconstruct the claim order.
@@ -111,6 +113,39 @@ class SpecParser {
   }
 
  private:
+  // `slurm:` is a mapping of scalars or lists of scalars; the keys and values are
+  // checked by the SLURM executor's options (slurm_options.h), with these positions.
+  void Slurm(const YAML::Node& n) {
+    SlurmBlock& b = out_->spec.slurm;
+    b.present = true;
+    b.pos = PosOf(n);
+    if (!n.IsMap()) {
+      Error(PosOf(n), "slurm", std::string("must be a mapping, not ") + KindName(n));
+      return;
+    }
+    for (const auto& [key, value] : Entries(n, "slurm")) {
+      std::string k = Join("slurm", key.as<std::string>());
+      SpecValue v;
+      v.pos = PosOf(value);
+      if (value.IsScalar()) {
+        v.value = Text(value, k);
+      } else if (value.IsSequence()) {
+        v.value = nlohmann::json::array();
+        for (const auto& item : value) {
+          if (!item.IsScalar()) {
+            Error(PosOf(item), k, std::string("list items must be scalars, not ") + KindName(item));
+            continue;
+          }
+          v.value.push_back(Text(item, k));
+        }
+      } else {
+        Error(PosOf(value), k, std::string("must be a scalar or a list, not ") + KindName(value));
+        continue;
+      }
+      b.entries.emplace_back(key.as<std::string>(), std::move(v));
+    }
+  }
+
   void Error(SourcePos pos, const std::string& key, const std::string& message) {
     out_->errors.push_back({path_, pos, key, message});
   }

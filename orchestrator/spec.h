@@ -64,6 +64,14 @@ struct WorkerDecl {
   SourcePos command_pos;
 };
 
+// The `slurm:` block as written: each key with a scalar (as text) or a list of scalars
+// (as an array of texts). orchestrator/slurm/slurm_options.h validates it.
+struct SlurmBlock {
+  bool present = false;
+  SourcePos pos;
+  std::vector<std::pair<std::string, SpecValue>> entries;
+};
+
 struct Spec {
   std::string path;  // as given
   std::string dir;   // directory of the file, for relative paths inside it
@@ -78,6 +86,7 @@ struct Spec {
   std::vector<StudySpec> studies;
   std::vector<WorkerDecl> workers;  // declared under `workers:`, in file order
   const WorkerDecl* FindWorker(const std::string& name) const;
+  SlurmBlock slurm;  // options of the SLURM executor (`orch run --executor slurm`)
 };
 
 // The worker names the spec's cells can use: the spec default (`orch` unless `defaults`

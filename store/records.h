@@ -114,6 +114,8 @@ struct AttemptRecord {
   // The worker process (0 until it was spawned) and its start time, on owner.host.
   int64_t worker_pid = 0;
   int64_t worker_pid_start = 0;
+  // The executor's job id (SLURM "12345_7"), "" for attempts the local executor ran.
+  std::string job_id;
 };
 
 struct Sample {

@@ -131,6 +131,13 @@ UPDATE trials SET replicates = max(1, CAST(coalesce(json_extract(config_json, '$
                                            AS INTEGER))
   WHERE NOT (state = 'done' AND outcome = 'ok') AND json_valid(config_json);
 )sql",
+      // 4: executor job ids (SLURM "12345_7"; "" for the local executor) and a run's
+      // cancel request (`orch cancel` asks a live `orch run` to stop through its run row)
+      R"sql(
+ALTER TABLE attempts ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX attempts_job ON attempts(job_id) WHERE job_id != '' AND finished = 0;
+)sql",
   };
   return kMigrations;
 }

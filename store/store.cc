@@ -66,7 +66,7 @@ constexpr const char* kAttemptColumns =
     "id, trial_key, number, run_id, host, pid, pid_start, slot, finished, outcome, reason, "
     "exit_code, signal, stderr_tail, attempt_dir, log_path, started_utc, finished_utc, "
     "duration_s, details_json, warnings_json, environment_json, worker_pid, worker_pid_start, "
-    "replicate";
+    "replicate, job_id";
 
 double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
@@ -98,6 +98,7 @@ AttemptRecord ReadAttempt(const Statement& st) {
   a.worker_pid = st.Int(22);
   a.worker_pid_start = st.Int(23);
   a.replicate = static_cast<int>(st.Int(24));
+  a.job_id = st.Text(25);
   return a;
 }
 
@@ -381,6 +382,19 @@ Status Store::EndRun(int64_t run_id, int exit_code) {
   return st.Run();
 }
 
+StatusOr<int> Store::RequestCancel(int64_t sweep_id) {
+  Statement st(db_, "UPDATE runs SET cancel_requested = 1 WHERE sweep_id = ?1 AND finished_utc = ''");
+  st.Bind(1, sweep_id);
+  if (Status s = st.Run(); !s.ok()) return s;
+  return sqlite3_changes(db_);
+}
+
+bool Store::CancelRequested(int64_t run_id) const {
+  Statement st(db_, "SELECT cancel_requested FROM runs WHERE id = ?1");
+  st.Bind(1, run_id);
+  return st.Step() && st.Int(0) != 0;
+}
+
 std::optional<RunRecord> Store::FindRun(int64_t run_id) const {
   Statement st(db_,
                "SELECT id, sweep_id, host, pid, pid_start, started_utc, finished_utc, exit_code, "
@@ -533,6 +547,12 @@ Status Store::SetAttemptWorker(int64_t attempt_id, const std::string& log_path, 
                "UPDATE attempts SET log_path = ?2, worker_pid = ?3, worker_pid_start = ?4 "
                "WHERE id = ?1");
   st.Bind(1, attempt_id).Bind(2, log_path).Bind(3, pid).Bind(4, pid_start);
+  return st.Run();
+}
+
+Status Store::SetAttemptJob(int64_t attempt_id, const std::string& job_id) {
+  Statement st(db_, "UPDATE attempts SET job_id = ?2 WHERE id = ?1");
+  st.Bind(1, attempt_id).Bind(2, job_id);
   return st.Run();
 }
 

@@ -20,7 +20,7 @@ struct sqlite3;
 
 namespace orch::store {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 inline constexpr int kApplicationId = 0x6f726368;  // "orch"
 
 enum class OpenMode { kReadWrite, kReadOnly };
@@ -60,6 +60,10 @@ class Store {
   // Refreshes the run's lease: it now expires `lease_s` seconds from now.
   Status RenewLease(int64_t run_id, double lease_s);
   Status EndRun(int64_t run_id, int exit_code);
+  // `orch cancel`: asks every live (unfinished) run of the sweep to stop; returns how
+  // many runs were asked. A run reads it with CancelRequested at lease refresh.
+  StatusOr<int> RequestCancel(int64_t sweep_id);
+  bool CancelRequested(int64_t run_id) const;
   std::optional<RunRecord> FindRun(int64_t run_id) const;
   // Records `interrupted` for an attempt that is not finished yet and returns its trial
   // to pending, in one transaction: a dead orchestrator or a machine fault is not the
@@ -84,6 +88,9 @@ class Store {
   // Records the attempt's worker once it is spawned: its log, pid and pid start time.
   Status SetAttemptWorker(int64_t attempt_id, const std::string& log_path, int64_t pid,
                           int64_t pid_start);
+  // Records the executor's job id of a submitted attempt (SLURM: "12345_7"). Attempts
+  // with a job id are judged by the executor's state, not by their orch process.
+  Status SetAttemptJob(int64_t attempt_id, const std::string& job_id);
   // Stores the whole result and moves the trial to done (terminal) or pending (retry),
   // in one transaction. A terminal ok is done only when it is the trial's last needed
   // replicate (ok attempts = replicates); before that the trial is pending again. An attempt already finished (declared interrupted by another

@@ -8,12 +8,14 @@
 #include <filesystem>
 
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/cli/slurm_run.h"
 #include "orchestrator/network_fs.h"
 #include "orchestrator/ownership.h"
 #include "orchestrator/progress_printer.h"
 #include "orchestrator/provenance.h"
 #include "orchestrator/recovery.h"
 #include "orchestrator/scheduler.h"
+#include "orchestrator/slurm/slurm_executor.h"
 #include "orchestrator/sweep_plan.h"
 #include "orchestrator/text/dataset.h"
 #include "store/store.h"
@@ -26,6 +28,11 @@ struct RunOptions {
   int jobs = 1;
   bool retry_failed = false;
   double kill_grace_s = 5;
+  // "local" or "slurm"; "" = slurm when the sweep has SLURM jobs, or for `resume` when
+  // its latest attempt ran on SLURM
+  std::string executor;
+  bool resume = false;
+  SlurmCli slurm;
 };
 
 int g_interrupt_pipe[2] = {-1, -1};
@@ -218,6 +225,22 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     std::fprintf(stderr, "orch: %s\n", sweep_id.status().message().c_str());
     return kExitInternal;
   }
+  // The executor: SLURM when asked, or when the sweep has jobs with SLURM (resume).
+  bool has_jobs = !slurm::UnfinishedJobs(db, *sweep_id).empty();
+  if (o.executor == "local" && has_jobs) {
+    std::fprintf(stderr, "orch: sweep %s has trials submitted to SLURM; continue it with "
+                 "--executor slurm (or `orch resume`), or `orch cancel` them first\n",
+                 plan.spec.name.c_str());
+    return kExitUsage;
+  }
+  bool on_slurm = o.executor == "slurm" ||
+                  (o.executor.empty() && (has_jobs || (o.resume && slurm::LastRanOnSlurm(db, *sweep_id))));
+  slurm::SlurmOptions slurm_opts;
+  if (!ResolveSlurmOptions(plan.spec, o.slurm, &slurm_opts)) return kExitUsage;
+  if (o.slurm.detach && !on_slurm) {
+    std::fprintf(stderr, "orch: --detach needs --executor slurm\n");
+    return kExitUsage;
+  }
   if (!Recover(db, o)) return kExitInternal;
   if (o.retry_failed) {
     auto n = db.ResetFailed(*sweep_id);
@@ -243,6 +266,21 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
                          "started (free descriptors, see ulimit -n, then run again)\n",
                  std::strerror(errno));
     return kExitInternal;
+  }
+  if (on_slurm) {
+    SlurmRunRequest req;
+    req.sweep_id = *sweep_id;
+    req.sweep_name = plan.spec.name;
+    req.spec_path = plan.spec.path;
+    req.worker = std::filesystem::absolute(plan.inputs.worker).string();
+    req.results_dir = results_dir;
+    req.inputs = *inputs;
+    req.options = slurm_opts;
+    req.detach = o.slurm.detach;
+    req.interrupt_fd = g_interrupt_pipe[0];
+    req.total = total;
+    req.labels = std::move(labels);
+    return RunSlurm(db, req);
   }
   store::Owner owner = SelfRunOwner();
   LeaseSettings lease = LeaseSettingsFromEnv();
@@ -300,7 +338,9 @@ int RunResume(const RunOptions& o) {
   store::SweepRecord sweep = *chosen;
   opened->reset();
   // The spec snapshot, with its original path for messages and relative inputs.
-  return RunParsed(ParseSpec(sweep.spec_path, sweep.spec_text), sweep.spec_path, o);
+  RunOptions resumed = o;
+  resumed.resume = true;
+  return RunParsed(ParseSpec(sweep.spec_path, sweep.spec_text), sweep.spec_path, resumed);
 }
 
 void AddRunOptions(CLI::App* cmd, RunOptions* o) {
@@ -311,6 +351,10 @@ void AddRunOptions(CLI::App* cmd, RunOptions* o) {
   cmd->add_flag("--retry-failed", o->retry_failed, "run failed trials again");
   cmd->add_option("--kill-grace", o->kill_grace_s,
                   "seconds between SIGTERM and SIGKILL when stopping a worker (default 5)");
+  cmd->add_option("--executor", o->executor,
+                  "local (default) or slurm (job arrays; see docs/slurm.md)")
+      ->check(CLI::IsMember({"local", "slurm"}));
+  AddSlurmOptions(cmd, &o->slurm);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "base/outcome.h"
 #include "orchestrator/cli/commands.h"
+#include "orchestrator/cli/slurm_run.h"
 #include "orchestrator/cli/sweep_select.h"
 #include "orchestrator/ownership.h"
 #include "orchestrator/terminal_text.h"
@@ -46,6 +47,8 @@ std::vector<OwnerLine> Owners(const store::Store& db) {
 }
 
 int RunStatus(const StatusOptions& o) {
+  // Trials with SLURM whose orch is gone (--detach, killed): ingest what finished.
+  ReattachForStatus(o.db, o.sweep);
   auto db = OpenForReading(o.db);
   if (!db) return kExitUsage;
   auto sweep = SelectSweep(*db, o.sweep);

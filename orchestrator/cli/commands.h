@@ -28,5 +28,6 @@ void SetupExport(CLI::App& app, int* exit_code);
 void SetupTokenize(CLI::App& app, int* exit_code);
 void SetupReport(CLI::App& app, int* exit_code);
 void SetupCompare(CLI::App& app, int* exit_code);
+void SetupCancel(CLI::App& app, int* exit_code);
 
 }  // namespace orch::cli

@@ -13,6 +13,8 @@
 //   flaky         crash on attempt 1, ok afterwards   -> ok after a retry
 //   sleep         ok after x_sleep seconds of heartbeats (for resume tests)
 //   failure_event emits a failure event (oom) then aborts -> oom
+//   memhog        touches x_mem_mb MiB (default 400) of memory, then sleeps 60 s with
+//                 heartbeats (under SLURM's --mem the job's memory limit kills it -> oom)
 // Hostile workers (docs/protocol.md is all they read, and they misread it):
 //   bad_type        result.json with "repeat": "0"                -> error (invalid result.json)
 //   nan_literals    result.json with bare NaN / Infinity (Python) -> ok, non-finite metrics
@@ -38,10 +40,12 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -129,6 +133,20 @@ int main(int argc, char** argv) {
     for (long i = 0;; ++i) {
       Emit({{"event", "heartbeat"}, {"token", i}});
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  } else if (behavior == "memhog") {
+    long mb = std::atol(config.value("x_mem_mb", "400").c_str());
+    std::vector<char*> blocks;
+    for (long i = 0; i < mb; ++i) {
+      char* b = static_cast<char*>(std::malloc(1 << 20));
+      if (!b) return 5;
+      std::memset(b, 1, 1 << 20);
+      blocks.push_back(b);
+      if (i % 16 == 0) Emit({{"event", "heartbeat"}, {"token", i}});
+    }
+    for (int i = 0; i < 600; ++i) {
+      Emit({{"event", "heartbeat"}, {"token", mb + i}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   } else if (behavior == "silent") {
     std::this_thread::sleep_for(std::chrono::hours(1));

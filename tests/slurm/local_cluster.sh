@@ -369,6 +369,15 @@ our_stepds() {
   done
 }
 
+our_job_processes() {
+  local d env
+  for d in /proc/[0-9]*; do
+    env=$(tr '\0' '\n' 2>/dev/null <"$d/environ") || continue
+    grep -qx "SLURM_CONF=$CONF" <<<"$env" && grep -q '^SLURM_JOB_ID=' <<<"$env" && echo "${d#/proc/}"
+  done
+  return 0
+}
+
 cmd_stop() {
   if daemon_pid slurmctld >/dev/null; then
     # Cancel every job of this cluster so that no step outlives its slurmd.
@@ -388,6 +397,16 @@ cmd_stop() {
     log "killing leftover slurmstepd $p"
     kill -KILL "$p" 2>/dev/null || true
   done
+  # Job processes (batch scripts and what they started) that outlived their slurmstepd,
+  # e.g. when stop came while a job ran and its stepd had to be killed: recognised by
+  # SLURM_JOB_ID and our SLURM_CONF in their environment (the caller and orch have no
+  # SLURM_JOB_ID). Left alive they would keep a CPU and their job's cgroup, and a later
+  # cluster's job with the same id would fail to start there (node DRAINED).
+  for p in $(our_job_processes); do
+    log "killing leftover job process $p"
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  sleep 0.2
   # task/cgroup leaves the empty per-node parents (e.g. /sys/fs/cgroup/memory/slurm_$NODE);
   # rmdir removes only empty ones, so a running job's cgroup is never touched.
   local cg
