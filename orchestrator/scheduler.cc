@@ -13,6 +13,7 @@
 #include "orchestrator/ownership.h"
 #include "orchestrator/retry_policy.h"
 #include "orchestrator/start_policy.h"
+#include "orchestrator/worker_choice.h"
 
 namespace orch {
 namespace {
@@ -95,19 +96,9 @@ class SweepLoop {
     return Status::Ok();
   }
 
-  // The executable of the cell's worker (config `worker`; orch when absent).
+  // The executable of the cell's worker (worker_choice.h).
   StatusOr<std::string> WorkerFor(const store::Claim& claim) const {
-    nlohmann::json config = nlohmann::json::parse(claim.config_json, nullptr, false);
-    auto name = config.is_object() ? config.find("worker") : config.end();
-    if (!config.is_object() || name == config.end() || !name->is_string() || *name == "orch") {
-      return opts_.worker;
-    }
-    auto it = opts_.workers.find(name->get<std::string>());
-    if (it == opts_.workers.end()) {
-      return Status::Error("worker '" + name->get<std::string>() +
-                           "' is not declared in the spec (built in: orch, reference)");
-    }
-    return it->second;
+    return WorkerForConfig(claim.config_json, opts_.worker, opts_.workers);
   }
 
   // Step 2, starting, with the start-failure policy (start_policy.h).

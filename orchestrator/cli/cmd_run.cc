@@ -280,6 +280,7 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     req.interrupt_fd = g_interrupt_pipe[0];
     req.total = total;
     req.labels = std::move(labels);
+    for (const auto& [name, w] : plan.inputs.workers) req.workers[name] = w.path;
     return RunSlurm(db, req);
   }
   store::Owner owner = SelfRunOwner();

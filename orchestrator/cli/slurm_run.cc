@@ -150,6 +150,7 @@ int RunSlurm(store::Store& db, const SlurmRunRequest& req) {
   eo.run_id = *run_id;
   eo.owner = owner;
   eo.worker = req.worker;
+  eo.workers = req.workers;
   eo.inputs = req.inputs;
   eo.results_dir = req.results_dir;
   eo.slurm = req.options;

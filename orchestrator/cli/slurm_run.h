@@ -36,6 +36,7 @@ struct SlurmRunRequest {
   int interrupt_fd = -1;
   int total = 0;
   std::map<std::string, std::string> labels;  // trial key -> "A quant=int8wo"
+  std::map<std::string, std::string> workers;  // the spec's other workers by name
 };
 // Submits, polls, records; returns the exit code (README's exit codes).
 int RunSlurm(store::Store& db, const SlurmRunRequest& req);

@@ -16,8 +16,8 @@
 namespace orch::slurm {
 
 struct BatchScript {
-  std::string worker;                     // absolute path of the worker executable
   std::vector<std::string> attempt_dirs;  // absolute, in task order
+  std::vector<std::string> workers;       // each attempt's worker executable (absolute)
   int trials_per_task = 1;
   std::string comment;                    // first comment line (sweep, batch)
 };

@@ -23,6 +23,7 @@
 #include "orchestrator/slurm/job_outcome.h"
 #include "orchestrator/slurm/slurm_client.h"
 #include "orchestrator/trial_document.h"
+#include "orchestrator/worker_choice.h"
 
 namespace orch::slurm {
 namespace {
@@ -181,13 +182,15 @@ class SlurmLoop {
     std::string name = "orch-" + o_.sweep_name + "-r" + std::to_string(o_.run_id) + "b" +
                        std::to_string(++batch_);
     BatchScript b;
-    b.worker = o_.worker;
     b.trials_per_task = per_task;
     b.comment = "orch sweep " + o_.sweep_name + ", run " + std::to_string(o_.run_id) +
                 ", batch " + std::to_string(batch_);
     std::vector<double> slowest(per_task, 0);
     for (size_t i = 0; i < claims.size(); ++i) {
       b.attempt_dirs.push_back(claims[i].attempt_dir);
+      auto worker = WorkerForConfig(claims[i].config_json, o_.worker, o_.workers);
+      if (!worker.ok()) return Abandon(claims, worker.status());
+      b.workers.push_back(*worker);
       double t = ConfigSeconds(claims[i].config_json, "timeout", 3600);
       slowest[i % per_task] = std::max(slowest[i % per_task], t);
     }

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 
 #include "orchestrator/slurm/slurm_options.h"
@@ -35,6 +36,7 @@ struct ExecutorOptions {
   int64_t run_id = 0;
   store::Owner owner;
   std::string worker;                                 // absolute path
+  std::map<std::string, std::string> workers;         // other workers by name (worker_choice.h)
   nlohmann::json inputs = nlohmann::json::object();   // for trial.json
   std::string results_dir;                            // runs/ and slurm/ live here
   SlurmOptions slurm;

@@ -95,12 +95,14 @@ TEST(SlurmClient, ParsesSqueueAndSacctRows) {
 
 TEST(BatchScript, RunsEachTasksTrialsAndQuotesPaths) {
   BatchScript b;
-  b.worker = "/opt/w";
   b.attempt_dirs = {"/r/a'b", "/r/c"};
+  b.workers = {"/opt/w", "/opt/ref worker"};
   b.trials_per_task = 2;
   std::string s = RenderBatchScript(b);
   EXPECT_NE(s.find("'/r/a'\\''b'"), std::string::npos);
   EXPECT_NE(s.find("K=2"), std::string::npos);
+  EXPECT_NE(s.find("'/opt/ref worker'"), std::string::npos);  // each attempt its own worker
+  EXPECT_NE(s.find("w=${WORKERS[i]}"), std::string::npos);
   EXPECT_NE(s.find("--trial \"$d/trial.json\""), std::string::npos);
   EXPECT_EQ(ShellQuote("x y"), "'x y'");
 }
