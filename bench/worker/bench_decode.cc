@@ -16,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "worker/decode_loop.h"
-#include "worker/device.h"
-#include "worker/gpt_neox.h"
-#include "worker/trial_runner.h"
+#include "worker/modes/decode_loop.h"
+#include "worker/backend/device.h"
+#include "worker/model/gpt_neox.h"
+#include "worker/app/trial_runner.h"
 
 namespace {
 

@@ -9,12 +9,12 @@
 #include <fstream>
 
 #include "tests/worker/fixture_util.h"
-#include "worker/cuda_graph_step.h"
-#include "worker/device.h"
-#include "worker/events.h"
-#include "worker/int8_gemv.h"
-#include "worker/quantized_linear.h"
-#include "worker/trial_runner.h"
+#include "worker/backend/cuda_graph_step.h"
+#include "worker/backend/device.h"
+#include "worker/app/events.h"
+#include "worker/quant/int8_gemv.h"
+#include "worker/quant/quantized_linear.h"
+#include "worker/app/trial_runner.h"
 
 namespace orch::worker {
 namespace {

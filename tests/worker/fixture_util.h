@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "worker/gpt_neox.h"
-#include "worker/model_config.h"
-#include "worker/model_files.h"
-#include "worker/safetensors.h"
+#include "worker/model/gpt_neox.h"
+#include "worker/model/model_config.h"
+#include "worker/weights/model_files.h"
+#include "worker/weights/safetensors.h"
 
 namespace orch::worker::testing {
 

@@ -1,4 +1,4 @@
-#include "worker/streaming_cache.h"
+#include "worker/cache/streaming_cache.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,36 @@
+// Host side of the int8 weight-only GEMV: shape checks, output allocation, stream.
+#include <ATen/cuda/CUDAContext.h>
+
+#include "worker/quant/int8_gemv.h"
+
+namespace orch::worker {
+
+// Defined in int8_gemv_kernel.cu. dtype_code: 0 fp32, 1 fp16, 2 bf16.
+void LaunchInt8Gemv(const void* x, const int8_t* w, const void* scale, void* y, int m, int n, int k,
+                    int dtype_code, cudaStream_t stream);
+
+bool Int8GemvAvailable(const at::Tensor& x) {
+  return x.is_cuda() && x.dim() == 2 && x.size(0) <= 8 && x.size(1) % 16 == 0;
+}
+
+at::Tensor Int8GemvCuda(const at::Tensor& x_in, const at::Tensor& q, const at::Tensor& scale) {
+  TORCH_CHECK(Int8GemvAvailable(x_in), "Int8GemvCuda: unsupported input shape");
+  TORCH_CHECK(q.is_contiguous() && q.scalar_type() == at::kChar,
+              "Int8GemvCuda: q must be contiguous int8");
+  at::Tensor x = x_in.contiguous();
+  at::Tensor s = scale.to(x.scalar_type()).contiguous();
+  const int64_t m = x.size(0), k = x.size(1), n = q.size(0);
+  TORCH_CHECK(q.size(1) == k, "Int8GemvCuda: in_features mismatch");
+  at::Tensor y = at::empty({m, n}, x.options());
+  int code = x.scalar_type() == at::kFloat ? 0 : x.scalar_type() == at::kHalf ? 1 : 2;
+  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kHalf ||
+                  x.scalar_type() == at::kBFloat16,
+              "Int8GemvCuda: dtype must be fp32, fp16 or bf16");
+  LaunchInt8Gemv(x.data_ptr(), q.data_ptr<int8_t>(), s.data_ptr(), y.data_ptr(),
+                 static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), code,
+                 at::cuda::getCurrentCUDAStream());
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  return y;
+}
+
+}  // namespace orch::worker
