@@ -10,27 +10,18 @@ namespace orch::worker {
 StreamingCache::StreamingCache(int64_t num_layers, int64_t num_heads, int64_t head_dim,
                                CachePolicy policy, int64_t max_tokens, bool static_shapes,
                                at::TensorOptions options)
-    : policy_(policy), static_shapes_(static_shapes) {
+    : policy_(policy), head_dim_(head_dim), static_shapes_(static_shapes) {
   if (policy_.window) {
     ring_ = *policy_.window + 1;
     capacity_ = policy_.n_sink + ring_;
   } else {
     capacity_ = std::max<int64_t>(max_tokens, 1);
   }
-  for (int64_t l = 0; l < num_layers; ++l) {
-    keys_.push_back(at::zeros({num_heads, capacity_, head_dim}, options));
-    values_.push_back(at::zeros({num_heads, capacity_, head_dim}, options));
-  }
+  for (int64_t l = 0; l < num_layers; ++l)
+    kv_.push_back(at::zeros({num_heads, capacity_, 2 * head_dim}, options));
   auto dev_long = options.dtype(at::kLong);
-  auto host_long = at::TensorOptions().dtype(at::kLong);
-  write_slot_ = at::zeros({1}, dev_long);
-  query_pos_ = at::zeros({1}, dev_long);
-  positions_ = at::zeros({capacity_}, dev_long);
-  mask_ = at::zeros({capacity_}, options.dtype(at::kFloat));
-  write_slot_host_ = at::zeros({1}, host_long);
-  query_pos_host_ = at::zeros({1}, host_long);
-  positions_host_ = at::zeros({capacity_}, host_long);
-  mask_host_ = at::zeros({capacity_}, at::TensorOptions().dtype(at::kFloat));
+  device_step_ = at::zeros({1}, dev_long);
+  slot_ids_ = at::arange(capacity_, dev_long);
   Reset();
 }
 
@@ -38,7 +29,16 @@ void StreamingCache::Reset() {
   tokens_seen_ = 0;
   valid_ = 0;
   slot_token_.assign(static_cast<size_t>(capacity_), -1);
+  device_step_.zero_();
   // Stale keys/values stay in the buffers: they are never attended (prefix or -inf mask).
+}
+
+at::Tensor StreamingCache::keys(int64_t layer) const {
+  return kv_[static_cast<size_t>(layer)].narrow(2, 0, head_dim_);
+}
+
+at::Tensor StreamingCache::values(int64_t layer) const {
+  return kv_[static_cast<size_t>(layer)].narrow(2, head_dim_, head_dim_);
 }
 
 int64_t StreamingCache::SlotOf(int64_t t) const {
@@ -52,35 +52,32 @@ void StreamingCache::BeginStep() {
   if (!policy_.window && t >= capacity_)
     throw std::runtime_error("full-window cache holds " + std::to_string(capacity_) +
                              " tokens; token " + std::to_string(t) + " does not fit");
-  const int64_t slot = SlotOf(t);
-  slot_token_[static_cast<size_t>(slot)] = t;
+  slot_token_[static_cast<size_t>(SlotOf(t))] = t;
   valid_ = std::min(t + 1, capacity_);
+}
 
-  auto* pos = positions_host_.data_ptr<int64_t>();
-  auto* mask = mask_host_.data_ptr<float>();
-  int64_t query_pos = t;
+StepIndices StreamingCache::DeviceStepIndices() const {
+  // The same formulas as SlotOf and the host mirror, on the device counter t:
+  //  - slot: t for the sinks and a full cache, n_sink + (t - n_sink) mod ring otherwise;
+  //  - cache position of the query (pos-shift): the sinks, then the ring's tokens oldest
+  //    first, so min(t, capacity - 1);
+  //  - slot s is filled once t >= s (slots fill in order before the ring wraps).
+  StepIndices s;
+  const at::Tensor& t = device_step_;
+  s.position = t;
   if (policy_.window) {
-    // Position in the cache: sinks first, then the ring's tokens from oldest to newest.
     const int64_t n_sink = policy_.n_sink;
-    const int64_t oldest_in_ring = std::max(n_sink, t - ring_ + 1);
-    for (int64_t s = 0; s < capacity_; ++s) {
-      const int64_t u = slot_token_[static_cast<size_t>(s)];
-      pos[s] = u < 0 ? 0 : (u < n_sink ? u : n_sink + (u - oldest_in_ring));
-    }
-    query_pos = t < n_sink ? t : n_sink + (t - oldest_in_ring);
+    at::Tensor ring_slot = at::remainder(t - n_sink, ring_).add_(n_sink);
+    s.write_slot = at::where(t < n_sink, t, ring_slot);
   } else {
-    for (int64_t s = 0; s < capacity_; ++s) pos[s] = s;
+    s.write_slot = t;
   }
-  for (int64_t s = 0; s < capacity_; ++s)
-    mask[s] =
-        slot_token_[static_cast<size_t>(s)] < 0 ? -std::numeric_limits<float>::infinity() : 0.f;
-  write_slot_host_.data_ptr<int64_t>()[0] = slot;
-  query_pos_host_.data_ptr<int64_t>()[0] = query_pos;
-  // In-place copies keep the device addresses fixed (CUDA graph replays read them).
-  write_slot_.copy_(write_slot_host_);
-  query_pos_.copy_(query_pos_host_);
-  positions_.copy_(positions_host_);
-  mask_.copy_(mask_host_);
+  s.query_cache_pos = at::clamp_max(t, capacity_ - 1);
+  if (static_shapes_) {
+    s.mask = at::where(slot_ids_ <= t, at::Scalar(0.f),
+                       at::Scalar(-std::numeric_limits<float>::infinity()));
+  }
+  return s;
 }
 
 std::vector<int64_t> StreamingCache::CachedTokens() const {
@@ -108,8 +105,7 @@ std::vector<int64_t> StreamingCache::CachedTokens() const {
 
 int64_t StreamingCache::ResidentBytes() const {
   int64_t total = 0;
-  for (const auto& t : keys_) total += t.numel() * static_cast<int64_t>(t.element_size());
-  for (const auto& t : values_) total += t.numel() * static_cast<int64_t>(t.element_size());
+  for (const auto& t : kv_) total += t.numel() * static_cast<int64_t>(t.element_size());
   return total;
 }
 

@@ -2,14 +2,17 @@
 // buffers allocated once: `n_sink` attention-sink slots plus a ring of `window + 1` slots
 // (the window most recent tokens and the token being decoded). `window = full` is the
 // ordinary growing cache with room for `max_tokens`. No step allocates or concatenates
-// cache memory, and all per-step indices live in device tensors, so a decode step can be
-// captured as a CUDA graph.
+// cache memory.
 //
-// Positions (docs/worker.md): as in the StreamingLLM reference, keys are cached before
-// rotary and rotated at every step by their position *in the cache* (sinks 0..n_sink-1,
-// then the window in age order); the query takes the last position. With a full window
-// positions never change, so keys are cached already rotated (same result, less work).
-// Single-threaded.
+// Positions (docs/worker.md, "StreamingLLM cache and positions"): every key is cached once,
+// rotated at its absolute position (the sinks are tokens 0..n_sink-1, so that is theirs
+// too). The reference (pos-shift) rotates keys by their position *in the cache* at every
+// step; since RoPE scores depend only on position differences, the model rotates the query
+// twice instead: at its absolute position t for the window (difference t - u, as in the
+// reference) and at its cache position for the sinks (cache position - u, as in the
+// reference). The per-step indices (absolute position, write slot, query cache position,
+// mask) are derived on the device from a device-side step counter, so a step captured as
+// a CUDA graph replays without any host upload. Single-threaded.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -25,6 +28,14 @@ struct CachePolicy {
   std::optional<int64_t> window;  // nullopt: full
 };
 
+// This step's indices, int64 [1] device tensors unless noted, computed on the device.
+struct StepIndices {
+  at::Tensor position;        // absolute position t of the token being decoded
+  at::Tensor write_slot;      // slot its key/value go to
+  at::Tensor query_cache_pos; // its position in the pos-shift scheme: min(t, capacity - 1)
+  at::Tensor mask;            // float [capacity]: 0 on filled slots, -inf on empty ones
+};
+
 class StreamingCache {
  public:
   // static_shapes: attention always spans the whole capacity with a -inf mask on empty slots
@@ -32,25 +43,32 @@ class StreamingCache {
   StreamingCache(int64_t num_layers, int64_t num_heads, int64_t head_dim, CachePolicy policy,
                  int64_t max_tokens, bool static_shapes, at::TensorOptions options);
 
+  // Empties the cache (host bookkeeping and the device step counter).
   void Reset();
-  // Chooses the slot of token number tokens_seen() and uploads this step's write slot, slot
-  // positions, query position and mask. Throws when a full cache has no room left.
+  // Host bookkeeping for token number tokens_seen(): which slot it takes, how many slots an
+  // eager step attends. Uploads nothing. Throws when a full cache has no room left.
   void BeginStep();
   // The token of this step is now cached; evicts (logically) what falls out of the window.
   void EndStep() { ++tokens_seen_; }
 
+  // Device side, called by the model inside the step (and so inside a captured graph):
+  // this step's indices from the device step counter, and the counter's increment.
+  StepIndices DeviceStepIndices() const;
+  void AdvanceDeviceStep() { device_step_.add_(1); }
+
   int64_t capacity() const { return capacity_; }
   int64_t attend_len() const { return static_shapes_ ? capacity_ : valid_; }
-  bool keys_rotated() const { return !policy_.window.has_value(); }
+  // Slots whose scores use the query rotated at its cache position (the sinks of a
+  // windowed cache); 0 when the cache position and the absolute position never differ.
+  int64_t sink_slots() const { return policy_.window ? policy_.n_sink : 0; }
   bool static_shapes() const { return static_shapes_; }
   int64_t tokens_seen() const { return tokens_seen_; }
 
-  at::Tensor& keys(int64_t layer) { return keys_[layer]; }  // [heads, capacity, head_dim]
-  at::Tensor& values(int64_t layer) { return values_[layer]; }
-  const at::Tensor& write_slot() const { return write_slot_; }     // int64 [1]
-  const at::Tensor& slot_positions() const { return positions_; }  // int64 [capacity]
-  const at::Tensor& query_position() const { return query_pos_; }  // int64 [1]
-  const at::Tensor& mask() const { return mask_; }                 // float [capacity]: 0 / -inf
+  // [heads, capacity, 2 * head_dim]: keys (rotated) in the first head_dim, values after,
+  // so that one copy writes both.
+  at::Tensor& kv(int64_t layer) { return kv_[static_cast<size_t>(layer)]; }
+  at::Tensor keys(int64_t layer) const;    // [heads, capacity, head_dim] view
+  at::Tensor values(int64_t layer) const;  // [heads, capacity, head_dim] view
 
   // Absolute indices of the tokens the cache holds for the next step, in position order:
   // the first n_sink and the last `window` of the tokens seen (all of them when full).
@@ -61,15 +79,16 @@ class StreamingCache {
   int64_t SlotOf(int64_t token) const;
 
   CachePolicy policy_;
+  int64_t head_dim_ = 0;
   int64_t capacity_ = 0;
   int64_t ring_ = 0;
   bool static_shapes_ = false;
   int64_t tokens_seen_ = 0;
   int64_t valid_ = 0;
-  std::vector<at::Tensor> keys_, values_;
+  std::vector<at::Tensor> kv_;
   std::vector<int64_t> slot_token_;  // host mirror: token index held by each slot, -1 if none
-  at::Tensor write_slot_, positions_, query_pos_, mask_;                      // on the device
-  at::Tensor write_slot_host_, positions_host_, query_pos_host_, mask_host_;  // on the host
+  at::Tensor device_step_;           // int64 [1] on the device: tokens cached so far
+  at::Tensor slot_ids_;              // int64 [capacity] on the device: 0..capacity-1
 };
 
 }  // namespace orch::worker

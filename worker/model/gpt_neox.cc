@@ -25,6 +25,16 @@ bool InScope(const std::string& scope, bool is_attention) {
 
 }  // namespace
 
+std::pair<at::Tensor, at::Tensor> RotaryCosSin(const at::Tensor& positions,
+                                               const at::Tensor& inv_freq) {
+  // Angles in float64: at position 1e7 a float32 product is off by ~0.3 rad, in float64 by
+  // ~1e-9, so rotating at large absolute positions keeps the relative-position identity
+  // R(a)^T R(b) = R(b - a) to float32 rounding.
+  at::Tensor freqs = at::outer(positions.to(at::kDouble), inv_freq.to(at::kDouble));
+  at::Tensor emb = at::cat({freqs, freqs}, -1);
+  return {emb.cos().to(at::kFloat), emb.sin().to(at::kFloat)};
+}
+
 at::Tensor ApplyRotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
   const int64_t rot = cos.size(-1);
   if (rot == 0) return x;
@@ -76,22 +86,54 @@ std::unique_ptr<GptNeox> GptNeox::Load(const ModelConfig& c, WeightSource& w, at
                         static_cast<double>(rot));
   m->inv_freq_ = m->inv_freq_.to(f32);
   m->EnsureRotaryPositions(std::max<int64_t>(c.max_position_embeddings, 1));
+  m->BuildStepRotation();
   return m;
+}
+
+void GptNeox::BuildStepRotation() {
+  // A decode step maps each head's packed [q k v] (3 hd) to [q at the query's cache
+  // position | q at its absolute position | k at its absolute position | v] (4 hd) with one
+  // matrix product. Rotate-half on the first `rot` dims as a matrix acting on a row vector:
+  // out_i = x_i cos_i - x_{i+h} sin_i (i < h), out_i = x_i cos_i + x_{i-h} sin_i (h <= i <
+  // rot), out_i = x_i beyond; the query blocks carry 1/sqrt(hd). Entries that depend on the
+  // position are written each step at rot_index_, in the order of the values DecodeStep
+  // builds: [cos (rot) | -sin (h) | sin (h)] per block.
+  const int64_t hd = config_.head_dim(), rot = config_.rotary_dims(), h = rot / 2;
+  const int64_t width = 4 * hd;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  at::Tensor base = at::zeros({3 * hd, width}, at::TensorOptions().dtype(at::kFloat));
+  float* b = base.data_ptr<float>();
+  std::vector<int64_t> index;
+  struct Block {
+    int64_t row, col;
+    double scale;
+  };
+  for (const Block& blk : {Block{0, 0, scale}, Block{0, hd, scale}, Block{hd, 2 * hd, 1.0}}) {
+    for (int64_t i = rot; i < hd; ++i)
+      b[(blk.row + i) * width + blk.col + i] = static_cast<float>(blk.scale);
+    for (int64_t i = 0; i < rot; ++i) index.push_back((blk.row + i) * width + blk.col + i);
+    for (int64_t i = 0; i < h; ++i) index.push_back((blk.row + i + h) * width + blk.col + i);
+    for (int64_t i = 0; i < h; ++i) index.push_back((blk.row + i) * width + blk.col + i + h);
+  }
+  for (int64_t i = 0; i < hd; ++i) b[(2 * hd + i) * width + 3 * hd + i] = 1.f;
+  rot_base_ = base.to(device_);
+  rot_index_ = at::tensor(index, at::TensorOptions().dtype(at::kLong)).to(device_);
+  rot_scale_ = at::tensor(std::vector<float>{static_cast<float>(scale), static_cast<float>(scale), 1.f})
+                   .view({3, 1})
+                   .to(device_);
 }
 
 void GptNeox::EnsureRotaryPositions(int64_t n) {
   if (cos_table_.defined() && cos_table_.size(0) >= n) return;
-  at::Tensor pos =
-      at::arange(n, at::TensorOptions().dtype(at::kLong).device(device_)).to(at::kFloat);
-  at::Tensor freqs = at::outer(pos, inv_freq_);
-  at::Tensor emb = at::cat({freqs, freqs}, -1);
-  cos_table_ = emb.cos().contiguous();
-  sin_table_ = emb.sin().contiguous();
+  auto [cos, sin] =
+      RotaryCosSin(at::arange(n, at::TensorOptions().dtype(at::kLong).device(device_)), inv_freq_);
+  cos_table_ = cos.contiguous();
+  sin_table_ = sin.contiguous();
 }
 
 std::string GptNeox::QuantizationUnsupportedReason(const ModelConfig& config, at::Device device,
                                                    at::ScalarType dtype, const QuantSpec& spec,
-                                                   const std::string& scope) {
+                                                   const std::string& scope, bool quantize_head) {
   if (scope != "all" && scope != "mlp" && scope != "attention")
     return "unknown quant scope '" + scope + "' (known: all, mlp, attention)";
   if (spec.method == QuantMethod::kNone) return "";
@@ -106,10 +148,11 @@ std::string GptNeox::QuantizationUnsupportedReason(const ModelConfig& config, at
     std::string r = QuantUnsupportedReason(spec, device, dtype, s.n, s.k);
     if (!r.empty()) return r;
   }
+  if (quantize_head) return QuantUnsupportedReason(spec, device, dtype, config.vocab_size, h);
   return "";
 }
 
-void GptNeox::Quantize(const QuantSpec& spec, const std::string& scope) {
+void GptNeox::Quantize(const QuantSpec& spec, const std::string& scope, bool quantize_head) {
   if (spec.method == QuantMethod::kNone) return;
   // One layer at a time, so peak memory is the model plus one layer's quantized copy.
   auto requant = [&](std::unique_ptr<Linear>& lin) {
@@ -127,6 +170,9 @@ void GptNeox::Quantize(const QuantSpec& spec, const std::string& scope) {
       requant(L.fc_out);
     }
   }
+  // A tied head shares embed_in's tensor: the embedding keeps it, the head gets its own
+  // quantized copy.
+  if (quantize_head) requant(embed_out_);
 }
 
 int64_t GptNeox::WeightBytes() const {
@@ -247,60 +293,68 @@ at::Tensor GptNeox::Forward(const at::Tensor& ids, ForwardObserver* obs) const {
   return logits;
 }
 
+at::Tensor GptNeox::Scores(const at::Tensor& q, const at::Tensor& keys) const {
+  // q: float32 [H, 2, hd]; keys: [H, len, hd] in the model dtype, read in place.
+  at::Tensor kt = keys.transpose(1, 2);
+  if (dtype_ == at::kFloat) return at::bmm(q, kt);
+  // fp16/bf16 operands, fp32 accumulation and fp32 scores (cuBLAS).
+  if (device_.is_cuda()) return at::bmm(q.to(dtype_), kt, at::kFloat);
+  // ATen's CPU bmm has no fp32 output for 16-bit operands: the CPU widens the keys.
+  return at::bmm(q, kt.to(at::kFloat));
+}
+
 at::Tensor GptNeox::StepAttention(const Layer& L, int64_t index, const at::Tensor& x,
-                                  StreamingCache& cache, const at::Tensor& key_cos,
-                                  const at::Tensor& key_sin, const at::Tensor& q_cos,
-                                  const at::Tensor& q_sin) const {
+                                  StreamingCache& cache, const StepContext& step) const {
   const int64_t nh = config_.num_heads, hd = config_.head_dim();
-  at::Tensor qkv = L.qkv->Forward(x).view({nh, 1, 3 * hd});
-  at::Tensor q = ApplyRotary(qkv.narrow(2, 0, hd).to(at::kFloat), q_cos, q_sin);  // [H, 1, hd]
-  at::Tensor k = qkv.narrow(2, hd, hd);
-  at::Tensor v = qkv.narrow(2, 2 * hd, hd);
-  if (cache.keys_rotated()) k = ApplyRotary(k.to(at::kFloat), q_cos, q_sin).to(dtype_);
-  at::Tensor& keys = cache.keys(index);
-  at::Tensor& values = cache.values(index);
-  keys.index_copy_(1, cache.write_slot(), k);
-  values.index_copy_(1, cache.write_slot(), v);
+  // [H, 4hd] float32: q at its cache position, q at its absolute position (both scaled by
+  // 1/sqrt(hd)), k at its absolute position, v (BuildStepRotation).
+  at::Tensor proj = at::mm(L.qkv->Forward(x).view({nh, 3 * hd}).to(at::kFloat), step.rotation);
+  at::Tensor& kv = cache.kv(index);
+  kv.index_copy_(1, step.write_slot, proj.narrow(1, 2 * hd, 2 * hd).unsqueeze(1).to(dtype_));
   const int64_t len = cache.attend_len();
-  at::Tensor kf = keys.narrow(1, 0, len).to(at::kFloat);
-  if (!cache.keys_rotated()) kf = ApplyRotary(kf, key_cos, key_sin);
-  at::Tensor scores =
-      at::matmul(q, kf.transpose(1, 2)).mul_(1.0 / std::sqrt(static_cast<double>(hd)));
-  if (cache.static_shapes()) scores.add_(cache.mask());
+  at::Tensor cached = kv.narrow(1, 0, len);
+  // Both queries against every key in one product; the sinks take the first row's scores
+  // (query at its cache position), the window the second's (absolute position). The
+  // position differences are then the pos-shift reference's (docs/worker.md).
+  at::Tensor scores2 = Scores(proj.narrow(1, 0, 2 * hd).view({nh, 2, hd}), cached.narrow(2, 0, hd));
+  const int64_t sinks = std::min(cache.sink_slots(), len);
+  if (sinks > 0)
+    scores2.select(1, 1).narrow(1, 0, sinks).copy_(scores2.select(1, 0).narrow(1, 0, sinks));
+  at::Tensor scores = scores2.narrow(1, 1, 1);  // [H, 1, len]
+  if (step.mask.defined()) scores = scores + step.mask;
   at::Tensor probs = at::softmax(scores, -1).to(dtype_);
-  at::Tensor out = at::matmul(probs, values.narrow(1, 0, len)).reshape({1, nh * hd});
+  at::Tensor out = at::bmm(probs, cached.narrow(2, hd, hd)).view({1, nh * hd});
   return L.dense->Forward(out);
 }
 
 at::Tensor GptNeox::DecodeStep(const at::Tensor& token, StreamingCache& cache,
                                ForwardObserver* obs) const {
-  const int64_t rot = config_.rotary_dims();
-  if (cache.capacity() > cos_table_.size(0))
-    throw std::runtime_error("DecodeStep: call EnsureRotaryPositions(cache.capacity()) first");
+  const int64_t hd = config_.head_dim(), h = config_.rotary_dims() / 2;
   at::Tensor x;
   {
     ObservedSection s(obs, ForwardSection::kEmbedding);
     x = embed_in_.index_select(0, token);
   }
-  at::Tensor key_cos, key_sin, q_cos, q_sin;
+  StepContext step;
   {
-    // Rotary angles for this step, shared by all layers.
+    // This step's indices (on the device) and rotation matrix, shared by all layers.
     ObservedSection s(obs, ForwardSection::kAttention);
-    q_cos = cos_table_.index_select(0, cache.query_position()).narrow(1, 0, rot);
-    q_sin = sin_table_.index_select(0, cache.query_position()).narrow(1, 0, rot);
-    if (!cache.keys_rotated()) {
-      at::Tensor pos = cache.slot_positions().narrow(0, 0, cache.attend_len());
-      key_cos = cos_table_.index_select(0, pos).narrow(1, 0, rot);
-      key_sin = sin_table_.index_select(0, pos).narrow(1, 0, rot);
-    }
+    StepIndices idx = cache.DeviceStepIndices();
+    auto [cos, sin] =
+        RotaryCosSin(at::cat({idx.query_cache_pos, idx.position, idx.position}), inv_freq_);
+    at::Tensor values = at::cat({cos, -sin.narrow(1, 0, h), sin.narrow(1, h, h)}, 1).mul_(rot_scale_);
+    step.rotation = rot_base_.view(-1).index_copy(0, rot_index_, values.view(-1)).view({3 * hd, 4 * hd});
+    step.write_slot = idx.write_slot;
+    step.mask = idx.mask;
   }
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& L = layers_[i];
-    x = Block(L, x, obs, [&](const at::Tensor& h) {
-      return StepAttention(L, static_cast<int64_t>(i), h, cache, key_cos, key_sin, q_cos, q_sin);
+    x = Block(L, x, obs, [&](const at::Tensor& hidden) {
+      return StepAttention(L, static_cast<int64_t>(i), hidden, cache, step);
     });
     if (obs) obs->Output("gpt_neox.layers." + std::to_string(i), x);
   }
+  cache.AdvanceDeviceStep();
   {
     ObservedSection s(obs, ForwardSection::kNormResidual);
     x = LayerNorm(x, final_ln_w_, final_ln_b_);

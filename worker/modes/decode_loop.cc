@@ -24,7 +24,6 @@ DecodeRun RunDecodeLoop(GptNeox& model, const std::vector<int32_t>& ids, const D
   const at::Device device = model.device();
   const int64_t steps = opt.tokens - 1;
   StreamingCache cache = model.MakeCache(opt.policy, opt.tokens, /*static_shapes=*/opt.cuda_graph);
-  model.EnsureRotaryPositions(cache.capacity());
   auto long_opts = at::TensorOptions().dtype(at::kLong);
   at::Tensor all_ids = at::empty({opt.tokens}, long_opts);
   for (int64_t i = 0; i < opt.tokens; ++i)
