@@ -69,7 +69,6 @@ TEST(Cuda, GraphReplayEqualsEagerSteps) {
     const int64_t t = ids.size(0);
     at::Tensor eager = testing::DecodeLogits(*model, ids, policy, true);
     StreamingCache cache = model->MakeCache(policy, t, true);
-    model->EnsureRotaryPositions(cache.capacity());
     auto graph = CaptureDecodeStep(*model, cache);
     std::vector<at::Tensor> rows;
     for (int64_t i = 0; i + 1 < t; ++i) {
@@ -195,8 +194,7 @@ TEST(Cuda, GraphReplayEqualsEager240StepsPerQuantVariant) {
       model->Quantize(spec, "all");
       at::Tensor eager = testing::DecodeLogits(*model, ids, policy, true);
       StreamingCache cache = model->MakeCache(policy, t, true);
-      model->EnsureRotaryPositions(cache.capacity());
-      auto graph = CaptureDecodeStep(*model, cache);
+        auto graph = CaptureDecodeStep(*model, cache);
       ASSERT_TRUE(graph) << qname;
       std::vector<at::Tensor> rows;
       for (int64_t i = 0; i + 1 < t; ++i) {
@@ -289,7 +287,10 @@ TEST(Cuda, Int8GemvKernelAtPythiaShapesAllRowCounts) {
   at::manual_seed(12);
   const auto dev = at::TensorOptions().device(kCuda);
   for (auto [k, n] : {std::pair<int64_t, int64_t>{2560, 7680}, {2560, 2560}, {2560, 10240},
-                      {10240, 2560}, {2560, 100}, {512, 7681}, {256, 8}}) {
+                      {10240, 2560}, {2560, 100}, {512, 7681}, {256, 8},
+                      // the int8 head (quantize_head), K below one round of the
+                      // kernel's unrolled loads, and K of a single 16-byte chunk
+                      {2560, 50304}, {48, 5}, {16, 3}}) {
     Int8Weights q = QuantizeInt8PerChannel(at::randn({n, k}, dev) * 0.05);
     at::Tensor wd = q.q.to(at::kFloat) * q.scale.unsqueeze(1);
     for (int64_t m = 1; m <= 8; ++m) {
@@ -304,6 +305,24 @@ TEST(Cuda, Int8GemvKernelAtPythiaShapesAllRowCounts) {
             << c10::toString(dtype) << " M=" << m << " K=" << k << " N=" << n;
       }
     }
+  }
+}
+
+// The kernel loads x in 16-byte vectors: a contiguous view at an odd element offset must
+// give the same result as an aligned copy.
+TEST(Cuda, Int8GemvTakesAnUnalignedInputView) {
+  REQUIRE_CUDA();
+  at::manual_seed(13);
+  const auto dev = at::TensorOptions().device(kCuda);
+  const int64_t m = 3, k = 512, n = 200;
+  Int8Weights q = QuantizeInt8PerChannel(at::randn({n, k}, dev) * 0.05);
+  for (auto dtype : {at::kFloat, at::kHalf, at::kBFloat16}) {
+    at::Tensor storage = at::randn({m * k + 1}, dev).to(dtype);
+    at::Tensor x = storage.narrow(0, 1, m * k).view({m, k});
+    ASSERT_NE(reinterpret_cast<uintptr_t>(x.data_ptr()) % 16, 0u);
+    at::Tensor got = Int8GemvCuda(x, q.q, q.scale.to(dtype));
+    at::Tensor want = Int8GemvCuda(x.clone(), q.q, q.scale.to(dtype));
+    EXPECT_TRUE(got.equal(want)) << c10::toString(dtype);
   }
 }
 

@@ -1,6 +1,8 @@
 // Host side of the int8 weight-only GEMV: shape checks, output allocation, stream.
 #include <ATen/cuda/CUDAContext.h>
 
+#include <cstdint>
+
 #include "worker/quant/int8_gemv.h"
 
 namespace orch::worker {
@@ -18,6 +20,11 @@ at::Tensor Int8GemvCuda(const at::Tensor& x_in, const at::Tensor& q, const at::T
   TORCH_CHECK(q.is_contiguous() && q.scalar_type() == at::kChar,
               "Int8GemvCuda: q must be contiguous int8");
   at::Tensor x = x_in.contiguous();
+  // The kernel reads x and W in 16-byte vectors: a view of x at an unaligned offset is
+  // copied; W comes from QuantizeInt8PerChannel (own allocation, K % 16 == 0 per row).
+  if (reinterpret_cast<uintptr_t>(x.data_ptr()) % 16 != 0) x = x.clone();
+  TORCH_CHECK(reinterpret_cast<uintptr_t>(q.data_ptr()) % 16 == 0,
+              "Int8GemvCuda: q must be 16-byte aligned");
   at::Tensor s = scale.to(x.scalar_type()).contiguous();
   const int64_t m = x.size(0), k = x.size(1), n = q.size(0);
   TORCH_CHECK(q.size(1) == k, "Int8GemvCuda: in_features mismatch");
