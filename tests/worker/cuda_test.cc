@@ -308,6 +308,32 @@ TEST(Cuda, Int8GemvKernelAtPythiaShapesAllRowCounts) {
   }
 }
 
+// int8da at decode sizes: the GEMV kernel (int32 dp4a sums, scales in fp32) against the same
+// arithmetic in fp64 on the host, at the Pythia-2.8B shapes, the head and tiny K.
+TEST(Cuda, Int8DaGemvMatchesIntegerReference) {
+  REQUIRE_CUDA();
+  at::manual_seed(14);
+  for (auto [k, n] : {std::pair<int64_t, int64_t>{2560, 7680}, {10240, 2560}, {2560, 50304},
+                      {16, 3}, {48, 5}}) {
+    Int8Weights q = QuantizeInt8PerChannel(at::randn({n, k}) * 0.05);
+    for (int64_t m : {1, 3, 8}) {
+      at::Tensor xq = at::randint(-127, 128, {m, k}, at::kChar);
+      at::Tensor xs = at::rand({m}) * 0.1 + 0.01;
+      at::Tensor want = at::matmul(xq.to(at::kDouble), q.q.to(at::kDouble).t()) *
+                        xs.to(at::kDouble).unsqueeze(1) * q.scale.to(at::kDouble).unsqueeze(0);
+      for (auto dtype : {at::kFloat, at::kHalf, at::kBFloat16}) {
+        at::Tensor got = Int8DaGemvCuda(xq.to(kCuda), xs.to(kCuda), q.q.to(kCuda),
+                                        q.scale.to(kCuda), dtype)
+                             .cpu()
+                             .to(at::kDouble);
+        const double tol = dtype == at::kFloat ? 1e-6 : dtype == at::kHalf ? 1e-3 : 8e-3;
+        EXPECT_LT(NormRelError(got, want), tol)
+            << c10::toString(dtype) << " M=" << m << " K=" << k << " N=" << n;
+      }
+    }
+  }
+}
+
 // The kernel loads x in 16-byte vectors: a contiguous view at an odd element offset must
 // give the same result as an aligned copy.
 TEST(Cuda, Int8GemvTakesAnUnalignedInputView) {

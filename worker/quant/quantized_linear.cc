@@ -66,8 +66,9 @@ class Int8DequantLinear : public Linear {
   bool scaled_;
 };
 
-// int8da: per-token symmetric int8 activations, int8 x int8 -> int32 via at::_int_mm, then
-// both scales in fp32. cuBLASLt's int8 GEMM needs more than 16 rows, so CUDA pads to 32.
+// int8da: per-token symmetric int8 activations, int8 x int8 -> int32, then both scales in
+// fp32. CPU: at::_int_mm. CUDA: the int8da GEMV kernel at decode sizes (M <= 8, K % 16 == 0),
+// else at::_int_mm, whose cuBLASLt GEMM needs more than 16 rows (padded to 32).
 class Int8DynamicActivationLinear : public Linear {
  public:
   Int8DynamicActivationLinear(Int8Weights w, at::Tensor b)
@@ -77,6 +78,8 @@ class Int8DynamicActivationLinear : public Linear {
     at::Tensor xs = xf.abs().amax(1, /*keepdim=*/true).clamp_min(1e-8).div_(127.f);
     at::Tensor xq = at::round(xf / xs).clamp_(-127, 127).to(at::kChar);
     const int64_t m = xq.size(0);
+    if (Int8GemvAvailable(xq))
+      return AddBias(Int8DaGemvCuda(xq, xs, q_t_.t(), scale_, x.scalar_type()), b_);
     if (x.is_cuda() && m <= 16) xq = at::constant_pad_nd(xq, {0, 0, 0, 32 - m});
     at::Tensor acc = at::_int_mm(xq, q_t_).narrow(0, 0, m);
     at::Tensor y = acc.to(at::kFloat).mul_(xs).mul_(scale_.unsqueeze(0)).to(x.scalar_type());

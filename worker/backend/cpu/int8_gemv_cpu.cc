@@ -11,4 +11,9 @@ at::Tensor Int8GemvCuda(const at::Tensor&, const at::Tensor&, const at::Tensor&)
   throw std::logic_error("Int8GemvCuda called in a CPU-only build");
 }
 
+at::Tensor Int8DaGemvCuda(const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                          const at::Tensor&, at::ScalarType) {
+  throw std::logic_error("Int8DaGemvCuda called in a CPU-only build");
+}
+
 }  // namespace orch::worker
