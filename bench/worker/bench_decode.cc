@@ -1,8 +1,13 @@
-// Decode-loop TPOT (CPU by default, --device cuda for the GPU session) for a fixed model shape
-// (Pythia-70M: 6 layers, hidden 512, 8 heads, MLP 2048, vocab 50304) with random weights, compared
-// with the memory-bandwidth floor: bytes a step must read (all linear weights, the output head, the
-// attended K/V) divided by the bandwidth ATen reaches on a large streaming reduction on this
-// machine.
+// Decode-loop TPOT against the memory-bandwidth floor measured in the same run
+// (docs/benchmarks.md, "Worker decode loop"). Random weights, generated on the device in the
+// model dtype (no host copy, no download), for one of two shapes:
+//   pythia-70m   hidden 512, 6 layers, 8 heads, MLP 2048   (CPU default)
+//   pythia-2.8b  hidden 2560, 32 layers, 32 heads, MLP 10240 (the GPU check)
+// both with vocab 50304, rotary_pct 0.25 and parallel residual.
+// Floor = bytes a step must read (weights in their stored form, minus the embedding table of
+// which one row is read, plus the K/V the timed steps attend) / measured bandwidth:
+//   CPU: median of N streaming at::sum over 512 MiB fp32 with the bench's thread count;
+//   CUDA: median of 20 device-to-device copies of 2 GiB (4 GiB read + written), CUDA events.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -10,22 +15,29 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
-#include "worker/decode_loop.h"
-#include "worker/device.h"
-#include "worker/gpt_neox.h"
-#include "worker/trial_runner.h"
+#include "worker/app/build_id.h"
+#include "worker/backend/cuda_graph_step.h"
+#include "worker/backend/device.h"
+#include "worker/model/gpt_neox.h"
+#include "worker/modes/decode_loop.h"
 
 namespace {
 
 using namespace orch::worker;
 using Clock = std::chrono::steady_clock;
 
+// Every tensor of a GPT-NeoX checkpoint, drawn when loaded: N(0, 0.02) (+1 for layer-norm
+// weights) directly on the target device in the target dtype, seeded by name.
 class RandomWeights : public WeightSource {
  public:
   explicit RandomWeights(const ModelConfig& c) {
@@ -50,76 +62,163 @@ class RandomWeights : public WeightSource {
       add(p + "mlp.dense_4h_to_h.bias", {h});
     }
   }
-  bool Has(const std::string& n) const override { return t_.count(n) != 0; }
-  std::vector<std::string> Names() const override { return {}; }
+  bool Has(const std::string& n) const override { return specs_.count(n) != 0; }
+  std::vector<std::string> Names() const override {
+    std::vector<std::string> out;
+    for (const auto& [n, s] : specs_) out.push_back(n);
+    return out;
+  }
   at::Tensor Load(const std::string& n, at::Device d, at::ScalarType s) override {
-    return t_.at(n).to(d, s);
+    const Spec& spec = specs_.at(n);
+    at::manual_seed(std::hash<std::string>{}(n) % (uint64_t{1} << 31));
+    return at::randn(spec.shape, at::TensorOptions().device(d).dtype(s)).mul_(0.02).add_(spec.mean);
   }
   int64_t StoredBytes() const override { return 0; }
 
  private:
+  struct Spec {
+    std::vector<int64_t> shape;
+    double mean;
+  };
   void add(const std::string& n, std::vector<int64_t> shape, double mean = 0.0) {
-    t_[n] = at::randn(shape) * 0.02 + mean;
+    specs_[n] = Spec{std::move(shape), mean};
   }
-  std::map<std::string, at::Tensor> t_;
+  std::map<std::string, Spec> specs_;
 };
 
-ModelConfig Pythia70mShape() {
+std::optional<ModelConfig> ShapeConfig(const std::string& name) {
   ModelConfig c;
   c.vocab_size = 50304;
-  c.hidden_size = 512;
-  c.num_layers = 6;
-  c.num_heads = 8;
-  c.intermediate_size = 2048;
   c.max_position_embeddings = 2048;
   c.rotary_pct = 0.25;
   c.use_parallel_residual = true;
+  if (name == "pythia-70m") {
+    c.hidden_size = 512;
+    c.num_layers = 6;
+    c.num_heads = 8;
+    c.intermediate_size = 2048;
+  } else if (name == "pythia-2.8b") {
+    c.hidden_size = 2560;
+    c.num_layers = 32;
+    c.num_heads = 32;
+    c.intermediate_size = 10240;
+  } else {
+    return std::nullopt;
+  }
   return c;
 }
 
-// Bandwidth ATen reaches reading a 512 MiB fp32 tensor (at::sum, all intra-op threads).
-double MeasureBandwidthGBs(at::Device device) {
-  at::Tensor big = at::ones({128 * 1024 * 1024}, at::TensorOptions().device(device));
-  big.sum().item<float>();  // page in
-  std::vector<double> gbs;
-  for (int i = 0; i < 5; ++i) {
-    SynchronizeDevice(device);
-    auto t0 = Clock::now();
-    big.sum().item<float>();
-    double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    gbs.push_back(big.nbytes() / s / 1e9);
-  }
-  std::sort(gbs.begin(), gbs.end());
-  return gbs[gbs.size() / 2];
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
-std::string CpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
+// GB/s; `bytes_counted` per repetition and how it was measured go to the report.
+struct Bandwidth {
+  double gbs = 0;
+  std::string method;
+  std::vector<double> samples;
+};
+
+Bandwidth MeasureBandwidth(at::Device device, int reps) {
+  Bandwidth b;
+  if (device.is_cuda()) {
+    const int64_t n = int64_t{1} << 30;  // 2 GiB of fp16 each way
+    at::Tensor src = at::ones({n}, at::TensorOptions().device(device).dtype(at::kHalf));
+    at::Tensor dst = at::empty_like(src);
+    dst.copy_(src);
+    auto timer = MakeDeviceStepTimer(device);
+    for (int i = 0; i < reps; ++i) {
+      timer->Start();
+      dst.copy_(src);
+      const double ms = timer->Stop();
+      b.samples.push_back(2.0 * static_cast<double>(src.nbytes()) / (ms * 1e-3) / 1e9);
+    }
+    b.method = "device-to-device copy of 2 GiB, read + written bytes, CUDA events";
+  } else {
+    at::Tensor big = at::ones({128 * 1024 * 1024}, at::TensorOptions().device(device));
+    big.sum().item<float>();  // page in
+    for (int i = 0; i < reps; ++i) {
+      const auto t0 = Clock::now();
+      big.sum().item<float>();
+      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      b.samples.push_back(static_cast<double>(big.nbytes()) / s / 1e9);
+    }
+    b.method = "at::sum over 512 MiB fp32 (read bytes), bench thread count";
+  }
+  b.gbs = Median(b.samples);
+  return b;
 }
+
+std::string UtcNow() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+std::vector<std::string> Split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+const char* kUsage =
+    "usage: bench_decode [--shape pythia-70m|pythia-2.8b] [--device cpu|cuda] [--threads N]\n"
+    "                    [--timed N] [--dtypes fp32,bf16,fp16] [--quants none,int8wo,...]\n"
+    "                    [--windows 60,1020,full] [--compile eager,cuda_graph] [--sinks N]\n"
+    "                    [--full-tokens N] [--bandwidth-reps N] [--quantize-head 0|1]\n"
+    "                    [--out FILE] [--json]\n"
+    "--out writes the JSON report to FILE; --json prints it instead of the table.\n"
+    "--tokens N is --timed N.\n"
+    "Windowed cases time `timed` steps after the cache is full; full-cache cases time the last\n"
+    "`timed` of `full-tokens` steps. Defaults: CPU pythia-70m, 1 thread, fp32 + bf16, none +\n"
+    "int8wo, windows 60 (+4 sinks) and full (128 tokens), eager, 119 timed steps; CUDA\n"
+    "pythia-2.8b, fp16 + bf16, every quant, window 1020 (+4 sinks), eager + cuda_graph, 256\n"
+    "timed steps, full = 2048 tokens.\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t tokens = 128;
-  bool json_out = false;
-  std::string device_name = "cpu";
+  std::map<std::string, std::string> args;
+  bool json_stdout = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--tokens") && i + 1 < argc)
-      tokens = std::atoll(argv[++i]);
-    else if (!std::strcmp(argv[i], "--device") && i + 1 < argc)
-      device_name = argv[++i];
-    else if (!std::strcmp(argv[i], "--json"))
-      json_out = true;
-    else {
-      std::fprintf(stderr, "usage: bench_decode [--tokens N] [--device cpu|cuda] [--json]\n");
+    std::string a = argv[i];
+    if (a == "--json") {  // the JSON report on stdout instead of the table
+      json_stdout = true;
+      continue;
+    }
+    if (a == "--tokens") a = "--timed";  // the name tools/gpu/run.sh uses
+    if (a.rfind("--", 0) != 0 || i + 1 >= argc) {
+      std::fprintf(stderr, "%s", kUsage);
       return 2;
     }
+    args[a.substr(2)] = argv[++i];
   }
+  static const std::set<std::string> kKnown = {"shape", "device", "threads", "timed", "dtypes",
+                                              "quants", "windows", "compile", "sinks",
+                                              "full-tokens", "bandwidth-reps", "out",
+                                              "quantize-head"};
+  for (const auto& [k, v] : args)
+    if (!kKnown.count(k)) {
+      std::fprintf(stderr, "bench_decode: unknown option --%s\n%s", k.c_str(), kUsage);
+      return 2;
+    }
+  auto arg = [&](const std::string& k, const std::string& def) {
+    auto it = args.find(k);
+    return it == args.end() ? def : it->second;
+  };
   std::string err;
-  auto device_opt = ParseDevice(device_name, &err);
+  auto device_opt = ParseDevice(arg("device", "cpu"), &err);
   if (!device_opt || !DeviceUnavailableReason(*device_opt).empty()) {
     std::fprintf(stderr, "bench_decode: %s%s\n", err.c_str(),
                  device_opt ? DeviceUnavailableReason(*device_opt).c_str() : "");
@@ -127,87 +226,163 @@ int main(int argc, char** argv) {
   }
   const at::Device device = *device_opt;
   const bool cuda = device.is_cuda();
-  const int threads = ConfigureThreads();
-  at::manual_seed(0);
-  const ModelConfig config = Pythia70mShape();
-  RandomWeights weights(config);
-  const double bw = MeasureBandwidthGBs(device);
-  std::vector<int32_t> ids;
-  for (int64_t i = 0; i < tokens; ++i)
-    ids.push_back(static_cast<int32_t>((i * 7919) % config.vocab_size));
+  const std::string shape = arg("shape", cuda ? "pythia-2.8b" : "pythia-70m");
+  const auto config_opt = ShapeConfig(shape);
+  if (!config_opt) {
+    std::fprintf(stderr, "bench_decode: unknown shape %s\n%s", shape.c_str(), kUsage);
+    return 2;
+  }
+  const ModelConfig config = *config_opt;
+  const int threads = std::stoi(arg("threads", "1"));
+  at::set_num_threads(threads);
+  const int64_t timed = std::stoll(arg("timed", cuda ? "256" : "119"));
+  const int64_t full_tokens = std::stoll(arg("full-tokens", cuda ? "2048" : "128"));
+  const int64_t n_sink = std::stoll(arg("sinks", "4"));
+  const auto dtypes = Split(arg("dtypes", cuda ? "fp16,bf16" : "fp32,bf16"));
+  const auto quants =
+      Split(arg("quants", cuda ? "none,int8wo,int8wo-dequant,int8da,int4wo-g128" : "none,int8wo"));
+  const auto windows = Split(arg("windows", cuda ? "1020" : "60,full"));
+  const auto compiles = Split(arg("compile", cuda ? "eager,cuda_graph" : "eager"));
+  const int bw_reps = std::stoi(arg("bandwidth-reps", cuda ? "20" : "9"));
+  const bool quantize_head = arg("quantize-head", "0") == "1";
 
+  const Bandwidth bw = MeasureBandwidth(device, bw_reps);
+  RandomWeights weights(config);
   nlohmann::json rows = nlohmann::json::array();
-  struct Case {
-    const char* dtype_name;
-    at::ScalarType dtype;
-    const char* quant;
-    std::optional<int64_t> window;
-    bool graph;
-  };
-  std::vector<Case> cases = {{"fp32", at::kFloat, "none", std::nullopt, false},
-                             {"fp32", at::kFloat, "none", 60, false},
-                             {"bf16", at::kBFloat16, "none", std::nullopt, false},
-                             {"fp32", at::kFloat, "int8wo", std::nullopt, false}};
-  if (cuda) {
-    cases = {{"bf16", at::kBFloat16, "none", std::nullopt, false},
-             {"bf16", at::kBFloat16, "none", std::nullopt, true},
-             {"bf16", at::kBFloat16, "none", 60, true},
-             {"bf16", at::kBFloat16, "int8wo", std::nullopt, false},
-             {"bf16", at::kBFloat16, "int8wo", std::nullopt, true},
-             {"bf16", at::kBFloat16, "int4wo-g128", std::nullopt, false},
-             {"fp16", at::kHalf, "none", std::nullopt, true}};
+  for (const std::string& dtype_name : dtypes) {
+    const std::map<std::string, at::ScalarType> kDtypes = {
+        {"fp32", at::kFloat}, {"bf16", at::kBFloat16}, {"fp16", at::kHalf}};
+    if (!kDtypes.count(dtype_name)) {
+      std::fprintf(stderr, "bench_decode: unknown dtype %s\n", dtype_name.c_str());
+      return 2;
+    }
+    const at::ScalarType dtype = kDtypes.at(dtype_name);
+    for (const std::string& quant : quants) {
+      auto spec = ParseQuant(quant, &err);
+      if (!spec) {
+        std::fprintf(stderr, "bench_decode: %s\n", err.c_str());
+        return 2;
+      }
+      const bool head = quantize_head && spec->method != QuantMethod::kNone;
+      nlohmann::json base = {{"dtype", dtype_name}, {"quant", quant}, {"quantize_head", head}};
+      const std::string why =
+          GptNeox::QuantizationUnsupportedReason(config, device, dtype, *spec, "all", head);
+      if (!why.empty()) {
+        base["skipped"] = why;
+        rows.push_back(base);
+        continue;
+      }
+      auto model = GptNeox::Load(config, weights, device, dtype);
+      model->Quantize(*spec, "all", head);
+      const double elem = c10::elementSize(dtype);
+      // Weights in their stored form minus the embedding table (one row of it is read).
+      const double weight_bytes = static_cast<double>(model->WeightBytes()) -
+                                  static_cast<double>(config.vocab_size - 1) *
+                                      static_cast<double>(config.hidden_size) * elem;
+      for (const std::string& window : windows) {
+        for (const std::string& compile : compiles) {
+          nlohmann::json row = base;
+          row["window"] = window;
+          row["sinks"] = n_sink;
+          row["compile"] = compile;
+          const bool graph = compile == "cuda_graph";
+          if (graph && !CudaGraphUnsupportedReason(device).empty()) {
+            row["skipped"] = CudaGraphUnsupportedReason(device);
+            rows.push_back(row);
+            continue;
+          }
+          DecodeOptions opt;
+          CachePolicy policy;
+          policy.n_sink = n_sink;
+          int64_t attended = 0;  // K/V slots the median timed step reads
+          if (window == "full") {
+            // Full cache: the timed steps are the last `timed` of `full_tokens`.
+            opt.tokens = std::max<int64_t>(full_tokens, timed + 2);
+            attended = graph ? opt.tokens : opt.tokens - timed / 2;
+          } else {
+            policy.window = std::stoll(window);
+            // Warm-up fills the cache, so every timed step attends all n_sink + window + 1.
+            opt.tokens = n_sink + *policy.window + 1 + timed + 1;
+            attended = n_sink + *policy.window + 1;
+          }
+          opt.warmup = opt.tokens - 1 - timed;
+          opt.policy = policy;
+          opt.cuda_graph = graph;
+          std::vector<int32_t> ids;
+          for (int64_t i = 0; i < opt.tokens; ++i)
+            ids.push_back(static_cast<int32_t>((i * 7919) % config.vocab_size));
+          DecodeRun run = RunDecodeLoop(*model, ids, opt);
+          auto m = DecodeMetrics(run.samples);
+          const double kv = 2.0 * static_cast<double>(config.num_layers * attended *
+                                                      config.hidden_size) *
+                            elem;
+          const double bytes = weight_bytes + kv;
+          const double floor_ms = bytes / (bw.gbs * 1e9) * 1e3;
+          row["tokens"] = opt.tokens;
+          row["timed_steps"] = timed;
+          row["tpot_ms_median"] = m["tpot_ms_median"];
+          row["tpot_ms_p10"] = m["tpot_ms_p10"];
+          row["tpot_ms_p90"] = m["tpot_ms_p90"];
+          if (!run.device_ms.empty()) {
+            std::vector<double> d = run.device_ms;
+            row["tpot_device_ms_median"] = Median(d);
+          }
+          row["weight_bytes"] = weight_bytes;
+          row["kv_bytes"] = kv;
+          row["bytes_per_token"] = bytes;
+          row["floor_ms"] = floor_ms;
+          row["tpot_over_floor"] = m["tpot_ms_median"] / floor_ms;
+          row["non_finite"] = run.non_finite;
+          rows.push_back(row);
+          std::fprintf(stderr, "%s %s %s %s: %.3f ms (floor %.3f)\n", dtype_name.c_str(),
+                       quant.c_str(), window.c_str(), compile.c_str(), m["tpot_ms_median"],
+                       floor_ms);
+        }
+      }
+    }
   }
-  for (const Case& c : cases) {
-    auto model = GptNeox::Load(config, weights, device, c.dtype);
-    std::string err;
-    model->Quantize(*ParseQuant(c.quant, &err), "all");
-    DecodeOptions opt;
-    opt.tokens = tokens;
-    opt.warmup = 8;
-    opt.policy = CachePolicy{4, c.window};
-    opt.cuda_graph = c.graph;
-    DecodeRun run = RunDecodeLoop(*model, ids, opt);
-    auto m = DecodeMetrics(run.samples);
-    // Bytes per step: resident weights minus the embedding table (one row is read), plus
-    // the K/V read on the median step (half the cache for a full window).
-    const double elem = c10::elementSize(c.dtype);
-    const double embed = static_cast<double>(config.vocab_size * config.hidden_size) * elem;
-    const double kv_tokens = c.window ? static_cast<double>(4 + *c.window + 1) : tokens / 2.0;
-    const double kv = 2.0 * config.num_layers * kv_tokens * config.hidden_size * elem;
-    const double bytes = static_cast<double>(model->WeightBytes()) - embed + kv;
-    const double floor_ms = bytes / (bw * 1e9) * 1e3;
-    rows.push_back({{"dtype", c.dtype_name},
-                    {"quant", c.quant},
-                    {"compile", c.graph ? "cuda_graph" : "eager"},
-                    {"window", c.window ? std::to_string(*c.window) : "full"},
-                    {"tpot_ms_median", m["tpot_ms_median"]},
-                    {"tpot_ms_p10", m["tpot_ms_p10"]},
-                    {"tpot_ms_p90", m["tpot_ms_p90"]},
-                    {"bytes_per_token", bytes},
-                    {"floor_ms", floor_ms},
-                    {"floor_over_tpot", floor_ms / m["tpot_ms_median"]}});
-  }
-  nlohmann::json report = {{"machine", cuda ? DeviceName(device) : CpuModel()},
+  nlohmann::json report = {{"date", UtcNow()},
+                           {"machine", DeviceName(device)},
+                           {"device", cuda ? "cuda" : "cpu"},
+                           {"load_average", LoadAverage()},
                            {"threads", threads},
-                           {"tokens", tokens},
-                           {"bandwidth_gbs", bw},
-                           {"shape", "pythia-70m (random weights)"},
+                           {"libtorch", LibtorchVersion()},
+                           {"cuda_runtime", CudaRuntimeVersion()},
+                           {"worker_build", WorkerBuildId()},
+                           {"shape", shape + " (random weights)"},
+                           {"bandwidth_gbs", bw.gbs},
+                           {"bandwidth_method", bw.method},
+                           {"bandwidth_samples_gbs", bw.samples},
                            {"cases", rows}};
-  if (json_out) {
+  if (args.count("out")) {
+    std::ofstream out(args["out"]);
+    out << report.dump(1) << "\n";
+    if (!out) {
+      std::fprintf(stderr, "bench_decode: cannot write %s\n", args["out"].c_str());
+      return 1;
+    }
+  }
+  if (json_stdout) {
     std::printf("%s\n", report.dump(1).c_str());
     return 0;
   }
-  std::printf("machine: %s, threads %d, read bandwidth %.2f GB/s, %lld tokens\n",
-              report["machine"].get<std::string>().c_str(), threads, bw,
-              static_cast<long long>(tokens));
-  std::printf("%-5s %-11s %-10s %-6s %10s %10s %10s %12s %9s %8s\n", "dtype", "quant", "compile",
-              "window", "tpot_med", "tpot_p10", "tpot_p90", "MB/token", "floor_ms", "floor%");
-  for (const auto& r : rows)
-    std::printf("%-5s %-11s %-10s %-6s %10.2f %10.2f %10.2f %12.1f %9.2f %7.0f%%\n",
+  std::printf("%s, %s, threads %d, load %s, bandwidth %.2f GB/s (%s)\n",
+              report["machine"].get<std::string>().c_str(), shape.c_str(), threads,
+              report["load_average"].get<std::string>().c_str(), bw.gbs, bw.method.c_str());
+  std::printf("%-5s %-14s %-6s %-10s %10s %10s %10s %10s %9s %9s\n", "dtype", "quant", "window",
+              "compile", "tpot_med", "tpot_p10", "tpot_p90", "MB/token", "floor_ms", "tpot/fl");
+  for (const auto& r : rows) {
+    if (r.contains("skipped")) {
+      std::printf("%-5s %-14s skipped: %s\n", r["dtype"].get<std::string>().c_str(),
+                  r["quant"].get<std::string>().c_str(), r["skipped"].get<std::string>().c_str());
+      continue;
+    }
+    std::printf("%-5s %-14s %-6s %-10s %10.3f %10.3f %10.3f %10.1f %9.3f %9.2f\n",
                 r["dtype"].get<std::string>().c_str(), r["quant"].get<std::string>().c_str(),
-                r["compile"].get<std::string>().c_str(), r["window"].get<std::string>().c_str(),
+                r["window"].get<std::string>().c_str(), r["compile"].get<std::string>().c_str(),
                 r["tpot_ms_median"].get<double>(), r["tpot_ms_p10"].get<double>(),
                 r["tpot_ms_p90"].get<double>(), r["bytes_per_token"].get<double>() / 1e6,
-                r["floor_ms"].get<double>(), 100 * r["floor_over_tpot"].get<double>());
+                r["floor_ms"].get<double>(), r["tpot_over_floor"].get<double>());
+  }
   return 0;
 }

@@ -9,12 +9,12 @@
 #include <fstream>
 
 #include "tests/worker/fixture_util.h"
-#include "worker/cuda_graph_step.h"
-#include "worker/device.h"
-#include "worker/events.h"
-#include "worker/int8_gemv.h"
-#include "worker/quantized_linear.h"
-#include "worker/trial_runner.h"
+#include "worker/backend/cuda_graph_step.h"
+#include "worker/backend/device.h"
+#include "worker/app/events.h"
+#include "worker/quant/int8_gemv.h"
+#include "worker/quant/quantized_linear.h"
+#include "worker/app/trial_runner.h"
 
 namespace orch::worker {
 namespace {
@@ -69,7 +69,6 @@ TEST(Cuda, GraphReplayEqualsEagerSteps) {
     const int64_t t = ids.size(0);
     at::Tensor eager = testing::DecodeLogits(*model, ids, policy, true);
     StreamingCache cache = model->MakeCache(policy, t, true);
-    model->EnsureRotaryPositions(cache.capacity());
     auto graph = CaptureDecodeStep(*model, cache);
     std::vector<at::Tensor> rows;
     for (int64_t i = 0; i + 1 < t; ++i) {
@@ -195,8 +194,7 @@ TEST(Cuda, GraphReplayEqualsEager240StepsPerQuantVariant) {
       model->Quantize(spec, "all");
       at::Tensor eager = testing::DecodeLogits(*model, ids, policy, true);
       StreamingCache cache = model->MakeCache(policy, t, true);
-      model->EnsureRotaryPositions(cache.capacity());
-      auto graph = CaptureDecodeStep(*model, cache);
+        auto graph = CaptureDecodeStep(*model, cache);
       ASSERT_TRUE(graph) << qname;
       std::vector<at::Tensor> rows;
       for (int64_t i = 0; i + 1 < t; ++i) {
@@ -289,7 +287,10 @@ TEST(Cuda, Int8GemvKernelAtPythiaShapesAllRowCounts) {
   at::manual_seed(12);
   const auto dev = at::TensorOptions().device(kCuda);
   for (auto [k, n] : {std::pair<int64_t, int64_t>{2560, 7680}, {2560, 2560}, {2560, 10240},
-                      {10240, 2560}, {2560, 100}, {512, 7681}, {256, 8}}) {
+                      {10240, 2560}, {2560, 100}, {512, 7681}, {256, 8},
+                      // the int8 head (quantize_head), K below one round of the
+                      // kernel's unrolled loads, and K of a single 16-byte chunk
+                      {2560, 50304}, {48, 5}, {16, 3}}) {
     Int8Weights q = QuantizeInt8PerChannel(at::randn({n, k}, dev) * 0.05);
     at::Tensor wd = q.q.to(at::kFloat) * q.scale.unsqueeze(1);
     for (int64_t m = 1; m <= 8; ++m) {
@@ -304,6 +305,50 @@ TEST(Cuda, Int8GemvKernelAtPythiaShapesAllRowCounts) {
             << c10::toString(dtype) << " M=" << m << " K=" << k << " N=" << n;
       }
     }
+  }
+}
+
+// int8da at decode sizes: the GEMV kernel (int32 dp4a sums, scales in fp32) against the same
+// arithmetic in fp64 on the host, at the Pythia-2.8B shapes, the head and tiny K.
+TEST(Cuda, Int8DaGemvMatchesIntegerReference) {
+  REQUIRE_CUDA();
+  at::manual_seed(14);
+  for (auto [k, n] : {std::pair<int64_t, int64_t>{2560, 7680}, {10240, 2560}, {2560, 50304},
+                      {16, 3}, {48, 5}}) {
+    Int8Weights q = QuantizeInt8PerChannel(at::randn({n, k}) * 0.05);
+    for (int64_t m : {1, 3, 8}) {
+      at::Tensor xq = at::randint(-127, 128, {m, k}, at::kChar);
+      at::Tensor xs = at::rand({m}) * 0.1 + 0.01;
+      at::Tensor want = at::matmul(xq.to(at::kDouble), q.q.to(at::kDouble).t()) *
+                        xs.to(at::kDouble).unsqueeze(1) * q.scale.to(at::kDouble).unsqueeze(0);
+      for (auto dtype : {at::kFloat, at::kHalf, at::kBFloat16}) {
+        at::Tensor got = Int8DaGemvCuda(xq.to(kCuda), xs.to(kCuda), q.q.to(kCuda),
+                                        q.scale.to(kCuda), dtype)
+                             .cpu()
+                             .to(at::kDouble);
+        const double tol = dtype == at::kFloat ? 1e-6 : dtype == at::kHalf ? 1e-3 : 8e-3;
+        EXPECT_LT(NormRelError(got, want), tol)
+            << c10::toString(dtype) << " M=" << m << " K=" << k << " N=" << n;
+      }
+    }
+  }
+}
+
+// The kernel loads x in 16-byte vectors: a contiguous view at an odd element offset must
+// give the same result as an aligned copy.
+TEST(Cuda, Int8GemvTakesAnUnalignedInputView) {
+  REQUIRE_CUDA();
+  at::manual_seed(13);
+  const auto dev = at::TensorOptions().device(kCuda);
+  const int64_t m = 3, k = 512, n = 200;
+  Int8Weights q = QuantizeInt8PerChannel(at::randn({n, k}, dev) * 0.05);
+  for (auto dtype : {at::kFloat, at::kHalf, at::kBFloat16}) {
+    at::Tensor storage = at::randn({m * k + 1}, dev).to(dtype);
+    at::Tensor x = storage.narrow(0, 1, m * k).view({m, k});
+    ASSERT_NE(reinterpret_cast<uintptr_t>(x.data_ptr()) % 16, 0u);
+    at::Tensor got = Int8GemvCuda(x, q.q, q.scale.to(dtype));
+    at::Tensor want = Int8GemvCuda(x.clone(), q.q, q.scale.to(dtype));
+    EXPECT_TRUE(got.equal(want)) << c10::toString(dtype);
   }
 }
 

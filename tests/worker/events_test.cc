@@ -1,4 +1,4 @@
-#include "worker/events.h"
+#include "worker/app/events.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

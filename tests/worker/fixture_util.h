@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "worker/gpt_neox.h"
-#include "worker/model_config.h"
-#include "worker/model_files.h"
-#include "worker/safetensors.h"
+#include "worker/model/gpt_neox.h"
+#include "worker/model/model_config.h"
+#include "worker/weights/model_files.h"
+#include "worker/weights/safetensors.h"
 
 namespace orch::worker::testing {
 
@@ -42,7 +42,11 @@ inline std::unique_ptr<GptNeox> LoadFixture(const std::string& name,
 }
 
 struct Reference {
-  explicit Reference(const std::string& name) : file(FixtureDir(name) + "/reference.safetensors") {}
+  // `file_name`: reference.safetensors (tools/make_model_fixtures.py) or
+  // long_reference.safetensors (tools/make_long_reference.py, tiny-parallel only).
+  explicit Reference(const std::string& name,
+                     const std::string& file_name = "reference.safetensors")
+      : file(FixtureDir(name) + "/" + file_name) {}
   at::Tensor Get(const std::string& tensor) const { return file.View(tensor).clone(); }
   std::vector<int32_t> Ids() const {
     at::Tensor ids = Get("input_ids");
@@ -59,7 +63,6 @@ inline at::Tensor DecodeLogits(GptNeox& model, const at::Tensor& ids, const Cach
                                bool static_shapes) {
   const int64_t t = ids.size(0);
   StreamingCache cache = model.MakeCache(policy, t, static_shapes);
-  model.EnsureRotaryPositions(cache.capacity());
   std::vector<at::Tensor> rows;
   for (int64_t i = 0; i + 1 < t; ++i) {
     cache.BeginStep();

@@ -1,5 +1,5 @@
 // Quantized linears against dequantized references computed here in fp32.
-#include "worker/quantized_linear.h"
+#include "worker/quant/quantized_linear.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "worker/safetensors.h"
+#include "worker/weights/safetensors.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "tests/worker/fixture_util.h"
-#include "worker/model_files.h"
+#include "worker/weights/model_files.h"
 
 namespace orch::worker {
 namespace {

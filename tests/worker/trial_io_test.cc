@@ -1,11 +1,11 @@
-#include "worker/trial_io.h"
+#include "worker/app/trial_io.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "worker/decode_loop.h"
+#include "worker/modes/decode_loop.h"
 
 namespace orch::worker {
 namespace {

@@ -1,4 +1,4 @@
-#include "worker/trial_runner.h"
+#include "worker/app/trial_runner.h"
 
 #include <c10/util/Exception.h>
 #include <gtest/gtest.h>

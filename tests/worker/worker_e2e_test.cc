@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "tests/worker/fixture_util.h"
-#include "worker/device.h"
+#include "worker/backend/device.h"
 
 namespace orch::worker {
 namespace {

@@ -1,0 +1,235 @@
+#include "worker/app/trial_io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace orch::worker {
+namespace {
+
+using nlohmann::json;
+
+bool GetString(const json& obj, const char* key, std::string* out, std::string* error,
+               const std::string& where, bool required = true) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    if (required) *error = where + key + ": missing";
+    return !required;
+  }
+  if (!it->is_string()) {
+    *error = where + key + ": expected a string";
+    return false;
+  }
+  *out = it->get<std::string>();
+  return true;
+}
+
+bool GetInt(const json& obj, const char* key, int64_t* out, std::string* error,
+            const std::string& where) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    *error = where + key + ": missing";
+    return false;
+  }
+  if (!it->is_number_integer()) {
+    *error = where + key + ": expected an integer";
+    return false;
+  }
+  *out = it->get<int64_t>();
+  return true;
+}
+
+// JSON has no NaN/inf: non-finite numbers are written as null, the reader's cue.
+json Number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+bool WriteAll(int fd, const std::string& s) {
+  const char* p = s.data();
+  size_t left = s.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<Trial> ParseTrial(const std::string& text, std::string* error) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    *error = "trial.json: not a JSON object";
+    return std::nullopt;
+  }
+  Trial t;
+  int64_t protocol = 0;
+  if (!GetInt(j, "protocol", &protocol, error, "trial.json: ")) return std::nullopt;
+  if (protocol != kProtocolVersion) {
+    *error = "trial.json: protocol " + std::to_string(protocol) +
+             " unsupported (this worker speaks " + std::to_string(kProtocolVersion) + ")";
+    return std::nullopt;
+  }
+  t.protocol = static_cast<int>(protocol);
+  if (!GetString(j, "trial_key", &t.trial_key, error, "trial.json: ", false)) return std::nullopt;
+  if (j.contains("attempt") && !GetInt(j, "attempt", &t.attempt, error, "trial.json: "))
+    return std::nullopt;
+  if (!GetString(j, "attempt_dir", &t.attempt_dir, error, "trial.json: ", false))
+    return std::nullopt;
+  if (!GetString(j, "events_path", &t.events_path, error, "trial.json: ", false))
+    return std::nullopt;
+  if (!GetString(j, "result_path", &t.result_path, error, "trial.json: ")) return std::nullopt;
+
+  auto cit = j.find("config");
+  if (cit == j.end() || !cit->is_object()) {
+    *error = "trial.json: config: missing or not an object";
+    return std::nullopt;
+  }
+  const json& c = *cit;
+  const std::string w = "trial.json: config.";
+  TrialConfig& cfg = t.config;
+  if (!GetString(c, "quant", &cfg.quant, error, w)) return std::nullopt;
+  if (!GetString(c, "scope", &cfg.scope, error, w)) return std::nullopt;
+  if (!GetString(c, "dtype", &cfg.dtype, error, w)) return std::nullopt;
+  if (!GetString(c, "compile", &cfg.compile, error, w)) return std::nullopt;
+  if (!GetString(c, "mode", &cfg.mode, error, w)) return std::nullopt;
+  if (!GetString(c, "device", &cfg.device, error, w)) return std::nullopt;
+  if (!GetInt(c, "n_sink", &cfg.n_sink, error, w)) return std::nullopt;
+  if (!GetInt(c, "tokens", &cfg.tokens, error, w)) return std::nullopt;
+  if (!GetInt(c, "warmup", &cfg.warmup, error, w)) return std::nullopt;
+  if (!GetInt(c, "repeats", &cfg.repeats, error, w)) return std::nullopt;
+  if (!GetInt(c, "seed", &cfg.seed, error, w)) return std::nullopt;
+  auto wit = c.find("window");
+  if (wit == c.end()) {
+    *error = w + "window: missing";
+    return std::nullopt;
+  }
+  if (wit->is_string() && wit->get<std::string>() == "full") {
+    cfg.window.reset();
+  } else if (wit->is_number_integer() && wit->get<int64_t>() >= 0) {
+    cfg.window = wit->get<int64_t>();
+  } else {
+    *error = w + "window: expected a non-negative integer or \"full\"";
+    return std::nullopt;
+  }
+  if (cfg.n_sink < 0 || cfg.tokens < 0 || cfg.warmup < 0 || cfg.repeats < 1) {
+    *error = w + "n_sink, tokens, warmup must be >= 0 and repeats >= 1";
+    return std::nullopt;
+  }
+  if (auto iit = j.find("inputs"); iit != j.end() && iit->is_object()) {
+    if (!GetString(*iit, "model", &t.model, error, "trial.json: inputs.", false))
+      return std::nullopt;
+    if (!GetString(*iit, "token_ids", &t.token_ids, error, "trial.json: inputs.", false))
+      return std::nullopt;
+  }
+  return t;
+}
+
+std::optional<Trial> ReadTrialFile(const std::string& path, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot read " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseTrial(ss.str(), error);
+}
+
+const char* OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kOk:
+      return "ok";
+    case Outcome::kNan:
+      return "nan";
+    case Outcome::kOom:
+      return "oom";
+    case Outcome::kCudaError:
+      return "cuda_error";
+    case Outcome::kBlocked:
+      return "blocked";
+    case Outcome::kError:
+      return "error";
+  }
+  return "error";
+}
+
+nlohmann::json ResultToJson(const TrialResult& r) {
+  json metrics = json::object();
+  for (const auto& [name, value] : r.metrics) metrics[name] = Number(value);
+  json samples = json::array();
+  for (const RepeatSamples& s : r.samples) {
+    json lat = json::array(), nll = json::array();
+    for (double v : s.latency_ms) lat.push_back(Number(v));
+    for (double v : s.nll) nll.push_back(Number(v));
+    samples.push_back(
+        {{"repeat", s.repeat}, {"warmup", s.warmup}, {"latency_ms", lat}, {"nll", nll}});
+  }
+  return {{"protocol", kProtocolVersion}, {"outcome", OutcomeName(r.outcome)},
+          {"reason", r.reason},           {"metrics", metrics},
+          {"samples", samples},           {"details", r.details},
+          {"warnings", r.warnings},       {"environment", r.environment}};
+}
+
+bool WriteResultAtomically(const std::string& path, const TrialResult& result, std::string* error) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const std::string text = ResultToJson(result).dump(1) + "\n";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    *error = "cannot create " + tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  bool ok = WriteAll(fd, text) && ::fsync(fd) == 0;
+  int saved = errno;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (ok) saved = errno;
+    ::unlink(tmp.c_str());
+    *error = "cannot write " + path + ": " + std::strerror(saved);
+    return false;
+  }
+  // The rename is durable only once the directory entry is on disk.
+  std::string dir =
+      path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+  if (dir.empty()) dir = ".";
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return true;
+}
+
+bool ReadTokenIds(const std::string& path, std::vector<int32_t>* ids, std::string* error) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) {
+    *error = "cannot read token ids " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  const std::streamoff size = in.tellg();
+  if (size % 4 != 0) {
+    *error = "token ids " + path + ": size " + std::to_string(size) + " is not a multiple of 4";
+    return false;
+  }
+  ids->resize(static_cast<size_t>(size / 4));
+  in.seekg(0);
+  std::vector<unsigned char> raw(static_cast<size_t>(size));
+  in.read(reinterpret_cast<char*>(raw.data()), size);
+  for (size_t i = 0; i < ids->size(); ++i) {
+    const unsigned char* b = &raw[4 * i];
+    (*ids)[i] = static_cast<int32_t>(
+        static_cast<uint32_t>(b[0]) | (static_cast<uint32_t>(b[1]) << 8) |
+        (static_cast<uint32_t>(b[2]) << 16) | (static_cast<uint32_t>(b[3]) << 24));
+  }
+  return true;
+}
+
+}  // namespace orch::worker
