@@ -22,8 +22,8 @@ std::string StudyTable(const ReportModel& model, const Study& s) {
   t += "\\caption{Study " + LatexEscape(s.id, ":") + ": " + LatexEscape(OneLine(s.title), ".") +
        ". ";
   t += LatexEscape(
-      "TPOT: median time per output token (repeats pooled) with its 95% two-level bootstrap "
-      "CI (repeats, then tokens); ");
+      "TPOT: median time per output token (replicates pooled) with its 95% two-level bootstrap "
+      "CI (replicates, then tokens); ");
   if (s.baseline) {
     t += "ratio: TPOT median relative to the baseline " + Tt(s.cells[*s.baseline].short_key) +
          LatexEscape(" (bold), with its 95% bootstrap CI", ";");

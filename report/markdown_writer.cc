@@ -160,9 +160,9 @@ void StudySection(const ReportModel& m, const Study& s, const FigureNames& fig,
   if (map) FailureMapSection(*map, fig.map, out);
   out += "PPL is called stable within +/-" + FormatPercent(m.ppl_tolerance) +
          " of the baseline; slower or faster only when the 95% CI of the TPOT median ratio "
-         "(two-level bootstrap: repeats, then tokens within each) excludes 1 and the change "
+         "(two-level bootstrap: replicates, then tokens within each) excludes 1 and the change "
          "exceeds +/-" + FormatPercent(m.min_effect) +
-         "; with one repeat the interval covers within-run spread only and no such claim is "
+         "; with one replicate the interval covers within-run spread only and no such claim is "
          "made.\n\n";
   if (!s.notes.empty()) out += "**Notes from the spec.**\n\n" + Paragraphs(s.notes);
 }
