@@ -343,11 +343,26 @@ void StackSection(const KeyPairing& k, const std::string& n, double min_effect, 
   out += "**Failures one stack has and the other not.**\n\n";
   DifferingOutcomes(k.pairs, Code(k.reference_value), "other", k.key, out);
   if (!k.unpaired.empty()) {
+    // One line per (value, reason): a sweep whose other studies run one stack only has
+    // many such cells; their keys stay listed, each traceable.
     out += "**Cells without a counterpart.**\n\n";
+    std::vector<std::pair<std::string, std::vector<const KeyPairing::Unpaired*>>> groups;
     for (const KeyPairing::Unpaired& u : k.unpaired) {
-      out += "- " + Code(u.cell.short_key) + " (" + MarkdownEscape(k.key) + "=" +
-             Code(u.cell.config.fields.count(k.key) ? u.cell.config.fields.at(k.key) : "") +
-             ", " + OutcomeText(u.cell) + "): " + MarkdownEscape(u.why) + "\n";
+      std::string value = u.cell.config.fields.count(k.key) ? u.cell.config.fields.at(k.key) : "";
+      std::string head = MarkdownEscape(k.key) + "=" + Code(value) + ": " + MarkdownEscape(u.why);
+      auto it = std::find_if(groups.begin(), groups.end(),
+                             [&](const auto& g) { return g.first == head; });
+      if (it == groups.end()) it = groups.insert(groups.end(), {head, {}});
+      it->second.push_back(&u);
+    }
+    for (const auto& [head, cells] : groups) {
+      out += "- " + std::to_string(cells.size()) + (cells.size() == 1 ? " cell" : " cells") +
+             " with " + head + ":";
+      for (size_t i = 0; i < cells.size(); ++i) {
+        out += std::string(i == 0 ? " " : ", ") + Code(cells[i]->cell.short_key) + " (" +
+               OutcomeText(cells[i]->cell) + ")";
+      }
+      out += "\n";
     }
     out += "\n";
   }
