@@ -6,7 +6,9 @@
 
 namespace orch::worker {
 
-// One line: "orch-worker <version> git=<commit>[-dirty] libtorch=<v> cuda=<v>|none".
+// One line: "orch-worker <version> libtorch=<v> cuda=<v>|none". Deliberately without the
+// git commit, so the executable (whose SHA-256 is in every trial key) changes only when its
+// code or dependencies do.
 std::string WorkerBuildId();
 std::string LibtorchVersion();
 
