@@ -3,6 +3,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -35,7 +36,7 @@ void ProgressPrinter::OnStart(const store::Claim&, const std::string&) {}
 std::string ProgressPrinter::Eta(int running) const {
   double per = n_durations_ ? sum_s_ / n_durations_ : typical_s_.value_or(NAN);
   if (std::isnan(per)) return "";
-  int left = total_ - done_;
+  int left = processes_left_ >= 0 ? processes_left_ : total_ - done_;
   int parallel = std::max(1, running);
   return " | ETA " + FormatDuration(per * left / parallel);
 }
@@ -78,6 +79,16 @@ void ProgressPrinter::OnFinish(const store::Claim& claim, const store::AttemptRe
   // A trial is done at its last replicate, or at a terminal failure of any.
   if (r.terminal && (r.outcome != "ok" || claim.replicate >= claim.replicates)) ++done_;
   if (r.outcome != "ok") ++failures_;
+  if (processes_left_ >= 0) {
+    // An ok replicate is one process fewer; a terminal failure ends its trial, so its
+    // later replicates never run; a retry runs this replicate again (nothing changes).
+    if (r.outcome == "ok") {
+      --processes_left_;
+    } else if (r.terminal) {
+      processes_left_ -= std::max(1, claim.replicates - claim.replicate + 1);
+    }
+    processes_left_ = std::max(0, processes_left_);
+  }
   if (r.outcome == "ok") {
     sum_s_ += r.duration_s;
     ++n_durations_;

@@ -22,6 +22,9 @@ class ProgressPrinter : public ProgressSink {
   void OnStart(const store::Claim& claim, const std::string& slot) override;
   void OnTick(const std::vector<const RunningAttempt*>& running) override;
   void OnFinish(const store::Claim& claim, const store::AttemptResult& result) override;
+  // Worker processes still to run (the unfinished trials' missing replicates); the ETA
+  // counts these, not trials: with `repeats: N` each trial is N processes. Unset: trials.
+  void SetProcessesLeft(int n) { processes_left_ = n; }
   // Ends the status line (call before printing anything else).
   void Finish();
   int failures() const { return failures_; }
@@ -36,6 +39,7 @@ class ProgressPrinter : public ProgressSink {
   bool smart_;
   int total_, done_;
   int failures_ = 0;
+  int processes_left_ = -1;
   std::map<std::string, std::string> labels_;
   std::optional<double> typical_s_;
   double sum_s_ = 0;

@@ -305,6 +305,13 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
   so.lease_refresh_s = lease.refresh_s;
   ProgressPrinter printer(stdout, ProgressPrinter::IsSmartTerminal(stdout), total,
                           total - pending, std::move(labels), db.MedianOkDuration(*sweep_id));
+  int processes_left = 0;
+  for (const store::TrialRecord& t : db.Trials(*sweep_id)) {
+    if (t.in_spec && t.state != store::TrialState::kDone) {
+      processes_left += std::max(1, t.replicates - t.ok_replicates);
+    }
+  }
+  printer.SetProcessesLeft(processes_left);
   auto result = RunSweep(db, so, printer);
   printer.Finish();
   int code = ReportOutcome(db, *sweep_id, plan.spec, total, result);

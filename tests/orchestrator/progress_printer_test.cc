@@ -41,5 +41,42 @@ TEST(ProgressPrinter, WorkerAndSpecTextIsEscaped) {
   EXPECT_NE(smart.find("evil\\x1b[2J"), std::string::npos) << smart;
 }
 
+// With replicates the ETA counts worker processes, not trials: 2 trials x 3 replicates at
+// 10 s each, one slot, is a minute, not 20 s; an ok replicate takes one process off, a
+// terminal failure of replicate 1 of 3 takes the trial's three.
+TEST(ProgressPrinter, EtaCountsReplicateProcesses) {
+  char* buf = nullptr;
+  size_t size = 0;
+  std::FILE* out = ::open_memstream(&buf, &size);
+  {
+    ProgressPrinter p(out, true, 2, 0, {}, 10.0);
+    p.SetProcessesLeft(6);
+    p.OnTick({});
+    std::fflush(out);
+    EXPECT_NE(std::string(buf, size).find("ETA 1m00s"), std::string::npos)
+        << std::string(buf, size);
+    store::Claim c;
+    c.trial_key = "aaaa";
+    c.replicate = 1;
+    c.replicates = 3;
+    store::AttemptResult ok;
+    ok.outcome = "ok";
+    ok.duration_s = 10;
+    p.OnFinish(c, ok);  // 5 left
+    store::AttemptResult failed;
+    failed.outcome = "crash";
+    failed.duration_s = 10;
+    c.trial_key = "bbbb";
+    p.OnFinish(c, failed);  // its 3 replicates gone: 2 left
+    p.OnTick({});
+    std::fflush(out);
+    std::string text(buf, size);
+    EXPECT_NE(text.rfind("ETA 20.0s"), std::string::npos) << text;
+    p.Finish();
+  }
+  std::fclose(out);
+  std::free(buf);
+}
+
 }  // namespace
 }  // namespace orch
