@@ -66,13 +66,15 @@ int RunExport(const ExportOptions& o) {
       out.push_back({{"key", r.trial.key}, {"study", r.trial.study_id},
                      {"stale", !r.trial.in_spec}, {"state", store::TrialStateName(r.trial.state)},
                      {"outcome", r.trial.outcome}, {"reason", r.trial.reason},
-                     {"attempts", r.trial.attempts}, {"config", r.config}, {"metrics", m}});
+                     {"attempts", r.trial.attempts}, {"replicates", r.trial.replicates},
+                     {"ok_replicates", r.trial.ok_replicates}, {"config", r.config},
+                     {"metrics", m}});
     }
     auto text = out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     std::printf("%s\n", text.c_str());
     return kExitOk;
   }
-  std::string header = "key,study,stale,state,outcome,reason,attempts";
+  std::string header = "key,study,stale,state,outcome,reason,attempts,replicates,ok_replicates";
   for (const auto& k : config_keys) header += "," + CsvField(k);
   for (const auto& k : metric_keys) header += "," + CsvField(k);
   std::printf("%s\n", header.c_str());
@@ -80,7 +82,8 @@ int RunExport(const ExportOptions& o) {
     std::string line = CsvField(r.trial.key) + "," + CsvField(r.trial.study_id) + "," +
                        (r.trial.in_spec ? "0" : "1") + "," + store::TrialStateName(r.trial.state) +
                        "," + CsvField(r.trial.outcome) + "," + CsvField(r.trial.reason) + "," +
-                       std::to_string(r.trial.attempts);
+                       std::to_string(r.trial.attempts) + "," + std::to_string(r.trial.replicates) +
+                       "," + std::to_string(r.trial.ok_replicates);
     for (const auto& k : config_keys) {
       if (!r.config.contains(k)) {
         line += ",";

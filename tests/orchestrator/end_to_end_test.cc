@@ -304,12 +304,16 @@ TEST(EndToEnd, ShowAndExportFindTrialsByKeyPrefix) {
   ASSERT_EQ(j.size(), 1u);
   std::string key = j[0]["key"];
   EXPECT_EQ(j[0]["outcome"], "crash");
+  EXPECT_EQ(j[0]["replicates"], 1);
+  EXPECT_EQ(j[0]["ok_replicates"], 0);
   auto show = RunOrch(d.path(), "show " + key.substr(0, 8));
   EXPECT_EQ(show.exit_code, 0);
   EXPECT_NE(show.output.find("signal SIGSEGV"), std::string::npos) << show.output;
   EXPECT_NE(show.output.find("about to crash"), std::string::npos) << show.output;
   auto csv = RunOrch(d.path(), "export --format csv");
-  EXPECT_EQ(csv.output.rfind("key,study,stale,state,outcome,reason,attempts", 0), 0u) << csv.output;
+  EXPECT_EQ(csv.output.rfind("key,study,stale,state,outcome,reason,attempts,replicates,ok_replicates", 0),
+            0u)
+      << csv.output;
   EXPECT_EQ(RunOrch(d.path(), "show zzzz").exit_code, 2);
 }
 
