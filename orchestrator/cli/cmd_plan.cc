@@ -1,5 +1,8 @@
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <string>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/sweep_plan.h"
@@ -63,9 +66,18 @@ int RunPlan(const PlanOptions& o) {
     std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return kExitOk;
   }
-  std::printf("sweep %s: %zu cells, %d distinct trials in %zu studies\n",
-              ForTerminal(plan.spec.name).c_str(),
-              plan.trials.size(), plan.UniqueTrials(), plan.studies.size());
+  // Each trial runs `repeats` replicates, each a fresh worker process (docs/report.md).
+  std::map<std::string, int64_t> processes;
+  for (const auto& t : plan.trials) {
+    auto r = t.config.find("repeats");
+    processes[t.key] = r != t.config.end() && r->is_number_integer() ? std::max<int64_t>(1, *r) : 1;
+  }
+  int64_t total_processes = 0;
+  for (const auto& [key, n] : processes) total_processes += n;
+  std::printf("sweep %s: %zu cells, %d distinct trials (%lld worker processes with their "
+              "replicates) in %zu studies\n",
+              ForTerminal(plan.spec.name).c_str(), plan.trials.size(), plan.UniqueTrials(),
+              static_cast<long long>(total_processes), plan.studies.size());
   for (const auto& es : plan.studies) {
     std::printf("\nstudy %s: %s (%zu cells)\n", ForTerminal(es.study->id).c_str(),
                 ForTerminal(es.study->title).c_str(), es.cells.size());

@@ -56,6 +56,10 @@ TEST(ReplicatesEndToEnd, EachReplicateIsAFreshProcessClaimedRoundRobin) {
   TempDir d;
   WriteText(d / "spec.yaml",
             Spec("{x_i: [\"1\", \"2\", \"3\"], x_marker: [\"" + d / "marker" + "\"]}", 3));
+  // The plan says how many worker processes the replicates make.
+  auto plan = testing::RunOrch(d.path(), "plan spec.yaml");
+  EXPECT_NE(plan.output.find("3 distinct trials (9 worker processes"), std::string::npos)
+      << plan.output;
   pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "1"});
   ASSERT_EQ(WaitOrch(orch), 0) << OrchLog(d.path(), orch);
   // Progress counts trials (done at their last replicate) and names the replicate.
