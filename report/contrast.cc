@@ -1,7 +1,6 @@
 #include "report/contrast.h"
 
 #include <algorithm>
-#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "report/facts.h"
@@ -20,23 +19,14 @@ CellPair ContrastCells(std::string label, const Cell& reference, const Cell& oth
                                                        : "the other cell ended " + other.outcome;
     return p;
   }
-  if (reference.tpot && other.tpot && reference.tpot->median > 0 &&
-      reference.tpot->bootstrap_medians.size() == other.tpot->bootstrap_medians.size() &&
-      !reference.tpot->bootstrap_medians.empty()) {
-    p.ratio = other.tpot->median / reference.tpot->median;
-    p.ratio_ci = RatioInterval(other.tpot->bootstrap_medians, reference.tpot->bootstrap_medians,
-                               opts.confidence);
-    p.speed = JudgeSpeed(p.ratio_ci, *p.ratio, opts.min_effect,
-                         other.tpot->replicates > 1 && reference.tpot->replicates > 1);
-  } else {
-    p.unavailable_why = "no per-token samples";
-  }
-  if (reference.ppl && other.ppl && *reference.ppl > 0) {
-    p.ppl_change = *other.ppl / *reference.ppl - 1.0;
-    p.ppl = std::fabs(*p.ppl_change) <= opts.ppl_tolerance ? PplVerdict::kStable
-            : *p.ppl_change > 0                            ? PplVerdict::kHigher
-                                                           : PplVerdict::kLower;
-  }
+  Comparison c = CompareMeasurements(other, reference, opts.confidence, opts.min_effect,
+                                     opts.ppl_tolerance);
+  p.ratio = c.ratio;
+  p.ratio_ci = c.ratio_ci;
+  p.speed = c.speed;
+  p.ppl_change = c.ppl_change;
+  p.ppl = c.ppl;
+  p.unavailable_why = c.unavailable_why;
   return p;
 }
 

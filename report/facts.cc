@@ -236,6 +236,31 @@ SpeedVerdict JudgeSpeed(const Interval& ci, double ratio, double min_effect, boo
   return SpeedVerdict::kNoDifference;
 }
 
+Comparison CompareMeasurements(const Cell& cell, const Cell& baseline, double confidence,
+                               double min_effect, double ppl_tolerance) {
+  Comparison c;
+  if (cell.tpot && baseline.tpot && baseline.tpot->median > 0 &&
+      cell.tpot->bootstrap_medians.size() == baseline.tpot->bootstrap_medians.size() &&
+      !baseline.tpot->bootstrap_medians.empty()) {
+    c.ratio = cell.tpot->median / baseline.tpot->median;
+    // Each cell's resampled medians were drawn from its own seed (its key): pairing them
+    // by draw index is independent resampling of the two cells, at no extra cost.
+    c.ratio_ci =
+        RatioInterval(cell.tpot->bootstrap_medians, baseline.tpot->bootstrap_medians, confidence);
+    c.speed = JudgeSpeed(c.ratio_ci, *c.ratio, min_effect,
+                         cell.tpot->replicates > 1 && baseline.tpot->replicates > 1);
+  } else {
+    c.unavailable_why = "no per-token samples";
+  }
+  if (cell.ppl && baseline.ppl && *baseline.ppl > 0) {
+    c.ppl_change = *cell.ppl / *baseline.ppl - 1.0;
+    c.ppl = std::fabs(*c.ppl_change) <= ppl_tolerance ? PplVerdict::kStable
+            : *c.ppl_change > 0                       ? PplVerdict::kHigher
+                                                      : PplVerdict::kLower;
+  }
+  return c;
+}
+
 Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& opts) {
   Comparison c;
   if (!cell.ok() || !baseline.ok()) {
@@ -251,26 +276,8 @@ Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& o
                             : "different build (" + a.build + " vs " + b.build + ")";
     return c;
   }
-  if (cell.tpot && baseline.tpot && baseline.tpot->median > 0) {
-    c.ratio = cell.tpot->median / baseline.tpot->median;
-    // Each cell's resampled medians were drawn from its own seed (its key): pairing them
-    // by draw index is independent resampling of the two cells, at no extra cost.
-    c.ratio_ci = RatioInterval(cell.tpot->bootstrap_medians, baseline.tpot->bootstrap_medians,
-                               opts.bootstrap.confidence);
-    c.speed = JudgeSpeed(c.ratio_ci, *c.ratio, opts.min_effect,
-                         cell.tpot->replicates > 1 && baseline.tpot->replicates > 1);
-  } else {
-    c.unavailable_why = "no per-token samples";
-  }
-  if (cell.ppl && baseline.ppl && *baseline.ppl > 0) {
-    c.ppl_change = *cell.ppl / *baseline.ppl - 1.0;
-    if (std::fabs(*c.ppl_change) <= opts.ppl_tolerance) {
-      c.ppl = PplVerdict::kStable;
-    } else {
-      c.ppl = *c.ppl_change > 0 ? PplVerdict::kHigher : PplVerdict::kLower;
-    }
-  }
-  return c;
+  return CompareMeasurements(cell, baseline, opts.bootstrap.confidence, opts.min_effect,
+                             opts.ppl_tolerance);
 }
 
 std::optional<size_t> ChooseBaseline(const std::vector<Cell>& cells,

@@ -31,6 +31,13 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snapshot, const FactsOptio
 // kWithinRunOnly whenever `replicated` is false (one replicate on either side).
 SpeedVerdict JudgeSpeed(const Interval& ratio_ci, double ratio, double min_effect, bool replicated);
 
+// The numbers of two cells' comparison, whatever their outcomes and platforms: TPOT median
+// ratio cell / baseline with its interval and verdict (when both have per-token samples),
+// PPL change with its verdict. Compare (below) and the report's pairings (contrast.h) both
+// use it.
+Comparison CompareMeasurements(const Cell& cell, const Cell& baseline, double confidence,
+                               double min_effect, double ppl_tolerance);
+
 // Compares `cell` with `baseline` (both should be ok; otherwise the reason is recorded).
 Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& opts);
 
