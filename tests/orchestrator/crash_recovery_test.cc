@@ -24,6 +24,7 @@ namespace orch {
 namespace {
 
 using testing::LiveProcesses;
+using testing::MarkerCounts;
 using testing::OrchLog;
 using testing::SpawnExtras;
 using testing::SpawnOrchWith;
@@ -37,30 +38,15 @@ std::string Spec(const std::string& matrix,
          "}\nstudies:\n  - id: A\n    matrix: " + matrix + "\n";
 }
 
-std::unique_ptr<store::Store> OpenDb(const std::string& dir) {
-  auto db = store::Store::Open(dir + "/results/orch.db", store::OpenMode::kReadOnly);
-  EXPECT_TRUE(db.ok()) << db.status().message();
-  return db.ok() ? std::move(db).value() : nullptr;
-}
-
 int RunningAttempts(const std::string& dir) {
   return testing::RunningAttempts(dir + "/results/orch.db");
-}
-
-std::map<std::string, int> MarkerCounts(const std::string& path) {
-  std::map<std::string, int> n;
-  std::ifstream in(path);
-  std::string key;
-  int attempt;
-  while (in >> key >> attempt) ++n[key];
-  return n;
 }
 
 // Every trial done with `outcome`, exactly `terminal_attempts` attempts that are not
 // `interrupted`, nothing running, the database whole, no worker left.
 void ExpectEachTrialDoneOnce(const std::string& dir, size_t trials, const std::string& outcome,
                              int terminal_attempts = 1) {
-  auto db = OpenDb(dir);
+  auto db = testing::OpenSweepDb(dir);
   ASSERT_TRUE(db);
   EXPECT_TRUE(db->IntegrityCheck().ok());
   auto all = db->Trials(db->FindSweep("e2e")->id);
@@ -126,7 +112,7 @@ TEST_P(LeftResult, IsIngestedLikeALiveOne) {
   EXPECT_EQ(WaitOrch(orch), 128 + SIGKILL) << OrchLog(d.path(), orch);
   pid_t resume = SpawnOrchWith(d.path(), {"run", "spec.yaml"});
   ASSERT_EQ(WaitOrch(resume), 0) << OrchLog(d.path(), resume);
-  auto db = OpenDb(d.path());
+  auto db = testing::OpenSweepDb(d.path());
   ASSERT_TRUE(db);
   auto trials = db->Trials(db->FindSweep("e2e")->id);
   ASSERT_EQ(trials.size(), 1u);
@@ -173,7 +159,7 @@ TEST_P(OrphanedWorker, IsStoppedBeforeItsTrialRunsAgain) {
   int64_t worker_start = ProcessStartTicks(worker_pid).value_or(0);
   ASSERT_TRUE(SameProcessAlive(worker_pid, worker_start));
   {
-    auto db = OpenDb(d.path());
+    auto db = testing::OpenSweepDb(d.path());
     ASSERT_TRUE(db);
     auto unfinished = db->UnfinishedAttempts();
     ASSERT_EQ(unfinished.size(), 1u);
@@ -259,7 +245,7 @@ TEST(Recovery, AttemptDirectoriesAreNeverReused) {
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_EQ(read(old_dir + "/events.jsonl"), events);
   EXPECT_EQ(read(old_dir + "/worker.log"), log);
-  auto db = OpenDb(d.path());
+  auto db = testing::OpenSweepDb(d.path());
   auto attempts = db->Attempts(key);
   ASSERT_EQ(attempts.size(), 1u);
   EXPECT_EQ(attempts[0].attempt_dir, old_dir + ".1");
@@ -278,7 +264,7 @@ TEST(Recovery, AMachineFaultAtStartLeavesTrialsPendingAndSaysWhy) {
   EXPECT_NE(log.find("fault of this machine"), std::string::npos) << log;
   EXPECT_NE(log.find("No space left on device"), std::string::npos) << log;
   {
-    auto db = OpenDb(d.path());
+    auto db = testing::OpenSweepDb(d.path());
     auto counts = db->Counts(db->FindSweep("e2e")->id);
     EXPECT_EQ(counts[0].pending, 3);
     EXPECT_TRUE(counts[0].done.empty());
@@ -310,7 +296,7 @@ TEST(Recovery, OutOfDescriptorsNeverBlamesATrial) {
       EXPECT_NE(log.find("Too many open files"), std::string::npos) << log;
     }
     if (std::filesystem::exists(d.path() + "/results/orch.db")) {
-      auto db = OpenDb(d.path());
+      auto db = testing::OpenSweepDb(d.path());
       ASSERT_TRUE(db);
       if (auto sweep = db->FindSweep("e2e")) {
         for (const auto& t : db->Trials(sweep->id)) {
@@ -341,7 +327,7 @@ TEST(Recovery, AnOwnerWhoseAttemptWasTakenOverStopsItsWorker) {
   for (int i = 0; i < 200 && attempt == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (RunningAttempts(d.path()) == 0) continue;
-    auto db = OpenDb(d.path());
+    auto db = testing::OpenSweepDb(d.path());
     for (const auto& a : db->UnfinishedAttempts()) {
       if (a.worker_pid > 0) attempt = a.id;
     }
@@ -366,7 +352,7 @@ TEST(Recovery, AnOwnerWhoseAttemptWasTakenOverStopsItsWorker) {
   double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_LT(waited, 15) << "the worker ran on after its attempt was taken over";
   EXPECT_EQ(LiveProcesses(FAKE_WORKER, d.path()), 0);
-  auto db = OpenDb(d.path());
+  auto db = testing::OpenSweepDb(d.path());
   auto rec = db->FindAttempt(attempt);
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->outcome, "interrupted");  // the first verdict stands
@@ -384,7 +370,7 @@ TEST(Recovery, TheRunLoopRefreshesItsLease) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   {
-    auto db = OpenDb(d.path());
+    auto db = testing::OpenSweepDb(d.path());
     ASSERT_TRUE(db);
     auto unfinished = db->UnfinishedAttempts();
     ASSERT_EQ(unfinished.size(), 1u);
@@ -438,7 +424,7 @@ TEST(Signals, AnInheritedIgnoredSigchldIsReset) {
   extras.ignore_sigchld = true;
   pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"}, extras);
   ASSERT_EQ(WaitOrch(orch), 0) << OrchLog(d.path(), orch);
-  auto db = OpenDb(d.path());
+  auto db = testing::OpenSweepDb(d.path());
   ASSERT_TRUE(db);
   std::map<std::string, int> outcomes;  // the exit status 3 is seen, not lost
   for (const auto& t : db->Trials(db->FindSweep("e2e")->id)) ++outcomes[t.outcome];

@@ -13,12 +13,14 @@
 
 #include "orch_process.h"
 #include "store/store.h"
+#include "sweep_probe.h"
 #include "test_util.h"
 
 namespace orch {
 namespace {
 
 using testing::LiveProcesses;
+using testing::MarkerCounts;
 using testing::OrchLog;
 using testing::SpawnExtras;
 using testing::SpawnOrchWith;
@@ -32,24 +34,9 @@ std::string Spec(const std::string& matrix, int repeats, const std::string& extr
          std::to_string(repeats) + "}\nstudies:\n  - id: A\n    matrix: " + matrix + "\n";
 }
 
-std::unique_ptr<store::Store> OpenDb(const std::string& dir) {
-  auto db = store::Store::Open(dir + "/results/orch.db", store::OpenMode::kReadOnly);
-  EXPECT_TRUE(db.ok()) << db.status().message();
-  return db.ok() ? std::move(db).value() : nullptr;
-}
-
 nlohmann::json TrialJson(const store::AttemptRecord& a) {
   std::ifstream in(a.attempt_dir + "/trial.json");
   return nlohmann::json::parse(in, nullptr, false);
-}
-
-std::map<std::string, int> MarkerCounts(const std::string& path) {
-  std::map<std::string, int> n;
-  std::ifstream in(path);
-  std::string key;
-  int attempt;
-  while (in >> key >> attempt) ++n[key];
-  return n;
 }
 
 TEST(ReplicatesEndToEnd, EachReplicateIsAFreshProcessClaimedRoundRobin) {
@@ -68,7 +55,7 @@ TEST(ReplicatesEndToEnd, EachReplicateIsAFreshProcessClaimedRoundRobin) {
   EXPECT_NE(log.find("replicate 1/3"), std::string::npos) << log;
   EXPECT_NE(log.find("[3/3] ok"), std::string::npos) << log;
   EXPECT_EQ(log.find("[4/3]"), std::string::npos) << log;
-  auto db = OpenDb(d.path());
+  auto db = testing::OpenSweepDb(d.path());
   ASSERT_TRUE(db);
   auto trials = db->Trials(db->FindSweep("e2e")->id);
   ASSERT_EQ(trials.size(), 3u);
@@ -121,7 +108,7 @@ TEST(ReplicatesEndToEnd, ARandomOrderIsRecordedWithTheSweep) {
                                   "order: random\norder_seed: 5\n"));
   pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "1"});
   ASSERT_EQ(WaitOrch(orch), 0) << OrchLog(d.path(), orch);
-  auto db = OpenDb(d.path());
+  auto db = testing::OpenSweepDb(d.path());
   ASSERT_TRUE(db);
   EXPECT_EQ(db->FindSweep("e2e")->claim_order, "random:5");
   auto status = testing::RunOrch(d.path(), "status");
@@ -133,7 +120,7 @@ TEST(ReplicatesEndToEnd, AFailingReplicateFailsTheTrialAndStopsItsReplicates) {
   WriteText(d / "spec.yaml", Spec("{x_fail_replicate: [\"0\", \"2\"]}", 3));
   pid_t orch = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"});
   EXPECT_EQ(WaitOrch(orch), 0) << OrchLog(d.path(), orch);  // a failed trial is a result
-  auto db = OpenDb(d.path());
+  auto db = testing::OpenSweepDb(d.path());
   ASSERT_TRUE(db);
   for (const auto& t : db->Trials(db->FindSweep("e2e")->id)) {
     auto attempts = db->Attempts(t.key);
@@ -170,7 +157,7 @@ TEST_P(ReplicateCrashWindow, ResumeKeepsExactlyNReplicates) {
   }
   pid_t resume = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"});
   ASSERT_EQ(WaitOrch(resume), 0) << OrchLog(d.path(), resume);
-  auto db = OpenDb(d.path());
+  auto db = testing::OpenSweepDb(d.path());
   ASSERT_TRUE(db);
   EXPECT_TRUE(db->IntegrityCheck().ok());
   for (const auto& t : db->Trials(db->FindSweep("e2e")->id)) {

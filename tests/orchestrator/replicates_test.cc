@@ -2,7 +2,6 @@
 // process; claims go round by round over the cells (claim_order.h); a trial is done after
 // N ok replicates or at its first terminal failure; interrupted replicates are run again.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,8 +11,8 @@
 #include <vector>
 
 #include "store/claim_order.h"
-#include "store/schema.h"
 #include "store/store.h"
+#include "old_database.h"
 #include "test_util.h"
 
 namespace orch::store {
@@ -266,11 +265,7 @@ TEST(Replicates, RetryFailedKeepsTheOkReplicates) {
 TEST(Replicates, MigrationKeepsOldResultsAsOneReplicate) {
   TempDir d;
   std::string path = d / "orch.db";
-  {
-    sqlite3* db;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_TRUE(MigrateTo(db, path, 2).ok());
-    const char* rows = R"sql(
+  ASSERT_TRUE(orch::testing::WriteOldDatabase(path, 2, R"sql(
 INSERT INTO sweeps(id, name, spec_path, spec_text, spec_hash, created_utc, updated_utc)
   VALUES(1, 'old', '/x.yaml', 'name: old', 'h', 't', 't');
 INSERT INTO studies(sweep_id, study_id, position, title) VALUES(1, 'A', 0, 'A');
@@ -284,10 +279,7 @@ INSERT INTO memberships(sweep_id, study_id, trial_key, position) VALUES
 INSERT INTO runs(id, sweep_id, host, pid, pid_start, started_utc) VALUES(1, 1, 'h', 99, 3, 't');
 INSERT INTO attempts(trial_key, number, run_id, host, pid, pid_start, started_utc, finished,
   outcome) VALUES('aaaa', 1, 1, 'h', 99, 3, 't', 1, 'ok'), ('cccc', 1, 1, 'h', 99, 3, 't', 1, 'crash');
-)sql";
-    ASSERT_EQ(sqlite3_exec(db, rows, nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  }
+)sql"));
   auto s = Store::Open(path);
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ((*s)->schema_version(), kSchemaVersion);

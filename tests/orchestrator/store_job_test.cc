@@ -1,9 +1,8 @@
-// The store's executor job ids and cancel requests (schema v3): the migration from v2
+// The store's executor job ids and cancel requests (schema v4): the migration from v3
 // keeps every row, and the new columns read and write.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
-#include "store/schema.h"
+#include "old_database.h"
 #include "store/store.h"
 #include "test_util.h"
 
@@ -12,15 +11,11 @@ namespace {
 
 using orch::testing::TempDir;
 
-// Schema v2 -> v3 adds attempts.job_id and runs.cancel_requested in one transaction.
-TEST(StoreJobs, MigratesAVersionTwoDatabaseAndKeepsItsData) {
+// Schema v3 -> v4 adds attempts.job_id and runs.cancel_requested in one transaction.
+TEST(StoreJobs, MigratesAVersionThreeDatabaseAndKeepsItsData) {
   TempDir d;
   std::string path = d / "orch.db";
-  {
-    sqlite3* db;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_TRUE(MigrateTo(db, path, 2).ok());
-    const char* rows = R"sql(
+  ASSERT_TRUE(orch::testing::WriteOldDatabase(path, 3, R"sql(
 INSERT INTO sweeps(id, name, spec_path, spec_text, spec_hash, created_utc, updated_utc)
   VALUES(1, 'old', '/x.yaml', 'name: old', 'h', 't', 't');
 INSERT INTO studies(sweep_id, study_id, position, title) VALUES(1, 'A', 0, 'A');
@@ -31,13 +26,10 @@ INSERT INTO runs(id, sweep_id, host, pid, pid_start, started_utc, pid_ns, lease_
   VALUES(1, 1, 'h', 99, 3, 't', 'pid:[1]', 5.0);
 INSERT INTO attempts(trial_key, number, run_id, host, pid, pid_start, started_utc, worker_pid)
   VALUES('aaaa', 1, 1, 'h', 99, 3, 't', 1234);
-)sql";
-    ASSERT_EQ(sqlite3_exec(db, rows, nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  }
+)sql"));
   auto s = Store::Open(path);
   ASSERT_TRUE(s.ok()) << s.status().message();
-  EXPECT_GE((*s)->schema_version(), 3);
+  EXPECT_EQ((*s)->schema_version(), kSchemaVersion);
   EXPECT_TRUE((*s)->IntegrityCheck().ok());
   auto unfinished = (*s)->UnfinishedAttempts();
   ASSERT_EQ(unfinished.size(), 1u);

@@ -11,6 +11,7 @@
 
 #include "store/schema.h"
 #include "store/statement.h"
+#include "old_database.h"
 #include "test_util.h"
 
 namespace orch::store {
@@ -230,11 +231,7 @@ TEST(Store, AFailingAttemptDirectoryRollsTheClaimBack) {
 TEST(Store, MigratesAVersionOneDatabaseAndKeepsItsData) {
   TempDir d;
   std::string path = d / "orch.db";
-  {
-    sqlite3* db;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-    ASSERT_TRUE(MigrateTo(db, path, 1).ok());
-    const char* rows = R"sql(
+  ASSERT_TRUE(orch::testing::WriteOldDatabase(path, 1, R"sql(
 INSERT INTO sweeps(id, name, spec_path, spec_text, spec_hash, created_utc, updated_utc)
   VALUES(1, 'old', '/x.yaml', 'name: old', 'h', 't', 't');
 INSERT INTO studies(sweep_id, study_id, position, title) VALUES(1, 'A', 0, 'A');
@@ -244,10 +241,7 @@ INSERT INTO memberships(sweep_id, study_id, trial_key, position) VALUES(1, 'A', 
 INSERT INTO runs(id, sweep_id, host, pid, pid_start, started_utc) VALUES(1, 1, 'h', 99, 3, 't');
 INSERT INTO attempts(trial_key, number, run_id, host, pid, pid_start, started_utc)
   VALUES('aaaa', 1, 1, 'h', 99, 3, 't');
-)sql";
-    ASSERT_EQ(sqlite3_exec(db, rows, nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
-  }
+)sql"));
   // A reader (orch status after an upgrade) migrates it as well.
   auto s = Store::Open(path, OpenMode::kReadOnly);
   ASSERT_TRUE(s.ok()) << s.status().message();

@@ -13,13 +13,7 @@ namespace {
 using testing::AttemptSpec;
 using testing::CellSpec;
 using testing::Config;
-
-AttemptSpec Ok(double tpot, double ppl = 20) {
-  AttemptSpec a;
-  a.tpot_ms = tpot;
-  a.ppl = ppl;
-  return a;
-}
+using testing::OkAttempt;
 
 AttemptSpec Failed(const std::string& outcome) {
   AttemptSpec a;
@@ -35,18 +29,18 @@ class Compare : public testing::TempDb {
   // and int8 join; int4 runs out of memory only on the A100; int2 and x_only exist once.
   void BuildBoth(store::Store& first, store::Store& second) {
     ASSERT_TRUE(testing::BuildSweep(first, "a100",
-                                    {{"S", Config(), {Ok(20)}},
-                                     {"S", Config({{"quant", "int8"}}), {Ok(30)}},
+                                    {{"S", Config(), {OkAttempt(20)}},
+                                     {"S", Config({{"quant", "int8"}}), {OkAttempt(30)}},
                                      {"S", Config({{"quant", "int4"}}), {Failed("oom")}},
-                                     {"S", Config({{"quant", "int2"}}), {Ok(15)}}},
+                                     {"S", Config({{"quant", "int2"}}), {OkAttempt(15)}}},
                                     "NVIDIA A100", 1)
                     .ok());
     ASSERT_TRUE(
         testing::BuildSweep(second, "h100",
-                            {{"S", Config({{"timeout", 60}}), {Ok(10, 20.05)}},
-                             {"S", Config({{"quant", "int8"}, {"timeout", 60}}), {Ok(30.1)}},
-                             {"S", Config({{"quant", "int4"}, {"timeout", 60}}), {Ok(9)}},
-                             {"S", Config({{"quant", "int1"}}), {Ok(9)}}},
+                            {{"S", Config({{"timeout", 60}}), {OkAttempt(10, 20.05)}},
+                             {"S", Config({{"quant", "int8"}, {"timeout", 60}}), {OkAttempt(30.1)}},
+                             {"S", Config({{"quant", "int4"}, {"timeout", 60}}), {OkAttempt(9)}},
+                             {"S", Config({{"quant", "int1"}}), {OkAttempt(9)}}},
                             "NVIDIA H100 80GB HBM3", 100)
             .ok());
   }
@@ -108,9 +102,9 @@ TEST_F(Compare, MarkdownNamesEveryPairByItsKeysAndIsByteIdentical) {
 TEST_F(Compare, IgnoringANamedAxisJoinsAcrossIt) {
   auto a = Open("a.db"), b = Open("b.db");
   ASSERT_TRUE(
-      testing::BuildSweep(*a, "orch", {{"S", Config({{"worker", "orch"}}), {Ok(10)}}}).ok());
+      testing::BuildSweep(*a, "orch", {{"S", Config({{"worker", "orch"}}), {OkAttempt(10)}}}).ok());
   ASSERT_TRUE(
-      testing::BuildSweep(*b, "ref", {{"S", Config({{"worker", "reference"}}), {Ok(25)}}}).ok());
+      testing::BuildSweep(*b, "ref", {{"S", Config({{"worker", "reference"}}), {OkAttempt(25)}}}).ok());
   StatusOr<SweepComparison> c = Run(*a, *b);
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->joined.empty());
@@ -130,8 +124,8 @@ TEST_F(Compare, TheSameTrialInBothSweepsIsResampledIndependently) {
   // Identical cells (same key) with the same samples: a ratio of exactly 1 whose CI
   // still has width, because the second sweep draws with its own seed.
   auto a = Open("a.db"), b = Open("b.db");
-  ASSERT_TRUE(testing::BuildSweep(*a, "x", {{"S", Config(), {Ok(10)}}}, "GPU", 7).ok());
-  ASSERT_TRUE(testing::BuildSweep(*b, "x", {{"S", Config(), {Ok(10)}}}, "GPU", 7).ok());
+  ASSERT_TRUE(testing::BuildSweep(*a, "x", {{"S", Config(), {OkAttempt(10)}}}, "GPU", 7).ok());
+  ASSERT_TRUE(testing::BuildSweep(*b, "x", {{"S", Config(), {OkAttempt(10)}}}, "GPU", 7).ok());
   StatusOr<SweepComparison> c = Run(*a, *b);
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(c->joined.size(), 1u);

@@ -14,13 +14,7 @@ namespace {
 using testing::AttemptSpec;
 using testing::CellSpec;
 using testing::Config;
-
-AttemptSpec Ok(double tpot, double ppl = 20) {
-  AttemptSpec a;
-  a.tpot_ms = tpot;
-  a.ppl = ppl;
-  return a;
-}
+using testing::OkAttempt;
 
 AttemptSpec Oom() {
   AttemptSpec a;
@@ -35,11 +29,11 @@ AttemptSpec Oom() {
 // memory on int4 where orch does not; int8 only on orch.
 std::vector<CellSpec> StackCells() {
   return {
-      {"S", Config({{"worker", "orch"}, {"quant", "none"}, {"timeout", 100}}), {Ok(10)}},
-      {"S", Config({{"worker", "reference"}, {"quant", "none"}, {"timeout", 900}}), {Ok(20, 20.1)}},
-      {"S", Config({{"worker", "orch"}, {"quant", "int4"}}), {Ok(8)}},
+      {"S", Config({{"worker", "orch"}, {"quant", "none"}, {"timeout", 100}}), {OkAttempt(10)}},
+      {"S", Config({{"worker", "reference"}, {"quant", "none"}, {"timeout", 900}}), {OkAttempt(20, 20.1)}},
+      {"S", Config({{"worker", "orch"}, {"quant", "int4"}}), {OkAttempt(8)}},
       {"S", Config({{"worker", "reference"}, {"quant", "int4"}}), {Oom()}},
-      {"S", Config({{"worker", "orch"}, {"quant", "int8"}}), {Ok(9)}},
+      {"S", Config({{"worker", "orch"}, {"quant", "int8"}}), {OkAttempt(9)}},
   };
 }
 
@@ -103,7 +97,7 @@ TEST_F(Pairing, NoKeyNoSection) {
   auto db = Open();
   ASSERT_TRUE(
       testing::BuildSweep(*db, "plain",
-                          {{"S", Config(), {Ok(10)}}, {"S", Config({{"quant", "int8"}}), {Ok(9)}}})
+                          {{"S", Config(), {OkAttempt(10)}}, {"S", Config({{"quant", "int8"}}), {OkAttempt(9)}}})
           .ok());
   const std::string md = Render(*db).at("report.md");
   EXPECT_EQ(md.find("Stack comparison"), std::string::npos);

@@ -31,6 +31,14 @@ struct AttemptSpec {
   bool terminal = true;  // false: the trial goes back to pending (a retry)
 };
 
+// An ok attempt whose samples centre on `tpot_ms`, with perplexity `ppl`.
+inline AttemptSpec OkAttempt(double tpot_ms, double ppl = 20) {
+  AttemptSpec a;
+  a.tpot_ms = tpot_ms;
+  a.ppl = ppl;
+  return a;
+}
+
 struct CellSpec {
   std::string study = "S";
   nlohmann::json config;  // any JSON object; the trial key is its sha256
