@@ -6,7 +6,13 @@
 #   2. `orch plan` of a 10,000-cell matrix;
 #   3. `orch resume` of a 10,000-trial database until its first worker launch.
 # Medians of REPEATS runs. Usage: bench/orchestrator/run.sh BUILD_DIR [N_TRIALS] [REPEATS]
+#
+# The check (`make bench` runs it): exits 1, saying so, when orch's per-trial cost beyond
+# the bare exec exceeds MAX_RATIO (default 0.5, issue 18's target) times GNU parallel's
+# measured in the same run — a ratio within one run, so a slower or loaded machine does not
+# fail it and a regression like the 14x of 2026-12 does.
 set -euo pipefail
+max_ratio=${MAX_RATIO:-0.5}
 build=$(cd "${1:-build}" && pwd)
 n=${2:-200}
 repeats=${3:-5}
@@ -105,3 +111,14 @@ trials per run: $n, repeats: $repeats (medians)
 | orch plan, 10,000 cells | $(printf '%.3f' "$plan_m") s | |
 | orch resume, 10,000-trial database, start to first worker launch | $(printf '%.3f' "$resume_m") s | |
 EOF
+
+# The regression check: orch's per-trial cost against GNU parallel's, same run.
+orch_per=$(per "$orch_m"); par_per=$(per "$par_m")
+ratio=$(echo "scale=3; $orch_per / $par_per" | bc -l)
+echo
+echo "per-trial cost, orch / GNU parallel (same run): $ratio (target <= $max_ratio: $(echo "scale=2; $ratio / $max_ratio" | bc -l)x the target)"
+echo "orch resume to first worker launch: $(printf '%.3f' "$resume_m") s (target < 0.1 s: $(echo "scale=2; $resume_m / 0.1" | bc -l)x the target)"
+if [ "$(echo "$ratio > $max_ratio" | bc -l)" = 1 ]; then
+  echo "FAIL: orch's per-trial overhead is ${ratio}x GNU parallel's, above the target ${max_ratio}x (bench/orchestrator/run.sh)" >&2
+  exit 1
+fi
