@@ -2,18 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <unordered_set>
 
 #include "base/outcome.h"
+#include "orchestrator/attempt_files.h"
 #include "orchestrator/terminal_text.h"
 
 namespace orch {
 namespace {
+
+// ReadTail looks at most this far back.
+constexpr size_t kTailBytes = 16384;
 
 std::string LastLine(const std::string& text) {
   std::istringstream in(text);
@@ -381,31 +383,20 @@ store::AttemptResult Classify(const AttemptObservation& obs) {
 }
 
 std::optional<std::string> ReadResultFile(const std::string& path) {
-  // Only a regular file: a FIFO would block orch forever, a device never end.
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string data;
-  // One byte more than the cap, so that ReadResult can tell an oversized file.
-  data.resize(kMaxResultBytes + 1);
-  in.read(data.data(), static_cast<std::streamsize>(data.size()));
-  data.resize(static_cast<size_t>(in.gcount()));
-  return data;
+  // One byte more than the cap, so that ReadResult can tell an oversized file; the
+  // buffer is the file's size, not the cap (zero-filling 64 MiB per result was most of
+  // orch's per-trial cost, issue 18).
+  return ReadAttemptFile(path, kMaxResultBytes + 1);
 }
 
 std::string ReadTail(const std::string& path, int max_lines) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  std::streamoff start = std::max<std::streamoff>(0, size - 16384);
-  in.seekg(start);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  bool cut = false;
+  std::optional<std::string> data = ReadAttemptFileTail(path, kTailBytes, &cut);
+  if (!data) return "";
   std::vector<std::string> lines;
-  std::istringstream ss(data);
+  std::istringstream ss(*data);
   std::string line;
-  bool first = start > 0;  // the first line may be cut
+  bool first = cut;  // the first line may be cut
   while (std::getline(ss, line)) {
     if (first) {
       first = false;
