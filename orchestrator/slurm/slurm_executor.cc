@@ -460,6 +460,8 @@ Status SlurmLoop::KillHung(const std::vector<int64_t>& hung) {
 // or a complete result.json is recorded as such, not run again; only an attempt that
 // left neither is interrupted and submitted again (F4).
 Status SlurmLoop::JudgeLost(const Tracked& t) {
+  // orch cancelled it itself (its record may be gone before the next poll): as cancelled.
+  if (t.hung_kill || !OrchKillOf(t.attempt_dir).empty()) return Finish(t, JobState{"CANCELLED", "", ""});
   std::optional<AttemptVerdict> v = JudgeFromFiles(t.attempt_dir, t.job_id);
   if (v) return Record(t, *v, false);
   MarkAbandoned(t.attempt_dir);
