@@ -5,7 +5,7 @@
 # the states a real SLURM cannot be made to produce on demand (issue 17). Each case
 # asserts; the script exits 1 when any fails. Usage: fake_slurm_test.sh ORCH [CASE...]
 # Cases: name cancel_race packed_hung status_observes lost_no_sacct lost_files
-#        other_users_job killed_in_sbatch exit_codes log_cap worker_log_local
+#        other_users_job killed_in_sbatch slow_sbatch_lease exit_codes log_cap worker_log_local
 set -u
 ORCH=$(realpath "${1:?usage: fake_slurm_test.sh ORCH [CASE...]}")
 shift
@@ -186,6 +186,22 @@ case_other_users_job() {  # L1: a job of the same name but another user is not a
   check "the trial ran (ok)" "[ \"\$(q 'SELECT outcome FROM trials')\" = ok ]"
 }
 
+case_slow_sbatch_lease() {  # L3: the lease covers a slow sbatch; status leaves the run alone
+  begin slow_sbatch_lease
+  spec slow "timeout: 60, heartbeat_timeout: 60" "  - id: A
+    matrix: {x_behavior: [ok], x_i: [\"1\",\"2\"], x_marker: [\"$T/marker\"]}"
+  ORCH_LEASE_S=2 ORCH_LEASE_REFRESH_S=1 FAKE_SBATCH_SLEEP=6 timeout 90 "$ORCH" run spec.yaml --db "$DB" --executor slurm > run.log 2>&1 &
+  local pid=$!
+  wait_for 20 "grep -q 'sbatch --parsable' slurm/calls.log 2>/dev/null"
+  sleep 4  # past the 2 s lease, sbatch still running
+  timeout 30 "$ORCH" status --db "$DB" > status.log 2>&1
+  wait $pid; rc=$?
+  check "run exits 0" "[ $rc = 0 ]" "exit $rc: $(tail -3 run.log)"
+  check "status took nothing over: one attempt per trial, both ok" \
+    "[ \"\$(q \"SELECT count(*) FROM attempts WHERE outcome='ok'\")|\$(q 'SELECT count(*) FROM attempts')\" = '2|2' ]" \
+    "$(q 'SELECT outcome, reason FROM attempts')"
+}
+
 case_exit_codes() {  # L5: exit 130 is an exit code, not SIGINT
   begin exit_codes
   spec codes "timeout: 60, heartbeat_timeout: 60" '  - id: A
@@ -236,7 +252,7 @@ case_worker_log_local() {  # F7: worker.log replaced by a FIFO or a link to /dev
     "[ \"\$(sqlite3 '$T/slurm_zero/orch.db' 'SELECT state, outcome FROM trials')\" = 'done|error' ]"
 }
 
-ALL="name cancel_race packed_hung status_observes lost_no_sacct lost_files other_users_job killed_in_sbatch exit_codes log_cap worker_log_local"
+ALL="name cancel_race packed_hung status_observes lost_no_sacct lost_files other_users_job killed_in_sbatch slow_sbatch_lease exit_codes log_cap worker_log_local"
 for c in ${*:-$ALL}; do "case_$c"; done
 # Leftover fake tasks (sleeping workers of cancelled cases) are killed by their groups.
 for p in "$ROOT"/*/slurm/jobs/*/pgid; do [ -f "$p" ] && kill -KILL -- "-$(cat "$p")" 2>/dev/null; done
