@@ -23,7 +23,7 @@ begin() {
   export FAKESLURM_DIR=$T/slurm; DB=$T/results/orch.db
   unset FAKE_SBATCH_SLEEP FAKE_SQUEUE_FORGET FAKE_SACCT_DISABLED FAKE_SACCT_EMPTY
 }
-q() { sqlite3 "$DB" "$1"; }
+q() { sqlite3 -cmd '.timeout 10000' "$DB" "$1"; }
 spec() {  # spec NAME DEFAULTS STUDIES-YAML
   printf 'name: %s\nworker: %s\ndefaults: {retries: 0, %s}\nstudies:\n%s\nslurm: {time_margin: 1s}\n' \
     "$1" "$ROOT/worker.py" "$2" "$3" > spec.yaml
@@ -92,7 +92,7 @@ case_cancel_race() {  # F1: `orch cancel` while the run is still submitting
     matrix: {x_behavior: [sleep], x_sleep: [\"4\"], x_i: [\"1\",\"2\",\"3\",\"4\",\"5\",\"6\"], x_marker: [\"$T/marker\"]}"
   FAKE_SBATCH_SLEEP=1 timeout 120 "$ORCH" run spec.yaml --db "$DB" --executor slurm --max-array-size 1 > run.log 2>&1 &
   local pid=$!
-  wait_for 30 "grep -q submitted run.log"
+  wait_for 30 "grep -q submitted run.log 2>/dev/null"
   sleep 0.3
   timeout 30 "$ORCH" cancel --db "$DB" > cancel.log 2>&1
   local cancelled_at; cancelled_at=$(date +%s.%N)
@@ -128,10 +128,14 @@ case_status_observes() {  # F3: status only observes; orch's kill is durable
   sleep 4
   timeout 60 "$ORCH" status --db "$DB" > status.log 2>&1
   check "orch status cancels nothing" "! grep -q scancel slurm/calls.log"
-  timeout 60 "$ORCH" resume --db "$DB" > resume1.log 2>&1 &
+  # The orch that orders the kill dies while scancel runs (slow: 2 s); SLURM still
+  # cancels the task; the next orch must read why from the attempt directory.
+  FAKE_SCANCEL_SLEEP=2 timeout 60 "$ORCH" resume --db "$DB" > resume1.log 2>&1 &
   local pid=$!
   wait_for 30 "grep -q scancel slurm/calls.log 2>/dev/null"
   kill -KILL $pid; wait $pid 2>/dev/null
+  check "the killing orch died before recording anything" "! grep -q complete resume1.log" "$(cat resume1.log)"
+  wait_for 10 "grep -q CANCELLED slurm/jobs/*/state"
   timeout 60 "$ORCH" resume --db "$DB" > resume2.log 2>&1; rc=$?
   check "the next orch reads orch's kill: hung, not a user's cancel" \
     "[ \"\$(q 'SELECT group_concat(outcome) FROM attempts')\" = hung ]" "$(q 'SELECT outcome, reason FROM attempts')"
@@ -226,6 +230,8 @@ case_log_cap() {  # L4: worker.log capped under SLURM as locally
   check "it says what was dropped" "grep -q 'bytes of worker output dropped here' '$log'"
   check "the last line is kept" "[ \"\$(tail -1 '$log')\" = 'the last line' ]"
   check "the trial is ok" "[ \"\$(q 'SELECT outcome FROM trials')\" = ok ]"
+  timeout 20 "$ORCH" show "$(q 'SELECT key FROM trials')" --db "$DB" > show.log 2>&1
+  check "orch show gives a SLURM attempt's log tail" "grep -q '^the last line' show.log" "$(tail -5 show.log)"
 }
 
 case_worker_log_local() {  # F7: worker.log replaced by a FIFO or a link to /dev/zero
@@ -238,7 +244,7 @@ case_worker_log_local() {  # F7: worker.log replaced by a FIFO or a link to /dev
     (ulimit -v 1500000; timeout 40 "$ORCH" run "$kind/spec.yaml" --db "$T/$kind/orch.db" > "$kind/out.log" 2>&1); rc=$?
     check "$kind: orch run ends by itself (exit $rc)" "[ $rc != 124 ] && [ $rc != 137 ] && [ $rc -lt 128 ]" "$(tail -3 "$kind/out.log")"
     check "$kind: the trial is recorded error" \
-      "[ \"\$(sqlite3 '$T/$kind/orch.db' 'SELECT state, outcome FROM trials')\" = 'done|error' ]"
+      "[ \"\$(sqlite3 -cmd '.timeout 10000' '$T/$kind/orch.db' 'SELECT state, outcome FROM trials')\" = 'done|error' ]"
     local key; key=$(sqlite3 "$T/$kind/orch.db" 'SELECT key FROM trials')
     (ulimit -v 1500000; timeout 20 "$ORCH" show "$key" --db "$T/$kind/orch.db" > "$kind/show.log" 2>&1); rc=$?
     check "$kind: orch show answers (exit $rc)" "[ $rc = 0 ]"
@@ -249,7 +255,7 @@ case_worker_log_local() {  # F7: worker.log replaced by a FIFO or a link to /dev
   (ulimit -v 1500000; timeout 40 "$ORCH" run spec.yaml --db "$T/slurm_zero/orch.db" --executor slurm > out.log 2>&1); rc=$?
   check "under SLURM: orch run ends by itself (exit $rc)" "[ $rc != 124 ] && [ $rc -lt 128 ]" "$(tail -3 out.log)"
   check "under SLURM: the trial is recorded error" \
-    "[ \"\$(sqlite3 '$T/slurm_zero/orch.db' 'SELECT state, outcome FROM trials')\" = 'done|error' ]"
+    "[ \"\$(sqlite3 -cmd '.timeout 10000' '$T/slurm_zero/orch.db' 'SELECT state, outcome FROM trials')\" = 'done|error' ]"
 }
 
 ALL="name cancel_race packed_hung status_observes lost_no_sacct lost_files other_users_job killed_in_sbatch slow_sbatch_lease exit_codes log_cap worker_log_local"
