@@ -5,7 +5,8 @@
 # the states a real SLURM cannot be made to produce on demand (issue 17). Each case
 # asserts; the script exits 1 when any fails. Usage: fake_slurm_test.sh ORCH [CASE...]
 # Cases: name cancel_race packed_hung status_observes lost_no_sacct lost_files
-#        other_users_job killed_in_sbatch slow_sbatch_lease exit_codes log_cap worker_log_local
+#        other_users_job killed_in_sbatch slow_sbatch_lease detach_replicates exit_codes log_cap
+#        worker_log_local
 set -u
 ORCH=$(realpath "${1:?usage: fake_slurm_test.sh ORCH [CASE...]}")
 shift
@@ -206,6 +207,17 @@ case_slow_sbatch_lease() {  # L3: the lease covers a slow sbatch; status leaves 
     "$(q 'SELECT outcome, reason FROM attempts')"
 }
 
+case_detach_replicates() {  # L6: --detach with repeats: N says what is left for resume
+  begin detach_replicates
+  spec reps "timeout: 60, heartbeat_timeout: 60, repeats: 3" '  - id: A
+    matrix: {x_i: ["1","2"]}'
+  timeout 60 "$ORCH" run spec.yaml --db "$DB" --executor slurm --detach > run.log 2>&1
+  check "detach says 4 replicates of 2 trials are left" "grep -q '^4 more replicate(s) of 2 trial(s)' run.log" "$(cat run.log)"
+  timeout 90 "$ORCH" resume --db "$DB" > resume.log 2>&1; rc=$?
+  check "resume runs them all: 6 ok attempts" "[ $rc = 0 ] && [ \"\$(q \"SELECT count(*) FROM attempts WHERE outcome='ok'\")\" = 6 ]" \
+    "exit $rc; $(q 'SELECT trial_key, replicate, outcome FROM attempts')"
+}
+
 case_exit_codes() {  # L5: exit 130 is an exit code, not SIGINT
   begin exit_codes
   spec codes "timeout: 60, heartbeat_timeout: 60" '  - id: A
@@ -258,7 +270,7 @@ case_worker_log_local() {  # F7: worker.log replaced by a FIFO or a link to /dev
     "[ \"\$(sqlite3 -cmd '.timeout 10000' '$T/slurm_zero/orch.db' 'SELECT state, outcome FROM trials')\" = 'done|error' ]"
 }
 
-ALL="name cancel_race packed_hung status_observes lost_no_sacct lost_files other_users_job killed_in_sbatch slow_sbatch_lease exit_codes log_cap worker_log_local"
+ALL="name cancel_race packed_hung status_observes lost_no_sacct lost_files other_users_job killed_in_sbatch slow_sbatch_lease detach_replicates exit_codes log_cap worker_log_local"
 for c in ${*:-$ALL}; do "case_$c"; done
 # Leftover fake tasks (sleeping workers of cancelled cases) are killed by their groups.
 for p in "$ROOT"/*/slurm/jobs/*/pgid; do [ -f "$p" ] && kill -KILL -- "-$(cat "$p")" 2>/dev/null; done
