@@ -2,18 +2,20 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <unordered_set>
 
 #include "base/outcome.h"
+#include "orchestrator/attempt_files.h"
 #include "orchestrator/terminal_text.h"
 
 namespace orch {
 namespace {
+
+// ReadTail looks at most this far back.
+constexpr size_t kTailBytes = 16384;
 
 std::string LastLine(const std::string& text) {
   std::istringstream in(text);
@@ -166,6 +168,56 @@ bool ReadInt(const nlohmann::json& v, int* out) {
   return false;
 }
 
+// `samples`: one entry per repeat, each series a list of numbers (docs/protocol.md).
+std::string ReadSamples(const nlohmann::json& samples, store::AttemptResult* r) {
+  if (!samples.is_array()) return WrongType("samples", samples, "a list");
+  std::set<int> repeats;  // one entry per repeat: the store keys samples by (repeat, index)
+  for (size_t si = 0; si < samples.size(); ++si) {
+    const auto& rep = samples[si];
+    std::string where = "samples[" + std::to_string(si) + "]";
+    if (!rep.is_object()) return WrongType(where, rep, "an object");
+    int repeat = 0, warmup = 0;
+    if (rep.contains("repeat") && !ReadInt(rep["repeat"], &repeat)) {
+      return WrongType(where + ".repeat", rep["repeat"], "an integer >= 0");
+    }
+    if (!repeats.insert(repeat).second) {
+      return where + ".repeat: repeat " + std::to_string(repeat) +
+             " is given twice (each samples entry is one repeat)";
+    }
+    if (rep.contains("warmup") && !ReadInt(rep["warmup"], &warmup)) {
+      return WrongType(where + ".warmup", rep["warmup"], "an integer >= 0");
+    }
+    static const nlohmann::json kEmpty = nlohmann::json::array();
+    const nlohmann::json* series[2] = {&kEmpty, &kEmpty};
+    const char* names[2] = {"latency_ms", "nll"};
+    for (int k = 0; k < 2; ++k) {
+      if (!rep.contains(names[k])) continue;
+      series[k] = &rep[names[k]];
+      if (!series[k]->is_array()) {
+        return WrongType(where + "." + names[k], *series[k], "a list of numbers");
+      }
+    }
+    const auto& lat = *series[0];
+    const auto& nll = *series[1];
+    size_t n = std::max(lat.size(), nll.size());
+    for (size_t i = 0; i < n; ++i) {
+      store::Sample s;
+      s.repeat = repeat;
+      s.index = static_cast<int>(i);
+      s.latency_ms = s.nll = std::nan("");
+      if (i < lat.size() && !ReadNumber(lat[i], &s.latency_ms)) {
+        return WrongType(where + ".latency_ms[" + std::to_string(i) + "]", lat[i], "a number");
+      }
+      if (i < nll.size() && !ReadNumber(nll[i], &s.nll)) {
+        return WrongType(where + ".nll[" + std::to_string(i) + "]", nll[i], "a number");
+      }
+      s.warmup = static_cast<int>(i) < warmup;
+      r->samples.push_back(s);
+    }
+  }
+  return "";
+}
+
 // Copies result.json's fields into the stored result; returns an error text if the
 // file is not a valid protocol-1 result. Every field is type-checked: nothing a worker
 // writes can throw out of here.
@@ -215,52 +267,7 @@ std::string ReadResult(const std::string& text, store::AttemptResult* r) {
     }
   }
   if (j.contains("samples")) {
-    const auto& samples = j["samples"];
-    if (!samples.is_array()) return WrongType("samples", samples, "a list");
-    std::set<int> repeats;  // one entry per repeat: the store keys samples by (repeat, index)
-    for (size_t si = 0; si < samples.size(); ++si) {
-      const auto& rep = samples[si];
-      std::string where = "samples[" + std::to_string(si) + "]";
-      if (!rep.is_object()) return WrongType(where, rep, "an object");
-      int repeat = 0, warmup = 0;
-      if (rep.contains("repeat") && !ReadInt(rep["repeat"], &repeat)) {
-        return WrongType(where + ".repeat", rep["repeat"], "an integer >= 0");
-      }
-      if (!repeats.insert(repeat).second) {
-        return where + ".repeat: repeat " + std::to_string(repeat) +
-               " is given twice (each samples entry is one repeat)";
-      }
-      if (rep.contains("warmup") && !ReadInt(rep["warmup"], &warmup)) {
-        return WrongType(where + ".warmup", rep["warmup"], "an integer >= 0");
-      }
-      static const nlohmann::json kEmpty = nlohmann::json::array();
-      const nlohmann::json* series[2] = {&kEmpty, &kEmpty};
-      const char* names[2] = {"latency_ms", "nll"};
-      for (int k = 0; k < 2; ++k) {
-        if (!rep.contains(names[k])) continue;
-        series[k] = &rep[names[k]];
-        if (!series[k]->is_array()) {
-          return WrongType(where + "." + names[k], *series[k], "a list of numbers");
-        }
-      }
-      const auto& lat = *series[0];
-      const auto& nll = *series[1];
-      size_t n = std::max(lat.size(), nll.size());
-      for (size_t i = 0; i < n; ++i) {
-        store::Sample s;
-        s.repeat = repeat;
-        s.index = static_cast<int>(i);
-        s.latency_ms = s.nll = std::nan("");
-        if (i < lat.size() && !ReadNumber(lat[i], &s.latency_ms)) {
-          return WrongType(where + ".latency_ms[" + std::to_string(i) + "]", lat[i], "a number");
-        }
-        if (i < nll.size() && !ReadNumber(nll[i], &s.nll)) {
-          return WrongType(where + ".nll[" + std::to_string(i) + "]", nll[i], "a number");
-        }
-        s.warmup = static_cast<int>(i) < warmup;
-        r->samples.push_back(s);
-      }
-    }
+    if (std::string e = ReadSamples(j["samples"], r); !e.empty()) return e;
   }
   for (const char* field : {"details", "environment"}) {
     if (!j.contains(field)) continue;
@@ -381,31 +388,20 @@ store::AttemptResult Classify(const AttemptObservation& obs) {
 }
 
 std::optional<std::string> ReadResultFile(const std::string& path) {
-  // Only a regular file: a FIFO would block orch forever, a device never end.
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string data;
-  // One byte more than the cap, so that ReadResult can tell an oversized file.
-  data.resize(kMaxResultBytes + 1);
-  in.read(data.data(), static_cast<std::streamsize>(data.size()));
-  data.resize(static_cast<size_t>(in.gcount()));
-  return data;
+  // One byte more than the cap, so that ReadResult can tell an oversized file; the
+  // buffer is the file's size, not the cap (zero-filling 64 MiB per result was most of
+  // orch's per-trial cost, issue 18).
+  return ReadAttemptFile(path, kMaxResultBytes + 1);
 }
 
 std::string ReadTail(const std::string& path, int max_lines) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  std::streamoff start = std::max<std::streamoff>(0, size - 16384);
-  in.seekg(start);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  bool cut = false;
+  std::optional<std::string> data = ReadAttemptFileTail(path, kTailBytes, &cut);
+  if (!data) return "";
   std::vector<std::string> lines;
-  std::istringstream ss(data);
+  std::istringstream ss(*data);
   std::string line;
-  bool first = start > 0;  // the first line may be cut
+  bool first = cut;  // the first line may be cut
   while (std::getline(ss, line)) {
     if (first) {
       first = false;

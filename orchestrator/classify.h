@@ -41,11 +41,13 @@ inline constexpr size_t kMaxReasonBytes = 4096;
 store::AttemptResult Classify(const AttemptObservation& obs);
 
 // result.json's bytes, at most kMaxResultBytes + 1 of them (so that an oversized file is
-// recognized without reading it whole); nullopt when it is not a regular file (absent, a
-// FIFO, a device) or cannot be opened.
+// recognized without reading it whole; the buffer is the file's size, not the cap);
+// nullopt when it is not a regular file (absent, a symlink, a FIFO, a device) or cannot
+// be opened (attempt_files.h, ReadAttemptFile).
 std::optional<std::string> ReadResultFile(const std::string& path);
 
-// The last `max_lines` non-empty lines of the file's last 16 KiB.
+// The last `max_lines` non-empty lines of the file's last 16 KiB; "" when it is not a
+// regular file (a worker may leave worker.log a FIFO or a link to /dev/zero).
 std::string ReadTail(const std::string& path, int max_lines);
 
 }  // namespace orch

@@ -14,6 +14,7 @@
 #include <vector>
 
 
+#include "orchestrator/attempt_files.h"
 #include "orchestrator/classify.h"
 #include "orchestrator/ownership.h"
 #include "orchestrator/retry_policy.h"
@@ -87,7 +88,7 @@ std::vector<std::pair<int64_t, int64_t>> ProcessesIn(const std::string& dir) {
 // complete, and Classify judges its contents exactly as when orch sees the worker exit.
 std::optional<std::string> LeftResult(const std::string& attempt_dir) {
   if (attempt_dir.empty()) return std::nullopt;
-  return ReadResultFile(attempt_dir + "/result.json");
+  return ReadResultFile(ResultFilePath(attempt_dir));
 }
 
 double FileAgeBetween(const std::string& from, const std::string& to) {
@@ -113,14 +114,13 @@ StatusOr<RecoverySummary> RecoverOrphans(store::Store& db, double kill_grace_s) 
     OwnerVerdict verdict = JudgeOwner(*run, me, now);
     if (!verdict.gone) continue;
     bool local = a.owner.host == me.host && run->owner.pid_ns == me.pid_ns && !me.pid_ns.empty();
-    std::error_code ec;
     if (local && a.worker_pid > 0 && a.worker_pid_start > 0) {
       if (SameProcessAlive(a.worker_pid, a.worker_pid_start)) {
         StopWorker(a.worker_pid, a.worker_pid_start, kill_grace_s);
         ++sum.workers_stopped;
       }
     } else if (local && !a.attempt_dir.empty() &&
-               std::filesystem::exists(a.attempt_dir + "/trial.json", ec)) {
+               AttemptFileExists(TrialFilePath(a.attempt_dir))) {
       // Spawned (trial.json is written first) but its pid, or the pid's start time (say
       // /proc was unreadable for want of descriptors), was never recorded.
       for (const auto& [pid, start] : ProcessesIn(a.attempt_dir)) {
@@ -133,7 +133,7 @@ StatusOr<RecoverySummary> RecoverOrphans(store::Store& db, double kill_grace_s) 
       AttemptObservation obs;
       obs.result_text = *text;
       obs.stderr_tail = ReadTail(a.log_path, 20);
-      obs.duration_s = FileAgeBetween(a.attempt_dir + "/trial.json", a.attempt_dir + "/result.json");
+      obs.duration_s = FileAgeBetween(TrialFilePath(a.attempt_dir), ResultFilePath(a.attempt_dir));
       store::AttemptResult r = Classify(obs);
       r.attempt_id = a.id;
       auto trial = db.FindTrial(a.trial_key);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "orchestrator/attempt_files.h"
 #include "base/os_error.h"
 #include "orchestrator/trial_document.h"
 
@@ -45,11 +46,11 @@ StatusOr<std::unique_ptr<RunningAttempt>> RunningAttempt::Start(const AttemptLau
   auto written = WriteTrialDocument(c, launch.inputs, "/dev/fd/3");
   if (!written.ok()) return written.status();
   const std::string& trial_path = *written;
-  a->log_path_ = c.attempt_dir + "/worker.log";
+  a->log_path_ = WorkerLogPath(c.attempt_dir);
   auto log = BoundedLog::Open(a->log_path_);
   if (!log.ok()) return log.status();
   a->log_ = std::move(log).value();
-  std::string events_path = c.attempt_dir + "/events.jsonl";
+  std::string events_path = EventsFilePath(c.attempt_dir);
   a->events_log_fd_ = ::open(events_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (a->events_log_fd_ < 0) return OsError(errno, events_path + ": cannot open");
 
@@ -201,7 +202,7 @@ std::optional<AttemptObservation> RunningAttempt::TryFinish() {
   obs.limit_s = kill_limit_s_;
   obs.exit = info;
   obs.duration_s = elapsed_s();
-  obs.result_text = ReadResultFile(launch_.claim.attempt_dir + "/result.json");
+  obs.result_text = ReadResultFile(ResultFilePath(launch_.claim.attempt_dir));
   obs.failure_event = events_.failure();
   obs.event_warnings = events_.warnings();
   obs.stderr_tail = ReadTail(log_path_, 20);

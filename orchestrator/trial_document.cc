@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "orchestrator/attempt_files.h"
 #include "base/atomic_file.h"
 
 namespace orch {
@@ -20,7 +21,7 @@ nlohmann::json TrialDocument(const store::Claim& c, const nlohmann::json& inputs
       {"replicates", c.replicates},
       {"attempt_dir", c.attempt_dir},
       {"events_path", events_path},
-      {"result_path", c.attempt_dir + "/result.json"},
+      {"result_path", ResultFilePath(c.attempt_dir)},
       {"config", config},
       {"inputs", inputs},
   };
@@ -28,13 +29,13 @@ nlohmann::json TrialDocument(const store::Claim& c, const nlohmann::json& inputs
 
 StatusOr<std::string> WriteTrialDocument(const store::Claim& c, const nlohmann::json& inputs,
                                          const std::string& events_path) {
-  std::string path = c.attempt_dir + "/trial.json";
+  std::string path = TrialFilePath(c.attempt_dir);
   if (Status s = WriteFileAtomically(path, TrialDocument(c, inputs, events_path).dump(2) + "\n");
       !s.ok()) {
     return s;
   }
   std::error_code ec;
-  std::filesystem::remove(c.attempt_dir + "/result.json", ec);
+  std::filesystem::remove(ResultFilePath(c.attempt_dir), ec);
   return path;
 }
 

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "orchestrator/attempt_files.h"
 #include "orchestrator/classify.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
@@ -54,12 +55,17 @@ int RunShow(const ShowOptions& o) {
       std::printf("\n");
       if (!a.reason.empty()) std::printf("  reason: %s\n", T(a.reason).c_str());
     }
-    if (!a.log_path.empty()) std::printf("  log: %s\n", T(a.log_path).c_str());
+    // A SLURM attempt records no log path: its worker.log is in the attempt directory.
+    std::string log = a.log_path;
+    if (log.empty() && !a.attempt_dir.empty() && AttemptFileExists(WorkerLogPath(a.attempt_dir))) {
+      log = WorkerLogPath(a.attempt_dir);
+    }
+    if (!log.empty()) std::printf("  log: %s\n", T(log).c_str());
     auto metrics = db->Metrics(a.id);
     for (const auto& [k, v] : metrics) std::printf("  %-24s %.6g\n", T(k).c_str(), v);
     if (a.warnings_json != "[]") std::printf("  warnings: %s\n", T(a.warnings_json).c_str());
     if (a.details_json != "{}") std::printf("  details: %s\n", T(a.details_json).c_str());
-    if (!a.log_path.empty()) last_log = a.log_path;
+    if (!log.empty()) last_log = log;
   }
   if (!last_log.empty()) {
     std::string tail = ReadTail(last_log, 20);

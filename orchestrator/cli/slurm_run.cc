@@ -1,7 +1,9 @@
 #include "orchestrator/cli/slurm_run.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "base/atomic_file.h"
 #include "orchestrator/cli/commands.h"
@@ -82,6 +84,23 @@ bool Preflight(const slurm::SlurmOptions& opts, const std::string& results_dir) 
     return false;
   }
   return true;
+}
+
+// L6: the replicates of one trial run one after another (design.md, "Replicates"), so
+// a detached run has submitted one replicate of each trial; the next ones are submitted
+// by an orch that polls (`orch resume`), not by `orch status`.
+void PrintReplicatesLeft(const store::Store& db, int64_t sweep_id) {
+  int trials = 0, left = 0;
+  std::set<std::string> seen;  // a trial two studies share is listed twice
+  for (const auto& t : db.Trials(sweep_id)) {
+    if (t.state == store::TrialState::kDone || t.replicates <= 1 || !seen.insert(t.key).second) continue;
+    ++trials;
+    left += std::max(0, t.replicates - t.ok_replicates - 1);
+  }
+  if (left == 0) return;
+  std::printf("%d more replicate(s) of %d trial(s) are not submitted yet: a trial's "
+              "replicates run one after another; `orch resume` submits each as the one "
+              "before it finishes (`orch status` only records)\n", left, trials);
 }
 
 }  // namespace
@@ -174,6 +193,7 @@ int RunSlurm(store::Store& db, const SlurmRunRequest& req) {
     } else if (r->interrupted || req.detach) {
       std::printf("%d trial(s) are with SLURM; `orch status` shows what finished, "
                   "`orch resume` reattaches, `orch cancel` cancels them\n", r->still_queued);
+      PrintReplicatesLeft(db, req.sweep_id);
       code = r->interrupted ? kExitInterrupted : kExitOk;
     } else {
       int left = db.UnfinishedCount(req.sweep_id);

@@ -42,7 +42,8 @@ struct SlurmRunRequest {
 int RunSlurm(store::Store& db, const SlurmRunRequest& req);
 
 // `orch status`: when the sweep has SLURM attempts whose orch is gone (detached or
-// killed), one poll ingests what finished meanwhile and requeues what SLURM lost.
+// killed), one poll records what finished meanwhile. It only observes: it cancels
+// nothing (a silent task is for the next `orch resume`) and submits nothing.
 // Prints a line about it to stderr; never fails the status command.
 void ReattachForStatus(const std::string& db_path, const std::string& sweep_name);
 

@@ -24,10 +24,8 @@ struct BatchScript {
 
 std::string RenderBatchScript(const BatchScript& b);
 
-// The files the script writes in each attempt directory.
-inline constexpr const char* kStartedFile = "slurm_started";
-inline constexpr const char* kExitStatusFile = "exit_status";
-inline constexpr const char* kAbandonedFile = "abandoned";
+// The files the script reads and writes in each attempt directory are named in
+// orchestrator/attempt_files.h.
 
 // A string as one single-quoted shell word.
 std::string ShellQuote(const std::string& s);

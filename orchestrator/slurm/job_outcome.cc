@@ -4,11 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
+#include "orchestrator/attempt_files.h"
 #include "orchestrator/slurm/batch_script.h"
 #include "orchestrator/worker_events.h"
 
@@ -16,14 +15,7 @@ namespace orch::slurm {
 namespace {
 
 std::optional<std::string> Slurp(const std::string& path, size_t max) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string s(std::min(max, static_cast<size_t>(st.st_size)), '\0');
-  in.read(s.data(), static_cast<std::streamsize>(s.size()));
-  s.resize(static_cast<size_t>(in.gcount()));
-  return s;
+  return ReadAttemptFile(path, max);  // a regular file only: never blocks, never unbounded
 }
 
 double Mtime(const std::string& path) {
@@ -33,7 +25,7 @@ double Mtime(const std::string& path) {
 }
 
 double StartedAt(const std::string& dir) {
-  auto text = Slurp(dir + "/" + kStartedFile, 256);
+  auto text = Slurp(StartedFilePath(dir), 256);
   if (!text) return 0;
   std::istringstream in(*text);
   std::string job;
@@ -46,16 +38,16 @@ double StartedAt(const std::string& dir) {
 AttemptObservation Observe(const std::string& dir, const ExitInfo& exit) {
   AttemptObservation obs;
   obs.exit = exit;
-  obs.result_text = ReadResultFile(dir + "/result.json");
+  obs.result_text = ReadResultFile(ResultFilePath(dir));
   WorkerEvents events;
-  if (auto text = Slurp(dir + "/events.jsonl", size_t{64} << 20)) {
+  if (auto text = Slurp(EventsFilePath(dir), size_t{64} << 20)) {
     events.Feed(*text);
     events.Feed("\n");  // a last line without newline still counts
   }
   obs.failure_event = events.failure();
   obs.event_warnings = events.warnings();
-  obs.stderr_tail = ReadTail(dir + "/worker.log", 20);
-  double started = StartedAt(dir), ended = Mtime(dir + "/" + kExitStatusFile);
+  obs.stderr_tail = ReadTail(WorkerLogPath(dir), 20);
+  double started = StartedAt(dir), ended = Mtime(ExitStatusFilePath(dir));
   if (started > 0 && ended >= started) obs.duration_s = ended - started;
   return obs;
 }
@@ -70,26 +62,53 @@ bool MemoryKill(const TaskEnd& end) {
 }  // namespace
 
 std::optional<ExitInfo> RecordedExit(const std::string& dir) {
-  auto text = Slurp(dir + "/" + kExitStatusFile, 64);
+  auto text = Slurp(ExitStatusFilePath(dir), 64);
   if (!text) return std::nullopt;
   std::istringstream in(*text);
-  int rc = -1;
-  if (!(in >> rc) || rc < 0 || rc > 255) return std::nullopt;
+  std::string kind;
+  int n = -1;
   ExitInfo e;
-  if (rc > 128 && rc <= 128 + 64) {  // the shell's 128+N for a worker killed by signal N
+  if (!(in >> kind)) return std::nullopt;
+  if (kind == "exit" || kind == "signal") {
+    // The wait status, from the task's perl parent: exit 130 is an exit, not SIGINT (L5).
+    if (!(in >> n) || n < 0 || n > 255) return std::nullopt;
+    e.signaled = kind == "signal";
+    e.code = n;
+    return e;
+  }
+  std::istringstream bare(kind);  // the shell's `$?` (a task without perl)
+  if (!(bare >> n) || n < 0 || n > 255) return std::nullopt;
+  if (n > 128 && n <= 128 + 64) {  // the shell's 128+N for a worker killed by signal N
     e.signaled = true;
-    e.code = rc - 128;
+    e.code = n - 128;
   } else {
-    e.code = rc;
+    e.code = n;
   }
   return e;
+}
+
+std::optional<AttemptVerdict> JudgeFromFiles(const std::string& dir, const std::string& job_id) {
+  AttemptVerdict v;
+  if (std::optional<ExitInfo> exit = RecordedExit(dir)) {
+    v.result = Classify(Observe(dir, *exit));
+    return v;
+  }
+  // No exit recorded (the node went down after the worker wrote its result): a
+  // result.json is complete (written atomically, last) and says what was measured.
+  AttemptObservation obs = Observe(dir, ExitInfo{});
+  if (!obs.result_text) return std::nullopt;
+  v.result = Classify(obs);
+  v.result.exit_code.reset();
+  v.result.reason += v.result.reason.empty() ? "" : " ";
+  v.result.reason += "(SLURM job " + job_id + " ended without a recorded exit status)";
+  if (v.result.outcome == "ok") v.result.reason.clear();
+  return v;
 }
 
 AttemptVerdict JudgeAttempt(const std::string& dir, const TaskEnd& end) {
   AttemptVerdict v;
   const std::string& st = end.job.state;
-  std::error_code ec;
-  bool started = std::filesystem::exists(dir + "/" + kStartedFile, ec);
+  bool started = AttemptFileExists(StartedFilePath(dir));
   std::optional<ExitInfo> exit = RecordedExit(dir);
   std::string slurm_says = "SLURM: job " + end.job_id + " ended " + st +
                            (end.job.exit_code.empty() ? "" : " (exit " + end.job.exit_code + ")");
@@ -121,7 +140,6 @@ AttemptVerdict JudgeAttempt(const std::string& dir, const TaskEnd& end) {
     return v;
   }
   AttemptObservation obs = Observe(dir, ExitInfo{true, 9});
-  obs.stderr_tail = ReadTail(dir + "/worker.log", 20);
   if (timeout) {
     obs.killed_for = KillReason::kTimeout;
     obs.limit_s = end.timeout_s;

@@ -39,7 +39,15 @@ struct TaskEnd {
 
 AttemptVerdict JudgeAttempt(const std::string& attempt_dir, const TaskEnd& end);
 
-// The exit status the batch script recorded ("0", "139" = SIGSEGV), nullopt when none.
+// The exit status the batch script recorded: "exit N" / "signal N" (the wait status, from
+// the task's perl parent), or a bare number (the shell's `$?`, 128+N read as signal N);
+// nullopt when none.
 std::optional<ExitInfo> RecordedExit(const std::string& attempt_dir);
+
+// A job SLURM no longer knows (F5): the verdict its attempt directory supports on its own,
+// from a recorded exit status or a complete result.json; nullopt when it holds neither
+// (the attempt is then interrupted and runs again).
+std::optional<AttemptVerdict> JudgeFromFiles(const std::string& attempt_dir,
+                                             const std::string& job_id);
 
 }  // namespace orch::slurm

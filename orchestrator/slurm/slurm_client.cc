@@ -1,6 +1,10 @@
 #include "orchestrator/slurm/slurm_client.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <exception>
+#include <cstdlib>
 #include <sstream>
 
 #include "orchestrator/slurm/slurm_command.h"
@@ -110,7 +114,7 @@ StatusOr<std::string> SlurmClient::Submit(const std::vector<std::string>& args,
   if (test_only) argv.push_back("--test-only");
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back(script);
-  auto r = RunCommand(argv, 120);
+  auto r = RunCommand(argv, kSubmitLimitS);
   if (!r.ok()) return r.status();
   if (!r->ok()) return Status::Error(r->ErrorText("sbatch"));
   if (test_only) return std::string();
@@ -129,7 +133,7 @@ PollResult SlurmClient::Poll(const std::set<std::string>& array_jobs) {
   }
   std::string ids = Join(array_jobs);
   bool queue_ok = false, acct_ok = false;
-  auto q = RunCommand({"squeue", "-h", "-r", "-t", "all", "-j", ids, "-o", "%i|%T|%r"}, 60);
+  auto q = RunCommand({"squeue", "-h", "-r", "-t", "all", "-j", ids, "-o", "%i|%T|%r"}, kQueryLimitS);
   if (q.ok() && q->ok()) {
     p.jobs = ParseSqueue(q->out);
     queue_ok = true;
@@ -138,7 +142,7 @@ PollResult SlurmClient::Poll(const std::set<std::string>& array_jobs) {
   } else {
     p.problem = q.ok() ? q->ErrorText("squeue") : q.status().message();
   }
-  auto a = RunCommand({"sacct", "-n", "-X", "-P", "-j", ids, "-o", "JobID,State,ExitCode"}, 60);
+  auto a = RunCommand({"sacct", "-n", "-X", "-P", "-j", ids, "-o", "JobID,State,ExitCode"}, kQueryLimitS);
   if (a.ok() && a->ok()) {
     for (auto& [id, st] : ParseSacct(a->out)) {
       auto it = p.jobs.find(id);
@@ -150,6 +154,7 @@ PollResult SlurmClient::Poll(const std::set<std::string>& array_jobs) {
     p.problem += (p.problem.empty() ? "" : "; ") +
                  (a.ok() ? a->ErrorText("sacct") : a.status().message());
   }
+  p.queue_answered = queue_ok;
   p.complete = queue_ok && acct_ok;
   return p;
 }
@@ -158,22 +163,54 @@ Status SlurmClient::Cancel(const std::vector<std::string>& job_ids) {
   if (job_ids.empty()) return Status::Ok();
   std::vector<std::string> argv = {"scancel"};
   argv.insert(argv.end(), job_ids.begin(), job_ids.end());
-  auto r = RunCommand(argv, 60);
+  auto r = RunCommand(argv, kQueryLimitS);
   if (!r.ok()) return r.status();
   if (!r->ok()) return Status::Error(r->ErrorText("scancel"));
   return Status::Ok();
 }
 
+// The first id in `out` ("ID|NAME" lines) whose name is exactly `name`.
+static std::string IdNamed(const std::string& out, const std::string& name) {
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t bar = line.find('|');
+    if (bar == std::string::npos) continue;
+    std::string n = line.substr(bar + 1);
+    while (!n.empty() && (n.back() == ' ' || n.back() == '\r')) n.pop_back();
+    if (n == name) return FirstWord(line.substr(0, bar));
+  }
+  return "";
+}
+
 StatusOr<std::string> SlurmClient::FindByName(const std::string& name) {
-  auto q = RunCommand({"squeue", "-h", "-t", "all", "-n", name, "-o", "%F"}, 60);
+  // Only this user's jobs: another user's (or another database's) job of the same name
+  // must never be adopted; the name is compared here, so a `,` (a list separator to
+  // squeue -n) or SLURM's own matching rules cannot pick another job.
+  std::vector<std::string> q_argv = {"squeue", "-h", "-t", "all", "-n", name, "-o", "%F|%j"};
+  std::vector<std::string> a_argv = {"sacct", "-n", "-X", "-P", "-S", "now-30days",
+                                     "--name", name, "-o", "JobID,JobName"};
+  std::string user = SlurmUser();
+  if (!user.empty()) {
+    q_argv.insert(q_argv.begin() + 1, {"-u", user});
+    a_argv.insert(a_argv.begin() + 1, {"-u", user});
+  }
+  auto q = RunCommand(q_argv, kQueryLimitS);
   if (!q.ok()) return q.status();
   if (!q->ok()) return Status::Error(q->ErrorText("squeue"));
-  std::string id = FirstWord(q->out.substr(0, q->out.find('\n')));
+  std::string id = IdNamed(q->out, name);
   if (!id.empty()) return id;
-  auto a = RunCommand({"sacct", "-n", "-X", "-P", "-S", "now-30days", "--name", name, "-o", "JobID"}, 60);
+  auto a = RunCommand(a_argv, kQueryLimitS);
   if (!a.ok()) return a.status();
   if (!a->ok()) return Status::Error(a->ErrorText("sacct"));
-  return ArrayJobOf(FirstWord(a->out.substr(0, a->out.find('\n'))));
+  id = IdNamed(a->out, name);
+  return id.empty() ? id : ArrayJobOf(id);
+}
+
+std::string SlurmUser() {
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name) return pw->pw_name;
+  if (const char* u = std::getenv("USER")) return u;
+  return "";
 }
 
 }  // namespace orch::slurm

@@ -3,7 +3,10 @@
 // trial.json (events_path: events.jsonl in the attempt directory), submits them as arrays
 // (batch_script.h; the job id of each attempt is stored), polls with one squeue and one
 // sacct call per interval for the whole sweep, and records each finished attempt as the
-// local executor would (job_outcome.h). Attempts with a job id are judged by SLURM's
+// local executor would (job_outcome.h).
+// A cancel is checked before every claim and sbatch; a task orch cancels itself (no
+// heartbeat) has why written into its attempt directories first (attempt_files.h,
+// orch_kill), so any later orch classifies its end the same way. Attempts with a job id are judged by SLURM's
 // state, never by the orch process that submitted them: a later `orch run`/`resume`/
 // `status` adopts those whose orch is gone, so killing orch loses nothing and submits
 // nothing twice. Ctrl-C detaches (jobs keep running); `orch cancel` cancels them.
@@ -44,7 +47,7 @@ struct ExecutorOptions {
   double lease_s = 60, lease_refresh_s = 10;
   bool submit = true;        // false: only adopt and ingest (`orch status`)
   bool detach = false;       // submit, then return without waiting
-  bool once = false;         // one poll, then return (`orch status`)
+  bool once = false;         // one poll, then return (`orch status`): observe only, no scancel
 };
 
 struct ExecutorResult {

@@ -63,7 +63,17 @@ def run_worker(run, argv=None, classify=None, extra_flags=None):
         events.failure(result.outcome, result.reason)
     try:
         write_result(trial.result_path, result)
-    except (OSError, ValueError) as e:
+    except ValueError as e:
+        # orch would refuse this result: record why, as orch would word it, instead.
+        reason = f"invalid result.json: {e}"
+        print(f"orch worker: {reason}", file=sys.stderr)
+        events.failure("error", reason)
+        try:
+            write_result(trial.result_path, Result("error", reason=reason))
+        except (OSError, ValueError) as e2:
+            print(f"orch worker: cannot write {trial.result_path}: {e2}", file=sys.stderr)
+            return 1
+    except OSError as e:
         print(f"orch worker: cannot write {trial.result_path}: {e}", file=sys.stderr)
         return 1
     return 0

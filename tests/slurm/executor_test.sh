@@ -187,8 +187,10 @@ spec cancel "$C" '  - id: A
     matrix: {x_behavior: [sleep], x_sleep: ["300"]}'
 (cd "$C" && exec "$ORCH" run spec.yaml --executor slurm >"$C/orch.log" 2>&1) &
 P=$!
-for ((i = 0; i < 120; i++)); do [[ -n $(squeue -h -t R -n "orch-cancel-r1b1" -o %i) ]] && break; sleep 0.5; done
-JOB=$(squeue -h -t R -n orch-cancel-r1b1 -o %i)
+# The array's name: orch-SWEEP-DB-rRUNbBATCH (DB: 8 hex digits of the results directory).
+running_cancel_job() { squeue -h -t R -o '%i %j' | awk '$2 ~ /^orch-cancel-[0-9a-f]+-r1b1$/ {print $1}'; }
+for ((i = 0; i < 120; i++)); do [[ -n $(running_cancel_job) ]] && break; sleep 0.5; done
+JOB=$(running_cancel_job)
 [[ -n $JOB ]] || fail "cancel: the job never ran"
 (cd "$C" && "$ORCH" cancel) | tee "$C/cancel.log"
 grep -q '1 SLURM job(s) cancelled' "$C/cancel.log" || fail "cancel: $(cat "$C/cancel.log")"

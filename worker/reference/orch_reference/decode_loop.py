@@ -58,7 +58,12 @@ def run(model, ids, cfg, device, heartbeat, step_hook=None, fault=None):
                     ev0, ev1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                     ev0.record()
                 t0 = time.perf_counter()
-                out = model(input_ids=x[i:i + 1].view(1, 1), cache=cache, use_cache=True)
+                if r == 0 and i == 0 and hasattr(heartbeat, "busy"):
+                    # The first step may compile (cuda_graph): a long call without progress.
+                    with heartbeat.busy(600):
+                        out = model(input_ids=x[i:i + 1].view(1, 1), cache=cache, use_cache=True)
+                else:
+                    out = model(input_ids=x[i:i + 1].view(1, 1), cache=cache, use_cache=True)
                 if streaming_cache:
                     streaming.evict(cache, n_sink, window)
                 if cuda:

@@ -63,6 +63,12 @@ def _validate(cfg):
         raise WorkerFailure("error", f"window must be a positive integer or full, not {cfg['window']!r}")
 
 
+# The longest single call (loading weights, quantizing, the sanity forward, the first
+# compiled step) the heartbeat covers without progress (orch_protocol.Heartbeat.busy): a
+# call wedged for longer stops the heartbeats and orch's heartbeat_timeout ends it `hung`.
+_BUSY_S = 600
+
+
 def run_trial(trial, events):
     cfg = {"quant": "none", "scope": "all", "window": "full", "n_sink": 4, "dtype": "fp32",
            "compile": "eager", "mode": "eval", "tokens": 512, "warmup": 8, "repeats": 1,
@@ -90,12 +96,13 @@ def run_trial(trial, events):
 
         events.phase("load_model")
         t0 = time.perf_counter()
-        from transformers import GPTNeoXForCausalLM
-        from transformers.utils import logging as hf_logging
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-        model = GPTNeoXForCausalLM.from_pretrained(trial.inputs["model"], dtype=_DTYPES[cfg["dtype"]])
-        model = model.to(device).eval()
+        with hb.busy(_BUSY_S):  # one long call: beats for it, for at most _BUSY_S
+            from transformers import GPTNeoXForCausalLM
+            from transformers.utils import logging as hf_logging
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+            model = GPTNeoXForCausalLM.from_pretrained(trial.inputs["model"], dtype=_DTYPES[cfg["dtype"]])
+            model = model.to(device).eval()
         load_s = time.perf_counter() - t0
         max_pos = model.config.max_position_embeddings
         if cfg["window"] == "full" and cfg["tokens"] > max_pos and cfg["mode"] != "sanity":
@@ -106,7 +113,8 @@ def run_trial(trial, events):
 
         events.phase("quantize")
         t0 = time.perf_counter()
-        details = quant.quantize(model, cfg["quant"], cfg["scope"], cfg.get("x_torchao_version"))
+        with hb.busy(_BUSY_S):
+            details = quant.quantize(model, cfg["quant"], cfg["scope"], cfg.get("x_torchao_version"))
         quantize_s = time.perf_counter() - t0
         dev.sync(device)
         dev.reset_peaks(device)
@@ -123,7 +131,8 @@ def run_trial(trial, events):
         outcome, reason, samples = "ok", "", []
         if cfg["mode"] == "sanity":
             events.phase("sanity")
-            outcome, m, d = modes.sanity(model, ids, cfg, device)
+            with hb.busy(_BUSY_S):
+                outcome, m, d = modes.sanity(model, ids, cfg, device)
             metrics.update(m)
             details.update(d)
             if outcome != "ok":
