@@ -38,6 +38,11 @@ SpeedVerdict JudgeSpeed(const Interval& ratio_ci, double ratio, double min_effec
 Comparison CompareMeasurements(const Cell& cell, const Cell& baseline, double confidence,
                                double min_effect, double ppl_tolerance);
 
+// The study's Sensitivity from its ok cells with per-token samples: unset when any has
+// one replicate or fewer than two such cells exist (nothing is compared then).
+std::optional<Sensitivity> StudySensitivity(const std::vector<Cell>& cells, double confidence,
+                                            double min_effect);
+
 // Compares `cell` with `baseline` (both should be ok; otherwise the reason is recorded).
 Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& opts);
 
