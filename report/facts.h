@@ -1,6 +1,6 @@
-// Facts: turns a SweepSnapshot into the ReportModel — per-cell statistics (pooled
-// repeats, bootstrap CIs), each study's baseline and the comparisons with it, and the
-// claims the data supports. Claims are conservative by construction: "slower"/"faster"
+// Facts: turns a SweepSnapshot into the ReportModel — per-cell statistics (replicate
+// medians, Student-t CIs; stats.h), each study's baseline, the comparisons with it and
+// its sensitivity, and the claims the data supports. Claims are conservative by construction: "slower"/"faster"
 // only when the ratio's CI excludes 1, "PPL stable" only within the stated tolerance,
 // and no comparison across different hardware or builds. Pure; callable from any
 // thread (BuildModel runs the per-cell bootstrap on its own short-lived threads).
