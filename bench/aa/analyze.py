@@ -4,7 +4,10 @@
   analyze.py position DB      the position effect: each ok worker process's median TPOT
                               against its cell's geometric mean, by its position within
                               its round (claim order: attempts are claimed one at a time
-                              with -j 1, so attempt id order is claim order)
+                              with -j 1, so attempt id order is claim order); meant
+                              for random-order sweeps: under `order: interleaved` a
+                              position is always the same cell, and centring on the
+                              cell cancels it
   analyze.py subset DB OUT K  copies DB to OUT keeping replicates 1..K of every trial (the
                               first K rounds: what a `repeats: K` sweep would have
                               measured), so `orch report` can score them
