@@ -46,7 +46,7 @@ class SpecParser {
     static const std::set<std::string> kTop = {
         "name",    "context", "conclusion", "model", "tokenizer",  "dataset", "device",
         "worker",  "workers", "defaults",   "studies", "order",    "order_seed", "slurm"};
-    std::optional<SourcePos> order_seed_pos;
+    std::optional<SourcePos> order_seed_pos, order_pos;
     uint64_t order_seed = 0;
     for (const auto& [key, value] : Entries(root, "")) {
       std::string k = key.as<std::string>();
@@ -81,6 +81,7 @@ class SpecParser {
       } else if (k == "studies") {
         Studies(value);
       } else if (k == "order") {
+        order_pos = PosOf(key);
         std::string v = Text(value, k);
         if (v == "interleaved" || v == "random") {
           spec.claim_order = v;
@@ -101,11 +102,15 @@ class SpecParser {
         Slurm(value);
       }
     }
-    // The recorded order names its seed, so a reader can reconstruct the claim order.
+    // The default order is random (issue 22): a fresh seeded permutation of the cells in
+    // every round, so no cell holds the same position (first after the previous round's
+    // last) in every round. The recorded order names its seed (default 0), so a reader
+    // can reconstruct the claim order.
+    if (!order_pos) spec.claim_order = "random";
     if (spec.claim_order == "random") {
       spec.claim_order = "random:" + std::to_string(order_seed);
     } else if (order_seed_pos) {
-      Error(*order_seed_pos, "order_seed", "applies only with `order: random`");
+      Error(*order_seed_pos, "order_seed", "applies only with `order: random` (the default)");
     }
     if (spec.name.empty()) Error(PosOf(root), "name", "missing: every spec needs a `name`");
     if (!root["studies"]) Error(PosOf(root), "studies", "missing: a spec needs `studies`");

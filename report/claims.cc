@@ -1,6 +1,7 @@
 #include "report/claims.h"
 
 #include <cctype>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -117,8 +118,8 @@ Prose CellObservation(const Study& study, size_t i, double ppl_tolerance, double
         p.Text("; " + FormatRatio(*cmp.ratio) + "x the baseline's median, 95% CI " +
                Ci(cmp.ratio_ci, FormatRatio) + ": ");
         if (cmp.speed == SpeedVerdict::kWithinRunOnly) {
-          p.Text("no faster/slower claim, one replicate: the interval covers within-run spread "
-                 "only");
+          p.Text("no faster/slower claim from one replicate (the interval covers within-run "
+                 "spread only, or the other side's replicates)");
         } else {
           p.Text(SpeedVerdictText(cmp.speed));
           if (cmp.speed == SpeedVerdict::kNoDifference && !cmp.ratio_ci.Contains(1.0))
@@ -172,6 +173,19 @@ Prose BaselineLine(const Study& s) {
     line.Text(" ").Code(partial.dump());
   }
   return line.Text(".");
+}
+
+std::string DetectableChangeText(const Sensitivity& s) {
+  const std::string reps = std::to_string(s.replicates) + " replicates per cell";
+  const std::string spread =
+      "between-replicate spread " + FormatPercent(std::expm1(s.spread)) + " of the median";
+  if (!std::isfinite(s.detectable)) {
+    return "no slowdown up to 100x is found " + FormatPercent(s.power) + " of the time (" +
+           reps + ", " + spread + ")";
+  }
+  return "a slowdown of +" + FormatPercent(s.detectable) + " or more is found " +
+         FormatPercent(s.power) + " of the time (" + reps + ", " + spread +
+         "); a smaller one can hide in \"no measurable difference\"";
 }
 
 std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance, double min_effect) {
@@ -243,13 +257,14 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance, double min_
     }
     if (!within_run.empty()) {
       speed.Text(sep).Text(
-          "no faster/slower claim (one replicate, so the interval covers within-run spread "
-          "only): ");
+          "no faster/slower claim (one replicate on a side, so the interval does not cover "
+          "the spread between worker processes): ");
       AppendCellList(speed, s, within_run, Evidence::kRatio);
     }
-    speed.Text(" (95% two-level bootstrap CI of the median ratio, over replicates and tokens; a "
+    speed.Text(" (95% Student-t CI of the median ratio from the replicates' log medians; a "
                "verdict needs the CI to exclude 1 and a change beyond +/-" +
                FormatPercent(min_effect) + ").");
+    if (s.sensitivity) speed.Text(" Sensitivity: " + DetectableChangeText(*s.sensitivity) + ".");
   }
   out.push_back(speed);
   if (!stable.empty() || !unstable.empty()) {

@@ -23,6 +23,11 @@ Prose BaselineLine(const Study& study);
 // The study's conclusions: speed verdicts, PPL stability, cells not compared.
 std::vector<Prose> StudyClaims(const Study& study, double ppl_tolerance, double min_effect);
 
+// "a slowdown of +6.1% or more is found 80% of the time (3 replicates per cell, between-
+// replicate spread 2.3% of the median); a smaller one can hide in \"no measurable
+// difference\"" (Sensitivity); the report's words for a study's detectable change.
+std::string DetectableChangeText(const Sensitivity& s);
+
 // Cells without measurements by outcome class, each cell once; nullopt when none.
 std::optional<Prose> FailureClaim(const std::vector<Study>& studies);
 

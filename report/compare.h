@@ -1,7 +1,7 @@
 // Comparing two sweeps (`orch compare`): another GPU, another build, another worker. The
 // cells of the two sweeps are joined on their configuration without the ignored keys
 // (execution policy always, plus any axis the user names); each joined pair gets the
-// TPOT ratio second/first with its bootstrap CI, the PPL relative change and whether the
+// TPOT ratio second/first with its Student-t CI, the PPL relative change and whether the
 // outcomes differ; cells without a partner are listed. Reads only snapshots; pure apart
 // from the Store in LoadAndCompare. Deterministic like the report.
 #pragma once

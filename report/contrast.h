@@ -1,7 +1,7 @@
 // Contrast: one cell set against another outside a study's baseline rule — the stack
 // comparison inside a sweep (cells that differ in one key, e.g. `worker`) and
 // `orch compare` (the same configuration in two sweeps). TPOT ratio other/reference with
-// the percentile CI of the two cells' bootstrap medians paired by draw index (stats.h),
+// the Student-t CI from the two cells' replicates (CompareMeasurements, stats.h),
 // the same verdict rule as the report (JudgeSpeed), PPL relative change, and whether the
 // outcomes differ. Unlike facts' Compare it does not refuse different platforms (that is
 // the point of comparing two GPUs or builds); the writers print both platforms. Pure.

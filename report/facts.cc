@@ -239,16 +239,26 @@ SpeedVerdict JudgeSpeed(const Interval& ci, double ratio, double min_effect, boo
 Comparison CompareMeasurements(const Cell& cell, const Cell& baseline, double confidence,
                                double min_effect, double ppl_tolerance) {
   Comparison c;
-  if (cell.tpot && baseline.tpot && baseline.tpot->median > 0 &&
-      cell.tpot->bootstrap_medians.size() == baseline.tpot->bootstrap_medians.size() &&
-      !baseline.tpot->bootstrap_medians.empty()) {
+  if (cell.tpot && baseline.tpot && baseline.tpot->median > 0 && cell.tpot->replicates > 0 &&
+      baseline.tpot->replicates > 0) {
     c.ratio = cell.tpot->median / baseline.tpot->median;
-    // Each cell's resampled medians were drawn from its own seed (its key): pairing them
-    // by draw index is independent resampling of the two cells, at no extra cost.
-    c.ratio_ci =
-        RatioInterval(cell.tpot->bootstrap_medians, baseline.tpot->bootstrap_medians, confidence);
-    c.speed = JudgeSpeed(c.ratio_ci, *c.ratio, min_effect,
-                         cell.tpot->replicates > 1 && baseline.tpot->replicates > 1);
+    const bool replicated = cell.tpot->replicates > 1 && baseline.tpot->replicates > 1;
+    if (auto r = ReplicateRatio(cell.tpot->log_medians, baseline.tpot->log_medians, confidence)) {
+      // Student t on the replicates' log medians (stats.h); with one replicate on one
+      // side it borrows the other side's spread, and no claim is made from it.
+      c.ratio_ci = r->ci;
+      c.speed = JudgeSpeed(c.ratio_ci, *c.ratio, min_effect, replicated);
+    } else if (cell.tpot->bootstrap_medians.size() == baseline.tpot->bootstrap_medians.size() &&
+               !baseline.tpot->bootstrap_medians.empty()) {
+      // One replicate each: the token bootstraps (each cell seeded by its key) paired by
+      // draw index, within-run spread only.
+      c.ratio_ci = RatioInterval(cell.tpot->bootstrap_medians, baseline.tpot->bootstrap_medians,
+                                 confidence);
+      c.speed = JudgeSpeed(c.ratio_ci, *c.ratio, min_effect, replicated);
+    } else {
+      c.ratio.reset();
+      c.unavailable_why = "no per-token samples";
+    }
   } else {
     c.unavailable_why = "no per-token samples";
   }
@@ -259,6 +269,27 @@ Comparison CompareMeasurements(const Cell& cell, const Cell& baseline, double co
                                                       : PplVerdict::kLower;
   }
   return c;
+}
+
+std::optional<Sensitivity> StudySensitivity(const std::vector<Cell>& cells, double confidence,
+                                            double min_effect) {
+  Sensitivity s;
+  double ss = 0;
+  int measured = 0;
+  for (const Cell& c : cells) {
+    if (!c.ok() || !c.tpot || c.tpot->replicates == 0) continue;
+    const int n = static_cast<int>(c.tpot->replicates);
+    if (n < 2) return std::nullopt;
+    ++measured;
+    ss += c.tpot->log_medians.ss;
+    s.spread_df += n - 1;
+    s.replicates = s.replicates == 0 ? n : std::min(s.replicates, n);
+  }
+  if (measured < 2) return std::nullopt;
+  s.spread = std::sqrt(ss / s.spread_df);
+  s.detectable =
+      DetectableChange(s.spread, s.replicates, s.replicates, confidence, min_effect, s.power);
+  return s;
 }
 
 Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& opts) {
@@ -380,6 +411,7 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& 
         if (i != *s.baseline) s.comparisons[i] = Compare(s.cells[i], s.cells[*s.baseline], opts);
       }
     }
+    s.sensitivity = StudySensitivity(s.cells, opts.bootstrap.confidence, opts.min_effect);
     for (size_t i = 0; i < s.cells.size(); ++i)
       s.observations.push_back(CellObservation(s, i, opts.ppl_tolerance, opts.min_effect));
     s.baseline_line = BaselineLine(s);

@@ -1,6 +1,6 @@
-// Facts: turns a SweepSnapshot into the ReportModel — per-cell statistics (pooled
-// repeats, bootstrap CIs), each study's baseline and the comparisons with it, and the
-// claims the data supports. Claims are conservative by construction: "slower"/"faster"
+// Facts: turns a SweepSnapshot into the ReportModel — per-cell statistics (replicate
+// medians, Student-t CIs; stats.h), each study's baseline, the comparisons with it and
+// its sensitivity, and the claims the data supports. Claims are conservative by construction: "slower"/"faster"
 // only when the ratio's CI excludes 1, "PPL stable" only within the stated tolerance,
 // and no comparison across different hardware or builds. Pure; callable from any
 // thread (BuildModel runs the per-cell bootstrap on its own short-lived threads).
@@ -37,6 +37,11 @@ SpeedVerdict JudgeSpeed(const Interval& ratio_ci, double ratio, double min_effec
 // use it.
 Comparison CompareMeasurements(const Cell& cell, const Cell& baseline, double confidence,
                                double min_effect, double ppl_tolerance);
+
+// The study's Sensitivity from its ok cells with per-token samples: unset when any has
+// one replicate or fewer than two such cells exist (nothing is compared then).
+std::optional<Sensitivity> StudySensitivity(const std::vector<Cell>& cells, double confidence,
+                                            double min_effect);
 
 // Compares `cell` with `baseline` (both should be ok; otherwise the reason is recorded).
 Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& opts);

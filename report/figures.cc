@@ -73,7 +73,7 @@ std::string TickText(double v, double step) {
 DotPlot TpotPlot(const Study& s) {
   DotPlot p;
   p.title = "TPOT per variant, study " + s.id;
-  p.x_label = "time per output token, median with 95% bootstrap CI (ms)";
+  p.x_label = "time per output token, median with 95% CI (ms)";
   for (size_t i = 0; i < s.cells.size(); ++i) {
     DotRow r = RowFor(s, i);
     const Cell& c = s.cells[i];

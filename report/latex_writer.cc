@@ -22,11 +22,11 @@ std::string StudyTable(const ReportModel& model, const Study& s) {
   t += "\\caption{Study " + LatexEscape(s.id, ":") + ": " + LatexEscape(OneLine(s.title), ".") +
        ". ";
   t += LatexEscape(
-      "TPOT: median time per output token (replicates pooled) with its 95% two-level bootstrap "
-      "CI (replicates, then tokens); ");
+      "TPOT: median time per output token (geometric mean of the replicates' medians) with its "
+      "95% Student-t CI over the replicates; ");
   if (s.baseline) {
     t += "ratio: TPOT median relative to the baseline " + Tt(s.cells[*s.baseline].short_key) +
-         LatexEscape(" (bold), with its 95% bootstrap CI", ";");
+         LatexEscape(" (bold), with its 95% Student-t CI", ";");
   } else {
     t += "no baseline, so no ratios";
   }
@@ -65,7 +65,7 @@ std::string SummaryTable(const ReportModel& model) {
   t += "\\begin{table}[tbp]\n\\centering\n\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n";
   t += "\\caption{Sweep " + LatexEscape(model.sweep.name, ":") +
        ": cells per study and outcome; comparisons with each study's baseline "
-       "(slower or faster only when the 95\\% two-level bootstrap CI of the TPOT median ratio "
+       "(slower or faster only when the 95\\% Student-t CI of the TPOT median ratio "
        "excludes 1 and the change exceeds $\\pm$" +
        LatexEscape(FormatPercent(model.min_effect)) +
        ", and never from one replicate; "
@@ -148,7 +148,7 @@ std::string StackTable(const ReportModel& model, const KeyPairing& k) {
   t += "\\begin{table*}[tbp]\n\\centering\n\\scriptsize\n\\setlength{\\tabcolsep}{3pt}\n";
   t += "\\caption{Stack comparison: cells that differ only in " + Tt(k.key) +
        ", each against " + Tt(k.key + "=" + k.reference_value) +
-       ". Ratio: TPOT median other/reference with its 95\\% bootstrap CI (slower or faster only "
+       ". Ratio: TPOT median other/reference with its 95\\% Student-t CI (slower or faster only "
        "when the CI excludes 1 and the change exceeds $\\pm$" +
        LatexEscape(FormatPercent(model.min_effect)) + "); PPL change other/reference$-$1.}";
   t += "\\label{tab:orch-stacks}\n";
@@ -232,7 +232,7 @@ std::string RenderLatexFigures(const ReportModel& model, const std::vector<Figur
     const std::string label = SafeFileStem(s.id);
     out += "\n\\begin{figure}[tbp]\n\\centering\n\\includegraphics[width=\\linewidth]{" + dir +
            "/" + names[i].tpot + ".pdf}\n\\caption{Study " + LatexEscape(s.id, ":") + ": " +
-           LatexEscape("TPOT median per variant with 95% bootstrap CI; dashed: the baseline.") +
+           LatexEscape("TPOT median per variant with 95% CI; dashed: the baseline.") +
            "}"
            "\\label{fig:orch-tpot-" +
            label + "}\n\\end{figure}\n";

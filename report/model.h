@@ -77,6 +77,16 @@ struct Comparison {
   std::string unavailable_why;  // set when speed or ppl is unavailable
 };
 
+// How small a change a study's replicates could have found (issue 22), so that "no
+// measurable difference" says how big a difference could still hide.
+struct Sensitivity {
+  double spread = 0;        // pooled sd of the cells' log replicate medians (~ relative)
+  int spread_df = 0;        // its degrees of freedom: sum over cells of (replicates - 1)
+  int replicates = 0;       // per cell, the fewest of the measured cells
+  double power = 0.8;       // the probability the verdict finds `detectable`
+  double detectable = 0;    // smallest slowdown (ratio - 1) found with `power`
+};
+
 struct Study {
   std::string id, title, notes, baseline_json;
   std::vector<Cell> cells;              // spec order
@@ -86,6 +96,7 @@ struct Study {
   std::vector<std::string> varying;     // config fields that differ between cells
   Prose baseline_line;                  // which cell is the baseline and why
   std::vector<Prose> observations;      // generated from the data, parallel to cells
+  std::optional<Sensitivity> sensitivity;  // with 2+ replicates in every measured cell
 };
 
 // One profile-mode cell: shares of the decode step.

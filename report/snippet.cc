@@ -145,7 +145,13 @@ std::vector<Prose> BuildSnippet(const ReportModel& model) {
     return JoinList(r);
   };
   if (!processes.empty()) {
-    method.Text(" x " + numbers(processes) + " replicates (fresh processes, interleaved)");
+    // The recorded claim order (store/claim_order.h): "interleaved" or "random:SEED".
+    const std::string& order = model.sweep.claim_order;
+    method.Text(" x " + numbers(processes) + " replicates (fresh processes, " +
+                (order.rfind("random:", 0) == 0
+                     ? "in a seeded random order per round, seed " + order.substr(7)
+                     : std::string("interleaved")) +
+                ")");
   }
   if (!repeats.empty()) {
     method.Text((processes.empty() ? " x " : " or ") + numbers(repeats) +
@@ -153,9 +159,9 @@ std::vector<Prose> BuildSnippet(const ReportModel& model) {
                                                               : " repeats in one worker process"));
   }
   if (!model.hardware.empty()) method.Text(" on ").User(JoinList(model.hardware));
-  method.Text(std::string(", with 95% two-level bootstrap intervals (") +
-              (repeats.empty() && !processes.empty() ? "replicates" : "repeats") +
-              ", then tokens); a difference "
+  method.Text(std::string(", with 95% Student-t intervals on the ") +
+              (repeats.empty() && !processes.empty() ? "replicates'" : "repeats'") +
+              " log medians; a difference "
               "counts only when the interval of the ratio excludes 1 and the change exceeds +/-" +
               FormatPercent(model.min_effect) + ".");
   out.push_back(method);

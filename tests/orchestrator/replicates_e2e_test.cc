@@ -42,7 +42,8 @@ nlohmann::json TrialJson(const store::AttemptRecord& a) {
 TEST(ReplicatesEndToEnd, EachReplicateIsAFreshProcessClaimedRoundRobin) {
   TempDir d;
   WriteText(d / "spec.yaml",
-            Spec("{x_i: [\"1\", \"2\", \"3\"], x_marker: [\"" + d / "marker" + "\"]}", 3));
+            Spec("{x_i: [\"1\", \"2\", \"3\"], x_marker: [\"" + d / "marker" + "\"]}", 3,
+                 "order: interleaved\n"));  // spec order within a round (below)
   // The plan says how many worker processes the replicates make.
   auto plan = testing::RunOrch(d.path(), "plan spec.yaml");
   EXPECT_NE(plan.output.find("3 distinct trials (9 worker processes"), std::string::npos)

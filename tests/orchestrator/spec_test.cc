@@ -54,10 +54,15 @@ TEST(Spec, UnknownTopLevelKeyNamesLineColumnAndKey) {
   EXPECT_NE(Joined(e).find("x.yaml:2:1: studis: unknown key"), std::string::npos) << Joined(e);
 }
 
-// `order` (+ `order_seed`): how replicates are claimed, recorded with the seed.
-TEST(Spec, ClaimOrderIsInterleavedOrSeededRandom) {
+// `order` (+ `order_seed`): how replicates are claimed, recorded with the seed; random
+// (seed 0) unless the spec says otherwise (issue 22).
+TEST(Spec, ClaimOrderIsSeededRandomByDefaultOrInterleaved) {
   const std::string studies = "studies:\n  - id: A\n    matrix: {quant: [none]}\n";
-  EXPECT_EQ(ParseSpec("x.yaml", "name: s\n" + studies).spec.claim_order, "interleaved");
+  EXPECT_EQ(ParseSpec("x.yaml", "name: s\n" + studies).spec.claim_order, "random:0");
+  EXPECT_EQ(ParseSpec("x.yaml", "name: s\norder_seed: 7\n" + studies).spec.claim_order,
+            "random:7");
+  EXPECT_EQ(ParseSpec("x.yaml", "name: s\norder: interleaved\n" + studies).spec.claim_order,
+            "interleaved");
   SpecParse p = ParseSpec("x.yaml", "name: s\norder: random\norder_seed: 42\n" + studies);
   ASSERT_TRUE(p.ok()) << Joined(Errors("name: s\norder: random\norder_seed: 42\n" + studies));
   EXPECT_EQ(p.spec.claim_order, "random:42");
@@ -69,8 +74,8 @@ TEST(Spec, ClaimOrderIsInterleavedOrSeededRandom) {
   e = Errors("name: s\norder: random\norder_seed: -3\n" + studies);
   EXPECT_NE(Joined(e).find("x.yaml:3:13: order_seed: must be an integer >= 0, not '-3'"),
             std::string::npos) << Joined(e);
-  e = Errors("name: s\norder_seed: 3\n" + studies);
-  EXPECT_NE(Joined(e).find("x.yaml:2:1: order_seed: applies only with `order: random`"),
+  e = Errors("name: s\norder: interleaved\norder_seed: 3\n" + studies);
+  EXPECT_NE(Joined(e).find("x.yaml:3:1: order_seed: applies only with `order: random`"),
             std::string::npos) << Joined(e);
 }
 

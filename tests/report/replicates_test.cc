@@ -133,7 +133,14 @@ TEST(ReportReplicates, TheMethodSentenceSaysFreshProcesses) {
   std::string fresh = sentence(Snapshot({10, 11, 12}, true));
   EXPECT_NE(fresh.find("x 3 replicates (fresh processes, interleaved)"), std::string::npos)
       << fresh;
-  EXPECT_NE(fresh.find("(replicates, then tokens)"), std::string::npos) << fresh;
+  EXPECT_NE(fresh.find("Student-t intervals on the replicates' log medians"), std::string::npos)
+      << fresh;
+  SweepSnapshot shuffled = Snapshot({10, 11, 12}, true);
+  shuffled.sweep.claim_order = "random:5";
+  const std::string random = sentence(shuffled);
+  EXPECT_NE(random.find("(fresh processes, in a seeded random order per round, seed 5)"),
+            std::string::npos)
+      << random;
   std::string old = sentence(Snapshot({10, 11, 12}, false));
   EXPECT_NE(old.find("x 3 repeats in one worker process"), std::string::npos) << old;
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 namespace orch::report {
@@ -139,16 +140,56 @@ std::vector<double> Around(double centre, int n) {
   return v;
 }
 
-TEST(TwoLevelBootstrap, OneReplicateIsTheTokenBootstrap) {
-  BootstrapOptions opts;
-  const std::vector<double> v = Ramp(101, 10, 0.1);
-  EXPECT_EQ(TwoLevelBootstrapMedians({v}, opts), BootstrapMedians(v, opts));
-  EXPECT_TRUE(TwoLevelBootstrapMedians({}, opts).empty());
+TEST(StudentT, QuantilesMatchTheTables) {
+  // R: qt(0.975, df) for df = 1, 2, 4, 10, 100; qt(0.8, 3).
+  EXPECT_NEAR(StudentTQuantile(0.975, 1), 12.7062047, 1e-6);
+  EXPECT_NEAR(StudentTQuantile(0.975, 2), 4.30265273, 1e-7);
+  EXPECT_NEAR(StudentTQuantile(0.975, 4), 2.77644511, 1e-7);
+  EXPECT_NEAR(StudentTQuantile(0.975, 10), 2.22813885, 1e-7);
+  EXPECT_NEAR(StudentTQuantile(0.975, 100), 1.98397152, 1e-7);
+  EXPECT_NEAR(StudentTQuantile(0.8, 3), 0.97847231, 1e-7);
+  EXPECT_NEAR(StudentTQuantile(0.025, 4), -2.77644511, 1e-7);
+  EXPECT_DOUBLE_EQ(StudentTCdf(0, 7), 0.5);
+  EXPECT_NEAR(StudentTCdf(-1.5, 5) + StudentTCdf(1.5, 5), 1.0, 1e-15);
+  EXPECT_NEAR(NormalCdf(1.959963985), 0.975, 1e-9);
 }
 
-TEST(TwoLevelBootstrap, ReplicateSpreadWidensTheInterval) {
+TEST(ReplicateRatio, PooledTIntervalOfTheLogMedians) {
+  // Log medians {0, 0.1} and {0.2, 0.4}: means 0.05 and 0.3, ss 0.005 and 0.02, df 2,
+  // s_p = sqrt(0.0125), se = s_p * sqrt(1/2 + 1/2).
+  const LogMedians base = SummarizeLogMedians({1.0, std::exp(0.1)});
+  const LogMedians cell = SummarizeLogMedians({std::exp(0.2), std::exp(0.4)});
+  const std::optional<RatioEstimate> r = ReplicateRatio(cell, base, 0.95);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->df, 2);
+  EXPECT_NEAR(r->ratio, std::exp(0.25), 1e-12);
+  const double half = 4.30265273 * std::sqrt(0.0125);
+  EXPECT_NEAR(r->ci.lo, std::exp(0.25 - half), 1e-7);
+  EXPECT_NEAR(r->ci.hi, std::exp(0.25 + half), 1e-7);
+  EXPECT_FALSE(ReplicateRatio(SummarizeLogMedians({2.0}), SummarizeLogMedians({3.0}), 0.95));
+}
+
+TEST(DetectionPower, GrowsWithTheChangeAndTheReplicates) {
+  const double sd = 0.05;
+  EXPECT_LT(DetectionPower(0, sd, 3, 3, 0.95, 0.02), 0.05);
+  EXPECT_LT(DetectionPower(0.05, sd, 3, 3, 0.95, 0.02), DetectionPower(0.10, sd, 3, 3, 0.95, 0.02));
+  EXPECT_LT(DetectionPower(0.10, sd, 3, 3, 0.95, 0.02), DetectionPower(0.10, sd, 5, 5, 0.95, 0.02));
+  EXPECT_GT(DetectionPower(1.0, sd, 3, 3, 0.95, 0.02), 0.999);
+  // Without spread only the minimum effect decides.
+  EXPECT_EQ(DetectionPower(0.03, 0, 3, 3, 0.95, 0.02), 1.0);
+  EXPECT_EQ(DetectionPower(0.01, 0, 3, 3, 0.95, 0.02), 0.0);
+  // Large df: the normal-theory power, 1 - Phi(1.96 - d/se) (+ the other tail).
+  const double se = sd * std::sqrt(2.0 / 200);
+  EXPECT_NEAR(DetectionPower(0.03, sd, 200, 200, 0.95, 0), 1 - NormalCdf(1.966 - 0.03 / se), 0.01);
+  const double d = DetectableChange(sd, 3, 3, 0.95, 0.02, 0.8);
+  EXPECT_NEAR(DetectionPower(std::log1p(d), sd, 3, 3, 0.95, 0.02), 0.8, 1e-6);
+  EXPECT_LT(DetectableChange(sd, 10, 10, 0.95, 0.02, 0.8), d);
+  EXPECT_TRUE(std::isinf(DetectableChange(sd, 1, 1, 0.95, 0.02, 0.8)));
+}
+
+TEST(SummarizeReplicates, ReplicateSpreadWidensTheInterval) {
   // Four runs whose levels differ by a few percent: the pooled token bootstrap sees
-  // only the (small) within-run spread; the two-level one sees the runs differ.
+  // only the (small) within-run spread; the replicate-level interval sees the runs differ.
   const std::vector<std::vector<double>> runs = {Around(10.0, 200), Around(10.4, 200),
                                                  Around(9.7, 200), Around(10.2, 200)};
   std::vector<double> pooled;
@@ -158,7 +199,15 @@ TEST(TwoLevelBootstrap, ReplicateSpreadWidensTheInterval) {
   const Interval one = BootstrapMedianCi(pooled, opts);
   EXPECT_EQ(two.replicates, 4u);
   EXPECT_EQ(two.count, 800u);
-  EXPECT_DOUBLE_EQ(two.median, Median(pooled));
+  std::vector<double> logs;
+  for (const auto& r : runs) logs.push_back(std::log(Median(r)));
+  double mean = 0, ss = 0;
+  for (double x : logs) mean += x / 4;
+  for (double x : logs) ss += (x - mean) * (x - mean);
+  EXPECT_NEAR(two.median, std::exp(mean), 1e-12);  // geometric mean of the run medians
+  const double half = 3.18244631 * std::sqrt(ss / 3 / 4);  // qt(0.975, 3)
+  EXPECT_NEAR(two.median_ci.lo, std::exp(mean - half), 1e-7);
+  EXPECT_NEAR(two.median_ci.hi, std::exp(mean + half), 1e-7);
   EXPECT_TRUE(two.median_ci.Contains(two.median));
   EXPECT_GT(two.median_ci.hi - two.median_ci.lo, 3 * (one.hi - one.lo))
       << "two-level [" << two.median_ci.lo << ", " << two.median_ci.hi << "] pooled ["
@@ -173,7 +222,8 @@ TEST(TwoLevelBootstrap, ReplicateSpreadWidensTheInterval) {
   with_empty.insert(with_empty.begin() + 1, std::vector<double>{});
   const LatencySummary again = SummarizeReplicates(with_empty, opts);
   EXPECT_EQ(again.replicates, 4u);
-  EXPECT_EQ(again.bootstrap_medians, two.bootstrap_medians);
+  EXPECT_EQ(again.median_ci.lo, two.median_ci.lo);
+  EXPECT_EQ(again.median_ci.hi, two.median_ci.hi);
 }
 
 }  // namespace
