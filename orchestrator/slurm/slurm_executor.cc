@@ -86,7 +86,9 @@ class SlurmLoop {
     // First poll soon after submitting: short jobs finish in seconds.
     next_poll_ = Clock::now() + Ms(base_poll_s_);
     while (true) {
-      if (db_.CancelRequested(o_.run_id)) {  // checked right before claiming anything
+      auto cancel = db_.CancelRequested(o_.run_id);
+      if (!cancel.ok()) return cancel.status();
+      if (*cancel) {  // checked right before claiming anything
         result_.cancelled = true;
         stopping_ = true;
       }
@@ -110,10 +112,13 @@ class SlurmLoop {
   Status Adopt() {
     LocalIdentity me = ThisProcessIdentity();
     double now = UnixNow();
-    for (const store::AttemptRecord& a : UnfinishedJobs(db_, o_.sweep_id)) {
+    auto jobs = UnfinishedJobs(db_, o_.sweep_id);
+    if (!jobs.ok()) return jobs.status();
+    for (const store::AttemptRecord& a : *jobs) {
       if (a.run_id != o_.run_id) {
         auto run = db_.FindRun(a.run_id);
-        if (run && !JudgeOwner(*run, me, now).gone) continue;  // a live orch polls it
+        if (!run.ok()) return run.status();
+        if (*run && !JudgeOwner(**run, me, now).gone) continue;  // a live orch polls it
       }
       Tracked t;
       t.attempt_id = a.id;
@@ -122,7 +127,9 @@ class SlurmLoop {
       t.config_json = trial.ok() ? trial->config_json : "{}";
       t.attempt_dir = a.attempt_dir;
       t.job_id = a.job_id;
-      t.try_number = db_.TryNumber(a.id);
+      auto try_number = db_.TryNumber(a.id);
+      if (!try_number.ok()) return try_number.status();
+      t.try_number = *try_number;
       if (t.job_id[0] == '?') {
         // Its orch died while sbatch ran: SLURM knows the job by its name, or never got it.
         std::string name = t.job_id.substr(1, t.job_id.rfind('_') - 1);
@@ -245,7 +252,9 @@ class SlurmLoop {
       if (now >= next_lease_) {
         next_lease_ = now + Ms(o_.lease_refresh_s);
         if (Status s = db_.RenewLease(o_.run_id, o_.lease_s); !s.ok()) return s;
-        if (db_.CancelRequested(o_.run_id)) {
+        auto cancel = db_.CancelRequested(o_.run_id);
+        if (!cancel.ok()) return cancel.status();
+        if (*cancel) {
           // `orch cancel` scancels the jobs and records them itself.
           result_.cancelled = true;
           stopping_ = true;
@@ -379,30 +388,17 @@ class SlurmLoop {
 
 std::string SlurmDir(const std::string& results_dir) { return results_dir + "/slurm"; }
 
-std::vector<store::AttemptRecord> UnfinishedJobs(const store::Store& db, int64_t sweep_id,
-                                                 const std::string& study) {
-  std::set<std::string> keys;
-  for (const auto& t : db.Trials(sweep_id)) {
-    if (study.empty() || t.study_id == study) keys.insert(t.key);
-  }
-  std::vector<store::AttemptRecord> out;
-  for (auto& a : db.UnfinishedAttempts()) {
-    if (!a.job_id.empty() && keys.count(a.trial_key)) out.push_back(std::move(a));
-  }
-  return out;
+StatusOr<std::vector<store::AttemptRecord>> UnfinishedJobs(const store::Store& db,
+                                                           int64_t sweep_id,
+                                                           const std::string& study) {
+  return db.UnfinishedJobAttempts(sweep_id, study);  // one query: resume stays fast
 }
 
-bool LastRanOnSlurm(const store::Store& db, int64_t sweep_id) {
-  int64_t newest = 0;
-  bool slurm = false;
-  for (const auto& t : db.Trials(sweep_id)) {
-    auto attempts = db.Attempts(t.key);
-    if (!attempts.empty() && attempts.back().id > newest) {
-      newest = attempts.back().id;
-      slurm = !attempts.back().job_id.empty();
-    }
-  }
-  return slurm;
+StatusOr<bool> LastRanOnSlurm(const store::Store& db, int64_t sweep_id) {
+  // One query: it was a query per trial, paid by every `orch resume`.
+  auto latest = db.LatestAttempt(sweep_id);
+  if (!latest.ok()) return latest.status();
+  return *latest && !(*latest)->job_id.empty();
 }
 
 StatusOr<ExecutorResult> RunOnSlurm(store::Store& db, const ExecutorOptions& opts,
@@ -412,7 +408,9 @@ StatusOr<ExecutorResult> RunOnSlurm(store::Store& db, const ExecutorOptions& opt
 }
 
 StatusOr<int> CancelSweepJobs(store::Store& db, int64_t sweep_id, const std::string& study) {
-  auto jobs = UnfinishedJobs(db, sweep_id, study);
+  auto found = UnfinishedJobs(db, sweep_id, study);
+  if (!found.ok()) return found.status();
+  const std::vector<store::AttemptRecord>& jobs = *found;
   std::vector<std::string> ids;
   for (const auto& a : jobs) {
     if (a.job_id[0] != '?') ids.push_back(a.job_id);
