@@ -49,6 +49,15 @@ Status AddJobColumns(sqlite3* db) {
                   "WHERE job_id != '' AND finished = 0");
 }
 
+// Step 5's C++: runs.plan_id (no reference: an ended run's plan may be dropped), then
+// one plan per sweep. Tolerant like steps 3 and 4: a file that has the tables already
+// (written by a later orch, then relabelled) is completed, not refused.
+Status AddPlanColumnAndBuildPlans(sqlite3* db) {
+  Status s = AddColumnIfAbsent(db, "runs", "plan_id", "INTEGER");
+  if (!s.ok()) return s;
+  return BuildPlansFromMemberships(db);
+}
+
 // Migration i (1-based) takes the schema from version i-1 to i: its SQL, then its C++
 // step (when the new tables need values SQL cannot compute), in one transaction. Never
 // edit a released migration: append a new one.
@@ -182,13 +191,13 @@ ALTER TABLE attempts ADD COLUMN worker_pid_start INTEGER NOT NULL DEFAULT 0;
       // only from its own plan; `held` cells (a study cancelled under a live run) are
       // not claimed. Existing sweeps get one plan from their in-spec cells.
       {R"sql(
-CREATE TABLE plans(
+CREATE TABLE IF NOT EXISTS plans(
   id INTEGER PRIMARY KEY,
   sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
   plan_hash TEXT NOT NULL,
   claim_order TEXT NOT NULL,
   UNIQUE(sweep_id, plan_hash));
-CREATE TABLE claim_queue(
+CREATE TABLE IF NOT EXISTS claim_queue(
   plan_id INTEGER NOT NULL REFERENCES plans(id),
   trial_key TEXT NOT NULL REFERENCES trials(key),
   pos INTEGER NOT NULL,
@@ -196,11 +205,11 @@ CREATE TABLE claim_queue(
   rank TEXT NOT NULL DEFAULT '',
   held INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(plan_id, trial_key)) WITHOUT ROWID;
-CREATE INDEX claim_next ON claim_queue(plan_id, round, rank, pos) WHERE round IS NOT NULL;
-CREATE INDEX claim_queue_trial ON claim_queue(trial_key);
-ALTER TABLE runs ADD COLUMN plan_id INTEGER;  -- no reference: an ended run's plan may be dropped
+CREATE INDEX IF NOT EXISTS claim_next ON claim_queue(plan_id, round, rank, pos)
+  WHERE round IS NOT NULL;
+CREATE INDEX IF NOT EXISTS claim_queue_trial ON claim_queue(trial_key);
 )sql",
-       BuildPlansFromMemberships},
+       AddPlanColumnAndBuildPlans},
   };
   return kMigrations;
 }
