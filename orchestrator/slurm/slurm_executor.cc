@@ -354,7 +354,11 @@ class SlurmLoop {
         ++result_.requeued;
         progress_.OnFinished(t.trial_key, t.job_id, "interrupted", v.interrupt_reason);
       }
-      if (job.state == "CANCELLED" && !t.hung_kill) {
+      // `orch cancel --study` holds its study's cells in this run's plan: the run goes
+      // on with the others (F11), and the held cells are not submitted again.
+      auto held = db_.Held(o_.run_id, t.trial_key);
+      if (!held.ok()) return held.status();
+      if (job.state == "CANCELLED" && !t.hung_kill && !*held) {
         // Someone cancelled the sweep's jobs: submitting them again would undo it.
         result_.cancelled = true;
         stopping_ = true;
