@@ -332,6 +332,7 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     SlurmRunRequest req;
     req.sweep_id = *sweep_id;
     req.sweep_name = plan.spec.name;
+    req.plan_hash = plan_hash;
     req.spec_path = plan.spec.path;
     req.worker = std::filesystem::absolute(plan.inputs.worker).string();
     req.results_dir = results_dir;

@@ -139,7 +139,9 @@ int RunSlurm(store::Store& db, const SlurmRunRequest& req) {
   if (!Preflight(req.options, req.results_dir)) return kExitUsage;
   store::Owner owner = SelfRunOwner();
   LeaseSettings lease = LeaseSettingsFromEnv();
-  auto run_id = db.BeginRun(req.sweep_id, owner, CollectProvenance().dump(), lease.lease_s);
+  auto run_id = db.BeginRun(req.sweep_id, owner, CollectProvenance().dump(), lease.lease_s,
+                            req.plan_hash.empty() ? std::nullopt
+                                                  : std::optional<std::string>(req.plan_hash));
   if (!run_id.ok()) {
     std::fprintf(stderr, "orch: %s\n", run_id.status().message().c_str());
     return kExitInternal;
