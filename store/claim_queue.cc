@@ -10,12 +10,15 @@
 namespace orch::store {
 namespace {
 
-// The trial's round while it is pending (its ok attempts + 1), nullopt otherwise.
-StatusOr<std::optional<int>> PendingRound(sqlite3* db, const std::string& key) {
-  Statement st(db,
-               "SELECT t.state = 'pending', (SELECT count(*) FROM attempts o WHERE "
-               "o.trial_key = t.key AND o.finished = 1 AND o.outcome = 'ok') "
-               "FROM trials t WHERE t.key = ?1");
+constexpr const char* kPendingRoundSql =
+    "SELECT t.state = 'pending', (SELECT count(*) FROM attempts o WHERE "
+    "o.trial_key = t.key AND o.finished = 1 AND o.outcome = 'ok') "
+    "FROM trials t WHERE t.key = ?1";
+
+// The trial's round while it is pending (its ok attempts + 1), nullopt otherwise; `st`
+// is a prepared kPendingRoundSql (prepared once for a whole plan).
+StatusOr<std::optional<int>> PendingRound(Statement& st, const std::string& key) {
+  st.Reset();
   st.Bind(1, key);
   if (!st.Step()) {
     if (!st.error().empty()) return st.status("reading a trial's round");
@@ -34,15 +37,15 @@ std::string Rank(const std::string& claim_order, int round, const std::string& k
 class RowWriter {
  public:
   RowWriter(sqlite3* db, int64_t plan_id, std::string claim_order)
-      : db_(db),
-        plan_id_(plan_id),
+      : plan_id_(plan_id),
         order_(std::move(claim_order)),
         insert_(db,
                 "INSERT INTO claim_queue(plan_id, trial_key, pos, round, rank) "
-                "VALUES(?1,?2,?3,?4,?5)") {}
+                "VALUES(?1,?2,?3,?4,?5)"),
+        round_(db, kPendingRoundSql) {}
 
   Status Add(const std::string& key, int64_t pos) {
-    auto round = PendingRound(db_, key);
+    auto round = PendingRound(round_, key);
     if (!round.ok()) return round.status();
     insert_.Reset();
     insert_.Bind(1, plan_id_).Bind(2, key).Bind(3, pos);
@@ -55,10 +58,10 @@ class RowWriter {
   }
 
  private:
-  sqlite3* db_;
   int64_t plan_id_;
   std::string order_;
   Statement insert_;
+  Statement round_;
 };
 
 }  // namespace
@@ -131,7 +134,8 @@ StatusOr<std::optional<int64_t>> PlanOfRun(sqlite3* db, int64_t run_id, int64_t 
 }
 
 Status RequeueTrial(sqlite3* db, const std::string& key) {
-  auto round = PendingRound(db, key);
+  Statement round_st(db, kPendingRoundSql);
+  auto round = PendingRound(round_st, key);
   if (!round.ok()) return round.status();
   if (!*round) {
     Statement st(db, "UPDATE claim_queue SET round = NULL, rank = '' WHERE trial_key = ?1");
