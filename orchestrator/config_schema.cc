@@ -84,7 +84,11 @@ const std::vector<ConfigKey>& ConfigKeys() {
        "eval: decode-loop PPL and TPOT; sanity: per-layer finiteness; profile: time shares"},
       {"tokens", ValueKind::kInt, {}, 1, 512, true, "tokens evaluated by the decode loop"},
       {"warmup", ValueKind::kInt, {}, 0, 8, true, "leading steps left out of latency stats"},
-      {"repeats", ValueKind::kInt, {}, 1, 1, true, "replicates: fresh worker processes, each running the decode loop once"},
+      // Each replicate is a worker process and an attempt row: 10,000 per cell is far
+      // past any study, and keeps every count and sum over a sweep in range (F13).
+      {"repeats", ValueKind::kInt, {}, 1, 1, true,
+       "replicates: fresh worker processes, each running the decode loop once (at most 10000)",
+       10000},
       {"seed", ValueKind::kInt, {}, 0, 0, true, "random seed"},
       {"device", ValueKind::kDevice, {}, 0, "cpu", true, "cpu, cuda or cuda:N"},
       {"timeout", ValueKind::kSeconds, {}, 0, 3600, false,

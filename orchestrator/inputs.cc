@@ -36,7 +36,9 @@ StatusOr<std::string> FileFingerprint(const std::string& path, store::Store* cac
   if (::stat(path.c_str(), &st) != 0) return Status::Error(path + ": no such file");
   int64_t mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   if (cache) {
-    if (auto hit = cache->CachedFingerprint(path, st.st_size, mtime_ns)) return *hit;
+    auto hit = cache->CachedFingerprint(path, st.st_size, mtime_ns);
+    if (!hit.ok()) return hit.status();
+    if (*hit) return **hit;
   }
   auto sha = Sha256File(path);
   if (!sha.ok()) return sha;

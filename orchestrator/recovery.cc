@@ -105,11 +105,15 @@ StatusOr<RecoverySummary> RecoverOrphans(store::Store& db, double kill_grace_s) 
   RecoverySummary sum;
   LocalIdentity me = ThisProcessIdentity();
   double now = UnixNow();
-  for (const store::AttemptRecord& a : db.UnfinishedAttempts()) {
+  auto unfinished = db.UnfinishedAttempts();
+  if (!unfinished.ok()) return unfinished.status();
+  for (const store::AttemptRecord& a : *unfinished) {
     // Submitted to SLURM: judged by SLURM's state (slurm/slurm_executor.h adopts it),
     // never by the orch that submitted it, which is gone by design after --detach.
     if (!a.job_id.empty()) continue;
-    auto run = db.FindRun(a.run_id);
+    auto found = db.FindRun(a.run_id);
+    if (!found.ok()) return found.status();
+    const std::optional<store::RunRecord>& run = *found;
     if (!run) continue;
     OwnerVerdict verdict = JudgeOwner(*run, me, now);
     if (!verdict.gone) continue;
@@ -138,7 +142,9 @@ StatusOr<RecoverySummary> RecoverOrphans(store::Store& db, double kill_grace_s) 
       r.attempt_id = a.id;
       auto trial = db.FindTrial(a.trial_key);
       std::string config = trial.ok() ? trial->config_json : "{}";
-      r.terminal = IsTerminal(r, KillReason::kNone, db.TryNumber(a.id), config);
+      auto try_number = db.TryNumber(a.id);
+      if (!try_number.ok()) return try_number.status();
+      r.terminal = IsTerminal(r, KillReason::kNone, *try_number, config);
       if (Status s = db.FinishAttempt(r, &superseded); !s.ok()) return s;
       if (!superseded) ++sum.ingested;
       continue;

@@ -221,7 +221,9 @@ class SweepLoop {
     next_lease_ = now + Ms(opts_.lease_refresh_s);
     if (Status s = db_.RenewLease(opts_.run_id, opts_.lease_s); !s.ok()) return s;
     // `orch cancel` from another terminal: stop as on Ctrl-C.
-    if (!stopping_ && db_.CancelRequested(opts_.run_id)) Interrupt();
+    auto cancel = db_.CancelRequested(opts_.run_id);
+    if (!cancel.ok()) return cancel.status();
+    if (!stopping_ && *cancel) Interrupt();
     // An orch stalled past its lease (Ctrl-Z, a suspended laptop or VM) may have been
     // taken over: another run recorded these attempts interrupted and runs their trials
     // again. Their workers here are no longer ours to finish: stop them (the result they
@@ -229,7 +231,13 @@ class SweepLoop {
     for (auto& a : running_) {
       if (!a) continue;
       auto rec = db_.FindAttempt(a->claim().attempt_id);
-      if (rec && rec->finished) a->Stop(KillReason::kInterrupted, 0);
+      if (!rec.ok()) return rec.status();
+      if (*rec && (*rec)->finished) a->Stop(KillReason::kInterrupted, 0);
+      // `orch cancel --study`: that study's attempts stop (recorded interrupted, pending
+      // for a later run); the others go on.
+      auto held = db_.Held(opts_.run_id, a->claim().trial_key);
+      if (!held.ok()) return held.status();
+      if (*held) a->Stop(KillReason::kInterrupted, 0);
     }
     return Status::Ok();
   }

@@ -41,8 +41,13 @@ TrialReplicates OkReplicates(const SweepSnapshot& snap, const std::string& trial
 
 StatusOr<SweepSnapshot> LoadSnapshot(const store::Store& db, const std::string& name) {
   SweepSnapshot snap;
+  // Every read below sees one state of the database, even while a run writes (S2).
+  auto read = db.BeginRead();
+  if (!read.ok()) return read.status();
+  auto listed = db.ListSweeps();
+  if (!listed.ok()) return listed.status();
+  const std::vector<store::SweepRecord>& sweeps = *listed;
   if (name.empty()) {
-    std::vector<store::SweepRecord> sweeps = db.ListSweeps();
     if (sweeps.empty()) return Status::Error(db.path() + ": the database holds no sweep");
     if (sweeps.size() > 1) {
       std::string names;
@@ -52,32 +57,47 @@ StatusOr<SweepSnapshot> LoadSnapshot(const store::Store& db, const std::string& 
     }
     snap.sweep = sweeps.front();
   } else {
-    std::optional<store::SweepRecord> found = db.FindSweep(name);
+    std::optional<store::SweepRecord> found;
+    for (const auto& s : sweeps) {
+      if (s.name == name) found = s;
+    }
     if (!found) {
       std::string names;
-      for (const auto& s : db.ListSweeps()) names += (names.empty() ? "" : ", ") + s.name;
+      for (const auto& s : sweeps) names += (names.empty() ? "" : ", ") + s.name;
       return Status::Error(db.path() + ": no sweep named '" + name +
                            "' (known: " + (names.empty() ? "none" : names) + ")");
     }
     snap.sweep = *found;
   }
-  snap.studies = db.Studies(snap.sweep.id);
-  snap.trials = db.Trials(snap.sweep.id);
+  auto studies = db.Studies(snap.sweep.id);
+  if (!studies.ok()) return studies.status();
+  snap.studies = std::move(*studies);
+  auto trials = db.Trials(snap.sweep.id);
+  if (!trials.ok()) return trials.status();
+  snap.trials = std::move(*trials);
   std::set<int64_t> run_ids;
   for (const store::TrialRecord& t : snap.trials) {
     if (snap.attempts.count(t.key)) continue;
     std::vector<AttemptData>& list = snap.attempts[t.key];
-    for (store::AttemptRecord& a : db.Attempts(t.key)) {
+    auto attempts = db.Attempts(t.key);
+    if (!attempts.ok()) return attempts.status();
+    for (store::AttemptRecord& a : *attempts) {
       AttemptData d;
-      d.metrics = db.Metrics(a.id);
-      d.samples = db.Samples(a.id);
+      auto metrics = db.Metrics(a.id);
+      if (!metrics.ok()) return metrics.status();
+      d.metrics = std::move(*metrics);
+      auto samples = db.Samples(a.id);
+      if (!samples.ok()) return samples.status();
+      d.samples = std::move(*samples);
       run_ids.insert(a.run_id);
       d.record = std::move(a);
       list.push_back(std::move(d));
     }
   }
   for (int64_t id : run_ids) {
-    if (std::optional<store::RunRecord> run = db.FindRun(id)) snap.runs[id] = *run;
+    auto run = db.FindRun(id);
+    if (!run.ok()) return run.status();
+    if (*run) snap.runs[id] = **run;
   }
   return snap;
 }

@@ -179,7 +179,7 @@ struct StudyCounts {
   int stale = 0;                    // cells no longer in the spec (any state)
   // Replicate progress over the study's in-spec cells: ok replicates recorded (at most
   // each cell's target) and the targets' sum.
-  int replicates_ok = 0, replicates_total = 0;
+  int64_t replicates_ok = 0, replicates_total = 0;  // 64-bit: repeats up to 10^6 per cell
 };
 
 }  // namespace orch::store

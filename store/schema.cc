@@ -4,16 +4,72 @@
 #include <string>
 #include <vector>
 
+#include "store/claim_queue.h"
 #include "store/statement.h"
 #include "store/store.h"
 
 namespace orch::store {
 namespace {
 
-// Migration i (1-based) takes the schema from version i-1 to i. Never edit a released
-// migration: append a new one.
-const std::vector<const char*>& Migrations() {
-  static const std::vector<const char*> kMigrations = {
+// Adds the column unless the table has it; *added says whether it did.
+Status AddColumnIfAbsent(sqlite3* db, const char* table, const char* column, const char* decl,
+                         bool* added = nullptr) {
+  Statement st(db, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2");
+  st.Bind(1, table).Bind(2, column);
+  if (!st.Step()) return st.status(std::string("reading the columns of ") + table);
+  bool absent = st.Int(0) == 0;
+  if (added) *added = absent;
+  if (!absent) return Status::Ok();
+  return Exec(db, std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + decl);
+}
+
+Status AddReplicateColumns(sqlite3* db) {
+  bool added = false;
+  Status s = AddColumnIfAbsent(db, "trials", "replicates", "INTEGER NOT NULL DEFAULT 1", &added);
+  if (s.ok()) s = AddColumnIfAbsent(db, "attempts", "replicate", "INTEGER NOT NULL DEFAULT 1");
+  if (s.ok()) {
+    s = AddColumnIfAbsent(db, "sweeps", "claim_order", "TEXT NOT NULL DEFAULT 'interleaved'");
+  }
+  if (!s.ok() || !added) return s;
+  return Exec(db, R"sql(
+UPDATE trials SET replicates = max(1, CAST(coalesce(json_extract(config_json, '$.repeats'), 1)
+                                           AS INTEGER))
+  WHERE NOT (state = 'done' AND outcome = 'ok') AND json_valid(config_json);
+)sql");
+}
+
+Status AddJobColumns(sqlite3* db) {
+  Status s = AddReplicateColumns(db);
+  if (s.ok()) s = AddColumnIfAbsent(db, "attempts", "job_id", "TEXT NOT NULL DEFAULT ''");
+  if (s.ok()) {
+    s = AddColumnIfAbsent(db, "runs", "cancel_requested", "INTEGER NOT NULL DEFAULT 0");
+  }
+  if (!s.ok()) return s;
+  return Exec(db, "CREATE INDEX IF NOT EXISTS attempts_job ON attempts(job_id) "
+                  "WHERE job_id != '' AND finished = 0");
+}
+
+// Step 5's C++: runs.plan_id (no reference: an ended run's plan may be dropped), then
+// one plan per sweep. Tolerant like steps 3 and 4: a file that has the tables already
+// (written by a later orch, then relabelled) is completed, not refused.
+Status AddPlanColumnAndBuildPlans(sqlite3* db) {
+  Status s = AddColumnIfAbsent(db, "runs", "plan_id", "INTEGER");
+  if (!s.ok()) return s;
+  return BuildPlansFromMemberships(db);
+}
+
+// Migration i (1-based) takes the schema from version i-1 to i: its SQL, then its C++
+// step (when the new tables need values SQL cannot compute), in one transaction. Never
+// edit a released migration: append a new one.
+struct Migration {
+  Migration(const char* sql_text, Status (*then_step)(sqlite3*) = nullptr)  // NOLINT
+      : sql(sql_text), then(then_step) {}
+  const char* sql;
+  Status (*then)(sqlite3* db);
+};
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
       // 1: initial schema
       R"sql(
 CREATE TABLE sweeps(
@@ -122,22 +178,38 @@ ALTER TABLE attempts ADD COLUMN worker_pid_start INTEGER NOT NULL DEFAULT 0;
       // `replicates` ok attempts; each attempt records the replicate it measured; the
       // sweep records the order its replicates are claimed in. Trials done ok before
       // (their repeats ran in one process) keep 1 replicate; every other trial needs the
-      // config's `repeats`. Every earlier attempt measured replicate 1.
-      R"sql(
-ALTER TABLE trials ADD COLUMN replicates INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE attempts ADD COLUMN replicate INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE sweeps ADD COLUMN claim_order TEXT NOT NULL DEFAULT 'interleaved';
-UPDATE trials SET replicates = max(1, CAST(coalesce(json_extract(config_json, '$.repeats'), 1)
-                                           AS INTEGER))
-  WHERE NOT (state = 'done' AND outcome = 'ok') AND json_valid(config_json);
-)sql",
+      // config's `repeats`. Every earlier attempt measured replicate 1. (C++ since F9:
+      // the same columns, added only where absent.)
+      {"", AddReplicateColumns},
       // 4: executor job ids (SLURM "12345_7"; "" for the local executor) and a run's
-      // cancel request (`orch cancel` asks a live `orch run` to stop through its run row)
-      R"sql(
-ALTER TABLE attempts ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
-ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX attempts_job ON attempts(job_id) WHERE job_id != '' AND finished = 0;
+      // cancel request (`orch cancel` asks a live `orch run` to stop through its run row).
+      // A build of the SLURM branch numbered this step 3: its version-3 files have these
+      // columns and lack step 3's, so this step adds whatever of both is absent (F9).
+      {"", AddJobColumns},
+      // 5: the claim queue (store/claim_queue.h): each plan an `orch run` expanded, its
+      // cells with their round and rank, indexed so a claim is one lookup; a run claims
+      // only from its own plan; `held` cells (a study cancelled under a live run) are
+      // not claimed. Existing sweeps get one plan from their in-spec cells.
+      {R"sql(
+CREATE TABLE IF NOT EXISTS plans(
+  id INTEGER PRIMARY KEY,
+  sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
+  plan_hash TEXT NOT NULL,
+  claim_order TEXT NOT NULL,
+  UNIQUE(sweep_id, plan_hash));
+CREATE TABLE IF NOT EXISTS claim_queue(
+  plan_id INTEGER NOT NULL REFERENCES plans(id),
+  trial_key TEXT NOT NULL REFERENCES trials(key),
+  pos INTEGER NOT NULL,
+  round INTEGER,
+  rank TEXT NOT NULL DEFAULT '',
+  held INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(plan_id, trial_key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS claim_next ON claim_queue(plan_id, round, rank, pos)
+  WHERE round IS NOT NULL;
+CREATE INDEX IF NOT EXISTS claim_queue_trial ON claim_queue(trial_key);
 )sql",
+       AddPlanColumnAndBuildPlans},
   };
   return kMigrations;
 }
@@ -206,7 +278,8 @@ Status MigrateTo(sqlite3* db, const std::string& path, int target) {
     auto current = PragmaInt(db, "user_version");
     if (!current.ok()) return current.status();
     if (*current > v) continue;
-    s = Exec(db, migrations[v]);
+    s = Exec(db, migrations[v].sql);
+    if (s.ok() && migrations[v].then) s = migrations[v].then(db);
     if (!s.ok()) return s.WithContext(path + ": migration to version " + std::to_string(v + 1));
     s = Exec(db, "PRAGMA application_id = " + std::to_string(kApplicationId) +
                      "; PRAGMA user_version = " + std::to_string(v + 1));

@@ -70,6 +70,7 @@ Status Statement::Run() {
 }
 
 void Statement::Reset() {
+  if (!stmt_) return;  // keep the prepare error: Step must not read as "no more rows"
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
   error_.clear();

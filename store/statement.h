@@ -43,6 +43,19 @@ class Statement {
 
   // SQLITE_ROW -> true, SQLITE_DONE -> false; errors set error() and return false.
   bool Step();
+  // The read loop of every query: row(*this) for each row, then Ok, or the first SQLite
+  // error naming `what` (an error is never taken for "no more rows").
+  template <typename RowFn>
+  Status ForEachRow(const std::string& what, RowFn&& row) {
+    while (Step()) row(*this);
+    return error_.empty() ? Status::Ok() : status(what);
+  }
+  // One step: true (a row), false (no row), or the SQLite error naming `what`.
+  StatusOr<bool> StepOne(const std::string& what) {
+    if (Step()) return true;
+    if (!error_.empty()) return status(what);
+    return false;
+  }
   // Runs to completion; error status on failure.
   Status Run();
   void Reset();

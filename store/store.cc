@@ -5,104 +5,21 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <set>
 
 #include "base/fault_point.h"
 #include "store/claim_order.h"
+#include "store/claim_queue.h"
+#include "store/rows.h"
 #include "store/schema.h"
 #include "store/statement.h"
 
 namespace orch::store {
-namespace {
-
-std::string NowUtc() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof(out), "%s.%03dZ", buf, static_cast<int>(ms.count()));
-  return out;
-}
-
-Status Fail(const Statement& st, const std::string& what) { return st.status(what); }
-
-TrialState ParseState(const std::string& s) {
-  if (s == "running") return TrialState::kRunning;
-  if (s == "done") return TrialState::kDone;
-  return TrialState::kPending;
-}
-
-constexpr const char* kTrialColumns =
-    "t.key, t.config_json, t.state, t.outcome, t.reason, t.attempts, t.final_attempt_id, "
-    "t.replicates, (SELECT count(*) FROM attempts o WHERE o.trial_key = t.key AND "
-    "o.finished = 1 AND o.outcome = 'ok')";
-constexpr int kTrialColumnCount = 9;
-
-TrialRecord ReadTrial(const Statement& st) {
-  TrialRecord t;
-  t.key = st.Text(0);
-  t.config_json = st.Text(1);
-  t.state = ParseState(st.Text(2));
-  t.outcome = st.Text(3);
-  t.reason = st.Text(4);
-  t.attempts = static_cast<int>(st.Int(5));
-  if (!st.IsNull(6)) t.final_attempt_id = st.Int(6);
-  t.replicates = static_cast<int>(st.Int(7));
-  t.ok_replicates = static_cast<int>(st.Int(8));
-  return t;
-}
-
-constexpr const char* kAttemptColumns =
-    "id, trial_key, number, run_id, host, pid, pid_start, slot, finished, outcome, reason, "
-    "exit_code, signal, stderr_tail, attempt_dir, log_path, started_utc, finished_utc, "
-    "duration_s, details_json, warnings_json, environment_json, worker_pid, worker_pid_start, "
-    "replicate, job_id";
-
-double UnixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-AttemptRecord ReadAttempt(const Statement& st) {
-  AttemptRecord a;
-  a.id = st.Int(0);
-  a.trial_key = st.Text(1);
-  a.number = static_cast<int>(st.Int(2));
-  a.run_id = st.Int(3);
-  a.owner = {st.Text(4), st.Int(5), st.Int(6)};
-  a.slot = st.Text(7);
-  a.finished = st.Int(8) != 0;
-  a.outcome = st.Text(9);
-  a.reason = st.Text(10);
-  a.exit_code = st.OptInt(11);
-  a.signal = st.OptInt(12);
-  a.stderr_tail = st.Text(13);
-  a.attempt_dir = st.Text(14);
-  a.log_path = st.Text(15);
-  a.started_utc = st.Text(16);
-  a.finished_utc = st.Text(17);
-  a.duration_s = st.Double(18);
-  a.details_json = st.Text(19);
-  a.warnings_json = st.Text(20);
-  a.environment_json = st.Text(21);
-  a.worker_pid = st.Int(22);
-  a.worker_pid_start = st.Int(23);
-  a.replicate = static_cast<int>(st.Int(24));
-  a.job_id = st.Text(25);
-  return a;
-}
-
-}  // namespace
 
 std::string TrialStateName(TrialState s) {
   switch (s) {
@@ -118,7 +35,82 @@ Store::Store(sqlite3* db, std::string path, bool read_only)
 
 Store::~Store() { sqlite3_close_v2(db_); }
 
+namespace {
+
+// "file:" URI of a path (RFC 3986 percent-encoding of what SQLite would read as syntax).
+std::string FileUri(const std::string& path, const char* query) {
+  std::string uri = "file:";
+  for (unsigned char c : std::filesystem::absolute(path).string()) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f) {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      uri += buf;
+    } else {
+      uri += static_cast<char>(c);
+    }
+  }
+  return uri + "?" + query;
+}
+
+// Opens `path` strictly read-only and returns its user_version. A WAL database in a
+// directory we cannot write has no -shm to share: it is then read as immutable.
+StatusOr<int> OpenNeverWriting(const std::string& path, sqlite3** db) {
+  for (const char* query : {"mode=ro", "immutable=1"}) {
+    int rc = sqlite3_open_v2(FileUri(path, query).c_str(), db,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc == SQLITE_OK) {
+      sqlite3_busy_timeout(*db, 30000);
+      Statement v(*db, "PRAGMA user_version");
+      if (v.Step()) return static_cast<int>(v.Int(0));
+      rc = sqlite3_extended_errcode(*db);
+      std::string error = v.error();
+      sqlite3_close_v2(*db);
+      *db = nullptr;
+      if ((rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_READONLY) continue;
+      return SqliteStatus(rc, path + ": " + error);
+    }
+    std::string msg = *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(*db);
+    *db = nullptr;
+    return Status::Error(path + ": cannot open database: " + msg);
+  }
+  return Status::Error(path + ": cannot open database read-only");
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Store>> Store::OpenNeverWrite(const std::string& path) {
+  if (!std::filesystem::exists(path)) return Status::Error(path + ": no such database");
+  sqlite3* file = nullptr;
+  auto version = OpenNeverWriting(path, &file);
+  if (!version.ok()) return version.status();
+  if (*version >= kSchemaVersion) {
+    std::unique_ptr<Store> store(new Store(file, path, true));
+    if (Status s = CheckReadable(file, path); !s.ok()) return s;
+    return store;
+  }
+  // An older schema: migrate a copy in memory, never the file.
+  sqlite3* mem = nullptr;
+  if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+      SQLITE_OK) {
+    sqlite3_close_v2(mem);
+    sqlite3_close_v2(file);
+    return Status::Resource(path + ": cannot open an in-memory database");
+  }
+  std::unique_ptr<Store> store(new Store(mem, path, true));
+  sqlite3_backup* copy = sqlite3_backup_init(mem, "main", file, "main");
+  int rc = copy ? sqlite3_backup_step(copy, -1) : sqlite3_errcode(mem);
+  if (copy) sqlite3_backup_finish(copy);
+  std::string error = sqlite3_errmsg(file);
+  sqlite3_close_v2(file);
+  if (rc != SQLITE_DONE) return SqliteStatus(rc, path + ": copying an older database: " + error);
+  if (Status s = Exec(mem, "PRAGMA foreign_keys = ON"); !s.ok()) return s;
+  if (Status s = MigrateToLatest(mem, path); !s.ok()) return s;
+  return store;
+}
+
 StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode mode) {
+  if (mode == OpenMode::kNeverWrite) return OpenNeverWrite(path);
   bool read_only = mode == OpenMode::kReadOnly;
   if (read_only) {
     if (!std::filesystem::exists(path)) {
@@ -173,11 +165,6 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode m
   s = MigrateToLatest(db, path);
   if (!s.ok()) return s;
   return store;
-}
-
-int Store::schema_version() const {
-  Statement st(db_, "PRAGMA user_version");
-  return st.Step() ? static_cast<int>(st.Int(0)) : 0;
 }
 
 // --- Sweeps ------------------------------------------------------------------------
@@ -239,134 +226,72 @@ StatusOr<int64_t> Store::UpsertSweep(const SweepDef& def) {
       if (Status s = member.Run(); !s.ok()) return s;
     }
   }
+  std::vector<std::string> keys;
+  for (const StudyDef& sd : def.studies) {
+    for (const CellDef& cell : sd.cells) keys.push_back(cell.key);
+  }
+  auto plan = RecordPlan(db_, sweep_id, def.plan_hash,
+                         def.claim_order.empty() ? "interleaved" : def.claim_order, keys);
+  if (!plan.ok()) return plan.status();
+  if (Status s = DropUnusedPlans(db_, sweep_id, *plan, UnixNow()); !s.ok()) return s;
   if (Status s = tx.Commit(); !s.ok()) return s;
   return sweep_id;
-}
-
-std::vector<SweepRecord> Store::ListSweeps() const {
-  std::vector<SweepRecord> out;
-  Statement st(db_,
-               "SELECT id, name, spec_path, spec_text, spec_hash, context, conclusion, "
-               "plan_hash, created_utc, updated_utc, claim_order FROM sweeps ORDER BY id");
-  while (st.Step()) {
-    out.push_back({st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Text(5),
-                   st.Text(6), st.Text(7), st.Text(8), st.Text(9), st.Text(10)});
-  }
-  return out;
-}
-
-std::optional<SweepRecord> Store::FindSweep(const std::string& name) const {
-  for (auto& s : ListSweeps()) {
-    if (s.name == name) return s;
-  }
-  return std::nullopt;
-}
-
-std::vector<StudyRecord> Store::Studies(int64_t sweep_id) const {
-  std::vector<StudyRecord> out;
-  Statement st(db_,
-               "SELECT study_id, title, notes, baseline_json, position, in_spec FROM studies "
-               "WHERE sweep_id = ?1 ORDER BY in_spec DESC, position");
-  st.Bind(1, sweep_id);
-  while (st.Step()) {
-    StudyRecord r;
-    r.sweep_id = sweep_id;
-    r.id = st.Text(0);
-    r.title = st.Text(1);
-    r.notes = st.Text(2);
-    r.baseline_json = st.Text(3);
-    r.position = static_cast<int>(st.Int(4));
-    r.in_spec = st.Int(5) != 0;
-    out.push_back(std::move(r));
-  }
-  return out;
-}
-
-std::vector<TrialRecord> Store::Trials(int64_t sweep_id) const {
-  std::vector<TrialRecord> out;
-  Statement st(db_, std::string("SELECT ") + kTrialColumns +
-                        ", m.study_id, m.position, m.in_spec, m.label FROM memberships m "
-                        "JOIN trials t ON t.key = m.trial_key "
-                        "LEFT JOIN studies s ON s.sweep_id = m.sweep_id AND s.study_id = m.study_id "
-                        "WHERE m.sweep_id = ?1 ORDER BY m.in_spec DESC, s.position, m.position");
-  st.Bind(1, sweep_id);
-  while (st.Step()) {
-    TrialRecord t = ReadTrial(st);
-    t.study_id = st.Text(kTrialColumnCount);
-    t.position = static_cast<int>(st.Int(kTrialColumnCount + 1));
-    t.in_spec = st.Int(kTrialColumnCount + 2) != 0;
-    t.label = st.Text(kTrialColumnCount + 3);
-    out.push_back(std::move(t));
-  }
-  return out;
-}
-
-std::vector<StudyCounts> Store::Counts(int64_t sweep_id) const {
-  std::vector<StudyCounts> out;
-  for (const StudyRecord& s : Studies(sweep_id)) {
-    out.emplace_back();
-    out.back().study_id = s.id;
-  }
-  auto find = [&](const std::string& id) -> StudyCounts& {
-    for (auto& c : out) {
-      if (c.study_id == id) return c;
-    }
-    out.emplace_back();
-    out.back().study_id = id;
-    return out.back();
-  };
-  Statement st(db_,
-               "SELECT m.study_id, m.in_spec, t.state, t.outcome, count(*) FROM memberships m "
-               "JOIN trials t ON t.key = m.trial_key WHERE m.sweep_id = ?1 "
-               "GROUP BY m.study_id, m.in_spec, t.state, t.outcome");
-  st.Bind(1, sweep_id);
-  while (st.Step()) {
-    StudyCounts& c = find(st.Text(0));
-    int n = static_cast<int>(st.Int(4));
-    if (st.Int(1) == 0) {
-      c.stale += n;
-      continue;
-    }
-    std::string state = st.Text(2);
-    if (state == "pending") c.pending += n;
-    else if (state == "running") c.running += n;
-    else c.done[st.Text(3)] += n;
-  }
-  Statement rep(db_,
-                "SELECT m.study_id, sum(min(t.replicates, (SELECT count(*) FROM attempts o "
-                "WHERE o.trial_key = t.key AND o.finished = 1 AND o.outcome = 'ok'))), "
-                "sum(t.replicates) FROM memberships m JOIN trials t ON t.key = m.trial_key "
-                "WHERE m.sweep_id = ?1 AND m.in_spec = 1 GROUP BY m.study_id");
-  rep.Bind(1, sweep_id);
-  while (rep.Step()) {
-    StudyCounts& c = find(rep.Text(0));
-    c.replicates_ok = static_cast<int>(rep.Int(1));
-    c.replicates_total = static_cast<int>(rep.Int(2));
-  }
-  return out;
-}
-
-int Store::UnfinishedCount(int64_t sweep_id) const {
-  Statement st(db_,
-               "SELECT count(DISTINCT t.key) FROM memberships m JOIN trials t ON t.key = "
-               "m.trial_key WHERE m.sweep_id = ?1 AND m.in_spec = 1 AND t.state != 'done'");
-  st.Bind(1, sweep_id);
-  return st.Step() ? static_cast<int>(st.Int(0)) : 0;
 }
 
 // --- Runs and ownership -----------------------------------------------------------
 
 StatusOr<int64_t> Store::BeginRun(int64_t sweep_id, const Owner& owner,
-                                  const std::string& provenance_json, double lease_s) {
+                                  const std::string& provenance_json, double lease_s,
+                                  const std::optional<std::string>& plan_hash) {
+  // The plan is looked up and the run recorded in one transaction, so the plan cannot
+  // be dropped (DropUnusedPlans) between the two.
+  Transaction tx(db_);
+  if (!tx.begin_status().ok()) return tx.begin_status();
+  auto plan = FindPlan(db_, sweep_id, plan_hash);
+  if (!plan.ok()) return plan.status();
+  if (!*plan) {
+    return Status::Error(plan_hash ? "the sweep was planned again by another orch since this "
+                                     "run planned it; run again"
+                                   : "the sweep has no recorded plan (store bug)");
+  }
   Statement st(db_,
                "INSERT INTO runs(sweep_id, host, pid, pid_start, started_utc, provenance_json, "
-               "pid_ns, heartbeat_s, lease_expires_s) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+               "pid_ns, heartbeat_s, lease_expires_s, plan_id) "
+               "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
   double now = UnixNow();
   st.Bind(1, sweep_id).Bind(2, owner.host).Bind(3, owner.pid).Bind(4, owner.pid_start);
   st.Bind(5, NowUtc()).Bind(6, provenance_json).Bind(7, owner.pid_ns).Bind(8, now);
-  st.Bind(9, now + lease_s);
+  st.Bind(9, now + lease_s).Bind(10, **plan);
   if (Status s = st.Run(); !s.ok()) return s;
-  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  // A study cancelled under an earlier run of this plan runs again (`orch resume`).
+  if (Status s = ReleaseHeld(db_, **plan); !s.ok()) return s;
+  int64_t run_id = sqlite3_last_insert_rowid(db_);
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  return run_id;
+}
+
+StatusOr<bool> Store::Held(int64_t run_id, const std::string& trial_key) const {
+  Statement st(db_, "SELECT plan_id FROM runs WHERE id = ?1 AND plan_id IS NOT NULL");
+  st.Bind(1, run_id);
+  auto row = st.StepOne("reading a run's plan");
+  if (!row.ok()) return row.status();
+  if (!*row) return false;
+  return IsHeld(db_, st.Int(0), trial_key);
+}
+
+StatusOr<Store::RunLeft> Store::RunUnfinishedCount(int64_t run_id) const {
+  Statement st(db_, "SELECT sweep_id FROM runs WHERE id = ?1");
+  st.Bind(1, run_id);
+  if (!st.Step()) {
+    if (!st.error().empty()) return Fail(st, "reading a run");
+    return Status::Error("no run " + std::to_string(run_id));
+  }
+  auto plan = PlanOfRun(db_, run_id, st.Int(0));
+  if (!plan.ok()) return plan.status();
+  if (!*plan) return RunLeft{};
+  auto left = PlanUnfinished(db_, **plan);
+  if (!left.ok()) return left.status();
+  return RunLeft{left->unfinished, left->held};
 }
 
 Status Store::RenewLease(int64_t run_id, double lease_s) {
@@ -382,36 +307,19 @@ Status Store::EndRun(int64_t run_id, int exit_code) {
   return st.Run();
 }
 
-StatusOr<int> Store::RequestCancel(int64_t sweep_id) {
+StatusOr<int> Store::RequestCancel(int64_t sweep_id, const std::string& study_id) {
+  if (!study_id.empty()) {
+    Transaction tx(db_);
+    if (!tx.begin_status().ok()) return tx.begin_status();
+    auto asked = HoldStudy(db_, sweep_id, study_id);
+    if (!asked.ok()) return asked.status();
+    if (Status s = tx.Commit(); !s.ok()) return s;
+    return *asked;
+  }
   Statement st(db_, "UPDATE runs SET cancel_requested = 1 WHERE sweep_id = ?1 AND finished_utc = ''");
   st.Bind(1, sweep_id);
   if (Status s = st.Run(); !s.ok()) return s;
   return sqlite3_changes(db_);
-}
-
-bool Store::CancelRequested(int64_t run_id) const {
-  Statement st(db_, "SELECT cancel_requested FROM runs WHERE id = ?1");
-  st.Bind(1, run_id);
-  return st.Step() && st.Int(0) != 0;
-}
-
-std::optional<RunRecord> Store::FindRun(int64_t run_id) const {
-  Statement st(db_,
-               "SELECT id, sweep_id, host, pid, pid_start, started_utc, finished_utc, exit_code, "
-               "provenance_json, pid_ns, heartbeat_s, lease_expires_s FROM runs WHERE id = ?1");
-  st.Bind(1, run_id);
-  if (!st.Step()) return std::nullopt;
-  RunRecord r;
-  r.id = st.Int(0);
-  r.sweep_id = st.Int(1);
-  r.owner = {st.Text(2), st.Int(3), st.Int(4), st.Text(9)};
-  r.started_utc = st.Text(5);
-  r.finished_utc = st.Text(6);
-  r.exit_code = st.OptInt(7);
-  r.provenance_json = st.Text(8);
-  if (!st.IsNull(10)) r.heartbeat_s = st.Double(10);
-  if (!st.IsNull(11)) r.lease_expires_s = st.Double(11);
-  return r;
 }
 
 Status Store::InterruptAttempt(int64_t attempt_id, const std::string& reason,
@@ -447,6 +355,7 @@ Status Store::InterruptAttempt(int64_t attempt_id, const std::string& reason,
     st.Bind(1, key).Bind(2, reason).Bind(3, now);
     if (Status s = st.Run(); !s.ok()) return s;
   }
+  if (Status s = RequeueTrial(db_, key); !s.ok()) return s;
   if (superseded) *superseded = false;
   return tx.Commit();
 }
@@ -460,47 +369,24 @@ StatusOr<std::optional<Claim>> Store::ClaimNext(
   // database cannot both see the same trial as pending.
   Transaction tx(db_);
   if (!tx.begin_status().ok()) return tx.begin_status();
-  std::string order = "interleaved";
-  {
-    Statement st(db_, "SELECT claim_order FROM sweeps WHERE id = ?1");
-    st.Bind(1, sweep_id);
-    if (st.Step()) order = st.Text(0);
-  }
-  std::vector<ClaimCandidate> candidates;
-  {
-    // A cell in several studies is one trial: its first membership (spec order) counts.
-    Statement st(db_,
-                 "SELECT t.key, t.replicates, (SELECT count(*) FROM attempts o WHERE "
-                 "o.trial_key = t.key AND o.finished = 1 AND o.outcome = 'ok') "
-                 "FROM memberships m JOIN trials t ON t.key = m.trial_key "
-                 "JOIN studies s ON s.sweep_id = m.sweep_id AND s.study_id = m.study_id "
-                 "WHERE m.sweep_id = ?1 AND m.in_spec = 1 AND t.state = 'pending' "
-                 "ORDER BY s.position, m.position");
-    st.Bind(1, sweep_id);
-    std::set<std::string> seen;
-    while (st.Step()) {
-      if (!seen.insert(st.Text(0)).second) continue;
-      ClaimCandidate cand;
-      cand.trial_key = st.Text(0);
-      cand.replicates = static_cast<int>(st.Int(1));
-      cand.replicate = static_cast<int>(st.Int(2)) + 1;
-      cand.spec_index = static_cast<int>(candidates.size());
-      candidates.push_back(std::move(cand));
-    }
-    if (!st.error().empty()) return Fail(st, "claiming a trial");
-  }
-  auto next = PickNextReplicate(candidates, order);
-  if (!next) return std::optional<Claim>();
+  // The run's own plan only (an edited spec planned by another run is that run's), its
+  // first cell in (round, rank, position): one indexed lookup (store/claim_queue.h).
+  auto plan = PlanOfRun(db_, run_id, sweep_id);
+  if (!plan.ok()) return plan.status();
+  if (!*plan) return std::optional<Claim>();
+  auto head = PeekQueue(db_, **plan);
+  if (!head.ok()) return head.status();
+  if (!*head) return std::optional<Claim>();
   Claim c;
-  c.trial_key = next->trial_key;
-  c.replicate = next->replicate;
-  c.replicates = next->replicates;
+  c.trial_key = (*head)->trial_key;
+  c.replicate = (*head)->round;
   {
-    Statement st(db_, "SELECT config_json, attempts FROM trials WHERE key = ?1");
+    Statement st(db_, "SELECT config_json, attempts, replicates FROM trials WHERE key = ?1");
     st.Bind(1, c.trial_key);
     if (!st.Step()) return Fail(st, "claiming a trial");
     c.config_json = st.Text(0);
     c.attempt_number = static_cast<int>(st.Int(1)) + 1;
+    c.replicates = static_cast<int>(st.Int(2));
   }
   {
     // Interrupted attempts (orch killed, Ctrl-C, a machine fault) are not the trial's
@@ -526,6 +412,7 @@ StatusOr<std::optional<Claim>> Store::ClaimNext(
     st.Bind(1, c.trial_key).Bind(2, c.attempt_number).Bind(3, now);
     if (Status s = st.Run(); !s.ok()) return s;
     if (sqlite3_changes(db_) != 1) return Status::Error("claim lost a race (store bug)");
+    if (Status s = RequeueTrial(db_, c.trial_key); !s.ok()) return s;
   }
   {
     Statement st(db_,
@@ -554,17 +441,6 @@ Status Store::SetAttemptJob(int64_t attempt_id, const std::string& job_id) {
   Statement st(db_, "UPDATE attempts SET job_id = ?2 WHERE id = ?1");
   st.Bind(1, attempt_id).Bind(2, job_id);
   return st.Run();
-}
-
-int Store::TryNumber(int64_t attempt_id) const {
-  Statement st(db_,
-               "SELECT count(*) FROM attempts a JOIN trials t ON t.key = a.trial_key "
-               "JOIN attempts me ON me.id = ?1 AND me.trial_key = a.trial_key "
-               "WHERE a.number > t.retry_base AND a.number <= me.number "
-               "AND a.replicate = me.replicate "
-               "AND (a.outcome != 'interrupted' OR a.id = me.id)");
-  st.Bind(1, attempt_id);
-  return st.Step() ? static_cast<int>(st.Int(0)) : 1;
 }
 
 Status Store::FinishAttempt(const AttemptResult& r, bool* superseded) {
@@ -655,121 +531,38 @@ Status Store::FinishAttempt(const AttemptResult& r, bool* superseded) {
     st.Bind(1, key).Bind(2, r.outcome).Bind(3, r.reason).Bind(4, r.attempt_id).Bind(5, now);
     if (Status s = st.Run(); !s.ok()) return s;
   }
+  if (Status s = RequeueTrial(db_, key); !s.ok()) return s;
   FaultPoint("inside_result_txn");
   if (superseded) *superseded = false;
   return tx.Commit();
 }
 
 StatusOr<int> Store::ResetFailed(int64_t sweep_id) {
+  Transaction tx(db_);
+  if (!tx.begin_status().ok()) return tx.begin_status();
+  std::vector<std::string> keys;
+  {
+    Statement st(db_,
+                 "SELECT key FROM trials WHERE state = 'done' AND outcome != 'ok' AND key IN "
+                 "(SELECT trial_key FROM memberships WHERE sweep_id = ?1 AND in_spec = 1)");
+    st.Bind(1, sweep_id);
+    while (st.Step()) keys.push_back(st.Text(0));
+    if (!st.error().empty()) return Fail(st, "finding failed trials");
+  }
   Statement st(db_,
                "UPDATE trials SET state = 'pending', outcome = '', reason = '', "
-               "final_attempt_id = NULL, retry_base = attempts WHERE state = 'done' AND outcome != 'ok' "
-               "AND key IN (SELECT trial_key FROM memberships WHERE sweep_id = ?1 AND in_spec = 1)");
-  st.Bind(1, sweep_id);
-  if (Status s = st.Run(); !s.ok()) return s;
-  return sqlite3_changes(db_);
-}
-
-// --- Reads ------------------------------------------------------------------------
-
-StatusOr<TrialRecord> Store::FindTrial(const std::string& key_or_prefix) const {
-  if (key_or_prefix.size() < 4 ||
-      key_or_prefix.find_first_not_of("0123456789abcdef") != std::string::npos) {
-    return Status::Error("'" + key_or_prefix +
-                         "' is not a trial key (at least 4 lowercase hex digits)");
+               "final_attempt_id = NULL, retry_base = attempts WHERE key = ?1");
+  for (const std::string& key : keys) {
+    st.Reset();
+    st.Bind(1, key);
+    if (Status s = st.Run(); !s.ok()) return s;
+    if (Status s = RequeueTrial(db_, key); !s.ok()) return s;
   }
-  Statement st(db_, std::string("SELECT ") + kTrialColumns +
-                        " FROM trials t WHERE t.key >= ?1 AND t.key < ?1 || 'g' LIMIT 2");
-  st.Bind(1, key_or_prefix);
-  std::vector<TrialRecord> found;
-  while (st.Step()) found.push_back(ReadTrial(st));
-  if (found.empty()) return Status::Error("no trial with key " + key_or_prefix);
-  if (found.size() > 1) {
-    return Status::Error("key prefix " + key_or_prefix + " is ambiguous (" + found[0].key +
-                         ", " + found[1].key + ", ...): give more digits");
-  }
-  Statement m(db_, "SELECT study_id, position, in_spec FROM memberships WHERE trial_key = ?1 "
-                   "ORDER BY in_spec DESC LIMIT 1");
-  m.Bind(1, found[0].key);
-  if (m.Step()) {
-    found[0].study_id = m.Text(0);
-    found[0].position = static_cast<int>(m.Int(1));
-    found[0].in_spec = m.Int(2) != 0;
-  }
-  return found[0];
+  if (Status s = tx.Commit(); !s.ok()) return s;
+  return static_cast<int>(keys.size());
 }
 
-std::vector<AttemptRecord> Store::Attempts(const std::string& trial_key) const {
-  std::vector<AttemptRecord> out;
-  Statement st(db_, std::string("SELECT ") + kAttemptColumns +
-                        " FROM attempts WHERE trial_key = ?1 ORDER BY number");
-  st.Bind(1, trial_key);
-  while (st.Step()) out.push_back(ReadAttempt(st));
-  return out;
-}
-
-std::optional<AttemptRecord> Store::FindAttempt(int64_t attempt_id) const {
-  Statement st(db_, std::string("SELECT ") + kAttemptColumns + " FROM attempts WHERE id = ?1");
-  st.Bind(1, attempt_id);
-  if (!st.Step()) return std::nullopt;
-  return ReadAttempt(st);
-}
-
-std::vector<AttemptRecord> Store::UnfinishedAttempts() const {
-  std::vector<AttemptRecord> out;
-  Statement st(db_, std::string("SELECT ") + kAttemptColumns +
-                        " FROM attempts WHERE finished = 0 ORDER BY id");
-  while (st.Step()) out.push_back(ReadAttempt(st));
-  return out;
-}
-
-std::map<std::string, double> Store::Metrics(int64_t attempt_id) const {
-  std::map<std::string, double> out;
-  Statement st(db_, "SELECT name, value FROM metrics WHERE attempt_id = ?1 ORDER BY name");
-  st.Bind(1, attempt_id);
-  while (st.Step()) {
-    out[st.Text(0)] = st.IsNull(1) ? std::numeric_limits<double>::quiet_NaN() : st.Double(1);
-  }
-  return out;
-}
-
-std::vector<Sample> Store::Samples(int64_t attempt_id) const {
-  std::vector<Sample> out;
-  Statement st(db_,
-               "SELECT repeat, idx, latency_ms, nll, warmup FROM samples WHERE attempt_id = ?1 "
-               "ORDER BY repeat, idx");
-  st.Bind(1, attempt_id);
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  while (st.Step()) {
-    out.push_back({static_cast<int>(st.Int(0)), static_cast<int>(st.Int(1)),
-                   st.IsNull(2) ? nan : st.Double(2), st.IsNull(3) ? nan : st.Double(3),
-                   st.Int(4) != 0});
-  }
-  return out;
-}
-
-std::optional<double> Store::MedianOkDuration(int64_t sweep_id) const {
-  Statement st(db_,
-               "SELECT a.duration_s FROM attempts a JOIN memberships m ON m.trial_key = "
-               "a.trial_key WHERE m.sweep_id = ?1 AND a.finished = 1 AND a.outcome = 'ok' "
-               "ORDER BY a.duration_s");
-  st.Bind(1, sweep_id);
-  std::vector<double> d;
-  while (st.Step()) d.push_back(st.Double(0));
-  if (d.empty()) return std::nullopt;
-  return d[d.size() / 2];
-}
-
-// --- Fingerprints -----------------------------------------------------------------
-
-std::optional<std::string> Store::CachedFingerprint(const std::string& path, int64_t size,
-                                                    int64_t mtime_ns) const {
-  Statement st(db_,
-               "SELECT sha256 FROM fingerprints WHERE path = ?1 AND size = ?2 AND mtime_ns = ?3");
-  st.Bind(1, path).Bind(2, size).Bind(3, mtime_ns);
-  if (!st.Step()) return std::nullopt;
-  return st.Text(0);
-}
+// --- Fingerprints (the cache read is in store_reads.cc, with the other reads) ------
 
 Status Store::PutFingerprint(const std::string& path, int64_t size, int64_t mtime_ns,
                              const std::string& sha256) {
@@ -780,14 +573,20 @@ Status Store::PutFingerprint(const std::string& path, int64_t size, int64_t mtim
   return st.Run();
 }
 
-Status Store::IntegrityCheck() const {
-  Statement st(db_, "PRAGMA integrity_check");
-  if (!st.Step()) return Fail(st, "integrity_check");
-  std::string r = st.Text(0);
-  if (r != "ok") return Status::Corruption(path_ + ": integrity_check: " + r);
-  return Status::Ok();
-}
-
 void Store::SetBusyTimeout(int ms) { sqlite3_busy_timeout(db_, ms); }
+
+void Store::CountSqlWork(uint64_t* counter) {
+  if (!counter) {
+    sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+    return;
+  }
+  sqlite3_progress_handler(
+      db_, 1,  // SQLite counts per statement execution: only 1 sees short statements
+      [](void* c) {
+        ++*static_cast<uint64_t*>(c);
+        return 0;
+      },
+      counter);
+}
 
 }  // namespace orch::store

@@ -20,10 +20,14 @@ struct sqlite3;
 
 namespace orch::store {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 inline constexpr int kApplicationId = 0x6f726368;  // "orch"
 
-enum class OpenMode { kReadWrite, kReadOnly };
+// kReadOnly: a reader (status, show, export, report) of the orch database; an older file
+// is migrated in place once, as `orch run` would. kNeverWrite: someone else's database
+// (`orch compare --against-db`): the file is opened read-only and never changed; an older
+// one is copied into memory and the copy migrated.
+enum class OpenMode { kReadWrite, kReadOnly, kNeverWrite };
 
 class Store {
  public:
@@ -36,35 +40,53 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   const std::string& path() const { return path_; }
-  int schema_version() const;
+  StatusOr<int> schema_version() const;
 
   // --- Sweeps -------------------------------------------------------------------
   // Records the sweep (spec snapshot, studies) and inserts the trials that do not exist
   // yet as pending; membership of cells no longer in the spec is kept but marked stale.
   // One transaction. Returns the sweep id.
   StatusOr<int64_t> UpsertSweep(const SweepDef& def);
-  std::vector<SweepRecord> ListSweeps() const;
-  std::optional<SweepRecord> FindSweep(const std::string& name) const;
-  std::vector<StudyRecord> Studies(int64_t sweep_id) const;
+  StatusOr<std::vector<SweepRecord>> ListSweeps() const;
+  StatusOr<std::optional<SweepRecord>> FindSweep(const std::string& name) const;
+  StatusOr<std::vector<StudyRecord>> Studies(int64_t sweep_id) const;
   // Trials of the sweep with their membership (one row per study the cell is in), in
   // spec order; stale cells last.
-  std::vector<TrialRecord> Trials(int64_t sweep_id) const;
-  std::vector<StudyCounts> Counts(int64_t sweep_id) const;
+  StatusOr<std::vector<TrialRecord>> Trials(int64_t sweep_id) const;
+  StatusOr<std::vector<StudyCounts>> Counts(int64_t sweep_id) const;
   // Every trial key of the sweep whose state is not done (in spec only).
-  int UnfinishedCount(int64_t sweep_id) const;
+  StatusOr<int> UnfinishedCount(int64_t sweep_id) const;
 
   // --- Runs and ownership -------------------------------------------------------
-  // Records a new run holding a lease of `lease_s` seconds from now.
+  // Records a new run holding a lease of `lease_s` seconds from now. The run claims
+  // from the plan `plan_hash` of the sweep (the one this orch expanded and recorded with
+  // UpsertSweep), or from the sweep's current plan when nullopt. An error when that plan
+  // is gone (another orch planned the sweep again and no live run used it).
   StatusOr<int64_t> BeginRun(int64_t sweep_id, const Owner& owner,
-                             const std::string& provenance_json, double lease_s = 60);
+                             const std::string& provenance_json, double lease_s = 60,
+                             const std::optional<std::string>& plan_hash = std::nullopt);
+  // Cells of the run's plan whose trial is not done (the run's own work left, whatever
+  // another run's edited spec planned): those it may still claim, and those of studies
+  // cancelled under it (`orch cancel --study`).
+  struct RunLeft {
+    int64_t unfinished = 0;
+    int64_t cancelled = 0;
+  };
+  StatusOr<RunLeft> RunUnfinishedCount(int64_t run_id) const;
+  // Whether the trial belongs to a study cancelled under the run (not to be claimed;
+  // its running attempt is to be stopped).
+  StatusOr<bool> Held(int64_t run_id, const std::string& trial_key) const;
   // Refreshes the run's lease: it now expires `lease_s` seconds from now.
   Status RenewLease(int64_t run_id, double lease_s);
   Status EndRun(int64_t run_id, int exit_code);
   // `orch cancel`: asks every live (unfinished) run of the sweep to stop; returns how
-  // many runs were asked. A run reads it with CancelRequested at lease refresh.
-  StatusOr<int> RequestCancel(int64_t sweep_id);
-  bool CancelRequested(int64_t run_id) const;
-  std::optional<RunRecord> FindRun(int64_t run_id) const;
+  // many runs were asked. A run reads it with CancelRequested at lease refresh. With a
+  // study: only that study's cells stop: live runs no longer claim them (Held) and stop
+  // their running attempts; the runs go on with the other studies. A later run of the
+  // plan (`orch resume`) claims them again.
+  StatusOr<int> RequestCancel(int64_t sweep_id, const std::string& study_id = "");
+  StatusOr<bool> CancelRequested(int64_t run_id) const;
+  StatusOr<std::optional<RunRecord>> FindRun(int64_t run_id) const;
   // Records `interrupted` for an attempt that is not finished yet and returns its trial
   // to pending, in one transaction: a dead orchestrator or a machine fault is not the
   // trial's fault, and interrupted attempts never use up the trial's retries. Sets
@@ -73,14 +95,15 @@ class Store {
                           bool* superseded = nullptr);
 
   // --- Claims -------------------------------------------------------------------
-  // Atomically takes the next pending replicate of the sweep's in-spec trials, creates
+  // Atomically takes the next pending replicate of the run's plan (BeginRun), creates
   // its attempt (number = previous + 1, directory from `attempt_dir_for`, which may
   // create it and fail) and marks the trial running. nullopt when nothing is pending.
   // Order (claim_order.h): lowest replicate first (round-robin over the cells), within a
   // round as the sweep's claim_order says. The replicate is the trial's ok attempts + 1;
   // a trial runs one attempt at a time, so two replicates of one cell never overlap. The
   // claim's try_number counts this replicate's attempts since the last --retry-failed
-  // that were not `interrupted`.
+  // that were not `interrupted`. O(log n): one lookup in the claim queue
+  // (store/claim_queue.h), kept in step by every write that changes a trial's state.
   StatusOr<std::optional<Claim>> ClaimNext(
       int64_t sweep_id, int64_t run_id, const Owner& owner, const std::string& slot,
       const std::function<StatusOr<std::string>(const std::string& key, int number)>&
@@ -98,25 +121,50 @@ class Store {
   // or, when `superseded` is given, *superseded = true and Ok.
   Status FinishAttempt(const AttemptResult& result, bool* superseded = nullptr);
   // The try number `attempt_id` had (as Claim::try_number), for recovered attempts.
-  int TryNumber(int64_t attempt_id) const;
+  StatusOr<int> TryNumber(int64_t attempt_id) const;
   // `--retry-failed`: done trials of the sweep whose outcome is not ok become pending.
   StatusOr<int> ResetFailed(int64_t sweep_id);
 
   // --- Reads for status, show, export and report --------------------------------
+  // A read transaction: until it is destroyed, every read of this Store sees the one
+  // state of the database it began at, whatever other processes commit meanwhile (WAL
+  // keeps that state for it), so a report taken while a run writes never mixes two.
+  // At most one per Store at a time; no writes through the Store while it lives.
+  class ReadSnapshot {
+   public:
+    ~ReadSnapshot();
+    ReadSnapshot(const ReadSnapshot&) = delete;
+    ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+   private:
+    friend class Store;
+    explicit ReadSnapshot(sqlite3* db) : db_(db) {}
+    sqlite3* db_;
+  };
+  StatusOr<std::unique_ptr<ReadSnapshot>> BeginRead() const;
+
+  // Every read returns its SQLite error (busy, I/O, corruption) as a Status: an error
+  // never reads as "no rows" or 0.
   // Finds a trial by key or unique key prefix (at least 4 hex chars).
   StatusOr<TrialRecord> FindTrial(const std::string& key_or_prefix) const;
-  std::vector<AttemptRecord> Attempts(const std::string& trial_key) const;
-  std::optional<AttemptRecord> FindAttempt(int64_t attempt_id) const;
+  StatusOr<std::vector<AttemptRecord>> Attempts(const std::string& trial_key) const;
+  StatusOr<std::optional<AttemptRecord>> FindAttempt(int64_t attempt_id) const;
+  // The sweep's attempts (one study's, when given) that have an executor job id and are
+  // not finished: one indexed query.
+  StatusOr<std::vector<AttemptRecord>> UnfinishedJobAttempts(
+      int64_t sweep_id, const std::string& study_id = "") const;
+  // The sweep's most recent attempt (highest id); nullopt when it has none.
+  StatusOr<std::optional<AttemptRecord>> LatestAttempt(int64_t sweep_id) const;
   // Attempts started and not finished (running, or orphaned by a dead orchestrator).
-  std::vector<AttemptRecord> UnfinishedAttempts() const;
-  std::map<std::string, double> Metrics(int64_t attempt_id) const;
-  std::vector<Sample> Samples(int64_t attempt_id) const;
+  StatusOr<std::vector<AttemptRecord>> UnfinishedAttempts() const;
+  StatusOr<std::map<std::string, double>> Metrics(int64_t attempt_id) const;
+  StatusOr<std::vector<Sample>> Samples(int64_t attempt_id) const;
   // Median duration of finished ok attempts of the sweep (for ETAs); nullopt if none.
-  std::optional<double> MedianOkDuration(int64_t sweep_id) const;
+  StatusOr<std::optional<double>> MedianOkDuration(int64_t sweep_id) const;
 
   // --- Input fingerprints, cached by (path, size, mtime) --------------------------
-  std::optional<std::string> CachedFingerprint(const std::string& path, int64_t size,
-                                               int64_t mtime_ns) const;
+  StatusOr<std::optional<std::string>> CachedFingerprint(const std::string& path, int64_t size,
+                                                         int64_t mtime_ns) const;
   Status PutFingerprint(const std::string& path, int64_t size, int64_t mtime_ns,
                         const std::string& sha256);
 
@@ -125,9 +173,14 @@ class Store {
   // How long a write waits for another process's lock before failing with Busy
   // (default 30 s).
   void SetBusyTimeout(int ms);
+  // Counts the SQLite virtual-machine instructions this connection runs into *counter
+  // (nullptr stops counting), so a test can compare the work of a call at
+  // two sweep sizes: a count, never a time.
+  void CountSqlWork(uint64_t* counter);
 
  private:
   Store(sqlite3* db, std::string path, bool read_only);
+  static StatusOr<std::unique_ptr<Store>> OpenNeverWrite(const std::string& path);
   sqlite3* db_;
   std::string path_;
   bool read_only_;

@@ -1,7 +1,9 @@
 // `orch cancel`: stops a sweep. Its SLURM jobs (all, or one study's) are cancelled with
 // one scancel and recorded `interrupted` (the trials are pending again: `orch resume`
 // runs them); every live `orch run` of the sweep, local or SLURM, is asked to stop
-// through its run row, which it reads when it refreshes its lease (every 10 s).
+// through its run row, which it reads when it refreshes its lease (every 10 s). With
+// --study, the live runs stop only that study's cells (store: held in their plans) and
+// go on with the others.
 #include <cstdio>
 
 #include "orchestrator/cli/commands.h"
@@ -28,15 +30,21 @@ int RunCancel(const CancelOptions& o) {
   if (!sweep) return kExitUsage;
   if (!o.study.empty()) {
     bool known = false;
-    for (const auto& s : db.Studies(sweep->id)) known = known || s.id == o.study;
+    auto studies = db.Studies(sweep->id);
+    if (!studies.ok()) {
+      std::fprintf(stderr, "orch: %s\n", studies.status().message().c_str());
+      return kExitInternal;
+    }
+    for (const auto& s : *studies) known = known || s.id == o.study;
     if (!known) {
       std::fprintf(stderr, "orch: sweep %s has no study '%s'\n", ForTerminal(sweep->name).c_str(),
                    ForTerminal(o.study).c_str());
       return kExitUsage;
     }
   }
-  // First the runs (so none submits the trials again), then the jobs.
-  auto asked = db.RequestCancel(sweep->id);
+  // First the runs (so none submits the trials again), then the jobs. A study's cancel
+  // stops only its cells: the runs go on with the other studies.
+  auto asked = db.RequestCancel(sweep->id, o.study);
   if (!asked.ok()) {
     std::fprintf(stderr, "orch: %s\n", asked.status().message().c_str());
     return kExitInternal;
@@ -46,6 +54,14 @@ int RunCancel(const CancelOptions& o) {
     std::fprintf(stderr, "orch: cancelling the SLURM jobs: %s\n",
                  ForTerminal(cancelled.status().message()).c_str());
     return kExitInternal;
+  }
+  if (!o.study.empty()) {
+    std::printf("sweep %s, study %s: %d SLURM job(s) cancelled and recorded interrupted; %d "
+                "running orch(s) stop the study's trials and go on with the others; `orch "
+                "resume` runs them again\n",
+                ForTerminal(sweep->name).c_str(), ForTerminal(o.study).c_str(), *cancelled,
+                *asked);
+    return kExitOk;
   }
   std::printf("sweep %s: %d SLURM job(s) cancelled and recorded interrupted; %d running orch(s) "
               "asked to stop; `orch resume` runs the trials again\n",

@@ -22,8 +22,16 @@ int RunCompare(const CompareCliOptions& o) {
   const std::string db2_path = o.against_db.empty() ? o.db : o.against_db;
   auto db1 = OpenForReading(o.db);
   if (!db1) return kExitUsage;
-  auto db2 = db2_path == o.db ? nullptr : OpenForReading(db2_path);
-  if (db2_path != o.db && !db2) return kExitUsage;
+  // The other database is someone else's: read it without ever writing it (F14).
+  std::unique_ptr<store::Store> db2;
+  if (db2_path != o.db) {
+    auto opened = store::Store::Open(db2_path, store::OpenMode::kNeverWrite);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "orch: %s\n", opened.status().message().c_str());
+      return kExitUsage;
+    }
+    db2 = std::move(opened).value();
+  }
   const store::Store& second_db = db2 ? *db2 : *db1;
   auto first = SelectSweep(*db1, o.sweep);
   if (!first) return kExitUsage;

@@ -46,10 +46,22 @@ int RunExport(const ExportOptions& o) {
   };
   std::vector<Row> rows;
   std::set<std::string> config_keys, metric_keys;
-  for (auto& t : db->Trials(sweep->id)) {
+  auto trials = db->Trials(sweep->id);
+  if (!trials.ok()) {
+    std::fprintf(stderr, "orch: %s\n", trials.status().message().c_str());
+    return kExitInternal;
+  }
+  for (auto& t : *trials) {
     Row r{t, nlohmann::json::parse(t.config_json, nullptr, false), {}};
     if (!r.config.is_object()) r.config = nlohmann::json::object();  // damaged: no config
-    if (t.final_attempt_id) r.metrics = db->Metrics(*t.final_attempt_id);
+    if (t.final_attempt_id) {
+      auto metrics = db->Metrics(*t.final_attempt_id);
+      if (!metrics.ok()) {
+        std::fprintf(stderr, "orch: %s\n", metrics.status().message().c_str());
+        return kExitInternal;
+      }
+      r.metrics = std::move(*metrics);
+    }
     for (const auto& [k, v] : r.config.items()) config_keys.insert(k);
     for (const auto& [k, v] : r.metrics) metric_keys.insert(k);
     rows.push_back(std::move(r));

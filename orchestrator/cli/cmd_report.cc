@@ -34,7 +34,12 @@ int RunReport(const ReportCliOptions& o) {
     opts.map_axes = {o.map_axes[0], o.map_axes[1]};
     for (const std::string& axis : o.map_axes) {
       bool known = false;
-      for (const store::TrialRecord& t : db->Trials(sweep->id)) {
+      auto trials = db->Trials(sweep->id);
+      if (!trials.ok()) {
+        std::fprintf(stderr, "orch: %s\n", trials.status().message().c_str());
+        return kExitInternal;
+      }
+      for (const store::TrialRecord& t : *trials) {
         auto config = nlohmann::json::parse(t.config_json, nullptr, false);
         known = known || (config.is_object() && config.contains(axis));
       }

@@ -143,8 +143,8 @@ void WarnIfNetworkFilesystem(const std::string& db_path) {
 }
 
 // The exit code and closing message of a finished, failed or interrupted run.
-int ReportOutcome(store::Store& db, int64_t sweep_id, const Spec& spec, int total,
-                  const StatusOr<SchedulerResult>& result) {
+int ReportOutcome(store::Store& db, int64_t sweep_id, int64_t run_id, const Spec& spec,
+                  int total, const StatusOr<SchedulerResult>& result) {
   if (!result.ok()) {
     std::fprintf(stderr, "orch: %s; running workers were stopped; run `orch run %s` again "
                  "to continue\n", result.status().message().c_str(), spec.path.c_str());
@@ -161,18 +161,61 @@ int ReportOutcome(store::Store& db, int64_t sweep_id, const Spec& spec, int tota
                  "`orch run %s` again\n", result->machine_fault.c_str(), spec.path.c_str());
     return kExitInternal;
   }
-  int left = db.UnfinishedCount(sweep_id);
+  // This run's own cells: another orch may have planned the sweep again meanwhile.
+  auto left = db.RunUnfinishedCount(run_id);
+  if (!left.ok()) {
+    std::fprintf(stderr, "orch: %s\n", left.status().message().c_str());
+    return kExitInternal;
+  }
   int failed = 0;
-  for (const auto& c : db.Counts(sweep_id)) {
+  auto counts = db.Counts(sweep_id);
+  if (!counts.ok()) {
+    std::fprintf(stderr, "orch: %s\n", counts.status().message().c_str());
+    return kExitInternal;
+  }
+  for (const auto& c : *counts) {
     for (const auto& [outcome, n] : c.done) failed += outcome == "ok" ? 0 : n;
   }
-  if (left > 0) {
-    std::fprintf(stderr, "orch: %d trial(s) are still running under another orch on this database\n", left);
+  if (left->unfinished > 0) {
+    std::fprintf(stderr, "orch: %lld trial(s) are still running under another orch on this "
+                 "database\n", static_cast<long long>(left->unfinished));
     return kExitInternal;
+  }
+  if (left->cancelled > 0) {
+    std::fprintf(stderr, "orch: %lld trial(s) of cancelled studies did not run; `orch resume` "
+                 "runs them\n", static_cast<long long>(left->cancelled));
+    return kExitInterrupted;
   }
   std::printf("sweep %s complete: %d trials, %d failed (see `orch status`)\n",
               spec.name.c_str(), total, failed);
   return kExitOk;
+}
+
+// What the run's progress line and first message need from the sweep, in one read.
+struct SweepFacts {
+  std::map<std::string, std::string> labels;  // key -> "A quant=int8wo window=64"
+  int total = 0, pending = 0;
+  int64_t processes_left = 0;  // worker processes the unfinished replicates need
+  std::optional<double> median_ok_s;
+};
+
+StatusOr<SweepFacts> ReadSweepFacts(const store::Store& db, int64_t sweep_id) {
+  SweepFacts f;
+  auto trials = db.Trials(sweep_id);
+  if (!trials.ok()) return trials.status();
+  for (const store::TrialRecord& t : *trials) {
+    if (!t.in_spec) continue;
+    if (!f.labels.emplace(t.key, t.study_id + " " + t.label).second) continue;
+    if (t.state != store::TrialState::kDone) {
+      ++f.pending;
+      f.processes_left += std::max(1, t.replicates - t.ok_replicates);
+    }
+  }
+  f.total = static_cast<int>(f.labels.size());
+  auto median = db.MedianOkDuration(sweep_id);
+  if (!median.ok()) return median.status();
+  f.median_ok_s = *median;
+  return f;
 }
 
 // Everything after the spec is parsed: record, recover, run, report the exit code.
@@ -199,7 +242,12 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
   // An unchanged plan (same spec text, inputs and worker) is already recorded: skip
   // expanding and re-recording it, so resuming a 10,000-trial sweep starts at once.
   std::string plan_hash = PlanHash(parsed.spec, resolved);
-  std::optional<store::SweepRecord> recorded = db.FindSweep(parsed.spec.name);
+  auto found = db.FindSweep(parsed.spec.name);
+  if (!found.ok()) {
+    std::fprintf(stderr, "orch: %s\n", found.status().message().c_str());
+    return kExitInternal;
+  }
+  std::optional<store::SweepRecord> recorded = *found;
   bool replan = !input_errors.empty() || !recorded || recorded->plan_hash != plan_hash;
   parsed.errors = std::move(input_errors);
   SweepPlan plan;
@@ -226,7 +274,14 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     return kExitInternal;
   }
   // The executor: SLURM when asked, or when the sweep has jobs with SLURM (resume).
-  bool has_jobs = !slurm::UnfinishedJobs(db, *sweep_id).empty();
+  auto jobs = slurm::UnfinishedJobs(db, *sweep_id);
+  auto last_slurm = o.resume ? slurm::LastRanOnSlurm(db, *sweep_id) : StatusOr<bool>(false);
+  if (!jobs.ok() || !last_slurm.ok()) {
+    std::fprintf(stderr, "orch: %s\n",
+                 (jobs.ok() ? last_slurm.status() : jobs.status()).message().c_str());
+    return kExitInternal;
+  }
+  bool has_jobs = !jobs->empty();
   if (o.executor == "local" && has_jobs) {
     std::fprintf(stderr, "orch: sweep %s has trials submitted to SLURM; continue it with "
                  "--executor slurm (or `orch resume`), or `orch cancel` them first\n",
@@ -234,7 +289,7 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     return kExitUsage;
   }
   bool on_slurm = o.executor == "slurm" ||
-                  (o.executor.empty() && (has_jobs || (o.resume && slurm::LastRanOnSlurm(db, *sweep_id))));
+                  (o.executor.empty() && (has_jobs || *last_slurm));
   slurm::SlurmOptions slurm_opts;
   if (!ResolveSlurmOptions(plan.spec, o.slurm, &slurm_opts)) return kExitUsage;
   if (o.slurm.detach && !on_slurm) {
@@ -244,14 +299,20 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
   if (!Recover(db, o)) return kExitInternal;
   if (o.retry_failed) {
     auto n = db.ResetFailed(*sweep_id);
-    if (n.ok() && *n > 0) std::fprintf(stderr, "orch: %d failed trial(s) will run again\n", *n);
+    if (!n.ok()) {
+      std::fprintf(stderr, "orch: %s\n", n.status().message().c_str());
+      return kExitInternal;
+    }
+    if (*n > 0) std::fprintf(stderr, "orch: %d failed trial(s) will run again\n", *n);
   }
-  std::map<std::string, std::string> labels;  // key -> "A quant=int8wo window=64"
-  for (const auto& t : db.Trials(*sweep_id)) {
-    if (t.in_spec) labels.emplace(t.key, t.study_id + " " + t.label);
+  auto facts = ReadSweepFacts(db, *sweep_id);
+  if (!facts.ok()) {
+    std::fprintf(stderr, "orch: %s\n", facts.status().message().c_str());
+    return kExitInternal;
   }
-  int total = static_cast<int>(labels.size());
-  int pending = db.UnfinishedCount(*sweep_id);
+  std::map<std::string, std::string>& labels = facts->labels;
+  int total = facts->total;
+  int pending = facts->pending;
   if (pending == 0) {
     std::printf("sweep %s: all %d trials already have a terminal outcome; nothing to run "
                 "(--retry-failed reruns failures)\n", plan.spec.name.c_str(), total);
@@ -271,6 +332,7 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     SlurmRunRequest req;
     req.sweep_id = *sweep_id;
     req.sweep_name = plan.spec.name;
+    req.plan_hash = plan_hash;
     req.spec_path = plan.spec.path;
     req.worker = std::filesystem::absolute(plan.inputs.worker).string();
     req.results_dir = results_dir;
@@ -285,7 +347,8 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
   }
   store::Owner owner = SelfRunOwner();
   LeaseSettings lease = LeaseSettingsFromEnv();
-  auto run_id = db.BeginRun(*sweep_id, owner, CollectProvenance().dump(), lease.lease_s);
+  auto run_id = db.BeginRun(*sweep_id, owner, CollectProvenance().dump(), lease.lease_s,
+                            plan_hash);
   if (!run_id.ok()) {
     std::fprintf(stderr, "orch: %s\n", run_id.status().message().c_str());
     return kExitInternal;
@@ -304,17 +367,11 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
   so.lease_s = lease.lease_s;
   so.lease_refresh_s = lease.refresh_s;
   ProgressPrinter printer(stdout, ProgressPrinter::IsSmartTerminal(stdout), total,
-                          total - pending, std::move(labels), db.MedianOkDuration(*sweep_id));
-  int processes_left = 0;
-  for (const store::TrialRecord& t : db.Trials(*sweep_id)) {
-    if (t.in_spec && t.state != store::TrialState::kDone) {
-      processes_left += std::max(1, t.replicates - t.ok_replicates);
-    }
-  }
-  printer.SetProcessesLeft(processes_left);
+                          total - pending, std::move(labels), facts->median_ok_s);
+  printer.SetProcessesLeft(static_cast<int>(std::min<int64_t>(facts->processes_left, INT32_MAX)));
   auto result = RunSweep(db, so, printer);
   printer.Finish();
-  int code = ReportOutcome(db, *sweep_id, plan.spec, total, result);
+  int code = ReportOutcome(db, *sweep_id, *run_id, plan.spec, total, result);
   (void)db.EndRun(*run_id, code);
   return code;
 }
@@ -330,7 +387,12 @@ int RunResume(const RunOptions& o) {
     std::fprintf(stderr, "orch: %s\n", opened.status().message().c_str());
     return kExitUsage;
   }
-  auto sweeps = (*opened)->ListSweeps();
+  auto listed = (*opened)->ListSweeps();
+  if (!listed.ok()) {
+    std::fprintf(stderr, "orch: %s\n", listed.status().message().c_str());
+    return kExitInternal;
+  }
+  const std::vector<store::SweepRecord>& sweeps = *listed;
   const store::SweepRecord* chosen = nullptr;
   for (const auto& s : sweeps) {
     if (o.sweep.empty() ? sweeps.size() == 1 : s.name == o.sweep) chosen = &s;

@@ -41,8 +41,12 @@ int RunShow(const ShowOptions& o) {
               std::min(trial->ok_replicates, trial->replicates), trial->replicates);
   std::printf("config: %s\n", ForTerminalLines(PrettyJson(trial->config_json)).c_str());
   auto attempts = db->Attempts(trial->key);
+  if (!attempts.ok()) {
+    std::fprintf(stderr, "orch: %s\n", attempts.status().message().c_str());
+    return kExitInternal;
+  }
   std::string last_log;
-  for (const auto& a : attempts) {
+  for (const auto& a : *attempts) {
     std::printf("\nattempt %d (replicate %d) on %s (%s pid %lld, slot %s), started %s\n",
                 a.number, a.replicate, T(a.owner.host).c_str(), "orch",
                 static_cast<long long>(a.owner.pid), T(a.slot).c_str(), T(a.started_utc).c_str());
@@ -62,7 +66,11 @@ int RunShow(const ShowOptions& o) {
     }
     if (!log.empty()) std::printf("  log: %s\n", T(log).c_str());
     auto metrics = db->Metrics(a.id);
-    for (const auto& [k, v] : metrics) std::printf("  %-24s %.6g\n", T(k).c_str(), v);
+    if (!metrics.ok()) {
+      std::fprintf(stderr, "orch: %s\n", metrics.status().message().c_str());
+      return kExitInternal;
+    }
+    for (const auto& [k, v] : *metrics) std::printf("  %-24s %.6g\n", T(k).c_str(), v);
     if (a.warnings_json != "[]") std::printf("  warnings: %s\n", T(a.warnings_json).c_str());
     if (a.details_json != "{}") std::printf("  details: %s\n", T(a.details_json).c_str());
     if (!log.empty()) last_log = log;

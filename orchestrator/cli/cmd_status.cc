@@ -29,14 +29,18 @@ struct OwnerLine {
   bool gone = false;
 };
 
-std::vector<OwnerLine> Owners(const store::Store& db) {
+StatusOr<std::vector<OwnerLine>> Owners(const store::Store& db) {
   std::map<int64_t, int> per_run;
-  for (const auto& a : db.UnfinishedAttempts()) ++per_run[a.run_id];
+  auto unfinished = db.UnfinishedAttempts();
+  if (!unfinished.ok()) return unfinished.status();
+  for (const auto& a : *unfinished) ++per_run[a.run_id];
   LocalIdentity me = ThisProcessIdentity();
   double now = UnixNow();
   std::vector<OwnerLine> lines;
   for (const auto& [run_id, n] : per_run) {
-    auto run = db.FindRun(run_id);
+    auto found = db.FindRun(run_id);
+    if (!found.ok()) return found.status();
+    const std::optional<store::RunRecord>& run = *found;
     if (!run) continue;
     OwnerLine w{run_id, run->owner.host, run->owner.pid, n};
     if (run->heartbeat_s) w.lease_age_s = static_cast<long long>(now - *run->heartbeat_s);
@@ -53,9 +57,15 @@ int RunStatus(const StatusOptions& o) {
   if (!db) return kExitUsage;
   auto sweep = SelectSweep(*db, o.sweep);
   if (!sweep) return kExitUsage;
-  auto counts = db->Counts(sweep->id);
-  auto studies = db->Studies(sweep->id);
-  std::vector<OwnerLine> owners = Owners(*db);
+  auto counted = db->Counts(sweep->id);
+  auto found_owners = Owners(*db);
+  if (!counted.ok() || !found_owners.ok()) {
+    std::fprintf(stderr, "orch: %s\n", (counted.ok() ? found_owners.status() : counted.status())
+                                            .message().c_str());
+    return kExitInternal;
+  }
+  const std::vector<store::StudyCounts>& counts = *counted;
+  const std::vector<OwnerLine>& owners = *found_owners;
   if (o.json) {
     nlohmann::json out = {{"sweep", sweep->name}, {"studies", nlohmann::json::array()}};
     for (const auto& c : counts) {
@@ -95,7 +105,7 @@ int RunStatus(const StatusOptions& o) {
   }
   if (stale) std::printf("%d stale cell(s): results kept, no longer in the spec\n", stale);
   // Replicate progress, where some cell needs more than one (fresh worker processes).
-  int replicates_ok = 0, replicates_total = 0, cells = 0;
+  int64_t replicates_ok = 0, replicates_total = 0, cells = 0;
   for (const auto& c : counts) {
     replicates_ok += c.replicates_ok;
     replicates_total += c.replicates_total;
@@ -103,8 +113,9 @@ int RunStatus(const StatusOptions& o) {
     for (const auto& [outcome, n] : c.done) cells += n;
   }
   if (replicates_total > cells) {
-    std::printf("replicates: %d/%d ok (fresh worker processes, claim order %s)\n", replicates_ok,
-                replicates_total, ForTerminal(sweep->claim_order).c_str());
+    std::printf("replicates: %lld/%lld ok (fresh worker processes, claim order %s)\n",
+                static_cast<long long>(replicates_ok), static_cast<long long>(replicates_total),
+                ForTerminal(sweep->claim_order).c_str());
   }
   int orphaned = 0;
   if (!owners.empty()) std::printf("owners of running attempts:\n");

@@ -92,7 +92,9 @@ bool Preflight(const slurm::SlurmOptions& opts, const std::string& results_dir) 
 void PrintReplicatesLeft(const store::Store& db, int64_t sweep_id) {
   int trials = 0, left = 0;
   std::set<std::string> seen;  // a trial two studies share is listed twice
-  for (const auto& t : db.Trials(sweep_id)) {
+  auto all = db.Trials(sweep_id);
+  if (!all.ok()) return;  // a read error: orch status reports it
+  for (const auto& t : *all) {
     if (t.state == store::TrialState::kDone || t.replicates <= 1 || !seen.insert(t.key).second) continue;
     ++trials;
     left += std::max(0, t.replicates - t.ok_replicates - 1);
@@ -158,7 +160,9 @@ int RunSlurm(store::Store& db, const SlurmRunRequest& req) {
   if (!Preflight(req.options, req.results_dir)) return kExitUsage;
   store::Owner owner = SelfRunOwner();
   LeaseSettings lease = LeaseSettingsFromEnv();
-  auto run_id = db.BeginRun(req.sweep_id, owner, CollectProvenance().dump(), lease.lease_s);
+  auto run_id = db.BeginRun(req.sweep_id, owner, CollectProvenance().dump(), lease.lease_s,
+                            req.plan_hash.empty() ? std::nullopt
+                                                  : std::optional<std::string>(req.plan_hash));
   if (!run_id.ok()) {
     std::fprintf(stderr, "orch: %s\n", run_id.status().message().c_str());
     return kExitInternal;
@@ -177,7 +181,13 @@ int RunSlurm(store::Store& db, const SlurmRunRequest& req) {
   eo.lease_s = lease.lease_s;
   eo.lease_refresh_s = lease.refresh_s;
   eo.detach = req.detach;
-  int done = req.total - db.UnfinishedCount(req.sweep_id);
+  auto unfinished = db.UnfinishedCount(req.sweep_id);
+  if (!unfinished.ok()) {
+    std::fprintf(stderr, "orch: %s\n", unfinished.status().message().c_str());
+    (void)db.EndRun(*run_id, kExitInternal);
+    return kExitInternal;
+  }
+  int done = req.total - *unfinished;
   SlurmPrinter printer(req.total, done, req.labels);
   auto r = slurm::RunOnSlurm(db, eo, printer);
   int code = kExitOk;
@@ -196,14 +206,26 @@ int RunSlurm(store::Store& db, const SlurmRunRequest& req) {
       PrintReplicatesLeft(db, req.sweep_id);
       code = r->interrupted ? kExitInterrupted : kExitOk;
     } else {
-      int left = db.UnfinishedCount(req.sweep_id);
+      // The run's own plan: an edited spec's cells are another run's (F6), a cancelled
+      // study's are left for `orch resume` (F11).
+      auto left = db.RunUnfinishedCount(*run_id);
+      auto counts = db.Counts(req.sweep_id);
       int failed = 0;
-      for (const auto& c : db.Counts(req.sweep_id)) {
+      for (const auto& c : counts.ok() ? *counts : std::vector<store::StudyCounts>()) {
         for (const auto& [outcome, n] : c.done) failed += outcome == "ok" ? 0 : n;
       }
-      if (left > 0) {
-        std::fprintf(stderr, "orch: %d trial(s) are still running under another orch on this database\n", left);
+      if (!left.ok() || !counts.ok()) {
+        std::fprintf(stderr, "orch: %s\n",
+                     (left.ok() ? counts.status() : left.status()).message().c_str());
         code = kExitInternal;
+      } else if (left->unfinished > 0) {
+        std::fprintf(stderr, "orch: %lld trial(s) are still running under another orch on "
+                     "this database\n", static_cast<long long>(left->unfinished));
+        code = kExitInternal;
+      } else if (left->cancelled > 0) {
+        std::fprintf(stderr, "orch: %lld trial(s) of cancelled studies did not run; `orch "
+                     "resume` runs them\n", static_cast<long long>(left->cancelled));
+        code = kExitInterrupted;
       } else {
         std::printf("sweep %s complete: %d trials, %d failed (see `orch status`)\n",
                     req.sweep_name.c_str(), req.total, failed);
@@ -220,10 +242,13 @@ void ReattachForStatus(const std::string& db_path, const std::string& sweep_name
   if (!opened.ok()) return;
   std::optional<store::SweepRecord> sweep;
   auto sweeps = (*opened)->ListSweeps();
-  for (const auto& s : sweeps) {
-    if (sweep_name.empty() ? sweeps.size() == 1 : s.name == sweep_name) sweep = s;
+  if (!sweeps.ok()) return;  // status reads the same database next and reports it
+  for (const auto& s : *sweeps) {
+    if (sweep_name.empty() ? sweeps->size() == 1 : s.name == sweep_name) sweep = s;
   }
-  if (!sweep || slurm::UnfinishedJobs(**opened, sweep->id).empty()) return;
+  if (!sweep) return;
+  auto jobs = slurm::UnfinishedJobs(**opened, sweep->id);
+  if (!jobs.ok() || jobs->empty()) return;
   opened->reset();
   auto db = store::Store::Open(db_path);
   if (!db.ok()) {

@@ -30,6 +30,7 @@ bool ResolveSlurmOptions(const Spec& spec, const SlurmCli& cli, slurm::SlurmOpti
 struct SlurmRunRequest {
   int64_t sweep_id = 0;
   std::string sweep_name, spec_path, worker, results_dir;
+  std::string plan_hash;  // the plan this orch expanded: the run claims only its cells (F6)
   nlohmann::json inputs;
   slurm::SlurmOptions options;
   bool detach = false;

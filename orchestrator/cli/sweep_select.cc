@@ -14,9 +14,16 @@ std::unique_ptr<store::Store> OpenForReading(const std::string& db) {
 }
 
 std::optional<store::SweepRecord> SelectSweep(const store::Store& db, const std::string& name) {
-  auto sweeps = db.ListSweeps();
+  auto listed = db.ListSweeps();
+  if (!listed.ok()) {
+    std::fprintf(stderr, "orch: %s: %s\n", db.path().c_str(), listed.status().message().c_str());
+    return std::nullopt;
+  }
+  const std::vector<store::SweepRecord>& sweeps = *listed;
   if (!name.empty()) {
-    if (auto s = db.FindSweep(name)) return s;
+    for (const auto& s : sweeps) {
+      if (s.name == name) return s;
+    }
   } else if (sweeps.size() == 1) {
     return sweeps[0];
   }

@@ -116,7 +116,7 @@ class SlurmLoop {
   Status Unclaim(const std::vector<store::Claim>& claims, const std::string& why);
   Status GiveUpSubmission(const std::vector<store::Claim>& claims, const std::string& name,
                           const Status& why);
-  bool CheckCancel();
+  StatusOr<bool> CheckCancel();
   Status KeepLease(double call_s);
   Status Wait();
   Status PollOnce();
@@ -149,7 +149,9 @@ StatusOr<ExecutorResult> SlurmLoop::Run() {
   // First poll soon after submitting: short jobs finish in seconds.
   next_poll_ = Clock::now() + Ms(base_poll_s_);
   while (true) {
-    if (CheckCancel()) stopping_ = true;  // checked right before claiming anything
+    auto cancel = CheckCancel();
+    if (!cancel.ok()) return cancel.status();
+    if (*cancel) stopping_ = true;  // checked right before claiming anything
     if (o_.submit && !stopping_) {
       if (Status s = SubmitPending(); !s.ok()) return s;
     }
@@ -166,8 +168,11 @@ StatusOr<ExecutorResult> SlurmLoop::Run() {
 }
 
 // `orch cancel` asked this run to stop.
-bool SlurmLoop::CheckCancel() {
-  if (o_.run_id == 0 || !db_.CancelRequested(o_.run_id)) return false;
+StatusOr<bool> SlurmLoop::CheckCancel() {
+  if (o_.run_id == 0) return false;
+  auto cancel = db_.CancelRequested(o_.run_id);
+  if (!cancel.ok()) return cancel.status();
+  if (!*cancel) return false;
   result_.cancelled = true;
   return true;
 }
@@ -184,10 +189,13 @@ Status SlurmLoop::KeepLease(double call_s) {
 Status SlurmLoop::Adopt() {
   LocalIdentity me = ThisProcessIdentity();
   double now = UnixNow();
-  for (const store::AttemptRecord& a : UnfinishedJobs(db_, o_.sweep_id)) {
+  auto jobs = UnfinishedJobs(db_, o_.sweep_id);
+  if (!jobs.ok()) return jobs.status();
+  for (const store::AttemptRecord& a : *jobs) {
     if (a.run_id != o_.run_id) {
       auto run = db_.FindRun(a.run_id);
-      if (run && !JudgeOwner(*run, me, now).gone) continue;  // a live orch polls it
+      if (!run.ok()) return run.status();
+      if (*run && !JudgeOwner(**run, me, now).gone) continue;  // a live orch polls it
     }
     Tracked t;
     t.attempt_id = a.id;
@@ -196,7 +204,9 @@ Status SlurmLoop::Adopt() {
     t.config_json = trial.ok() ? trial->config_json : "{}";
     t.attempt_dir = a.attempt_dir;
     t.job_id = a.job_id;
-    t.try_number = db_.TryNumber(a.id);
+    auto try_number = db_.TryNumber(a.id);
+    if (!try_number.ok()) return try_number.status();
+    t.try_number = *try_number;
     if (t.job_id[0] == '?') {
       bool keep = false;
       if (Status s = AdoptUnnamed(a, &t, &keep); !s.ok()) return s;
@@ -250,7 +260,9 @@ Status SlurmLoop::SubmitPending() {
     while (claims.size() < cap) {
       // A cancel is checked before every claim and every sbatch (F1): the trials it just
       // made pending again must not be claimed and submitted by this very loop.
-      if (CheckCancel()) {
+      auto cancel = CheckCancel();
+      if (!cancel.ok()) return cancel.status();
+      if (*cancel) {
         stopping_ = true;
         return Unclaim(claims, "the sweep was cancelled (`orch cancel`)");
       }
@@ -266,7 +278,9 @@ Status SlurmLoop::SubmitPending() {
       if (!written.ok()) return Abandon(claims, written.status());
     }
     if (claims.empty()) return Status::Ok();
-    if (CheckCancel()) {
+    auto cancel = CheckCancel();
+    if (!cancel.ok()) return cancel.status();
+    if (*cancel) {
       stopping_ = true;
       return Unclaim(claims, "the sweep was cancelled (`orch cancel`)");
     }
@@ -364,7 +378,9 @@ Status SlurmLoop::Wait() {
     if (now >= next_lease_) {
       next_lease_ = now + Ms(o_.lease_refresh_s);
       if (Status s = db_.RenewLease(o_.run_id, o_.lease_s); !s.ok()) return s;
-      if (CheckCancel()) {  // `orch cancel` scancels the jobs and records them itself
+      auto cancel = CheckCancel();
+      if (!cancel.ok()) return cancel.status();
+      if (*cancel) {  // `orch cancel` scancels the jobs and records them itself
         stopping_ = true;
         return Status::Ok();
       }
@@ -506,7 +522,11 @@ Status SlurmLoop::Record(const Tracked& t, const AttemptVerdict& v, bool user_ca
       ++result_.requeued;
       progress_.OnFinished(t.trial_key, t.job_id, "interrupted", v.interrupt_reason);
     }
-    if (user_cancel) {
+    // `orch cancel --study` holds its study's cells in this run's plan: the run goes
+    // on with the others (F11), and the held cells are not submitted again.
+    auto held = db_.Held(o_.run_id, t.trial_key);
+    if (!held.ok()) return held.status();
+    if (user_cancel && !*held) {
       // Someone cancelled the sweep's jobs: submitting them again would undo it.
       result_.cancelled = true;
       stopping_ = true;
@@ -528,30 +548,17 @@ Status SlurmLoop::Record(const Tracked& t, const AttemptVerdict& v, bool user_ca
 
 std::string SlurmDir(const std::string& results_dir) { return results_dir + "/slurm"; }
 
-std::vector<store::AttemptRecord> UnfinishedJobs(const store::Store& db, int64_t sweep_id,
-                                                 const std::string& study) {
-  std::set<std::string> keys;
-  for (const auto& t : db.Trials(sweep_id)) {
-    if (study.empty() || t.study_id == study) keys.insert(t.key);
-  }
-  std::vector<store::AttemptRecord> out;
-  for (auto& a : db.UnfinishedAttempts()) {
-    if (!a.job_id.empty() && keys.count(a.trial_key)) out.push_back(std::move(a));
-  }
-  return out;
+StatusOr<std::vector<store::AttemptRecord>> UnfinishedJobs(const store::Store& db,
+                                                           int64_t sweep_id,
+                                                           const std::string& study) {
+  return db.UnfinishedJobAttempts(sweep_id, study);  // one query: resume stays fast
 }
 
-bool LastRanOnSlurm(const store::Store& db, int64_t sweep_id) {
-  int64_t newest = 0;
-  bool slurm = false;
-  for (const auto& t : db.Trials(sweep_id)) {
-    auto attempts = db.Attempts(t.key);
-    if (!attempts.empty() && attempts.back().id > newest) {
-      newest = attempts.back().id;
-      slurm = !attempts.back().job_id.empty();
-    }
-  }
-  return slurm;
+StatusOr<bool> LastRanOnSlurm(const store::Store& db, int64_t sweep_id) {
+  // One query: it was a query per trial, paid by every `orch resume`.
+  auto latest = db.LatestAttempt(sweep_id);
+  if (!latest.ok()) return latest.status();
+  return *latest && !(*latest)->job_id.empty();
 }
 
 StatusOr<ExecutorResult> RunOnSlurm(store::Store& db, const ExecutorOptions& opts,
@@ -561,7 +568,9 @@ StatusOr<ExecutorResult> RunOnSlurm(store::Store& db, const ExecutorOptions& opt
 }
 
 StatusOr<int> CancelSweepJobs(store::Store& db, int64_t sweep_id, const std::string& study) {
-  auto jobs = UnfinishedJobs(db, sweep_id, study);
+  auto found = UnfinishedJobs(db, sweep_id, study);
+  if (!found.ok()) return found.status();
+  const std::vector<store::AttemptRecord>& jobs = *found;
   std::vector<std::string> ids;
   for (const auto& a : jobs) {
     if (a.job_id[0] != '?') ids.push_back(a.job_id);

@@ -74,10 +74,11 @@ StatusOr<int> CancelSweepJobs(store::Store& db, int64_t sweep_id, const std::str
 
 // Whether the sweep's most recent attempt went to SLURM (`orch resume` then continues on
 // SLURM without --executor, e.g. after `orch cancel`).
-bool LastRanOnSlurm(const store::Store& db, int64_t sweep_id);
+StatusOr<bool> LastRanOnSlurm(const store::Store& db, int64_t sweep_id);
 
 // The sweep's attempts that have a job id and are not finished.
-std::vector<store::AttemptRecord> UnfinishedJobs(const store::Store& db, int64_t sweep_id,
-                                                 const std::string& study = "");
+StatusOr<std::vector<store::AttemptRecord>> UnfinishedJobs(const store::Store& db,
+                                                           int64_t sweep_id,
+                                                           const std::string& study = "");
 
 }  // namespace orch::slurm

@@ -19,6 +19,7 @@
 #include "orchestrator/ownership.h"
 #include "store/store.h"
 #include "test_util.h"
+#include "tests/orchestrator/must.h"
 
 namespace orch {
 namespace {
@@ -49,19 +50,19 @@ void ExpectEachTrialDoneOnce(const std::string& dir, size_t trials, const std::s
   auto db = testing::OpenSweepDb(dir);
   ASSERT_TRUE(db);
   EXPECT_TRUE(db->IntegrityCheck().ok());
-  auto all = db->Trials(db->FindSweep("e2e")->id);
+  auto all = Must(db->Trials(Must(db->FindSweep("e2e"))->id));
   ASSERT_EQ(all.size(), trials);
   for (const auto& t : all) {
     EXPECT_EQ(t.state, store::TrialState::kDone) << t.key;
     EXPECT_EQ(t.outcome, outcome) << t.key;
     int terminal = 0;
-    for (const auto& a : db->Attempts(t.key)) {
+    for (const auto& a : Must(db->Attempts(t.key))) {
       EXPECT_TRUE(a.finished);
       terminal += a.outcome != "interrupted";
     }
     EXPECT_EQ(terminal, terminal_attempts) << t.key;
   }
-  EXPECT_TRUE(db->UnfinishedAttempts().empty());
+  EXPECT_TRUE(Must(db->UnfinishedAttempts()).empty());
   EXPECT_EQ(LiveProcesses(FAKE_WORKER, dir), 0);
 }
 
@@ -114,11 +115,11 @@ TEST_P(LeftResult, IsIngestedLikeALiveOne) {
   ASSERT_EQ(WaitOrch(resume), 0) << OrchLog(d.path(), resume);
   auto db = testing::OpenSweepDb(d.path());
   ASSERT_TRUE(db);
-  auto trials = db->Trials(db->FindSweep("e2e")->id);
+  auto trials = Must(db->Trials(Must(db->FindSweep("e2e"))->id));
   ASSERT_EQ(trials.size(), 1u);
   EXPECT_EQ(trials[0].outcome, outcome) << behavior;
   if (std::string(behavior) != "fifo_result") {  // a FIFO is no result: rerun, then error
-    EXPECT_EQ(db->Attempts(trials[0].key).size(), 1u) << behavior << ": rerun, not ingested";
+    EXPECT_EQ(Must(db->Attempts(trials[0].key)).size(), 1u) << behavior << ": rerun, not ingested";
   }
 }
 
@@ -161,7 +162,7 @@ TEST_P(OrphanedWorker, IsStoppedBeforeItsTrialRunsAgain) {
   {
     auto db = testing::OpenSweepDb(d.path());
     ASSERT_TRUE(db);
-    auto unfinished = db->UnfinishedAttempts();
+    auto unfinished = Must(db->UnfinishedAttempts());
     ASSERT_EQ(unfinished.size(), 1u);
     EXPECT_EQ(unfinished[0].worker_pid, std::string(GetParam()) == "after_spawn" ? worker_pid : 0);
   }
@@ -186,7 +187,7 @@ TEST(Recovery, AFreshLeaseIsRespectedAndAnExpiredOneTakenOver) {
   int64_t foreign_run = 0;
   {
     auto db = std::move(store::Store::Open(d / "results/orch.db")).value();
-    int64_t sweep = db->FindSweep("e2e")->id;
+    int64_t sweep = Must(db->FindSweep("e2e"))->id;
     ASSERT_EQ(*db->ResetFailed(sweep), 2);
     store::Owner other{ThisProcessIdentity().host, 999999999, 1, "pid:[4026500000]"};
     foreign_run = *db->BeginRun(sweep, other, "{}", 60);
@@ -208,7 +209,7 @@ TEST(Recovery, AFreshLeaseIsRespectedAndAnExpiredOneTakenOver) {
             std::string::npos) << OrchLog(d.path(), second);
   {
     auto db = std::move(store::Store::Open(d / "results/orch.db")).value();
-    ASSERT_EQ(db->UnfinishedAttempts().size(), 1u);
+    ASSERT_EQ(Must(db->UnfinishedAttempts()).size(), 1u);
     ASSERT_TRUE(db->RenewLease(foreign_run, -1).ok());  // its lease ran out
   }
   pid_t third = SpawnOrchWith(d.path(), {"run", "spec.yaml"});
@@ -246,7 +247,7 @@ TEST(Recovery, AttemptDirectoriesAreNeverReused) {
   EXPECT_EQ(read(old_dir + "/events.jsonl"), events);
   EXPECT_EQ(read(old_dir + "/worker.log"), log);
   auto db = testing::OpenSweepDb(d.path());
-  auto attempts = db->Attempts(key);
+  auto attempts = Must(db->Attempts(key));
   ASSERT_EQ(attempts.size(), 1u);
   EXPECT_EQ(attempts[0].attempt_dir, old_dir + ".1");
   EXPECT_FALSE(read(old_dir + ".1/events.jsonl").empty());
@@ -265,7 +266,7 @@ TEST(Recovery, AMachineFaultAtStartLeavesTrialsPendingAndSaysWhy) {
   EXPECT_NE(log.find("No space left on device"), std::string::npos) << log;
   {
     auto db = testing::OpenSweepDb(d.path());
-    auto counts = db->Counts(db->FindSweep("e2e")->id);
+    auto counts = Must(db->Counts(Must(db->FindSweep("e2e"))->id));
     EXPECT_EQ(counts[0].pending, 3);
     EXPECT_TRUE(counts[0].done.empty());
   }
@@ -298,8 +299,8 @@ TEST(Recovery, OutOfDescriptorsNeverBlamesATrial) {
     if (std::filesystem::exists(d.path() + "/results/orch.db")) {
       auto db = testing::OpenSweepDb(d.path());
       ASSERT_TRUE(db);
-      if (auto sweep = db->FindSweep("e2e")) {
-        for (const auto& t : db->Trials(sweep->id)) {
+      if (auto sweep = Must(db->FindSweep("e2e"))) {
+        for (const auto& t : Must(db->Trials(sweep->id))) {
           EXPECT_TRUE(t.outcome.empty() || t.outcome == "ok")
               << "ulimit -n " << limit << ": trial " << t.key << " ended " << t.outcome;
         }
@@ -328,7 +329,7 @@ TEST(Recovery, AnOwnerWhoseAttemptWasTakenOverStopsItsWorker) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (RunningAttempts(d.path()) == 0) continue;
     auto db = testing::OpenSweepDb(d.path());
-    for (const auto& a : db->UnfinishedAttempts()) {
+    for (const auto& a : Must(db->UnfinishedAttempts())) {
       if (a.worker_pid > 0) attempt = a.id;
     }
   }
@@ -337,7 +338,7 @@ TEST(Recovery, AnOwnerWhoseAttemptWasTakenOverStopsItsWorker) {
     auto db = std::move(store::Store::Open(d / "results/orch.db")).value();
     bool superseded = false;
     ASSERT_TRUE(db->InterruptAttempt(attempt, "taken over by another orch", &superseded).ok());
-    int64_t sweep = db->FindSweep("e2e")->id;
+    int64_t sweep = Must(db->FindSweep("e2e"))->id;
     store::Owner other{"another-host", 4242, 1, "pid:[4026500000]"};
     int64_t run = *db->BeginRun(sweep, other, "{}", 60);
     auto c = db->ClaimNext(sweep, run, other, "gpu:0", [&](const std::string& k, int n) {
@@ -353,7 +354,7 @@ TEST(Recovery, AnOwnerWhoseAttemptWasTakenOverStopsItsWorker) {
   EXPECT_LT(waited, 15) << "the worker ran on after its attempt was taken over";
   EXPECT_EQ(LiveProcesses(FAKE_WORKER, d.path()), 0);
   auto db = testing::OpenSweepDb(d.path());
-  auto rec = db->FindAttempt(attempt);
+  auto rec = Must(db->FindAttempt(attempt));
   ASSERT_TRUE(rec);
   EXPECT_EQ(rec->outcome, "interrupted");  // the first verdict stands
 }
@@ -372,9 +373,9 @@ TEST(Recovery, TheRunLoopRefreshesItsLease) {
   {
     auto db = testing::OpenSweepDb(d.path());
     ASSERT_TRUE(db);
-    auto unfinished = db->UnfinishedAttempts();
+    auto unfinished = Must(db->UnfinishedAttempts());
     ASSERT_EQ(unfinished.size(), 1u);
-    auto run = db->FindRun(unfinished[0].run_id);
+    auto run = Must(db->FindRun(unfinished[0].run_id));
     ASSERT_TRUE(run && run->lease_expires_s && run->heartbeat_s);
     EXPECT_GT(*run->lease_expires_s, UnixNow());
     EXPECT_NEAR(*run->lease_expires_s - *run->heartbeat_s, 2, 1e-6);
@@ -427,7 +428,7 @@ TEST(Signals, AnInheritedIgnoredSigchldIsReset) {
   auto db = testing::OpenSweepDb(d.path());
   ASSERT_TRUE(db);
   std::map<std::string, int> outcomes;  // the exit status 3 is seen, not lost
-  for (const auto& t : db->Trials(db->FindSweep("e2e")->id)) ++outcomes[t.outcome];
+  for (const auto& t : Must(db->Trials(Must(db->FindSweep("e2e"))->id))) ++outcomes[t.outcome];
   EXPECT_EQ(outcomes, (std::map<std::string, int>{{"error", 2}, {"ok", 2}}));
 }
 

@@ -16,6 +16,7 @@
 #include "orch_process.h"
 #include "sweep_probe.h"
 #include "test_util.h"
+#include "tests/orchestrator/must.h"
 
 namespace orch {
 namespace {
@@ -46,8 +47,8 @@ int LiveWorkers(const std::string& dir) {
 std::map<std::string, std::string> Outcomes(const std::string& db_path) {
   auto db = std::move(store::Store::Open(db_path, store::OpenMode::kReadOnly)).value();
   std::map<std::string, std::string> out;
-  auto sweep = db->FindSweep("e2e");
-  for (const auto& t : db->Trials(sweep->id)) {
+  auto sweep = Must(db->FindSweep("e2e"));
+  for (const auto& t : Must(db->Trials(sweep->id))) {
     auto c = nlohmann::json::parse(t.config_json);
     std::string label = c.value("x_behavior", "ok") + (c.contains("x_i") ? c["x_i"].get<std::string>() : "");
     out[label] = t.state == store::TrialState::kDone ? t.outcome : store::TrialStateName(t.state);
@@ -82,10 +83,10 @@ TEST(EndToEnd, EachWorkerBehaviourEndsInItsOutcomeClass) {
   EXPECT_EQ(o["failure_event"], "oom");
 
   auto db = std::move(store::Store::Open(d / "results/orch.db", store::OpenMode::kReadOnly)).value();
-  auto sweep = db->FindSweep("e2e");
-  for (const auto& t : db->Trials(sweep->id)) {
+  auto sweep = Must(db->FindSweep("e2e"));
+  for (const auto& t : Must(db->Trials(sweep->id))) {
     auto c = nlohmann::json::parse(t.config_json);
-    auto attempts = db->Attempts(t.key);
+    auto attempts = Must(db->Attempts(t.key));
     std::string b = c["x_behavior"];
     // Transient classes are retried once (retries: 1); nan/oom/blocked never.
     int expected = (b == "crash" || b == "silent" || b == "flaky" || b == "cuda_error") ? 2 : 1;
@@ -95,9 +96,9 @@ TEST(EndToEnd, EachWorkerBehaviourEndsInItsOutcomeClass) {
       EXPECT_NE(attempts[0].stderr_tail.find("about to crash"), std::string::npos);
     }
     if (b == "ok") {
-      EXPECT_EQ(db->Samples(attempts[0].id).size(), 16u);
-      EXPECT_EQ(db->Metrics(attempts[0].id).at("ppl"), 9.5);
-      auto run = db->FindRun(attempts[0].run_id);
+      EXPECT_EQ(Must(db->Samples(attempts[0].id)).size(), 16u);
+      EXPECT_EQ(Must(db->Metrics(attempts[0].id)).at("ppl"), 9.5);
+      auto run = Must(db->FindRun(attempts[0].run_id));
       ASSERT_TRUE(run);
       auto prov = nlohmann::json::parse(run->provenance_json);
       EXPECT_TRUE(prov.contains("orch_commit"));
@@ -152,7 +153,7 @@ TEST(EndToEnd, AWorkerThatCannotStartIsAnErrorResultNotALostTrial) {
   auto run = RunOrch(d.path(), "run spec.yaml");
   EXPECT_EQ(run.exit_code, 0) << run.output;
   auto db = std::move(store::Store::Open(d / "results/orch.db", store::OpenMode::kReadOnly)).value();
-  auto trials = db->Trials(db->FindSweep("e2e")->id);
+  auto trials = Must(db->Trials(Must(db->FindSweep("e2e"))->id));
   ASSERT_EQ(trials.size(), 2u);
   for (const auto& t : trials) {
     EXPECT_EQ(t.outcome, "error");
@@ -207,11 +208,11 @@ TEST(EndToEnd, CtrlCForwardsToWorkersRecordsInterruptedAndExits130) {
   kill(orch, SIGINT);
   EXPECT_EQ(testing::WaitOrch(orch), 130);
   auto db = std::move(store::Store::Open(d / "results/orch.db", store::OpenMode::kReadOnly)).value();
-  auto sweep = db->FindSweep("e2e");
+  auto sweep = Must(db->FindSweep("e2e"));
   int interrupted = 0;
-  for (const auto& t : db->Trials(sweep->id)) {
+  for (const auto& t : Must(db->Trials(sweep->id))) {
     EXPECT_EQ(t.state, store::TrialState::kPending);
-    for (const auto& a : db->Attempts(t.key)) interrupted += a.outcome == "interrupted";
+    for (const auto& a : Must(db->Attempts(t.key))) interrupted += a.outcome == "interrupted";
   }
   EXPECT_EQ(interrupted, 2);
   EXPECT_EQ(LiveWorkers(d.path()), 0);
@@ -244,13 +245,13 @@ TEST(Resume, KilledOrchestratorRerunsOnlyUnfinishedTrials) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   auto db = std::move(store::Store::Open(d / "results/orch.db", store::OpenMode::kReadOnly)).value();
   EXPECT_TRUE(db->IntegrityCheck().ok());
-  auto sweep = db->FindSweep("e2e");
-  auto trials = db->Trials(sweep->id);
+  auto sweep = Must(db->FindSweep("e2e"));
+  auto trials = Must(db->Trials(sweep->id));
   ASSERT_EQ(trials.size(), 9u);
   for (const auto& t : trials) {
     EXPECT_EQ(t.state, store::TrialState::kDone) << t.key;
     int terminal = 0;
-    for (const auto& a : db->Attempts(t.key)) {
+    for (const auto& a : Must(db->Attempts(t.key))) {
       EXPECT_TRUE(a.finished);
       if (a.outcome != "interrupted") ++terminal;
     }
@@ -288,10 +289,10 @@ TEST(Concurrency, TwoOrchestratorsOnOneDatabaseNeverRunTheSameTrial) {
   int ra = testing::WaitOrch(a), rb = testing::WaitOrch(b);
   EXPECT_TRUE(ra == 0 || rb == 0) << ra << " " << rb;
   auto db = std::move(store::Store::Open(d / "results/orch.db", store::OpenMode::kReadOnly)).value();
-  auto sweep = db->FindSweep("e2e");
-  for (const auto& t : db->Trials(sweep->id)) {
+  auto sweep = Must(db->FindSweep("e2e"));
+  for (const auto& t : Must(db->Trials(sweep->id))) {
     EXPECT_EQ(t.outcome, "ok");
-    EXPECT_EQ(db->Attempts(t.key).size(), 1u) << t.key;
+    EXPECT_EQ(Must(db->Attempts(t.key)).size(), 1u) << t.key;
   }
 }
 

@@ -15,6 +15,7 @@
 #include "orchestrator/terminal_text.h"
 #include "store/store.h"
 #include "test_util.h"
+#include "tests/orchestrator/must.h"
 
 namespace orch {
 namespace {
@@ -33,15 +34,15 @@ struct Trial {
 std::map<std::string, Trial> Trials(const std::string& db_path) {
   auto db = std::move(store::Store::Open(db_path, store::OpenMode::kReadOnly)).value();
   std::map<std::string, Trial> out;
-  auto sweep = db->FindSweep("hostile");
-  for (const auto& t : db->Trials(sweep->id)) {
+  auto sweep = Must(db->FindSweep("hostile"));
+  for (const auto& t : Must(db->Trials(sweep->id))) {
     auto c = nlohmann::json::parse(t.config_json);
     Trial& x = out[c.value("x_behavior", "ok")];
     x.key = t.key;
     x.outcome = t.state == store::TrialState::kDone ? t.outcome : store::TrialStateName(t.state);
     x.reason = t.reason;
-    x.attempts = db->Attempts(t.key);
-    if (t.final_attempt_id) x.metrics = db->Metrics(*t.final_attempt_id);
+    x.attempts = Must(db->Attempts(t.key));
+    if (t.final_attempt_id) x.metrics = Must(db->Metrics(*t.final_attempt_id));
   }
   return out;
 }

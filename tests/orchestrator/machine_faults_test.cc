@@ -17,6 +17,7 @@
 
 #include "store/store.h"
 #include "test_util.h"
+#include "tests/orchestrator/must.h"
 
 namespace orch {
 namespace {
@@ -53,10 +54,10 @@ struct TrialOutcome {
 std::map<std::string, TrialOutcome> Outcomes(const std::string& db_path) {
   auto db = std::move(store::Store::Open(db_path, store::OpenMode::kReadOnly)).value();
   std::map<std::string, TrialOutcome> out;
-  for (const auto& t : db->Trials(db->FindSweep("mf")->id)) {
+  for (const auto& t : Must(db->Trials(Must(db->FindSweep("mf"))->id))) {
     auto c = nlohmann::json::parse(t.config_json);
     std::string label = c.value("x_probe", "") + c.value("x_sleep", "") + c.value("x_i", "");
-    auto attempts = db->Attempts(t.key);
+    auto attempts = Must(db->Attempts(t.key));
     std::string dir;
     for (const auto& e : std::filesystem::recursive_directory_iterator(
              std::filesystem::path(db_path).parent_path() / "runs")) {

@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "sweep_probe.h"
 #include "test_util.h"
+#include "tests/orchestrator/must.h"
 
 namespace orch {
 namespace {
@@ -58,7 +59,7 @@ TEST(ReplicatesEndToEnd, EachReplicateIsAFreshProcessClaimedRoundRobin) {
   EXPECT_EQ(log.find("[4/3]"), std::string::npos) << log;
   auto db = testing::OpenSweepDb(d.path());
   ASSERT_TRUE(db);
-  auto trials = db->Trials(db->FindSweep("e2e")->id);
+  auto trials = Must(db->Trials(Must(db->FindSweep("e2e"))->id));
   ASSERT_EQ(trials.size(), 3u);
   // Attempt ids are the claim order: every cell's replicate 1, then 2, then 3, in spec
   // order within a round.
@@ -67,7 +68,7 @@ TEST(ReplicatesEndToEnd, EachReplicateIsAFreshProcessClaimedRoundRobin) {
   for (const auto& t : trials) {
     EXPECT_EQ(t.outcome, "ok");
     EXPECT_EQ(t.ok_replicates, 3);
-    auto attempts = db->Attempts(t.key);
+    auto attempts = Must(db->Attempts(t.key));
     ASSERT_EQ(attempts.size(), 3u);
     for (const auto& a : attempts) {
       by_id[a.id] = {t.position, a.replicate};
@@ -78,7 +79,7 @@ TEST(ReplicatesEndToEnd, EachReplicateIsAFreshProcessClaimedRoundRobin) {
       EXPECT_EQ(tj["replicates"], 3);
       EXPECT_EQ(tj["config"]["repeats"], 1);  // one decode loop per process
       EXPECT_EQ(nlohmann::json::parse(t.config_json)["repeats"], 3);  // the identity keeps N
-      EXPECT_EQ(db->Samples(a.id).size(), 16u);
+      EXPECT_EQ(Must(db->Samples(a.id)).size(), 16u);
     }
   }
   EXPECT_EQ(worker_pids.size(), 9u);  // nine processes
@@ -111,7 +112,7 @@ TEST(ReplicatesEndToEnd, ARandomOrderIsRecordedWithTheSweep) {
   ASSERT_EQ(WaitOrch(orch), 0) << OrchLog(d.path(), orch);
   auto db = testing::OpenSweepDb(d.path());
   ASSERT_TRUE(db);
-  EXPECT_EQ(db->FindSweep("e2e")->claim_order, "random:5");
+  EXPECT_EQ(Must(db->FindSweep("e2e"))->claim_order, "random:5");
   auto status = testing::RunOrch(d.path(), "status");
   EXPECT_NE(status.output.find("claim order random:5"), std::string::npos) << status.output;
 }
@@ -123,8 +124,8 @@ TEST(ReplicatesEndToEnd, AFailingReplicateFailsTheTrialAndStopsItsReplicates) {
   EXPECT_EQ(WaitOrch(orch), 0) << OrchLog(d.path(), orch);  // a failed trial is a result
   auto db = testing::OpenSweepDb(d.path());
   ASSERT_TRUE(db);
-  for (const auto& t : db->Trials(db->FindSweep("e2e")->id)) {
-    auto attempts = db->Attempts(t.key);
+  for (const auto& t : Must(db->Trials(Must(db->FindSweep("e2e"))->id))) {
+    auto attempts = Must(db->Attempts(t.key));
     if (nlohmann::json::parse(t.config_json)["x_fail_replicate"] == "2") {
       EXPECT_EQ(t.outcome, "error");
       ASSERT_EQ(attempts.size(), 2u);  // replicate 3 never ran
@@ -161,10 +162,10 @@ TEST_P(ReplicateCrashWindow, ResumeKeepsExactlyNReplicates) {
   auto db = testing::OpenSweepDb(d.path());
   ASSERT_TRUE(db);
   EXPECT_TRUE(db->IntegrityCheck().ok());
-  for (const auto& t : db->Trials(db->FindSweep("e2e")->id)) {
+  for (const auto& t : Must(db->Trials(Must(db->FindSweep("e2e"))->id))) {
     EXPECT_EQ(t.outcome, "ok") << t.key;
     std::vector<int> ok_replicates;
-    for (const auto& a : db->Attempts(t.key)) {
+    for (const auto& a : Must(db->Attempts(t.key))) {
       EXPECT_TRUE(a.finished);
       if (a.outcome == "ok") ok_replicates.push_back(a.replicate);
       else EXPECT_EQ(a.outcome, "interrupted") << t.key;
@@ -174,7 +175,7 @@ TEST_P(ReplicateCrashWindow, ResumeKeepsExactlyNReplicates) {
   auto markers = MarkerCounts(d / "marker");
   EXPECT_EQ(markers.size(), 3u);
   for (const auto& [key, n] : markers) EXPECT_EQ(n, 3) << key;
-  EXPECT_TRUE(db->UnfinishedAttempts().empty());
+  EXPECT_TRUE(Must(db->UnfinishedAttempts()).empty());
   EXPECT_EQ(LiveProcesses(FAKE_WORKER, d.path()), 0);
 }
 

@@ -14,6 +14,7 @@
 #include "store/store.h"
 #include "old_database.h"
 #include "test_util.h"
+#include "tests/orchestrator/must.h"
 
 namespace orch::store {
 namespace {
@@ -130,26 +131,26 @@ TEST(Replicates, ClaimsGoRoundRobinOverTheCellsAndEachTrialEndsAtN) {
   std::vector<std::pair<std::string, int>> want = {{Key(0), 1}, {Key(1), 1}, {Key(2), 1},
                                                    {Key(0), 2}, {Key(1), 2}, {Key(2), 2}};
   EXPECT_EQ(order, want);
-  EXPECT_EQ(f.db->UnfinishedCount(f.sweep), 0);
+  EXPECT_EQ(Must(f.db->UnfinishedCount(f.sweep)), 0);
   for (int i = 0; i < 3; ++i) {
     auto t = f.db->FindTrial(Key(i));
     ASSERT_TRUE(t.ok());
     EXPECT_EQ(t->outcome, "ok");
     EXPECT_EQ(t->ok_replicates, 2);
-    auto attempts = f.db->Attempts(Key(i));
+    auto attempts = Must(f.db->Attempts(Key(i)));
     ASSERT_EQ(attempts.size(), 2u);
     EXPECT_EQ(attempts[0].replicate, 1);
     EXPECT_EQ(attempts[1].replicate, 2);
     EXPECT_EQ(t->final_attempt_id, attempts[1].id);
   }
-  auto counts = f.db->Counts(f.sweep);
+  auto counts = Must(f.db->Counts(f.sweep));
   EXPECT_EQ(counts[0].replicates_ok, 6);
   EXPECT_EQ(counts[0].replicates_total, 6);
 }
 
 TEST(Replicates, ARandomOrderFollowsTheRecordedSeedRoundByRound) {
   Fixture f(Sweep(4, 2, "random:11"));
-  EXPECT_EQ(f.db->FindSweep("s")->claim_order, "random:11");
+  EXPECT_EQ(Must(f.db->FindSweep("s"))->claim_order, "random:11");
   std::vector<std::pair<std::string, int>> order;
   while (auto c = f.Next()) {
     order.emplace_back(c->trial_key, c->replicate);
@@ -199,7 +200,7 @@ TEST(Replicates, ATerminalFailureOfAReplicateFailsTheTrial) {
     EXPECT_EQ(c->trial_key, Key(1));
     f.Finish(*c, "ok");
   }
-  EXPECT_EQ(f.db->Attempts(Key(0)).size(), 2u);
+  EXPECT_EQ(Must(f.db->Attempts(Key(0))).size(), 2u);
   EXPECT_EQ(f.db->FindTrial(Key(1))->ok_replicates, 3);
 }
 
@@ -218,7 +219,7 @@ TEST(Replicates, ATransientFailureRetriesThatReplicate) {
   EXPECT_EQ(c4->replicate, 3);
   EXPECT_EQ(c4->attempt_number, 4);
   EXPECT_EQ(c4->try_number, 2);
-  EXPECT_EQ(f.db->TryNumber(c4->attempt_id), 2);
+  EXPECT_EQ(Must(f.db->TryNumber(c4->attempt_id)), 2);
   f.Finish(*c4, "ok");
   auto t = f.db->FindTrial(Key(0));
   EXPECT_EQ(t->outcome, "ok");
@@ -282,16 +283,16 @@ INSERT INTO attempts(trial_key, number, run_id, host, pid, pid_start, started_ut
 )sql"));
   auto s = Store::Open(path);
   ASSERT_TRUE(s.ok()) << s.status().message();
-  EXPECT_EQ((*s)->schema_version(), kSchemaVersion);
+  EXPECT_EQ(Must((*s)->schema_version()), kSchemaVersion);
   EXPECT_TRUE((*s)->IntegrityCheck().ok());
   std::map<std::string, int> replicates;
-  for (const auto& t : (*s)->Trials(1)) replicates[t.key] = t.replicates;
+  for (const auto& t : Must((*s)->Trials(1))) replicates[t.key] = t.replicates;
   EXPECT_EQ(replicates["aaaa"], 1);
   EXPECT_EQ(replicates["bbbb"], 3);
   EXPECT_EQ(replicates["cccc"], 2);
   EXPECT_EQ(replicates["dddd"], 1);
-  EXPECT_EQ((*s)->Attempts("aaaa")[0].replicate, 1);
-  EXPECT_EQ((*s)->FindSweep("old")->claim_order, "interleaved");
+  EXPECT_EQ(Must((*s)->Attempts("aaaa"))[0].replicate, 1);
+  EXPECT_EQ(Must((*s)->FindSweep("old"))->claim_order, "interleaved");
   EXPECT_EQ((*s)->FindTrial("aaaa")->ok_replicates, 1);
 }
 

@@ -234,6 +234,16 @@ TEST(Spec, IntegersHaveASaneMaximum) {
   EXPECT_FALSE(NormalizeValue("retries", "4294967296", &err).has_value());  // int wraps to 0
   EXPECT_EQ(err, "retries must be at most 100, not '4294967296'");
   EXPECT_FALSE(NormalizeValue("window", "4294967297", &err).has_value());
+  // F13: 2^31-1 replicates were accepted and their sums overflowed (`status --json` said
+  // "replicates": -2); each one is a worker process.
+  EXPECT_TRUE(NormalizeValue("repeats", "10000", &err).has_value());
+  EXPECT_FALSE(NormalizeValue("repeats", "2147483647", &err).has_value());
+  EXPECT_EQ(err, "repeats must be at most 10000, not '2147483647'");
+  auto e = Errors("name: s\ndefaults: {repeats: 2147483647}\nstudies:\n  - id: A\n"
+                  "    matrix: {quant: [none]}\n");
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].rfind("x.yaml:2:21: defaults.repeats: repeats must be at most 10000", 0), 0u)
+      << e[0];
 }
 
 TEST(Spec, DeviceIsCheckedWithoutRegex) {

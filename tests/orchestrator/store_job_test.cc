@@ -5,6 +5,7 @@
 #include "old_database.h"
 #include "store/store.h"
 #include "test_util.h"
+#include "tests/orchestrator/must.h"
 
 namespace orch::store {
 namespace {
@@ -29,24 +30,24 @@ INSERT INTO attempts(trial_key, number, run_id, host, pid, pid_start, started_ut
 )sql"));
   auto s = Store::Open(path);
   ASSERT_TRUE(s.ok()) << s.status().message();
-  EXPECT_EQ((*s)->schema_version(), kSchemaVersion);
+  EXPECT_EQ(Must((*s)->schema_version()), kSchemaVersion);
   EXPECT_TRUE((*s)->IntegrityCheck().ok());
-  auto unfinished = (*s)->UnfinishedAttempts();
+  auto unfinished = Must((*s)->UnfinishedAttempts());
   ASSERT_EQ(unfinished.size(), 1u);
   EXPECT_EQ(unfinished[0].worker_pid, 1234);
   EXPECT_EQ(unfinished[0].job_id, "");  // a local attempt
-  auto run = (*s)->FindRun(1);
+  auto run = Must((*s)->FindRun(1));
   ASSERT_TRUE(run);
   EXPECT_EQ(run->owner.pid_ns, "pid:[1]");
-  EXPECT_FALSE((*s)->CancelRequested(1));
+  EXPECT_FALSE(Must((*s)->CancelRequested(1)));
 
   ASSERT_TRUE((*s)->SetAttemptJob(unfinished[0].id, "4242_7").ok());
-  EXPECT_EQ((*s)->FindAttempt(unfinished[0].id)->job_id, "4242_7");
+  EXPECT_EQ(Must((*s)->FindAttempt(unfinished[0].id))->job_id, "4242_7");
   // The run is live (no finished_utc): a cancel request reaches it.
   auto asked = (*s)->RequestCancel(1);
   ASSERT_TRUE(asked.ok());
   EXPECT_EQ(*asked, 1);
-  EXPECT_TRUE((*s)->CancelRequested(1));
+  EXPECT_TRUE(Must((*s)->CancelRequested(1)));
   ASSERT_TRUE((*s)->EndRun(1, 0).ok());
   EXPECT_EQ(*(*s)->RequestCancel(1), 0);  // an ended run is not asked again
 }

@@ -7,12 +7,15 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "store/schema.h"
 #include "store/statement.h"
 #include "old_database.h"
 #include "test_util.h"
+#include "tests/orchestrator/must.h"
 
 namespace orch::store {
 namespace {
@@ -54,7 +57,7 @@ TEST(Store, NewDatabaseIsVersionedAndWhole) {
   TempDir d;
   auto s = Store::Open(d / "sub/orch.db");
   ASSERT_TRUE(s.ok()) << s.status().message();
-  EXPECT_EQ((*s)->schema_version(), kSchemaVersion);
+  EXPECT_EQ(Must((*s)->schema_version()), kSchemaVersion);
   EXPECT_TRUE((*s)->IntegrityCheck().ok());
 }
 
@@ -85,9 +88,9 @@ TEST(Store, ReopeningMigratesNothingTwiceAndKeepsData) {
   }
   auto s = Store::Open(d / "orch.db");
   ASSERT_TRUE(s.ok());
-  auto sweep = (*s)->FindSweep("s");
+  auto sweep = Must((*s)->FindSweep("s"));
   ASSERT_TRUE(sweep);
-  EXPECT_EQ((*s)->UnfinishedCount(sweep->id), 3);
+  EXPECT_EQ(Must((*s)->UnfinishedCount(sweep->id)), 3);
 }
 
 TEST(Store, FinishAttemptStoresTheWholeResultAndRetriesGoBackToPending) {
@@ -103,7 +106,7 @@ TEST(Store, FinishAttemptStoresTheWholeResultAndRetriesGoBackToPending) {
   r.outcome = "crash";
   r.terminal = false;
   ASSERT_TRUE(s->FinishAttempt(r).ok());
-  EXPECT_EQ(s->UnfinishedCount(sweep), 1);
+  EXPECT_EQ(Must(s->UnfinishedCount(sweep)), 1);
   auto c2 = s->ClaimNext(sweep, run, Me(), "cpu:0", DirFor);
   ASSERT_TRUE(c2.ok() && c2->has_value());
   EXPECT_EQ((*c2)->attempt_number, 2);
@@ -114,13 +117,13 @@ TEST(Store, FinishAttemptStoresTheWholeResultAndRetriesGoBackToPending) {
   ok.metrics = {{"ppl", 3.5}};
   ok.samples = {{0, 0, 1.5, 2.0, true}, {0, 1, 1.25, std::nan(""), false}};
   ASSERT_TRUE(s->FinishAttempt(ok).ok());
-  EXPECT_EQ(s->UnfinishedCount(sweep), 0);
+  EXPECT_EQ(Must(s->UnfinishedCount(sweep)), 0);
   auto t = s->FindTrial((*c2)->trial_key.substr(0, 10));
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->outcome, "ok");
   EXPECT_EQ(t->final_attempt_id, ok.attempt_id);
-  EXPECT_EQ(s->Metrics(ok.attempt_id).at("ppl"), 3.5);
-  auto samples = s->Samples(ok.attempt_id);
+  EXPECT_EQ(Must(s->Metrics(ok.attempt_id)).at("ppl"), 3.5);
+  auto samples = Must(s->Samples(ok.attempt_id));
   ASSERT_EQ(samples.size(), 2u);
   EXPECT_TRUE(samples[0].warmup);
   EXPECT_TRUE(std::isnan(samples[1].nll));
@@ -139,18 +142,18 @@ TEST(Store, InterruptedAttemptsBecomePendingAndKeepTheFirstVerdict) {
   bool superseded = true;
   ASSERT_TRUE(s->InterruptAttempt((*c)->attempt_id, "gone", &superseded).ok());
   EXPECT_FALSE(superseded);
-  auto attempts = s->Attempts((*c)->trial_key);
+  auto attempts = Must(s->Attempts((*c)->trial_key));
   ASSERT_EQ(attempts.size(), 1u);
   EXPECT_EQ(attempts[0].outcome, "interrupted");
-  EXPECT_EQ(s->Counts(sweep)[0].pending, 2);
+  EXPECT_EQ(Must(s->Counts(sweep))[0].pending, 2);
   // A late result of the same attempt (its owner was only stalled) changes nothing.
   AttemptResult late;
   late.attempt_id = (*c)->attempt_id;
   late.outcome = "ok";
   ASSERT_TRUE(s->FinishAttempt(late, &superseded).ok());
   EXPECT_TRUE(superseded);
-  EXPECT_EQ(s->Attempts((*c)->trial_key)[0].outcome, "interrupted");
-  EXPECT_EQ(s->Counts(sweep)[0].pending, 2);
+  EXPECT_EQ(Must(s->Attempts((*c)->trial_key))[0].outcome, "interrupted");
+  EXPECT_EQ(Must(s->Counts(sweep))[0].pending, 2);
 }
 
 // Item: an interrupted attempt (orch killed, Ctrl-C, a machine fault) never uses up the
@@ -186,8 +189,8 @@ TEST(Store, InterruptedAttemptsDoNotCountAsTries) {
   ASSERT_TRUE(c4.ok() && c4->has_value());
   EXPECT_EQ((*c4)->attempt_number, 4);
   EXPECT_EQ((*c4)->try_number, 2);
-  EXPECT_EQ(s->TryNumber((*c4)->attempt_id), 2);
-  EXPECT_EQ(s->TryNumber((*c2)->attempt_id), 1);
+  EXPECT_EQ(Must(s->TryNumber((*c4)->attempt_id)), 2);
+  EXPECT_EQ(Must(s->TryNumber((*c2)->attempt_id)), 1);
 }
 
 TEST(Store, AttemptsRecordTheirWorkerAndRunsTheirLease) {
@@ -196,17 +199,17 @@ TEST(Store, AttemptsRecordTheirWorkerAndRunsTheirLease) {
   int64_t sweep = *s->UpsertSweep(Sweep(1));
   Owner me{"host", getpid(), 5, "pid:[42]"};
   int64_t run = *s->BeginRun(sweep, me, "{}", 60);
-  auto r = s->FindRun(run);
+  auto r = Must(s->FindRun(run));
   ASSERT_TRUE(r && r->lease_expires_s && r->heartbeat_s);
   EXPECT_NEAR(*r->lease_expires_s - *r->heartbeat_s, 60, 1e-6);
   EXPECT_EQ(r->owner.pid_ns, "pid:[42]");
   ASSERT_TRUE(s->RenewLease(run, 5).ok());
-  r = s->FindRun(run);
+  r = Must(s->FindRun(run));
   EXPECT_NEAR(*r->lease_expires_s - *r->heartbeat_s, 5, 1e-6);
   auto c = s->ClaimNext(sweep, run, me, "cpu:0", DirFor);
   ASSERT_TRUE(c.ok() && c->has_value());
   ASSERT_TRUE(s->SetAttemptWorker((*c)->attempt_id, "/x/worker.log", 4242, 777).ok());
-  auto a = s->FindAttempt((*c)->attempt_id);
+  auto a = Must(s->FindAttempt((*c)->attempt_id));
   ASSERT_TRUE(a);
   EXPECT_EQ(a->worker_pid, 4242);
   EXPECT_EQ(a->worker_pid_start, 777);
@@ -223,8 +226,8 @@ TEST(Store, AFailingAttemptDirectoryRollsTheClaimBack) {
   });
   ASSERT_FALSE(c.ok());
   EXPECT_TRUE(c.status().IsResource());
-  EXPECT_EQ(s->Counts(sweep)[0].pending, 1);
-  EXPECT_TRUE(s->UnfinishedAttempts().empty());
+  EXPECT_EQ(Must(s->Counts(sweep))[0].pending, 1);
+  EXPECT_TRUE(Must(s->UnfinishedAttempts()).empty());
 }
 
 // Schema v1 -> v2 adds the lease and worker columns in one transaction; rows are kept.
@@ -245,18 +248,121 @@ INSERT INTO attempts(trial_key, number, run_id, host, pid, pid_start, started_ut
   // A reader (orch status after an upgrade) migrates it as well.
   auto s = Store::Open(path, OpenMode::kReadOnly);
   ASSERT_TRUE(s.ok()) << s.status().message();
-  EXPECT_EQ((*s)->schema_version(), kSchemaVersion);
+  EXPECT_EQ(Must((*s)->schema_version()), kSchemaVersion);
   EXPECT_TRUE((*s)->IntegrityCheck().ok());
-  auto sweep = (*s)->FindSweep("old");
+  auto sweep = Must((*s)->FindSweep("old"));
   ASSERT_TRUE(sweep);
-  EXPECT_EQ((*s)->Counts(sweep->id)[0].running, 1);
-  auto run = (*s)->FindRun(1);
+  EXPECT_EQ(Must((*s)->Counts(sweep->id))[0].running, 1);
+  auto run = Must((*s)->FindRun(1));
   ASSERT_TRUE(run);
   EXPECT_EQ(run->owner.pid, 99);
   EXPECT_FALSE(run->lease_expires_s);  // a v1 run holds no lease
-  auto unfinished = (*s)->UnfinishedAttempts();
+  auto unfinished = Must((*s)->UnfinishedAttempts());
   ASSERT_EQ(unfinished.size(), 1u);
   EXPECT_EQ(unfinished[0].worker_pid, 0);
+}
+
+// F9: a build of the SLURM branch numbered the job-id step 3 (user_version 3 with
+// attempts.job_id and runs.cancel_requested, without the replicate columns). Step 4 used
+// to fail on it ("duplicate column name: job_id") and every command refused the file.
+TEST(Store, ADatabaseWhoseStepThreeWasTheJobIdStepMigratesForward) {
+  TempDir d;
+  std::string path = d / "orch.db";
+  ASSERT_TRUE(orch::testing::WriteOldDatabase(path, 2, R"sql(
+ALTER TABLE attempts ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX attempts_job ON attempts(job_id) WHERE job_id != '' AND finished = 0;
+INSERT INTO sweeps(id, name, spec_path, spec_text, spec_hash, created_utc, updated_utc)
+  VALUES(1, 'old', '/x.yaml', 'name: old', 'h', 't', 't');
+INSERT INTO studies(sweep_id, study_id, position, title) VALUES(1, 'A', 0, 'A');
+INSERT INTO trials(key, config_json, state, attempts, updated_utc)
+  VALUES('aaaa', '{"repeats": 3}', 'pending', 0, 't');
+INSERT INTO memberships(sweep_id, study_id, trial_key, position) VALUES(1, 'A', 'aaaa', 0);
+PRAGMA user_version = 3;
+)sql"));
+  auto s = Store::Open(path);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(Must((*s)->schema_version()), kSchemaVersion);
+  EXPECT_TRUE((*s)->IntegrityCheck().ok());
+  auto trial = (*s)->FindTrial("aaaa");
+  ASSERT_TRUE(trial.ok()) << trial.status().message();
+  EXPECT_EQ(trial->replicates, 3);  // step 3's columns were added and filled
+  int64_t run = *(*s)->BeginRun(1, Me(), "{}");
+  auto c = (*s)->ClaimNext(1, run, Me(), "cpu:0", DirFor);
+  ASSERT_TRUE(c.ok() && c->has_value()) << c.status().message();
+  EXPECT_EQ((*c)->replicate, 1);
+  EXPECT_TRUE((*s)->SetAttemptJob((*c)->attempt_id, "12345_1").ok());
+}
+
+// S1: a read that fails (here: a table renamed under it) reports the error; it used to
+// read as "no rows" or 0, and `orch run` then said "nothing to run" and exited 0.
+TEST(Store, AFailedReadIsAnErrorNotAnEmptyResult) {
+  TempDir d;
+  auto s = std::move(Store::Open(d / "orch.db")).value();
+  int64_t sweep = *s->UpsertSweep(Sweep(2));
+  ASSERT_EQ(Must(s->UnfinishedCount(sweep)), 2);
+  SetPragma(d / "orch.db", "ALTER TABLE memberships RENAME TO memberships_gone");
+  auto count = s->UnfinishedCount(sweep);
+  EXPECT_FALSE(count.ok());
+  EXPECT_NE(count.status().message().find("memberships"), std::string::npos)
+      << count.status().message();
+  EXPECT_FALSE(s->Trials(sweep).ok());
+  EXPECT_FALSE(s->Counts(sweep).ok());
+  EXPECT_FALSE(s->MedianOkDuration(sweep).ok());
+}
+
+// S2: reads inside BeginRead see one state of the database while another process
+// commits; the next read after it ends sees the new state.
+TEST(Store, AReadSnapshotSeesOneStateOfTheDatabase) {
+  TempDir d;
+  auto writer = std::move(Store::Open(d / "orch.db")).value();
+  ASSERT_TRUE(writer->UpsertSweep(Sweep(1, "one")).ok());
+  auto reader = std::move(Store::Open(d / "orch.db", OpenMode::kReadOnly)).value();
+  {
+    auto snapshot = reader->BeginRead();
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status().message();
+    ASSERT_TRUE(writer->UpsertSweep(Sweep(1, "two")).ok());
+    EXPECT_EQ(Must(reader->ListSweeps()).size(), 1u);
+  }
+  EXPECT_EQ(Must(reader->ListSweeps()).size(), 2u);
+}
+
+// F14: `orch compare --against-db OLD` read OLD by migrating it in place. Opened never to
+// write, an older file is read through a migrated copy in memory; its bytes stay.
+TEST(Store, AnOlderDatabaseOpenedNeverToWriteIsReadAndLeftAsItWas) {
+  TempDir d;
+  std::string path = d / "old.db";
+  ASSERT_TRUE(orch::testing::WriteOldDatabase(path, 3, R"sql(
+INSERT INTO sweeps(id, name, spec_path, spec_text, spec_hash, created_utc, updated_utc)
+  VALUES(1, 'old', '/x.yaml', 'name: old', 'h', 't', 't');
+INSERT INTO studies(sweep_id, study_id, position, title) VALUES(1, 'A', 0, 'A');
+INSERT INTO trials(key, config_json, state, attempts, updated_utc)
+  VALUES('aaaa', '{}', 'pending', 0, 't');
+INSERT INTO memberships(sweep_id, study_id, trial_key, position) VALUES(1, 'A', 'aaaa', 0);
+)sql"));
+  auto bytes = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  std::string before = bytes();
+  {
+    auto s = Store::Open(path, OpenMode::kNeverWrite);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    auto sweep = Must((*s)->FindSweep("old"));
+    ASSERT_TRUE(sweep);
+    EXPECT_EQ(Must((*s)->Trials(sweep->id)).size(), 1u);
+  }
+  EXPECT_EQ(bytes(), before);
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+  // A current database is read in place, read-only.
+  auto current = Store::Open(d / "new.db");
+  ASSERT_TRUE(current.ok());
+  ASSERT_TRUE((*current)->UpsertSweep(Sweep(1, "new")).ok());
+  current->reset();
+  auto s = Store::Open(d / "new.db", OpenMode::kNeverWrite);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_TRUE(Must((*s)->FindSweep("new")));
+  EXPECT_FALSE((*s)->UpsertSweep(Sweep(1, "other")).ok());
 }
 
 // SQLite result codes become Status codes: the scheduler tells a full disk from a bug.
@@ -292,11 +398,11 @@ TEST(Store, EditedSpecKeepsOldCellsAsStale) {
   SweepDef smaller = Sweep(2);
   smaller.studies[0].cells.push_back({std::string(64, 'f'), "{}"});
   ASSERT_EQ(*s->UpsertSweep(smaller), sweep);
-  auto counts = s->Counts(sweep);
+  auto counts = Must(s->Counts(sweep));
   ASSERT_EQ(counts.size(), 1u);
   EXPECT_EQ(counts[0].pending, 3);
   EXPECT_EQ(counts[0].stale, 1);
-  EXPECT_EQ(s->UnfinishedCount(sweep), 3);
+  EXPECT_EQ(Must(s->UnfinishedCount(sweep)), 3);
 }
 
 TEST(Store, TwoProcessesNeverClaimTheSameTrial) {
@@ -319,7 +425,7 @@ TEST(Store, TwoProcessesNeverClaimTheSameTrial) {
       auto s = std::move(Store::Open(d / "orch.db")).value();
       char c;
       if (read(go[0], &c, 1) != 0) _exit(5);  // EOF when the parent closes its end
-      int64_t sweep = s->FindSweep("s")->id;
+      int64_t sweep = Must(s->FindSweep("s"))->id;
       Owner me{"host", getpid(), 1};
       int64_t run = *s->BeginRun(sweep, me, "{}");
       while (true) {

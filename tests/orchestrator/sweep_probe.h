@@ -12,6 +12,7 @@
 #include <string>
 
 #include "store/store.h"
+#include "tests/orchestrator/must.h"
 
 namespace orch::testing {
 
@@ -21,10 +22,10 @@ inline int RunningAttempts(const std::string& db_path, const std::string& sweep 
   if (!std::filesystem::exists(db_path)) return 0;
   auto db = store::Store::Open(db_path, store::OpenMode::kReadOnly);
   if (!db.ok()) return 0;
-  auto found = (*db)->FindSweep(sweep);
+  auto found = Must((*db)->FindSweep(sweep));
   if (!found) return 0;
   int running = 0;
-  for (const auto& c : (*db)->Counts(found->id)) running += c.running;
+  for (const auto& c : Must((*db)->Counts(found->id))) running += c.running;
   return running;
 }
 

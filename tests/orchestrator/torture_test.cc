@@ -14,6 +14,7 @@
 #include "orch_process.h"
 #include "store/store.h"
 #include "test_util.h"
+#include "tests/orchestrator/must.h"
 
 namespace orch {
 namespace {
@@ -49,14 +50,14 @@ TEST(Torture, RandomSigkillsThenResumeRunEveryTrialExactlyOnce) {
 
   auto db = std::move(store::Store::Open(d / "results/orch.db", store::OpenMode::kReadOnly)).value();
   EXPECT_TRUE(db->IntegrityCheck().ok());
-  auto trials = db->Trials(db->FindSweep("e2e")->id);
+  auto trials = Must(db->Trials(Must(db->FindSweep("e2e"))->id));
   ASSERT_EQ(trials.size(), static_cast<size_t>(kTrials));
   int interrupted = 0;
   for (const auto& t : trials) {
     EXPECT_EQ(t.state, store::TrialState::kDone) << t.key;
     EXPECT_EQ(t.outcome, "ok") << t.key;
     int terminal = 0;
-    for (const auto& a : db->Attempts(t.key)) {
+    for (const auto& a : Must(db->Attempts(t.key))) {
       EXPECT_TRUE(a.finished) << t.key;
       if (a.outcome == "interrupted") ++interrupted;
       else ++terminal;
@@ -64,7 +65,7 @@ TEST(Torture, RandomSigkillsThenResumeRunEveryTrialExactlyOnce) {
     EXPECT_EQ(terminal, 1) << t.key;
   }
   EXPECT_GT(interrupted, 0);  // the kills did hit running attempts
-  EXPECT_TRUE(db->UnfinishedAttempts().empty());
+  EXPECT_TRUE(Must(db->UnfinishedAttempts()).empty());
   std::map<std::string, int> markers;
   std::ifstream in(d / "marker");
   std::string key;

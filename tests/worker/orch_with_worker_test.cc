@@ -10,6 +10,7 @@
 
 #include "store/store.h"
 #include "test_util.h"
+#include "tests/orchestrator/must.h"
 
 namespace orch {
 namespace {
@@ -41,15 +42,15 @@ studies:
   ASSERT_EQ(run.exit_code, 0) << run.output;
 
   auto db = std::move(store::Store::Open(d / "results/orch.db", store::OpenMode::kReadOnly)).value();
-  auto sweep = db->FindSweep("real");
+  auto sweep = Must(db->FindSweep("real"));
   ASSERT_TRUE(sweep);
   std::map<std::string, store::TrialRecord> by_label;
-  for (const auto& t : db->Trials(sweep->id)) by_label[t.study_id + " " + t.label] = t;
+  for (const auto& t : Must(db->Trials(sweep->id))) by_label[t.study_id + " " + t.label] = t;
   ASSERT_EQ(by_label.size(), 8u);  // 7 trials: A's none and B's full are one, listed twice
   auto ppl = [&](const std::string& label) {
     const auto& t = by_label.at(label);
     EXPECT_EQ(t.outcome, "ok") << label << ": " << t.reason;
-    return t.final_attempt_id ? db->Metrics(*t.final_attempt_id).at("ppl") : NAN;
+    return t.final_attempt_id ? Must(db->Metrics(*t.final_attempt_id)).at("ppl") : NAN;
   };
   double full = ppl("A quant=none");
   EXPECT_TRUE(std::isfinite(full));
@@ -60,10 +61,10 @@ studies:
   EXPECT_EQ(by_label.at("A quant=int4wo-g256").outcome, "blocked");
   EXPECT_EQ(by_label.at("C compile=cuda_graph mode=eval").outcome, "blocked");
   EXPECT_EQ(by_label.at("C mode=sanity").outcome, "ok");
-  auto prof = db->Metrics(*by_label.at("C mode=profile").final_attempt_id);
+  auto prof = Must(db->Metrics(*by_label.at("C mode=profile").final_attempt_id));
   EXPECT_GT(prof.at("profile_share_mlp"), 0.0);
   // Per-token samples reach the database: 40 tokens give 39 next-token predictions.
-  EXPECT_GE(db->Samples(*by_label.at("A quant=none").final_attempt_id).size(), 39u);
+  EXPECT_GE(Must(db->Samples(*by_label.at("A quant=none").final_attempt_id)).size(), 39u);
 
   auto report = RunOrch(d.path(), "report --out rep");
   ASSERT_EQ(report.exit_code, 0) << report.output;

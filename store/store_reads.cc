@@ -1,0 +1,342 @@
+// The store's reads (store.h, "Reads"): each returns its SQLite error as a Status, never
+// "no rows" (S1). The writes and the claim are in store.cc.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "store/rows.h"
+#include "store/schema.h"
+#include "store/statement.h"
+#include "store/store.h"
+
+namespace orch::store {
+
+StatusOr<int> Store::schema_version() const {
+  Statement st(db_, "PRAGMA user_version");
+  auto row = st.StepOne("reading the schema version");
+  if (!row.ok()) return row.status();
+  return *row ? static_cast<int>(st.Int(0)) : 0;
+}
+
+StatusOr<std::vector<SweepRecord>> Store::ListSweeps() const {
+  std::vector<SweepRecord> out;
+  Statement st(db_,
+               "SELECT id, name, spec_path, spec_text, spec_hash, context, conclusion, "
+               "plan_hash, created_utc, updated_utc, claim_order FROM sweeps ORDER BY id");
+  Status s = st.ForEachRow("listing sweeps", [&](const Statement& st) {
+    out.push_back({st.Int(0), st.Text(1), st.Text(2), st.Text(3), st.Text(4), st.Text(5),
+                   st.Text(6), st.Text(7), st.Text(8), st.Text(9), st.Text(10)});
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<std::optional<SweepRecord>> Store::FindSweep(const std::string& name) const {
+  auto sweeps = ListSweeps();
+  if (!sweeps.ok()) return sweeps.status();
+  for (auto& s : *sweeps) {
+    if (s.name == name) return std::optional<SweepRecord>(s);
+  }
+  return std::optional<SweepRecord>();
+}
+
+StatusOr<std::vector<StudyRecord>> Store::Studies(int64_t sweep_id) const {
+  std::vector<StudyRecord> out;
+  Statement st(db_,
+               "SELECT study_id, title, notes, baseline_json, position, in_spec FROM studies "
+               "WHERE sweep_id = ?1 ORDER BY in_spec DESC, position");
+  st.Bind(1, sweep_id);
+  Status s = st.ForEachRow("reading studies", [&](const Statement& st) {
+    StudyRecord r;
+    r.sweep_id = sweep_id;
+    r.id = st.Text(0);
+    r.title = st.Text(1);
+    r.notes = st.Text(2);
+    r.baseline_json = st.Text(3);
+    r.position = static_cast<int>(st.Int(4));
+    r.in_spec = st.Int(5) != 0;
+    out.push_back(std::move(r));
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<std::vector<TrialRecord>> Store::Trials(int64_t sweep_id) const {
+  std::vector<TrialRecord> out;
+  Statement st(db_, std::string("SELECT ") + kTrialColumns +
+                        ", m.study_id, m.position, m.in_spec, m.label FROM memberships m "
+                        "JOIN trials t ON t.key = m.trial_key "
+                        "LEFT JOIN studies s ON s.sweep_id = m.sweep_id AND s.study_id = m.study_id "
+                        "WHERE m.sweep_id = ?1 ORDER BY m.in_spec DESC, s.position, m.position");
+  st.Bind(1, sweep_id);
+  Status s = st.ForEachRow("reading trials", [&](const Statement& st) {
+    TrialRecord t = ReadTrial(st);
+    t.study_id = st.Text(kTrialColumnCount);
+    t.position = static_cast<int>(st.Int(kTrialColumnCount + 1));
+    t.in_spec = st.Int(kTrialColumnCount + 2) != 0;
+    t.label = st.Text(kTrialColumnCount + 3);
+    out.push_back(std::move(t));
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<std::vector<StudyCounts>> Store::Counts(int64_t sweep_id) const {
+  std::vector<StudyCounts> out;
+  auto studies = Studies(sweep_id);
+  if (!studies.ok()) return studies.status();
+  for (const StudyRecord& s : *studies) {
+    out.emplace_back();
+    out.back().study_id = s.id;
+  }
+  auto find = [&](const std::string& id) -> StudyCounts& {
+    for (auto& c : out) {
+      if (c.study_id == id) return c;
+    }
+    out.emplace_back();
+    out.back().study_id = id;
+    return out.back();
+  };
+  Statement st(db_,
+               "SELECT m.study_id, m.in_spec, t.state, t.outcome, count(*) FROM memberships m "
+               "JOIN trials t ON t.key = m.trial_key WHERE m.sweep_id = ?1 "
+               "GROUP BY m.study_id, m.in_spec, t.state, t.outcome");
+  st.Bind(1, sweep_id);
+  Status s = st.ForEachRow("counting trials", [&](const Statement& st) {
+    StudyCounts& c = find(st.Text(0));
+    int n = static_cast<int>(st.Int(4));
+    if (st.Int(1) == 0) {
+      c.stale += n;
+      return;
+    }
+    std::string state = st.Text(2);
+    if (state == "pending") c.pending += n;
+    else if (state == "running") c.running += n;
+    else c.done[st.Text(3)] += n;
+  });
+  if (!s.ok()) return s;
+  Statement rep(db_,
+                "SELECT m.study_id, sum(min(t.replicates, (SELECT count(*) FROM attempts o "
+                "WHERE o.trial_key = t.key AND o.finished = 1 AND o.outcome = 'ok'))), "
+                "sum(t.replicates) FROM memberships m JOIN trials t ON t.key = m.trial_key "
+                "WHERE m.sweep_id = ?1 AND m.in_spec = 1 GROUP BY m.study_id");
+  rep.Bind(1, sweep_id);
+  s = rep.ForEachRow("counting replicates", [&](const Statement& rep) {
+    StudyCounts& c = find(rep.Text(0));
+    c.replicates_ok = rep.Int(1);
+    c.replicates_total = rep.Int(2);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<int> Store::UnfinishedCount(int64_t sweep_id) const {
+  Statement st(db_,
+               "SELECT count(DISTINCT t.key) FROM memberships m JOIN trials t ON t.key = "
+               "m.trial_key WHERE m.sweep_id = ?1 AND m.in_spec = 1 AND t.state != 'done'");
+  st.Bind(1, sweep_id);
+  if (!st.Step()) return Fail(st, "counting unfinished trials");
+  return static_cast<int>(st.Int(0));
+}
+
+StatusOr<bool> Store::CancelRequested(int64_t run_id) const {
+  Statement st(db_, "SELECT cancel_requested FROM runs WHERE id = ?1");
+  st.Bind(1, run_id);
+  auto row = st.StepOne("reading a run's cancel request");
+  if (!row.ok()) return row.status();
+  return *row && st.Int(0) != 0;
+}
+
+StatusOr<std::optional<RunRecord>> Store::FindRun(int64_t run_id) const {
+  Statement st(db_,
+               "SELECT id, sweep_id, host, pid, pid_start, started_utc, finished_utc, exit_code, "
+               "provenance_json, pid_ns, heartbeat_s, lease_expires_s FROM runs WHERE id = ?1");
+  st.Bind(1, run_id);
+  auto row = st.StepOne("reading a run");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<RunRecord>();
+  RunRecord r;
+  r.id = st.Int(0);
+  r.sweep_id = st.Int(1);
+  r.owner = {st.Text(2), st.Int(3), st.Int(4), st.Text(9)};
+  r.started_utc = st.Text(5);
+  r.finished_utc = st.Text(6);
+  r.exit_code = st.OptInt(7);
+  r.provenance_json = st.Text(8);
+  if (!st.IsNull(10)) r.heartbeat_s = st.Double(10);
+  if (!st.IsNull(11)) r.lease_expires_s = st.Double(11);
+  return std::optional<RunRecord>(std::move(r));
+}
+
+StatusOr<int> Store::TryNumber(int64_t attempt_id) const {
+  Statement st(db_,
+               "SELECT count(*) FROM attempts a JOIN trials t ON t.key = a.trial_key "
+               "JOIN attempts me ON me.id = ?1 AND me.trial_key = a.trial_key "
+               "WHERE a.number > t.retry_base AND a.number <= me.number "
+               "AND a.replicate = me.replicate "
+               "AND (a.outcome != 'interrupted' OR a.id = me.id)");
+  st.Bind(1, attempt_id);
+  if (!st.Step()) return Fail(st, "counting tries");
+  return std::max(1, static_cast<int>(st.Int(0)));
+}
+
+StatusOr<std::unique_ptr<Store::ReadSnapshot>> Store::BeginRead() const {
+  if (Status s = Exec(db_, "BEGIN DEFERRED"); !s.ok()) return s.WithContext(path_);
+  std::unique_ptr<ReadSnapshot> snapshot(new ReadSnapshot(db_));
+  // A deferred transaction takes its snapshot at its first read: take it now.
+  Statement st(db_, "SELECT count(*) FROM sqlite_master");
+  if (!st.Step()) return Fail(st, path_ + ": starting a read transaction");
+  return snapshot;
+}
+
+Store::ReadSnapshot::~ReadSnapshot() { (void)Exec(db_, "COMMIT"); }
+
+StatusOr<TrialRecord> Store::FindTrial(const std::string& key_or_prefix) const {
+  if (key_or_prefix.size() < 4 ||
+      key_or_prefix.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Status::Error("'" + key_or_prefix +
+                         "' is not a trial key (at least 4 lowercase hex digits)");
+  }
+  Statement st(db_, std::string("SELECT ") + kTrialColumns +
+                        " FROM trials t WHERE t.key >= ?1 AND t.key < ?1 || 'g' LIMIT 2");
+  st.Bind(1, key_or_prefix);
+  std::vector<TrialRecord> found;
+  Status s = st.ForEachRow("finding a trial",
+                           [&](const Statement& st) { found.push_back(ReadTrial(st)); });
+  if (!s.ok()) return s;
+  if (found.empty()) return Status::Error("no trial with key " + key_or_prefix);
+  if (found.size() > 1) {
+    return Status::Error("key prefix " + key_or_prefix + " is ambiguous (" + found[0].key +
+                         ", " + found[1].key + ", ...): give more digits");
+  }
+  Statement m(db_, "SELECT study_id, position, in_spec FROM memberships WHERE trial_key = ?1 "
+                   "ORDER BY in_spec DESC LIMIT 1");
+  m.Bind(1, found[0].key);
+  auto row = m.StepOne("reading a trial's membership");
+  if (!row.ok()) return row.status();
+  if (*row) {
+    found[0].study_id = m.Text(0);
+    found[0].position = static_cast<int>(m.Int(1));
+    found[0].in_spec = m.Int(2) != 0;
+  }
+  return found[0];
+}
+
+StatusOr<std::vector<AttemptRecord>> Store::Attempts(const std::string& trial_key) const {
+  std::vector<AttemptRecord> out;
+  Statement st(db_, std::string("SELECT ") + kAttemptColumns +
+                        " FROM attempts WHERE trial_key = ?1 ORDER BY number");
+  st.Bind(1, trial_key);
+  Status s = st.ForEachRow("reading attempts",
+                           [&](const Statement& st) { out.push_back(ReadAttempt(st)); });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<std::optional<AttemptRecord>> Store::FindAttempt(int64_t attempt_id) const {
+  Statement st(db_, std::string("SELECT ") + kAttemptColumns + " FROM attempts WHERE id = ?1");
+  st.Bind(1, attempt_id);
+  auto row = st.StepOne("reading an attempt");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<AttemptRecord>();
+  return std::optional<AttemptRecord>(ReadAttempt(st));
+}
+
+StatusOr<std::vector<AttemptRecord>> Store::UnfinishedJobAttempts(
+    int64_t sweep_id, const std::string& study_id) const {
+  std::vector<AttemptRecord> out;
+  Statement st(db_, std::string("SELECT ") + kAttemptColumns +
+                        " FROM attempts WHERE job_id != '' AND finished = 0 AND trial_key IN "
+                        "(SELECT trial_key FROM memberships WHERE sweep_id = ?1 AND "
+                        "(?2 = '' OR study_id = ?2)) ORDER BY id");
+  st.Bind(1, sweep_id).Bind(2, study_id);
+  Status s = st.ForEachRow("reading submitted attempts",
+                           [&](const Statement& st) { out.push_back(ReadAttempt(st)); });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<std::optional<AttemptRecord>> Store::LatestAttempt(int64_t sweep_id) const {
+  Statement st(db_, std::string("SELECT ") + kAttemptColumns +
+                        " FROM attempts WHERE trial_key IN (SELECT trial_key FROM memberships "
+                        "WHERE sweep_id = ?1) ORDER BY id DESC LIMIT 1");
+  st.Bind(1, sweep_id);
+  auto row = st.StepOne("reading the latest attempt");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<AttemptRecord>();
+  return std::optional<AttemptRecord>(ReadAttempt(st));
+}
+
+StatusOr<std::vector<AttemptRecord>> Store::UnfinishedAttempts() const {
+  std::vector<AttemptRecord> out;
+  Statement st(db_, std::string("SELECT ") + kAttemptColumns +
+                        " FROM attempts WHERE finished = 0 ORDER BY id");
+  Status s = st.ForEachRow("reading unfinished attempts",
+                           [&](const Statement& st) { out.push_back(ReadAttempt(st)); });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<std::map<std::string, double>> Store::Metrics(int64_t attempt_id) const {
+  std::map<std::string, double> out;
+  Statement st(db_, "SELECT name, value FROM metrics WHERE attempt_id = ?1 ORDER BY name");
+  st.Bind(1, attempt_id);
+  Status s = st.ForEachRow("reading metrics", [&](const Statement& st) {
+    out[st.Text(0)] = st.IsNull(1) ? std::numeric_limits<double>::quiet_NaN() : st.Double(1);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<std::vector<Sample>> Store::Samples(int64_t attempt_id) const {
+  std::vector<Sample> out;
+  Statement st(db_,
+               "SELECT repeat, idx, latency_ms, nll, warmup FROM samples WHERE attempt_id = ?1 "
+               "ORDER BY repeat, idx");
+  st.Bind(1, attempt_id);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Status s = st.ForEachRow("reading samples", [&](const Statement& st) {
+    out.push_back({static_cast<int>(st.Int(0)), static_cast<int>(st.Int(1)),
+                   st.IsNull(2) ? nan : st.Double(2), st.IsNull(3) ? nan : st.Double(3),
+                   st.Int(4) != 0});
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<std::optional<double>> Store::MedianOkDuration(int64_t sweep_id) const {
+  Statement st(db_,
+               "SELECT a.duration_s FROM attempts a JOIN memberships m ON m.trial_key = "
+               "a.trial_key WHERE m.sweep_id = ?1 AND a.finished = 1 AND a.outcome = 'ok' "
+               "ORDER BY a.duration_s");
+  st.Bind(1, sweep_id);
+  std::vector<double> d;
+  Status s = st.ForEachRow("reading durations",
+                           [&](const Statement& st) { d.push_back(st.Double(0)); });
+  if (!s.ok()) return s;
+  if (d.empty()) return std::optional<double>();
+  return std::optional<double>(d[d.size() / 2]);
+}
+
+StatusOr<std::optional<std::string>> Store::CachedFingerprint(const std::string& path,
+                                                              int64_t size,
+                                                              int64_t mtime_ns) const {
+  Statement st(db_,
+               "SELECT sha256 FROM fingerprints WHERE path = ?1 AND size = ?2 AND mtime_ns = ?3");
+  st.Bind(1, path).Bind(2, size).Bind(3, mtime_ns);
+  auto row = st.StepOne("reading the fingerprint cache");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(st.Text(0));
+}
+
+Status Store::IntegrityCheck() const {
+  Statement st(db_, "PRAGMA integrity_check");
+  if (!st.Step()) return Fail(st, "integrity_check");
+  std::string r = st.Text(0);
+  if (r != "ok") return Status::Corruption(path_ + ": integrity_check: " + r);
+  return Status::Ok();
+}
+
+}  // namespace orch::store
