@@ -58,7 +58,7 @@ void Snapshot(const ReportModel& m, const SweepSnapshot& snap, std::string& out)
   const SnapshotState st = SnapshotStateOf(snap);
   out += "<div class=\"snapshot\" id=\"snapshot\"><strong>Snapshot</strong> of <time>" +
          HtmlEscape(st.time_utc.empty() ? "no recorded time" : st.time_utc) +
-         "</time> UTC (the newest time recorded in the database): " +
+         "</time> (UTC, the newest time recorded in the database): " +
          std::to_string(st.total) + " trials, <span class=\"n-done\">" +
          std::to_string(st.done) + " done</span> (" + std::to_string(st.done - st.failed) +
          " ok, " + std::to_string(st.failed) + " failed), <span class=\"n-running\">" +

@@ -180,8 +180,15 @@
     host.appendChild(controls);
 
     // Header, then the scroller: a spacer as tall as all rows, the visible rows on top.
-    const grid = "grid-template-columns: 8.5em " + axes.map(function () { return "minmax(5em, 1fr)"; }).join(" ") +
-      " 5em 13em 13em 9em 7em 6em";
+    // Fixed pixel widths: the header and every row are separate grids with different
+    // fonts, so neither fr nor em units would line them up.
+    const axisPx = axes.map(function (ax) {
+      let n = ax.length;
+      study.rows.forEach(function (r) { const v = data.cells[r[0]].c[ax]; if (v && v.length > n) n = v.length; });
+      return Math.min(240, Math.max(70, n * 8 + 20));
+    });
+    const grid = "grid-template-columns: 112px " + axisPx.map(function (px) { return px + "px"; }).join(" ") +
+      " 70px 200px 215px 170px 110px 90px";
     const head = el("div", "thead");
     head.style.cssText = grid;
     cols.forEach(function (c, i) {
