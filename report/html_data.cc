@@ -50,11 +50,16 @@ json Attempts(const std::vector<AttemptData>& attempts) {
 int VerdictCode(const Study& s, size_t i) {
   if (s.baseline && *s.baseline == i) return 0;  // the baseline
   switch (s.comparisons[i].speed) {
-    case SpeedVerdict::kSlower: return 1;
-    case SpeedVerdict::kFaster: return 2;
-    case SpeedVerdict::kNoDifference: return 3;
-    case SpeedVerdict::kWithinRunOnly: return 4;
-    case SpeedVerdict::kUnavailable: return 5;
+    case SpeedVerdict::kSlower:
+      return 1;
+    case SpeedVerdict::kFaster:
+      return 2;
+    case SpeedVerdict::kNoDifference:
+      return 3;
+    case SpeedVerdict::kWithinRunOnly:
+      return 4;
+    case SpeedVerdict::kUnavailable:
+      return 5;
   }
   return 5;
 }
@@ -88,8 +93,12 @@ SnapshotState SnapshotStateOf(const SweepSnapshot& snap) {
     if (!seen.insert(t.key).second) continue;
     ++st.total;
     switch (t.state) {
-      case store::TrialState::kPending: ++st.pending; break;
-      case store::TrialState::kRunning: ++st.running; break;
+      case store::TrialState::kPending:
+        ++st.pending;
+        break;
+      case store::TrialState::kRunning:
+        ++st.running;
+        break;
       case store::TrialState::kDone:
         ++st.done;
         st.failed += t.outcome != "ok";
@@ -170,8 +179,11 @@ std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
   const SnapshotState st = SnapshotStateOf(snap);
   json out;
   out["sweep"] = model.sweep.name;
-  out["snapshot"] = {{"time", st.time_utc}, {"total", st.total}, {"done", st.done},
-                     {"running", st.running}, {"pending", st.pending}};
+  out["snapshot"] = {{"time", st.time_utc},
+                     {"total", st.total},
+                     {"done", st.done},
+                     {"running", st.running},
+                     {"pending", st.pending}};
   out["fixed"] = fixed;
   out["cells"] = std::move(jcells);
   out["studies"] = std::move(studies);

@@ -17,7 +17,7 @@ namespace orch::report {
 struct SnapshotState {
   std::string time_utc;  // newest started/finished/updated time recorded; "" if none
   int total = 0, done = 0, running = 0, pending = 0, stale = 0;  // unique trials
-  int failed = 0;                                                 // done, not ok
+  int failed = 0;                                                // done, not ok
 };
 SnapshotState SnapshotStateOf(const SweepSnapshot& snapshot);
 

@@ -44,7 +44,8 @@ std::string Paragraphs(const std::string& text) {
 std::string CodeList(const std::vector<std::string>& values) {
   if (values.empty()) return "not recorded";
   std::string out;
-  for (const std::string& v : values) out += (out.empty() ? "" : ", ") + ("<code>" + HtmlEscape(v) + "</code>");
+  for (const std::string& v : values)
+    out += (out.empty() ? "" : ", ") + ("<code>" + HtmlEscape(v) + "</code>");
   return out;
 }
 
@@ -58,12 +59,12 @@ void Snapshot(const ReportModel& m, const SweepSnapshot& snap, std::string& out)
   const SnapshotState st = SnapshotStateOf(snap);
   out += "<div class=\"snapshot\" id=\"snapshot\"><strong>Snapshot</strong> of <time>" +
          HtmlEscape(st.time_utc.empty() ? "no recorded time" : st.time_utc) +
-         "</time> (UTC, the newest time recorded in the database): " +
-         std::to_string(st.total) + " trials, <span class=\"n-done\">" +
-         std::to_string(st.done) + " done</span> (" + std::to_string(st.done - st.failed) +
-         " ok, " + std::to_string(st.failed) + " failed), <span class=\"n-running\">" +
-         std::to_string(st.running) + " running</span>, <span class=\"n-pending\">" +
-         std::to_string(st.pending) + " pending</span>";
+         "</time> (UTC, the newest time recorded in the database): " + std::to_string(st.total) +
+         " trials, <span class=\"n-done\">" + std::to_string(st.done) + " done</span> (" +
+         std::to_string(st.done - st.failed) + " ok, " + std::to_string(st.failed) +
+         " failed), <span class=\"n-running\">" + std::to_string(st.running) +
+         " running</span>, <span class=\"n-pending\">" + std::to_string(st.pending) +
+         " pending</span>";
   if (st.stale > 0) out += "; " + std::to_string(st.stale) + " stale trials left out";
   out += ".";
   if (st.running + st.pending > 0)
@@ -76,15 +77,19 @@ void Context(const ReportModel& m, std::string& out) {
   out += "<section id=\"context\"><h2>1. Context and goal</h2>\n";
   out += m.sweep.context.empty() ? "<p>The spec gives no <code>context</code>.</p>\n"
                                  : Paragraphs(m.sweep.context);
-  out += "<ul class=\"recorded\">\n<li>Hardware: " + CodeList(m.hardware) + "</li>\n<li>Build: " +
-         CodeList(m.builds) + "</li>\n<li>Model: " + CodeList(m.models) + "; dataset: " +
-         CodeList(m.datasets) + "</li>\n<li>Methods (quantization): " + CodeList(m.methods) +
+  out += "<ul class=\"recorded\">\n<li>Hardware: " + CodeList(m.hardware) +
+         "</li>\n<li>Build: " + CodeList(m.builds) + "</li>\n<li>Model: " + CodeList(m.models) +
+         "; dataset: " + CodeList(m.datasets) +
+         "</li>\n<li>Methods (quantization): " + CodeList(m.methods) +
          "</li>\n<li>dtype: " + CodeList(m.dtypes) + "; KV window: " + CodeList(m.windows) +
          "; compile: " + CodeList(m.compile_modes) + "; tokens: " + CodeList(m.tokens) +
          "</li>\n</ul>\n";
   if (!m.profile.empty()) {
-    out += "<h3>Where the decode step spends its time</h3>\n<table class=\"static\"><tr><th>Cell</th><th>Step [ms]</th>";
-    for (const auto& [name, v] : m.profile.front().shares) out += "<th>" + HtmlEscape(name) + "</th>";
+    out +=
+        "<h3>Where the decode step spends its time</h3>\n<table "
+        "class=\"static\"><tr><th>Cell</th><th>Step [ms]</th>";
+    for (const auto& [name, v] : m.profile.front().shares)
+      out += "<th>" + HtmlEscape(name) + "</th>";
     out += "<th>Trial</th></tr>\n";
     for (const ProfileRow& r : m.profile) {
       out += "<tr><td>" + HtmlEscape(r.label) + "</td><td class=\"num\">" +
@@ -106,11 +111,14 @@ void Context(const ReportModel& m, std::string& out) {
 void FailureMapHtml(const FailureMap& map, std::string& out) {
   out += "<h4>Failure map</h4>\n<p>Rows <code>" + HtmlEscape(map.row_axis) + "</code>" +
          (map.col_axis.empty() ? "" : ", columns <code>" + HtmlEscape(map.col_axis) + "</code>") +
-         " (" + HtmlEscape(map.axes_how) + "). Each grid cell lists its trials, or counts them "
-         "by outcome when there are more than four.</p>\n<div class=\"scroll\"><table class=\"map\"><tr><th>" +
+         " (" + HtmlEscape(map.axes_how) +
+         "). Each grid cell lists its trials, or counts them "
+         "by outcome when there are more than four.</p>\n<div class=\"scroll\"><table "
+         "class=\"map\"><tr><th>" +
          HtmlEscape(map.row_axis) + "</th>";
   for (const std::string& c : map.cols)
-    out += "<th>" + (map.col_axis.empty() ? "" : HtmlEscape(map.col_axis) + "=") + HtmlEscape(c) + "</th>";
+    out += "<th>" + (map.col_axis.empty() ? "" : HtmlEscape(map.col_axis) + "=") + HtmlEscape(c) +
+           "</th>";
   out += "</tr>\n";
   for (size_t r = 0; r < map.rows.size(); ++r) {
     out += "<tr><th><code>" + HtmlEscape(map.rows[r]) + "</code></th>";
@@ -159,9 +167,12 @@ void CollapsedMapHtml(const Study& s, std::string& out) {
   const StudySummary sum = SummarizeStudy(s);
   if (sum.map.axes.empty()) return;
   std::string axes;
-  for (const std::string& a : sum.map.axes) axes += (axes.empty() ? "" : " x ") + ("<code>" + HtmlEscape(a) + "</code>");
-  out += "<h4>Failure map</h4>\n<p>Collapsed to " + axes + ", the axes that separate failed from ok "
-         "cells best (" + std::to_string(sum.map.unexplained) +
+  for (const std::string& a : sum.map.axes)
+    axes += (axes.empty() ? "" : " x ") + ("<code>" + HtmlEscape(a) + "</code>");
+  out += "<h4>Failure map</h4>\n<p>Collapsed to " + axes +
+         ", the axes that separate failed from ok "
+         "cells best (" +
+         std::to_string(sum.map.unexplained) +
          " finished cells in groups that mix both); groups with a failure only.</p>\n"
          "<table class=\"static\"><tr>";
   for (const std::string& a : sum.map.axes) out += "<th>" + HtmlEscape(a) + "</th>";
@@ -171,7 +182,8 @@ void CollapsedMapHtml(const Study& s, std::string& out) {
     out += "<tr>";
     for (const std::string& v : g.values) out += "<td><code>" + HtmlEscape(v) + "</code></td>";
     std::string classes;
-    for (const auto& [c, n] : g.classes) classes += (classes.empty() ? "" : ", ") + HtmlEscape(c) + " " + std::to_string(n);
+    for (const auto& [c, n] : g.classes)
+      classes += (classes.empty() ? "" : ", ") + HtmlEscape(c) + " " + std::to_string(n);
     out += "<td class=\"num\">" + std::to_string(g.cells) + "</td><td class=\"num\">" +
            std::to_string(g.failed) + "</td><td>" + classes + "</td></tr>\n";
   }
@@ -195,7 +207,8 @@ void StudySection(const HtmlInputs& in, size_t i, std::string& out) {
       if (std::find(s.varying.begin(), s.varying.end(), f) != s.varying.end()) continue;
       const std::string value = ConfigField(s.cells.front().config, f);
       if (value.empty()) continue;
-      constant += (constant.empty() ? "" : ", ") + std::string(f) + "=<code>" + HtmlEscape(value) + "</code>";
+      constant += (constant.empty() ? "" : ", ") + std::string(f) + "=<code>" + HtmlEscape(value) +
+                  "</code>";
     }
     if (!constant.empty()) out += "; fixed: " + constant;
   }
@@ -219,7 +232,8 @@ void StudySection(const HtmlInputs& in, size_t i, std::string& out) {
     std::string ok, failed;
     for (size_t c = 0; c < s.cells.size(); ++c)
       (s.cells[c].ok() ? ok : failed) += "<li>" + RenderProseHtml(s.observations[c]) + "</li>\n";
-    out += "<h4>Observations</h4>\n<ul>" + (ok.empty() ? "<li>No cell produced measurements.</li>" : ok) + "</ul>\n";
+    out += "<h4>Observations</h4>\n<ul>" +
+           (ok.empty() ? "<li>No cell produced measurements.</li>" : ok) + "</ul>\n";
     if (!failed.empty()) out += "<h4>Cells without measurements</h4>\n<ul>" + failed + "</ul>\n";
   }
   if (big) {
@@ -253,8 +267,9 @@ void Findings(const std::vector<Finding>& list, const std::string& none, std::st
 }
 
 void Debugging(const DebuggingSteps& d, std::string& out) {
-  out += "<section id=\"debugging\"><h2>3. Debugging steps</h2>\n<p>What the trials found on "
-         "the way; every line names its trial key (click it for the attempts).</p>\n";
+  out +=
+      "<section id=\"debugging\"><h2>3. Debugging steps</h2>\n<p>What the trials found on "
+      "the way; every line names its trial key (click it for the attempts).</p>\n";
   out += "<h3>Sanity trials: first non-finite layer per variant</h3>\n";
   Findings(d.sanity, "No <code>mode: sanity</code> trials in this sweep.", out);
   out += "<h3>Non-finite values in other trials</h3>\n";
@@ -268,18 +283,21 @@ void Debugging(const DebuggingSteps& d, std::string& out) {
 
 void Conclusion(const HtmlInputs& in, std::string& out) {
   const ReportModel& m = *in.model;
-  out += "<section id=\"conclusion\"><h2>4. Conclusion</h2>\n<p>What the data supports:</p>\n<ul>\n";
+  out +=
+      "<section id=\"conclusion\"><h2>4. Conclusion</h2>\n<p>What the data supports:</p>\n<ul>\n";
   for (const Prose& p : m.conclusions) {
     if (p.spans().size() <= kMaxSpans) {
       out += "<li>" + RenderProseHtml(p) + "</li>\n";
       continue;
     }
     // A conclusion that names every cell of a big study: its first cells, then a pointer.
-    out += "<li>" + RenderProseHtml(FirstSpans(p, kMaxSpans)) + " ... (cut here: every trial is in the tables above)</li>\n";
+    out += "<li>" + RenderProseHtml(FirstSpans(p, kMaxSpans)) +
+           " ... (cut here: every trial is in the tables above)</li>\n";
   }
   if (m.conclusions.empty()) out += "<li>Nothing yet: no cell is done.</li>\n";
   out += "</ul>\n";
-  if (!m.sweep.conclusion.empty()) out += "<p>From the spec:</p>\n" + Paragraphs(m.sweep.conclusion);
+  if (!m.sweep.conclusion.empty())
+    out += "<p>From the spec:</p>\n" + Paragraphs(m.sweep.conclusion);
   out += "<h3>Suggested writeup snippet</h3>\n<div class=\"snippet\">\n";
   for (const Prose& p : in.snippet) out += "<p>" + RenderProseHtml(p) + "</p>\n";
   out += "</div></section>\n";
@@ -293,7 +311,8 @@ void Provenance(const ReportModel& m, std::string& out) {
            (r.finished_utc.empty() ? "" : ", finished " + HtmlEscape(r.finished_utc)) +
            (r.exit_code ? ", exit code " + std::to_string(*r.exit_code) : "") + "</summary>\n";
     const nlohmann::json j = nlohmann::json::parse(r.provenance_json, nullptr, false);
-    out += "<pre>" + HtmlEscape(j.is_discarded() ? r.provenance_json : j.dump(2)) + "</pre></details>\n";
+    out += "<pre>" + HtmlEscape(j.is_discarded() ? r.provenance_json : j.dump(2)) +
+           "</pre></details>\n";
   }
   std::vector<std::string> envs;
   std::map<std::string, std::vector<std::string>> keys;
@@ -327,15 +346,19 @@ std::string RenderHtmlReport(const HtmlInputs& in) {
       CspHash(script) + "; style-src " + CspHash(style) +
       "; img-src data:; base-uri 'none'; form-action 'none'\">\n"
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Report: " +
-      HtmlEscape(m.sweep.name) + "</title>\n<style>" + std::string(style) + "</style>\n</head><body>\n";
-  out += "<main>\n<h1>Report: " + HtmlEscape(m.sweep.name) + "</h1>\n<p>Generated by <code>orch "
-         "report</code> from the recorded sweep <code>" + HtmlEscape(m.sweep.name) +
-         "</code> (spec sha256 <code>" + HtmlEscape(m.sweep.spec_hash.substr(0, 12)) +
+      HtmlEscape(m.sweep.name) + "</title>\n<style>" + std::string(style) +
+      "</style>\n</head><body>\n";
+  out += "<main>\n<h1>Report: " + HtmlEscape(m.sweep.name) +
+         "</h1>\n<p>Generated by <code>orch "
+         "report</code> from the recorded sweep <code>" +
+         HtmlEscape(m.sweep.name) + "</code> (spec sha256 <code>" +
+         HtmlEscape(m.sweep.spec_hash.substr(0, 12)) +
          "</code>). Every number links to its trial: click a row or a key.</p>\n";
   Snapshot(m, *in.snapshot, out);
-  out += "<nav><a href=\"#context\">Context</a> <a href=\"#studies\">Studies</a> <a "
-         "href=\"#debugging\">Debugging steps</a> <a href=\"#conclusion\">Conclusion</a> <a "
-         "href=\"#provenance\">Provenance</a></nav>\n";
+  out +=
+      "<nav><a href=\"#context\">Context</a> <a href=\"#studies\">Studies</a> <a "
+      "href=\"#debugging\">Debugging steps</a> <a href=\"#conclusion\">Conclusion</a> <a "
+      "href=\"#provenance\">Provenance</a></nav>\n";
   Context(m, out);
   out += "<section id=\"studies\"><h2>2. Studies</h2>\n";
   for (size_t i = 0; i < m.studies.size(); ++i) StudySection(in, i, out);

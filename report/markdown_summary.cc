@@ -22,13 +22,14 @@ std::string Opt(const std::optional<double>& v, std::string (*fmt)(double)) {
 
 std::string WhereFull(const std::string& sweep_name) {
   return "The full table of trials is in `report.html` (sort, filter, search; click a trial "
-         "for its attempts) and in `orch export --sweep " + MarkdownEscape(sweep_name) +
-         " --format csv`.";
+         "for its attempts) and in `orch export --sweep " +
+         MarkdownEscape(sweep_name) + " --format csv`.";
 }
 
 std::string Classes(const std::map<std::string, int>& classes) {
   std::string s;
-  for (const auto& [c, n] : classes) s += (s.empty() ? "" : ", ") + MarkdownEscape(c) + " " + std::to_string(n);
+  for (const auto& [c, n] : classes)
+    s += (s.empty() ? "" : ", ") + MarkdownEscape(c) + " " + std::to_string(n);
   return s;
 }
 
@@ -36,12 +37,12 @@ std::string Classes(const std::map<std::string, int>& classes) {
 
 std::string RenderStudySummaryMarkdown(const Study& s, const std::string& sweep_name) {
   const StudySummary sum = SummarizeStudy(s);
-  std::string out = "This study has " + std::to_string(s.cells.size()) +
-                    " cells, more than the " + std::to_string(kBigStudyCells) +
+  std::string out = "This study has " + std::to_string(s.cells.size()) + " cells, more than the " +
+                    std::to_string(kBigStudyCells) +
                     " a table here stays readable for: below is its summary. " +
                     WhereFull(sweep_name) + "\n\n";
-  out += "Outcomes: " + std::to_string(sum.ok) + " ok, " + std::to_string(sum.failed) +
-         " failed" + (sum.failures.empty() ? "" : " (" + Classes(sum.failures) + ")") + ", " +
+  out += "Outcomes: " + std::to_string(sum.ok) + " ok, " + std::to_string(sum.failed) + " failed" +
+         (sum.failures.empty() ? "" : " (" + Classes(sum.failures) + ")") + ", " +
          std::to_string(sum.unfinished) + " not finished.\n\n";
   if (!sum.marginals.empty()) {
     out += "**Per axis value** (medians over the ok cells with that value):\n\n";
@@ -59,9 +60,8 @@ std::string RenderStudySummaryMarkdown(const Study& s, const std::string& sweep_
         std::stable_sort(rows.begin(), rows.end(), [](const MarginalRow* a, const MarginalRow* b) {
           return a->failed > b->failed;
         });
-        cut_note += Code(axis) + " has " + std::to_string(rows.size()) +
-                    " values: the " + std::to_string(kMaxAxisValues) +
-                    " with the most failures are shown. ";
+        cut_note += Code(axis) + " has " + std::to_string(rows.size()) + " values: the " +
+                    std::to_string(kMaxAxisValues) + " with the most failures are shown. ";
         rows.resize(kMaxAxisValues);
       }
       shown.insert(shown.end(), rows.begin(), rows.end());

@@ -58,10 +58,18 @@ Prose FirstSpans(const Prose& prose, size_t n) {
   for (size_t i = 0; i < n && i < prose.spans().size(); ++i) {
     const Span& s = prose.spans()[i];
     switch (s.kind) {
-      case SpanKind::kText: out.Text(s.text); break;
-      case SpanKind::kUserText: out.User(s.text); break;
-      case SpanKind::kCode: out.Code(s.text); break;
-      case SpanKind::kKey: out.Key(s.text); break;
+      case SpanKind::kText:
+        out.Text(s.text);
+        break;
+      case SpanKind::kUserText:
+        out.User(s.text);
+        break;
+      case SpanKind::kCode:
+        out.Code(s.text);
+        break;
+      case SpanKind::kKey:
+        out.Key(s.text);
+        break;
     }
   }
   return out;

@@ -34,8 +34,8 @@ struct RankedCell {
 
 // The failure grid on the one or two axes that best separate failed from ok cells.
 struct CollapsedMap {
-  std::vector<std::string> axes;    // one or two varying fields; empty: no failure
-  int unexplained = 0;              // done cells in groups that mix ok and failed
+  std::vector<std::string> axes;  // one or two varying fields; empty: no failure
+  int unexplained = 0;            // done cells in groups that mix ok and failed
   struct Group {
     std::vector<std::string> values;  // parallel to axes
     int cells = 0, failed = 0;
@@ -45,9 +45,9 @@ struct CollapsedMap {
 };
 
 struct StudySummary {
-  std::vector<MarginalRow> marginals;      // axis by axis, values in first-seen order
-  std::vector<RankedCell> best, worst;     // fastest / slowest ok cells by TPOT median
-  std::map<std::string, int> failures;     // outcome class -> count
+  std::vector<MarginalRow> marginals;   // axis by axis, values in first-seen order
+  std::vector<RankedCell> best, worst;  // fastest / slowest ok cells by TPOT median
+  std::map<std::string, int> failures;  // outcome class -> count
   int failed = 0, ok = 0, unfinished = 0;
   CollapsedMap map;
 };

@@ -24,7 +24,9 @@ TEST(HtmlText, EscapesMarkupAndControlCharacters) {
 }
 
 TEST(HtmlText, JsonForScriptCannotCloseTheScriptElement) {
-  const std::string json = R"({"r":"</script><!-- & \u2028)" "\xE2\x80\xA8" R"("})";
+  const std::string json = R"({"r":"</script><!-- & \u2028)"
+                           "\xE2\x80\xA8"
+                           R"("})";
   const std::string safe = JsonForScript(json);
   EXPECT_EQ(safe.find('<'), std::string::npos);
   EXPECT_EQ(safe.find('>'), std::string::npos);
@@ -145,7 +147,8 @@ TEST_F(HtmlReport, ARunningSweepShowsItsSnapshot) {
   // The snapshot's time is the newest recorded: the running attempt's start.
   std::string newest;
   for (const auto& [k, list] : snap->attempts)
-    for (const AttemptData& a : list) newest = std::max({newest, a.record.started_utc, a.record.finished_utc});
+    for (const AttemptData& a : list)
+      newest = std::max({newest, a.record.started_utc, a.record.finished_utc});
   EXPECT_EQ(st.time_utc, std::max(newest, snap->sweep.updated_utc));
 
   const ReportFiles files = Render(*db);
@@ -208,7 +211,8 @@ TEST(HtmlReportBig, TenThousandTrialsStayCompact) {
   EXPECT_LT(md.size(), 1u << 20) << md.size();
   EXPECT_LT(page.size(), 8u << 20) << page.size();
   EXPECT_NE(md.find("more than the 200"), std::string::npos);
-  EXPECT_NE(md.find("**Failure map collapsed to `window`**"), std::string::npos) << md.substr(0, 6000);
+  EXPECT_NE(md.find("**Failure map collapsed to `window`**"), std::string::npos)
+      << md.substr(0, 6000);
   EXPECT_NE(md.find("report.html"), std::string::npos);
   const size_t b = page.find("id=\"orch-data\">") + 15;
   const nlohmann::json j = nlohmann::json::parse(page.substr(b, page.find("</script>", b) - b));
