@@ -166,13 +166,12 @@
       controls.appendChild(s);
       return s;
     }
-    const outcomes = [];
-    study.rows.forEach(function (r) { const o = data.cells[r[0]].o; if (outcomes.indexOf(o) < 0) outcomes.push(o); });
-    outcomes.sort();
+    const outcomes = Array.from(new Set(study.rows.map(function (r) { return data.cells[r[0]].o; }))).sort();
     select("outcome", outcomes, function (v) { state.outcome = v; }, "f-outcome");
     axes.forEach(function (ax) {
-      const vals = [];
-      study.rows.forEach(function (r) { const v = data.cells[r[0]].c[ax]; if (v !== undefined && vals.indexOf(v) < 0) vals.push(v); });
+      const seen = new Set();  // first-seen order; a Set, as an axis may have thousands of values
+      study.rows.forEach(function (r) { const v = data.cells[r[0]].c[ax]; if (v !== undefined) seen.add(v); });
+      const vals = Array.from(seen);
       select(ax, vals, function (v) { state.axis[ax] = v; }, "f-axis").dataset.axis = ax;
     });
     const count = el("span", "count");

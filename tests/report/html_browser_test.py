@@ -11,7 +11,8 @@ each page:
     key-prefix search finds one trial, only the visible rows exist in the DOM;
   - clicking a trial opens its panel with every attempt and the `orch show KEY` command;
   - a worker reason `</script><img src=x onerror=...>` shows as text (no element injected);
-  - a 100,000-row variant of the big page (its embedded data multiplied) renders and sorts.
+  - a 100,000-row variant of the big page (its embedded data multiplied) renders, sorts and
+    filters (its timings are printed, not asserted: docs/benchmarks.md holds them).
 
   html_browser_test.py ORCH FAKE_WORKER HTML_SWEEP_BUILDER [--screenshots DIR] [--keep DIR]
                        [--big-db DB]
@@ -350,12 +351,15 @@ def check_big(b, page, c, shots, workdir):
                    "hs[hs.length-1].click();return performance.now()-t;})()")
     filt_ms = b.js("(function(){const t=performance.now();" + (SET_OUTCOME % (0, json.dumps("oom"))) +
                    ";return performance.now()-t;})()")
-    # The script's work (parse the data, build the table, draw the visible rows) must take
-    # under a second; reading a 70 MB file into the browser is reported, not asserted.
-    c.expect(timing["render"] < 1000 and sort_ms < 1000,
-             "100k: script rendered the table in %.0f ms (page load %.0f ms, DOMContentLoaded "
-             "%.0f ms); sort %.0f ms, filter %.0f ms" % (timing["render"], timing["load"], timing["dcl"],
-                                                         sort_ms, filt_ms))
+    # Timings are reported, not asserted (the project measures speed in docs/benchmarks.md,
+    # never in tests): the check is that 100,000 rows render, sort and filter correctly.
+    print("  time  100k: script rendered the table in %.0f ms (page load %.0f ms, DOMContentLoaded "
+          "%.0f ms); sort %.0f ms, filter %.0f ms" % (timing["render"], timing["load"], timing["dcl"],
+                                                      sort_ms, filt_ms))
+    rows = b.js(VISIBLE % 0)
+    c.expect(0 < len(rows) < 60 and all(r["outcome"] == "oom" for r in rows)
+             and b.js(COUNT % 0).startswith("20000 of 100000"),
+             "100k: sorted and filtered to oom: %s, %d rows in the DOM" % (b.js(COUNT % 0), len(rows)))
     errors = b.errors()
     c.expect(not errors, "100k: no console error %s" % errors)
 
