@@ -1,19 +1,33 @@
 #include "report/markdown_writer.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "report/cell_label.h"
 #include "report/claims.h"
+#include "report/markdown_summary.h"
 #include "report/number_format.h"
+#include "report/study_summary.h"
 #include "report/text_escape.h"
 
 namespace orch::report {
 namespace {
 
 std::string Code(const std::string& s, bool in_table = false) { return MarkdownCode(s, in_table); }
+
+// Lists longer than this are cut in a sweep with a big study (study_summary.h), with a
+// line saying how many more there are; sweeps without one are listed in full.
+constexpr size_t kNoCap = std::numeric_limits<size_t>::max();
+constexpr size_t kBigSweepListCap = 50;
+
+std::string More(size_t shown, size_t total) {
+  return total > shown ? "- ... and " + std::to_string(total - shown) +
+                             " more: see `report.html` (filter the trial tables) or `orch show KEY`.\n"
+                       : "";
+}
 
 std::string Ci(const Interval& ci, std::string (*fmt)(double)) {
   return "[" + fmt(ci.lo) + ", " + fmt(ci.hi) + "]";
@@ -140,6 +154,11 @@ void StudySection(const ReportModel& m, const Study& s, const FigureNames& fig,
     if (!constant.empty()) out += "; fixed: " + constant;
   }
   out += ". " + RenderProseMarkdown(s.baseline_line) + "\n\n";
+  if (IsBigStudy(s)) {
+    out += RenderStudySummaryMarkdown(s, m.sweep.name);
+    if (!s.notes.empty()) out += "**Notes from the spec.**\n\n" + Paragraphs(s.notes);
+    return;
+  }
   if (!s.cells.empty()) {
     out +=
         "| Variant | Scope | Window | dtype | Compile | PPL | TPOT median [95% CI] ms | Ratio to "
@@ -223,19 +242,21 @@ void FailureMapSection(const FailureMap& map, const std::string& figure, std::st
   out += "![" + MarkdownEscape(map.title) + "](figures/" + figure + ".svg)\n\n";
 }
 
-void FindingList(const std::vector<Finding>& findings, const std::string& none, std::string& out) {
+void FindingList(const std::vector<Finding>& findings, const std::string& none, size_t cap,
+                 std::string& out) {
   if (findings.empty()) {
     out += none + "\n\n";
     return;
   }
-  for (const Finding& f : findings) {
+  for (size_t i = 0; i < findings.size() && i < cap; ++i) {
+    const Finding& f = findings[i];
     out += "- " + RenderProseMarkdown(f.line) + "\n";
     for (const Prose& d : f.details) out += "  - " + RenderProseMarkdown(d) + "\n";
   }
-  out += "\n";
+  out += More(cap, findings.size()) + "\n";
 }
 
-void DebuggingSection(const DebuggingSteps& d, const std::string& n, std::string& out) {
+void DebuggingSection(const DebuggingSteps& d, const std::string& n, size_t cap, std::string& out) {
   out += "## " + n + ". Debugging steps\n\n";
   out += "What the trials found on the way, cell by cell; every line names its trial key and "
          "attempt numbers (`orch show KEY` prints the attempts in full).\n\n";
@@ -243,13 +264,13 @@ void DebuggingSection(const DebuggingSteps& d, const std::string& n, std::string
   FindingList(d.sanity,
               "No `mode: sanity` trials in this sweep (one forward pass that names the first "
               "layer whose output is not finite).",
-              out);
+              cap, out);
   out += "### " + n + ".2 Non-finite values in other trials\n\n";
-  FindingList(d.non_finite, "None.", out);
+  FindingList(d.non_finite, "None.", cap, out);
   out += "### " + n + ".3 Blocked cells, grouped by reason\n\n";
-  FindingList(d.blocked, "None.", out);
+  FindingList(d.blocked, "None.", cap, out);
   out += "### " + n + ".4 Retried cells and what differed between their attempts\n\n";
-  FindingList(d.retries, "No cell needed more than one attempt.", out);
+  FindingList(d.retries, "No cell needed more than one attempt.", cap, out);
 }
 
 std::string OutcomeText(const Cell& c) {
@@ -276,7 +297,7 @@ std::string PplChangeText(const CellPair& p) {
 // One row per pair: the shared label, both outcomes, both TPOTs, ratio, PPL, keys.
 void PairTable(const std::vector<CellPair>& pairs, const std::string& ref_name,
                const std::string& other_name, bool show_other_value, const std::string& key,
-               std::string& out) {
+               std::string& out, size_t cap = kNoCap) {
   out += "| Cell |" + std::string(show_other_value ? " " + MarkdownEscape(key) + " |" : "") +
          " Outcome " + ref_name + " | Outcome " + other_name + " | TPOT " + ref_name +
          " [95% CI] ms | TPOT " + other_name + " [95% CI] ms | Ratio " + other_name + "/" +
@@ -284,7 +305,8 @@ void PairTable(const std::vector<CellPair>& pairs, const std::string& ref_name,
          " | PPL change | Trials (" + ref_name + ", " + other_name + ") |\n";
   out += std::string("|---|") + (show_other_value ? "---|" : "") +
          "---|---|---:|---:|---|---:|---:|---:|---|\n";
-  for (const CellPair& p : pairs) {
+  for (size_t i = 0; i < pairs.size() && i < cap; ++i) {
+    const CellPair& p = pairs[i];
     out += "| " + MarkdownEscape(p.label) + " |";
     if (show_other_value) {
       auto it = p.other.config.fields.find(key);
@@ -296,6 +318,7 @@ void PairTable(const std::vector<CellPair>& pairs, const std::string& ref_name,
            (p.other.ppl ? FormatPpl(*p.other.ppl) : "--") + " | " + PplChangeText(p) + " | " +
            Code(p.reference.short_key, true) + ", " + Code(p.other.short_key, true) + " |\n";
   }
+  if (pairs.size() > cap) out += "\n" + More(cap, pairs.size());
   out += "\n";
 }
 
@@ -310,11 +333,15 @@ std::string FailureDetail(const Cell& c) {
 // Pairs whose two cells ended differently, one line each.
 // `key`: name the other cell by its value of this key instead of `other_name`.
 void DifferingOutcomes(const std::vector<CellPair>& pairs, const std::string& ref_name,
-                       const std::string& other_name, const std::string& key, std::string& out) {
+                       const std::string& other_name, const std::string& key, std::string& out,
+                       size_t cap = kNoCap) {
   bool any = false;
+  size_t listed = 0, differing = 0;
   for (const CellPair& p : pairs) {
     if (!p.outcomes_differ()) continue;
     any = true;
+    if (++differing > cap) continue;
+    ++listed;
     std::string name = other_name;
     if (auto it = p.other.config.fields.find(key); !key.empty() && it != p.other.config.fields.end())
       name = Code(it->second);
@@ -322,10 +349,12 @@ void DifferingOutcomes(const std::vector<CellPair>& pairs, const std::string& re
            " " + Code(p.reference.short_key) + ", " + name + " " + FailureDetail(p.other) +
            " " + Code(p.other.short_key) + "\n";
   }
+  out += More(listed, differing);
   out += any ? "\n" : "None: every pair ended with the same outcome.\n\n";
 }
 
-void StackSection(const KeyPairing& k, const std::string& n, double min_effect, std::string& out) {
+void StackSection(const KeyPairing& k, const std::string& n, double min_effect, size_t cap,
+                  std::string& out) {
   out += "## " + n + ". Stack comparison: " + MarkdownEscape(k.key) + "\n\n";
   std::string others;
   for (const std::string& v : k.values) {
@@ -342,10 +371,10 @@ void StackSection(const KeyPairing& k, const std::string& n, double min_effect, 
   if (k.pairs.empty()) {
     out += "No two cells pair up.\n\n";
   } else {
-    PairTable(k.pairs, "reference", "other", true, k.key, out);
+    PairTable(k.pairs, "reference", "other", true, k.key, out, cap);
   }
   out += "**Failures one stack has and the other not.**\n\n";
-  DifferingOutcomes(k.pairs, Code(k.reference_value), "other", k.key, out);
+  DifferingOutcomes(k.pairs, Code(k.reference_value), "other", k.key, out, cap);
   if (!k.unpaired.empty()) {
     // One line per (value, reason): a sweep whose other studies run one stack only has
     // many such cells; their keys stay listed, each traceable.
@@ -362,17 +391,18 @@ void StackSection(const KeyPairing& k, const std::string& n, double min_effect, 
     for (const auto& [head, cells] : groups) {
       out += "- " + std::to_string(cells.size()) + (cells.size() == 1 ? " cell" : " cells") +
              " with " + head + ":";
-      for (size_t i = 0; i < cells.size(); ++i) {
+      for (size_t i = 0; i < cells.size() && i < cap; ++i) {
         out += std::string(i == 0 ? " " : ", ") + Code(cells[i]->cell.short_key) + " (" +
                OutcomeText(cells[i]->cell) + ")";
       }
+      if (cells.size() > cap) out += ", and " + std::to_string(cells.size() - cap) + " more";
       out += "\n";
     }
     out += "\n";
   }
 }
 
-void Appendix(const ReportModel& m, const std::string& n, std::string& out) {
+void Appendix(const ReportModel& m, const std::string& n, size_t cap, std::string& out) {
   out += "## " + n + ". Appendix\n\n### " + n + ".1 Every trial\n\n";
   std::map<std::string, std::vector<std::string>> studies_of;
   std::vector<const Cell*> cells;
@@ -382,7 +412,9 @@ void Appendix(const ReportModel& m, const std::string& n, std::string& out) {
       studies_of[c.key].push_back(s.id);
     }
   }
+  if (cap != kNoCap) out += RenderTrialCountsMarkdown(m);
   for (const Cell* c : cells) {
+    if (cap != kNoCap) break;
     std::string in;
     for (const std::string& id : studies_of[c->key])
       in += (in.empty() ? "" : ", ") + MarkdownEscape(id);
@@ -408,12 +440,14 @@ void Appendix(const ReportModel& m, const std::string& n, std::string& out) {
   }
   out += "\n### " + n + ".2 Methodology warnings recorded by workers\n\n";
   bool any = false;
+  size_t warnings = 0;
   for (const Cell* c : cells) {
     for (const std::string& w : c->warnings) {
-      out += "- " + Code(c->short_key) + ": " + MarkdownEscape(w) + "\n";
+      if (++warnings <= cap) out += "- " + Code(c->short_key) + ": " + MarkdownEscape(w) + "\n";
       any = true;
     }
   }
+  out += More(std::min(warnings, cap), warnings);
   out += any ? "\n" : "None.\n\n";
   out += "### " + n + ".3 Environment\n\n";
   for (const RunInfo& r : m.runs) {
@@ -432,7 +466,9 @@ void Appendix(const ReportModel& m, const std::string& n, std::string& out) {
   }
   for (const std::string& e : envs) {
     std::string keys;
-    for (const std::string& k : env_keys[e]) keys += (keys.empty() ? "" : ", ") + Code(k);
+    const std::vector<std::string>& of = env_keys[e];
+    for (size_t i = 0; i < of.size() && i < cap; ++i) keys += (keys.empty() ? "" : ", ") + Code(of[i]);
+    if (of.size() > cap) keys += " and " + std::to_string(of.size() - cap) + " more trials";
     out += "Worker environment of " + keys + ":\n\n";
     out += MarkdownFence(nlohmann::json::parse(e).dump(2), "json") + "\n";
   }
@@ -472,17 +508,25 @@ std::string RenderMarkdownReport(const MarkdownInputs& in) {
     StudySection(m, m.studies[i], in.figures[i],
                  i < in.maps.size() ? in.maps[i] : std::optional<FailureMap>(), ++n, out);
   }
+  const size_t cap = HasBigStudy(m) ? kBigSweepListCap : kNoCap;
   int section = 3;
-  if (in.debugging) DebuggingSection(*in.debugging, std::to_string(section++), out);
-  if (in.pairing) StackSection(*in.pairing, std::to_string(section++), m.min_effect, out);
+  if (in.debugging) DebuggingSection(*in.debugging, std::to_string(section++), cap, out);
+  if (in.pairing) StackSection(*in.pairing, std::to_string(section++), m.min_effect, cap, out);
   out += "## " + std::to_string(section++) + ". Conclusion\n\nWhat the data supports:\n\n";
-  for (const Prose& p : m.conclusions) out += "- " + RenderProseMarkdown(p) + "\n";
+  for (const Prose& p : m.conclusions) {
+    if (cap == kNoCap || p.spans().size() <= 4 * kBigSweepListCap) {
+      out += "- " + RenderProseMarkdown(p) + "\n";
+      continue;
+    }
+    // A conclusion that names every cell of a big study: its first cells, then a pointer.
+    out += "- " + RenderProseMarkdown(FirstSpans(p, 4 * kBigSweepListCap)) + " ... (cut here: the full list is in `report.html`)\n";
+  }
   if (m.conclusions.empty()) out += "- Nothing yet: no cell is done.\n";
   out += "\n";
   if (!m.sweep.conclusion.empty()) out += "From the spec:\n\n" + Paragraphs(m.sweep.conclusion);
   out += "## " + std::to_string(section++) + ". Suggested writeup snippet\n\n" +
          in.snippet_markdown + "\n";
-  Appendix(m, std::to_string(section), out);
+  Appendix(m, std::to_string(section), cap, out);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include "report/debugging.h"
 #include "report/facts.h"
 #include "report/figures.h"
+#include "report/html_writer.h"
 #include "report/latex_writer.h"
 #include "report/markdown_writer.h"
 #include "report/pdf_figures.h"
@@ -89,6 +90,12 @@ StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOp
   MarkdownInputs md{&*model, names, files["snippet.md"], maps, &debugging,
                     pairing ? &*pairing : nullptr};
   files["report.md"] = RenderMarkdownReport(md);
+  HtmlInputs html{&*model, &snapshot, {}, {}, maps, &debugging, snippet};
+  for (const FigureNames& n : names) {
+    html.tpot_svg.push_back(files["figures/" + n.tpot + ".svg"]);
+    html.ppl_svg.push_back(files["figures/" + n.ppl + ".svg"]);
+  }
+  files["report.html"] = RenderHtmlReport(html);
   return files;
 }
 

@@ -1,6 +1,6 @@
 // `orch report`: writes the failure report of one sweep from the database alone —
-// report.md, tables.tex, figures (SVG + PDF, figures/figures.tex), snippet.md/.tex and
-// provenance.json under `out_dir`. The same database and options give byte-identical
+// report.md, report.html (one self-contained page, html_writer.h), tables.tex, figures
+// (SVG + PDF, figures/figures.tex), snippet.md/.tex and provenance.json under `out_dir`. The same database and options give byte-identical
 // files (fixed bootstrap seed, no clock). Reads the store, writes files atomically;
 // returns data and Status, prints nothing. One call at a time per Store (its rule).
 #pragma once

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything orch needs on Debian 12 / Ubuntu: the Debian packages for the
-# orchestrator, its tests and the LaTeX report check, and LibTorch (PyPI's torch wheel,
+# orchestrator, its tests, the LaTeX report check and the report.html browser test
+# (Debian's chromium, driven with Python's standard library), and LibTorch (PyPI's torch wheel,
 # pinned) in a project-local virtualenv for the worker. Idempotent: it installs only what
 # is missing, so Makefile targets call it freely.
 #
@@ -29,6 +30,7 @@ apt_packages=(
   python3 python3-venv
   manpages manpages-dev
   texlive-latex-recommended lmodern chktex
+  chromium
 )
 
 want_system=1 want_torch=1 want_tools=0 want_reference=1

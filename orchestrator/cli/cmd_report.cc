@@ -57,7 +57,7 @@ int RunReport(const ReportCliOptions& o) {
     std::fprintf(stderr, "orch: report: %s\n", s.message().c_str());
     return kExitInternal;
   }
-  std::printf("report written to %s (report.md, tables.tex, snippet.tex, snippet.md, figures/, provenance.json)\n",
+  std::printf("report written to %s (report.md, report.html, tables.tex, snippet.tex, snippet.md, figures/, provenance.json)\n",
               o.out.c_str());
   return kExitOk;
 }
@@ -66,7 +66,7 @@ int RunReport(const ReportCliOptions& o) {
 
 void SetupReport(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<ReportCliOptions>();
-  CLI::App* cmd = app.add_subcommand("report", "Write the sweep's report: markdown, LaTeX tables, snippet, figures");
+  CLI::App* cmd = app.add_subcommand("report", "Write the sweep's report: markdown, a self-contained HTML page, LaTeX tables, snippet, figures");
   AddDbOption(cmd, &o->db);
   cmd->add_option("--sweep", o->sweep, "sweep name (needed when the database holds several)");
   cmd->add_option("--out", o->out, "output directory")->required();

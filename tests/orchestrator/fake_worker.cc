@@ -31,7 +31,8 @@
 //   bad_stderr      invalid UTF-8 and ESC sequences on stderr, exit 3 -> error
 //   fifo_result     result.json is a FIFO nobody writes, exit 0     -> error
 // Optional: x_marker=PATH appends "<key> <attempt>\n" to PATH when the trial completes ok;
-// x_fail_replicate=N makes replicate N (trial.json's `replicate`) behave as `exit`.
+// x_fail_replicate=N makes replicate N (trial.json's `replicate`) behave as `exit`;
+// x_reason=TEXT is the reason a `blocked` trial gives (the report's escaping tests).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -156,7 +157,7 @@ int main(int argc, char** argv) {
     result["details"] = {{"nan_token", 7}, {"nan_layer", "gpt_neox.layers.2"}};
   } else if (behavior == "blocked") {
     result["outcome"] = "blocked";
-    result["reason"] = "int4wo-g32 needs a CUDA int4 kernel; device is cpu";
+    result["reason"] = config.value("x_reason", "int4wo-g32 needs a CUDA int4 kernel; device is cpu");
   } else if (behavior == "bad_type") {
     WriteRaw(result_path, R"({"protocol":1,"outcome":"ok","metrics":{"ppl":9.5},)"
                           R"("samples":[{"repeat":"0","warmup":0,)"

@@ -1,0 +1,30 @@
+// The data report.html renders: one compact JSON document with every unique trial of the
+// sweep (outcome, the config fields that are not the same for all trials, PPL, TPOT
+// median and CI, peak memory, final metrics, warnings and every attempt with its log
+// tail), each study's rows (trial index, ratio to the baseline with CI and verdict) and
+// the snapshot: its time (the newest time recorded in the database, not the clock, so
+// the same database gives the same bytes) and done / running / pending counts.
+// Numbers are rounded to the report's precision (number_format.h). Pure; any thread.
+#pragma once
+
+#include <string>
+
+#include "report/model.h"
+#include "report/snapshot.h"
+
+namespace orch::report {
+
+struct SnapshotState {
+  std::string time_utc;  // newest started/finished/updated time recorded; "" if none
+  int total = 0, done = 0, running = 0, pending = 0, stale = 0;  // unique trials
+  int failed = 0;                                                // done, not ok
+};
+SnapshotState SnapshotStateOf(const SweepSnapshot& snapshot);
+
+// A log tail in the page keeps at most this many bytes (the end); `orch show` has all.
+inline constexpr size_t kHtmlLogTailBytes = 2000;
+
+// The JSON text (not yet escaped for a <script> element: see JsonForScript).
+std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snapshot);
+
+}  // namespace orch::report

@@ -1,0 +1,38 @@
+// report.html: the report as one self-contained page (no network: no CDN, no web fonts,
+// no external file). The report's own order: snapshot, context and goal, per study its
+// settings, trial table, figures (the SVGs inline), failure map; debugging steps,
+// conclusion and snippet, provenance. The trial tables, the trial panel (config, every
+// attempt, metrics, warnings, `orch show KEY`) and the filters are drawn by our own
+// script (report/html/page.js) from the embedded JSON (html_data.h); a CSP meta tag
+// allows only that script and the page's style. Pure; any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report/debugging.h"
+#include "report/failure_map.h"
+#include "report/model.h"
+#include "report/prose.h"
+#include "report/snapshot.h"
+
+namespace orch::report {
+
+struct HtmlInputs {
+  const ReportModel* model = nullptr;
+  const SweepSnapshot* snapshot = nullptr;
+  // Parallel to model->studies: the TPOT and PPL figures as SVG documents.
+  std::vector<std::string> tpot_svg, ppl_svg;
+  std::vector<std::optional<FailureMap>> maps;  // parallel to studies
+  const DebuggingSteps* debugging = nullptr;
+  std::vector<Prose> snippet;
+};
+
+std::string RenderHtmlReport(const HtmlInputs& in);
+
+// The page's script and style (embedded from report/html/ at build time).
+std::string_view HtmlPageScript();
+std::string_view HtmlPageStyle();
+
+}  // namespace orch::report

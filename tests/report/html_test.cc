@@ -1,0 +1,224 @@
+// report.html: escaping helpers, the page of the fixture sweep (hostile strings stay
+// data, the CSP hashes match the inline script and style, nothing is fetched), the
+// snapshot of a sweep that is still running, and the size of a 10,000-trial page.
+// The browser test (tests/report/html_browser_test.py) checks the page's behaviour.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "base/sha256.h"
+#include "fixture_db.h"
+#include "report/html_data.h"
+#include "report/html_text.h"
+#include "report/html_writer.h"
+#include "report_test_util.h"
+#include "sweep_builder.h"
+
+namespace orch::report {
+namespace {
+
+TEST(HtmlText, EscapesMarkupAndControlCharacters) {
+  EXPECT_EQ(HtmlEscape("</script><img src=x onerror=\"a('b')\">&"),
+            "&lt;/script&gt;&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;");
+  EXPECT_EQ(HtmlEscape(std::string("a\x01z\n\t", 5)), "a\xEF\xBF\xBDz\n\t");
+}
+
+TEST(HtmlText, JsonForScriptCannotCloseTheScriptElement) {
+  const std::string json = R"({"r":"</script><!-- & \u2028)"
+                           "\xE2\x80\xA8"
+                           R"("})";
+  const std::string safe = JsonForScript(json);
+  EXPECT_EQ(safe.find('<'), std::string::npos);
+  EXPECT_EQ(safe.find('>'), std::string::npos);
+  EXPECT_EQ(safe.find('&'), std::string::npos);
+  EXPECT_EQ(safe.find("\xE2\x80\xA8"), std::string::npos);
+  // JSON reads it back unchanged.
+  EXPECT_EQ(nlohmann::json::parse(safe), nlohmann::json::parse(json));
+}
+
+TEST(HtmlText, CspHashIsBase64OfSha256) {
+  // echo -n 'alert(1)' | openssl dgst -sha256 -binary | base64
+  EXPECT_EQ(CspHash("alert(1)"), "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='");
+  EXPECT_EQ(CspHash(""), "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='");
+}
+
+TEST(HtmlText, KeysBecomeLinksAndUserTextStaysText) {
+  Prose p;
+  p.Text("cell ").Key("0123456789ab").Text(": ").User("<img src=x onerror=alert(1)>").Code("a<b");
+  EXPECT_EQ(RenderProseHtml(p),
+            "cell <a class=\"key\" href=\"#trial=0123456789ab\" data-key=\"0123456789ab\">"
+            "0123456789ab</a>: &lt;img src=x onerror=alert(1)&gt;<code>a&lt;b</code>");
+}
+
+class HtmlReport : public testing::TempDb {};
+
+// The page's markup outside the embedded JSON and our own script.
+std::string MarkupOnly(const std::string& page) {
+  std::string out = page;
+  for (const char* open : {"<script type=\"application/json\" id=\"orch-data\">", "<script>"}) {
+    const size_t b = out.find(open);
+    const size_t e = out.find("</script>", b);
+    if (b == std::string::npos || e == std::string::npos) return "";
+    out.erase(b, e + 9 - b);
+  }
+  return out;
+}
+
+TEST_F(HtmlReport, FixturePageIsSelfContainedAndEscaped) {
+  ASSERT_TRUE(testing::BuildFixtureDb((dir_ / "f.db").string()).ok());
+  auto db = Open("f.db");
+  const ReportFiles files = Render(*db);
+  ASSERT_TRUE(files.count("report.html"));
+  const std::string& page = files.at("report.html");
+  // One script element of ours plus the data, exactly what the CSP allows.
+  const std::string script(HtmlPageScript()), style(HtmlPageStyle());
+  EXPECT_NE(page.find("<script>" + script + "</script>"), std::string::npos);
+  EXPECT_NE(page.find("<style>" + style + "</style>"), std::string::npos);
+  EXPECT_NE(page.find("content=\"default-src 'none'; script-src " + CspHash(script) +
+                      "; style-src " + CspHash(style) + ";"),
+            std::string::npos);
+  // Nothing is loaded from anywhere: no src/href to another document, no @import/url().
+  EXPECT_FALSE(std::regex_search(page, std::regex("(src|href)=\"(https?:)?//")));
+  EXPECT_EQ(page.find("@import"), std::string::npos);
+  EXPECT_EQ(page.find("url("), std::string::npos);
+  // The hostile string is in the markup only escaped, in the data only as JSON.
+  const std::string markup = MarkupOnly(page);
+  ASSERT_FALSE(markup.empty());
+  EXPECT_EQ(markup.find("<b>bold</b>"), std::string::npos);
+  EXPECT_NE(markup.find("&lt;b&gt;bold&lt;/b&gt;"), std::string::npos);
+  const size_t b = page.find("id=\"orch-data\">") + 15;
+  const std::string data = page.substr(b, page.find("</script>", b) - b);
+  EXPECT_EQ(data.find('<'), std::string::npos);
+  const nlohmann::json j = nlohmann::json::parse(data);
+  EXPECT_EQ(j["sweep"], "quant-sweep");
+  EXPECT_NE(data.find("\\u003cb\\u003ebold\\u003c/b\\u003e"), std::string::npos);
+  // Every trial is there with every attempt.
+  size_t attempts = 0;
+  for (const auto& c : j["cells"]) attempts += c["a"].size();
+  EXPECT_GT(attempts, j["cells"].size());  // one trial was retried
+  EXPECT_EQ(j["snapshot"]["pending"], 0);
+  EXPECT_EQ(j["snapshot"]["running"], 0);
+}
+
+TEST_F(HtmlReport, ARunningSweepShowsItsSnapshot) {
+  // Four cells through the store's write API: a crash with a hostile reason, an ok, one
+  // still running (claimed, not finished) and one pending.
+  auto db = Open();
+  store::SweepDef def;
+  def.name = "live";
+  def.studies.push_back({"S", "Study S", "", "{}", {}});
+  for (int i = 0; i < 4; ++i) {
+    const std::string config = testing::Config({{"window", 64 << i}}).dump();
+    def.studies[0].cells.push_back({Sha256Hex(config), config, ""});
+  }
+  auto sweep = db->UpsertSweep(def);
+  ASSERT_TRUE(sweep.ok());
+  const store::Owner owner{"host", 7, 1, ""};
+  auto run = db->BeginRun(*sweep, owner, "{}");
+  ASSERT_TRUE(run.ok());
+  auto claim = [&] {
+    auto c = db->ClaimNext(*sweep, *run, owner, "cpu:0",
+                           [](const std::string&, int) { return std::string("/x"); });
+    EXPECT_TRUE(c.ok() && c->has_value());
+    return c.ok() && c->has_value() ? (*c)->attempt_id : 0;
+  };
+  store::AttemptResult crash;
+  crash.attempt_id = claim();
+  crash.outcome = "crash";
+  crash.reason = "</script><img src=x onerror=alert(1)>";
+  crash.stderr_tail = "Traceback ... <script>alert(2)</script>";
+  crash.signal = 11;
+  ASSERT_TRUE(db->FinishAttempt(crash).ok());
+  store::AttemptResult ok;
+  ok.attempt_id = claim();
+  ok.outcome = "ok";
+  ok.metrics = {{"ppl", 20}};
+  ASSERT_TRUE(db->FinishAttempt(ok).ok());
+  claim();  // running
+
+  auto snap = LoadSnapshot(*db, "");
+  ASSERT_TRUE(snap.ok());
+  const SnapshotState st = SnapshotStateOf(*snap);
+  EXPECT_EQ(st.total, 4);
+  EXPECT_EQ(st.done, 2);
+  EXPECT_EQ(st.failed, 1);
+  EXPECT_EQ(st.running, 1);
+  EXPECT_EQ(st.pending, 1);
+  // The snapshot's time is the newest recorded: the running attempt's start.
+  std::string newest;
+  for (const auto& [k, list] : snap->attempts)
+    for (const AttemptData& a : list)
+      newest = std::max({newest, a.record.started_utc, a.record.finished_utc});
+  EXPECT_EQ(st.time_utc, std::max(newest, snap->sweep.updated_utc));
+
+  const ReportFiles files = Render(*db);
+  const std::string& page = files.at("report.html");
+  EXPECT_NE(page.find("<span class=\"n-running\">1 running</span>"), std::string::npos);
+  EXPECT_NE(page.find("<span class=\"n-pending\">1 pending</span>"), std::string::npos);
+  EXPECT_NE(page.find("<time>" + st.time_utc + "</time>"), std::string::npos);
+  EXPECT_NE(page.find("The sweep is not finished"), std::string::npos);
+  EXPECT_EQ(MarkupOnly(page).find("<img"), std::string::npos);
+  EXPECT_EQ(MarkupOnly(page).find("<script>alert(2)"), std::string::npos);  // log tail: text
+  // Same database, same bytes (no clock).
+  EXPECT_EQ(Render(*db).at("report.html"), page);
+}
+
+// 10,000 trials in one study: report.md is a summary under 1 MB, report.html a few MB.
+// The snapshot is built in memory (RenderReport is pure): 10,000 claims through the store
+// take minutes on a shared machine; html_sweep_builder does that for the browser test.
+TEST(HtmlReportBig, TenThousandTrialsStayCompact) {
+  SweepSnapshot snap;
+  snap.sweep.id = 1;
+  snap.sweep.name = "big";
+  snap.sweep.updated_utc = "2026-12-04T10:00:00";
+  snap.studies.push_back({1, "G", "Ten thousand cells", "", "{}", 0, true});
+  for (int i = 0; i < 10000; ++i) {
+    store::TrialRecord t;
+    t.config_json = testing::Config({{"window", 64 << (i % 5)}, {"x_seed", i / 5}}).dump();
+    t.key = Sha256Hex(t.config_json);
+    t.state = store::TrialState::kDone;
+    t.outcome = i % 5 == 4 ? "oom" : "ok";  // window 1024 runs out of memory
+    t.reason = i % 5 == 4 ? "CUDA out of memory" : "";
+    t.attempts = 1;
+    t.ok_replicates = t.outcome == "ok";
+    t.final_attempt_id = i + 1;
+    t.study_id = "G";
+    t.position = i;
+    AttemptData a;
+    a.record.id = i + 1;
+    a.record.trial_key = t.key;
+    a.record.number = 1;
+    a.record.run_id = 1;
+    a.record.finished = true;
+    a.record.outcome = t.outcome;
+    a.record.reason = t.reason;
+    a.record.exit_code = t.outcome == "ok" ? 0 : 1;
+    a.record.started_utc = "2026-12-04T09:00:00";
+    if (t.outcome == "ok") {
+      a.metrics = {{"ppl", 20 + i % 3}};
+      for (int k = 0; k < 8; ++k) a.samples.push_back({0, k, 10.0 + i % 5 + 0.01 * k, 3.0, false});
+    }
+    snap.attempts[t.key].push_back(a);
+    snap.trials.push_back(t);
+  }
+  ReportOptions opts;
+  opts.bootstrap.resamples = 20;  // the bootstrap's cost is not what this test is about
+  StatusOr<ReportFiles> rendered = RenderReport(snap, opts);
+  ASSERT_TRUE(rendered.ok()) << rendered.status().message();
+  const ReportFiles& files = *rendered;
+  const std::string& md = files.at("report.md");
+  const std::string& page = files.at("report.html");
+  EXPECT_LT(md.size(), 1u << 20) << md.size();
+  EXPECT_LT(page.size(), 8u << 20) << page.size();
+  EXPECT_NE(md.find("more than the 200"), std::string::npos);
+  EXPECT_NE(md.find("**Failure map collapsed to `window`**"), std::string::npos)
+      << md.substr(0, 6000);
+  EXPECT_NE(md.find("report.html"), std::string::npos);
+  const size_t b = page.find("id=\"orch-data\">") + 15;
+  const nlohmann::json j = nlohmann::json::parse(page.substr(b, page.find("</script>", b) - b));
+  EXPECT_EQ(j["cells"].size(), 10000u);
+  EXPECT_EQ(j["studies"][0]["rows"].size(), 10000u);
+}
+
+}  // namespace
+}  // namespace orch::report
