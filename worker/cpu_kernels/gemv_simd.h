@@ -14,7 +14,8 @@
 // of the R x M accumulators is an independent FMA chain (R = 4 for M <= 2, 2 for M <= 4, 1
 // above, so chains x lanes cover the FMA latency and registers suffice); a K tail (K % kLanes)
 // goes through zero-padded stack copies; the sum of a vector, the scale and the bias are
-// applied once per output. Loops over R, M and a block's vectors are fully unrolled.
+// applied once per output; the weights are prefetched into L2 two blocks ahead. Loops over
+// R, M and a block's vectors are fully unrolled.
 
 using V = Isa::V;
 
@@ -71,7 +72,15 @@ inline void DenseBlock(const GemvArgs& a, const typename Kind::T* w, const float
   const typename Kind::T* row[R];
   ORCH_UNROLL
   for (int r = 0; r < R; ++r) row[r] = w + (n0 + r) * k;
+  // The weight stream is linear (a block's rows are contiguous): prefetch two blocks ahead
+  // into L2, once per cache line, so short rows (int8, K = 512: 512 bytes) keep DRAM busy.
+  const int64_t ahead = 2 * R * k * static_cast<int64_t>(sizeof(typename Kind::T));
   for (int64_t kk = 0; kk < kv; kk += L) {
+    if ((kk * static_cast<int64_t>(sizeof(typename Kind::T))) % 64 == 0) {
+      ORCH_UNROLL
+      for (int r = 0; r < R; ++r)
+        __builtin_prefetch(reinterpret_cast<const char*>(row[r] + kk) + ahead, 0, 2);
+    }
     V wv[R];
     ORCH_UNROLL
     for (int r = 0; r < R; ++r) wv[r] = Kind::Load(row[r] + kk);
@@ -153,6 +162,11 @@ inline void Int4Block(const GemvArgs& a, const uint8_t* packed, const float* sz,
         ORCH_UNROLL
         for (int v = 0; v < NV; ++v) part[r][m][v] = Isa::Zero();
     for (int64_t kk = g * g_size; kk < (g + 1) * g_size; kk += kInt4BlockK) {
+      if ((kk / 2) % 64 == 0) {  // as DenseBlock: two blocks of rows ahead, once per line
+        ORCH_UNROLL
+        for (int r = 0; r < R; ++r)
+          __builtin_prefetch(packed + (n0 + r) * half + kk / 2 + 2 * R * half, 0, 2);
+      }
       V wv[R][NV];
       ORCH_UNROLL
       for (int r = 0; r < R; ++r) Isa::LoadInt4Block(packed + (n0 + r) * half + kk / 2, wv[r]);
