@@ -5,7 +5,7 @@
 # bf16 dense, int8wo (with and without the int8 head), int4wo-g128 and -g32 (with the head).
 # Each bench_decode measures its own bandwidth floor; the load average is recorded at start
 # and end of every part.
-# Usage: bench/worker/run_cpu.sh BUILD_DIR OUT_DIR [BEFORE_BENCH_DECODE]
+# Usage: [THREADS="1 2"] bench/worker/run_cpu.sh BUILD_DIR OUT_DIR [BEFORE_BENCH_DECODE]
 #   BEFORE_BENCH_DECODE: an older bench_decode binary to run first on the same cases it
 #   knows (fp32/bf16 none + int8wo), for a before/after in the same session.
 set -euo pipefail
@@ -19,7 +19,7 @@ if [[ -n "$before" ]]; then
   "$before" --threads 1 --out "$out/before_t1.json" | tee "$out/before_t1.txt"
 fi
 quants=none,int8wo,int8wo+head,int4wo-g128,int4wo-g128+head,int4wo-g32+head
-for t in 1 2; do
+for t in ${THREADS:-1 2}; do
   echo "threads $t $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.txt"
   "$build/bench/worker/bench_decode" --threads "$t" --dtypes fp32,bf16 --quants "$quants" \
     --windows full,60 --out "$out/decode_t$t.json" | tee "$out/decode_t$t.txt"
