@@ -73,6 +73,9 @@ const std::vector<ConfigKey>& ConfigKeys() {
        0, "none", true, "weight quantization variant of the linear layers"},
       {"scope", ValueKind::kEnum, {"all", "mlp", "attention"}, 0, "all", true,
        "which linear layers the quantization applies to"},
+      {"quantize_head", ValueKind::kEnum, {"false", "true"}, 0, "false", true,
+       "true: quant also applies to the output layer (embed_out, vocab x hidden); in the trial "
+       "key only when true"},
       {"window", ValueKind::kWindow, {}, 1, "full", true,
        "KV-cache window (recent tokens kept) or full: the growing cache"},
       {"n_sink", ValueKind::kInt, {}, 0, 4, true, "StreamingLLM sink tokens kept forever"},

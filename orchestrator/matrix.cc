@@ -47,6 +47,8 @@ nlohmann::json IdentityConfig(const nlohmann::json& config) {
     // axis existed stay the same; any other worker is part of the identity (and its build
     // id is in the trial key either way).
     if (k == "worker" && v == kDefaultWorker) continue;
+    // quantize_head came later: its default stays out so that earlier keys stay the same.
+    if (k == "quantize_head" && v == "false") continue;
     out[k] = v;
   }
   return out;

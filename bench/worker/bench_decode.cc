@@ -28,6 +28,7 @@
 #include "worker/app/build_id.h"
 #include "worker/backend/cuda_graph_step.h"
 #include "worker/backend/device.h"
+#include "worker/cpu_kernels/gemv_kernels.h"
 #include "worker/model/gpt_neox.h"
 #include "worker/modes/decode_loop.h"
 
@@ -178,6 +179,7 @@ const char* kUsage =
     "                    [--windows 60,1020,full] [--compile eager,cuda_graph] [--sinks N]\n"
     "                    [--full-tokens N] [--bandwidth-reps N] [--quantize-head 0|1]\n"
     "                    [--out FILE] [--json]\n"
+    "A quant NAME+head (e.g. int8wo+head) quantizes the output layer too, for that case only.\n"
     "--out writes the JSON report to FILE; --json prints it instead of the table.\n"
     "--tokens N is --timed N.\n"
     "Windowed cases time `timed` steps after the cache is full; full-cache cases time the last\n"
@@ -257,13 +259,16 @@ int main(int argc, char** argv) {
       return 2;
     }
     const at::ScalarType dtype = kDtypes.at(dtype_name);
-    for (const std::string& quant : quants) {
+    for (const std::string& quant_arg : quants) {
+      // NAME+head: this case quantizes the output layer too (as --quantize-head 1 does for all).
+      const bool plus_head = quant_arg.size() > 5 && quant_arg.substr(quant_arg.size() - 5) == "+head";
+      const std::string quant = plus_head ? quant_arg.substr(0, quant_arg.size() - 5) : quant_arg;
       auto spec = ParseQuant(quant, &err);
       if (!spec) {
         std::fprintf(stderr, "bench_decode: %s\n", err.c_str());
         return 2;
       }
-      const bool head = quantize_head && spec->method != QuantMethod::kNone;
+      const bool head = (quantize_head || plus_head) && spec->method != QuantMethod::kNone;
       nlohmann::json base = {{"dtype", dtype_name}, {"quant", quant}, {"quantize_head", head}};
       const std::string why =
           GptNeox::QuantizationUnsupportedReason(config, device, dtype, *spec, "all", head);
@@ -335,7 +340,7 @@ int main(int argc, char** argv) {
           row["non_finite"] = run.non_finite;
           rows.push_back(row);
           std::fprintf(stderr, "%s %s %s %s: %.3f ms (floor %.3f)\n", dtype_name.c_str(),
-                       quant.c_str(), window.c_str(), compile.c_str(), m["tpot_ms_median"],
+                       (quant + (head ? "+head" : "")).c_str(), window.c_str(), compile.c_str(), m["tpot_ms_median"],
                        floor_ms);
         }
       }
@@ -350,6 +355,7 @@ int main(int argc, char** argv) {
                            {"cuda_runtime", CudaRuntimeVersion()},
                            {"worker_build", WorkerBuildId()},
                            {"shape", shape + " (random weights)"},
+                           {"cpu_gemv_isa", IsaLevelName(ChosenIsaLevel())},
                            {"bandwidth_gbs", bw.gbs},
                            {"bandwidth_method", bw.method},
                            {"bandwidth_samples_gbs", bw.samples},
@@ -366,19 +372,22 @@ int main(int argc, char** argv) {
     std::printf("%s\n", report.dump(1).c_str());
     return 0;
   }
-  std::printf("%s, %s, threads %d, load %s, bandwidth %.2f GB/s (%s)\n",
+  std::printf("%s, %s, threads %d, CPU GEMV %s, load %s, bandwidth %.2f GB/s (%s)\n",
               report["machine"].get<std::string>().c_str(), shape.c_str(), threads,
+              report["cpu_gemv_isa"].get<std::string>().c_str(),
               report["load_average"].get<std::string>().c_str(), bw.gbs, bw.method.c_str());
-  std::printf("%-5s %-14s %-6s %-10s %10s %10s %10s %10s %9s %9s\n", "dtype", "quant", "window",
+  std::printf("%-5s %-16s %-6s %-10s %10s %10s %10s %10s %9s %9s\n", "dtype", "quant", "window",
               "compile", "tpot_med", "tpot_p10", "tpot_p90", "MB/token", "floor_ms", "tpot/fl");
   for (const auto& r : rows) {
+    const std::string q =
+        r["quant"].get<std::string>() + (r.value("quantize_head", false) ? "+head" : "");
     if (r.contains("skipped")) {
-      std::printf("%-5s %-14s skipped: %s\n", r["dtype"].get<std::string>().c_str(),
-                  r["quant"].get<std::string>().c_str(), r["skipped"].get<std::string>().c_str());
+      std::printf("%-5s %-16s skipped: %s\n", r["dtype"].get<std::string>().c_str(), q.c_str(),
+                  r["skipped"].get<std::string>().c_str());
       continue;
     }
-    std::printf("%-5s %-14s %-6s %-10s %10.3f %10.3f %10.3f %10.1f %9.3f %9.2f\n",
-                r["dtype"].get<std::string>().c_str(), r["quant"].get<std::string>().c_str(),
+    std::printf("%-5s %-16s %-6s %-10s %10.3f %10.3f %10.3f %10.1f %9.3f %9.2f\n",
+                r["dtype"].get<std::string>().c_str(), q.c_str(),
                 r["window"].get<std::string>().c_str(), r["compile"].get<std::string>().c_str(),
                 r["tpot_ms_median"].get<double>(), r["tpot_ms_p10"].get<double>(),
                 r["tpot_ms_p90"].get<double>(), r["bytes_per_token"].get<double>() / 1e6,

@@ -1,6 +1,8 @@
 // Matrix semantics: product, exclude, include both ways (GitHub Actions), precedence.
 #include "orchestrator/matrix.h"
 
+#include "orchestrator/config_schema.h"
+
 #include <gtest/gtest.h>
 
 namespace orch {
@@ -132,6 +134,18 @@ studies:
 TEST(Matrix, IdentityConfigDropsExecutionPolicy) {
   nlohmann::json c = {{"quant", "none"}, {"timeout", 10}, {"retries", 3}, {"heartbeat_timeout", 5}};
   EXPECT_EQ(IdentityConfig(c), (nlohmann::json{{"quant", "none"}}));
+}
+
+TEST(Matrix, QuantizeHeadIsInTheIdentityOnlyWhenTrue) {
+  // The default stays out, so the keys of trials from before the key existed do not change.
+  nlohmann::json c = {{"quant", "int8wo"}, {"quantize_head", "false"}};
+  EXPECT_EQ(IdentityConfig(c), (nlohmann::json{{"quant", "int8wo"}}));
+  c["quantize_head"] = "true";
+  EXPECT_EQ(IdentityConfig(c), c);
+  std::string error;
+  EXPECT_EQ(NormalizeValue("quantize_head", "true", &error), nlohmann::json("true"));
+  EXPECT_FALSE(NormalizeValue("quantize_head", "yes", &error));
+  EXPECT_NE(error.find("false, true"), std::string::npos) << error;
 }
 
 TEST(Matrix, OversizedMatrixIsAnErrorBeforeExpansion) {

@@ -101,6 +101,18 @@ class Quant(unittest.TestCase):
                     self.assertEqual(quantized, name.rsplit(".", 1)[-1] in expect and
                                      name.startswith("gpt_neox.layers."), (scope, name))
 
+    def test_quantize_head_adds_the_output_layer(self):
+        from transformers import GPTNeoXForCausalLM
+        from orch_reference import quant
+        import torch
+        for head in (False, True):
+            m = GPTNeoXForCausalLM.from_pretrained(u.model_dir(), dtype=torch.float32)
+            quant.quantize(m, "int8wo", "all", quantize_head=head)
+            w = m.lm_head.weight
+            quantized = type(w) is not torch.nn.Parameter or type(w.data) is not torch.Tensor
+            self.assertEqual(quantized, head)
+            self.assertIs(type(m.gpt_neox.embed_in.weight.data), torch.Tensor)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -78,6 +78,42 @@ TEST(Int4WeightOnly, MatchesDequantizedReferenceOnCpu) {
   }
 }
 
+// The CPU linears take 16-bit activations directly (fp32 inside the kernels, output in the
+// model dtype): against fp64 references of the same stored weights, to the dtype's rounding.
+TEST(CpuLinears, SixteenBitActivationsMatchFp64References) {
+  for (at::ScalarType dtype : {at::kBFloat16, at::kHalf}) {
+    const double tol = dtype == at::kBFloat16 ? 2e-2 : 4e-3;
+    for (int64_t m : {1, 3, 8, 9}) {  // 9: past the kernels' M range (chunks / ATen)
+      Problem p = MakeProblem(m, 96, 128);
+      at::Tensor w = p.w.to(dtype), b = p.b.to(dtype), x = p.x.to(dtype);
+      const at::Tensor x64 = x.to(at::kDouble), b64 = b.to(at::kDouble);
+      Int8Weights q8 = QuantizeInt8PerChannel(w);
+      Int4Weights q4 = QuantizeInt4Grouped(w, 32);
+      struct Case {
+        const char* quant;
+        at::Tensor w64;
+      };
+      for (const Case& c : {Case{"none", w.to(at::kDouble)},
+                            Case{"int8wo", q8.q.to(at::kDouble) * q8.scale.to(at::kDouble).unsqueeze(1)},
+                            Case{"int4wo-g32", DequantizeInt4(q4, 32).to(at::kDouble)}}) {
+        auto lin = MakeQuantizedLinear(Spec(c.quant), w.clone(), b.clone());
+        at::Tensor y = lin->Forward(x);
+        EXPECT_EQ(y.scalar_type(), dtype) << c.quant;
+        const at::Tensor want = at::linear(x64, c.w64, b64);
+        EXPECT_LT(RelErr(y.to(at::kDouble), want), tol)
+            << c.quant << " " << c10::toString(dtype) << " M=" << m;
+      }
+    }
+  }
+}
+
+TEST(CpuLinears, Int4WeightBytesAreHalfAByteAWeightPlusScales) {
+  Problem p = MakeProblem(1, 64, 256);
+  auto lin = MakeQuantizedLinear(Spec("int4wo-g128"), p.w.clone(), at::Tensor());
+  // 64 x 256 / 2 bytes of nibbles + 64 x 2 groups x {scale, zero} fp32.
+  EXPECT_EQ(lin->WeightBytes(), 64 * 256 / 2 + 64 * 2 * 2 * 4);
+}
+
 TEST(QuantUnsupportedReason, NamesTheMissingPiece) {
   EXPECT_EQ(QuantUnsupportedReason(Spec("int8wo"), at::kCPU, at::kFloat, 64, 64), "");
   std::string r = QuantUnsupportedReason(Spec("int4wo-g128"), at::kCPU, at::kFloat, 64, 64);

@@ -42,6 +42,23 @@ TEST(ParseTrial, ReadsConfigAndInputs) {
   EXPECT_EQ(t->attempt, 2);
 }
 
+TEST(ParseTrial, QuantizeHeadIsFalseUnlessSaid) {
+  std::string error;
+  auto t = ParseTrial(TrialText(), &error);
+  ASSERT_TRUE(t) << error;
+  EXPECT_FALSE(t->config.quantize_head);  // absent: trial.json of an orch before the key
+  for (const char* v : {R"("true")", "true"}) {
+    t = ParseTrial(TrialText("8", std::string(R"(,"quantize_head":)") + v), &error);
+    ASSERT_TRUE(t) << error;
+    EXPECT_TRUE(t->config.quantize_head) << v;
+  }
+  t = ParseTrial(TrialText("8", R"(,"quantize_head":"false")"), &error);
+  ASSERT_TRUE(t) << error;
+  EXPECT_FALSE(t->config.quantize_head);
+  EXPECT_FALSE(ParseTrial(TrialText("8", R"(,"quantize_head":1)"), &error));
+  EXPECT_NE(error.find("config.quantize_head"), std::string::npos) << error;
+}
+
 TEST(ParseTrial, FullWindowIsNullopt) {
   std::string error;
   auto t = ParseTrial(TrialText("\"full\""), &error);

@@ -174,6 +174,24 @@ TEST_F(WorkerE2E, QuantizedVariantsRunAndUnscaledControlIsBroken) {
   }
 }
 
+TEST_F(WorkerE2E, QuantizeHeadQuantizesTheOutputLayerToo) {
+  testing::Reference ref("tiny-parallel");
+  at::Tensor base = ref.Get("nll_stream").to(at::kDouble);
+  json c = Config();
+  c["quant"] = "int8wo";
+  WorkerRun body = RunWorker(c);
+  c["quantize_head"] = "true";
+  WorkerRun head = RunWorker(c);
+  ASSERT_EQ(body.result["outcome"], "ok") << body.result["reason"];
+  ASSERT_EQ(head.result["outcome"], "ok") << head.result["reason"];
+  // The head leaves fp32 for int8 + an fp32 scale per row: fewer resident bytes, NLL still
+  // within int8's tolerance of the fp32 reference.
+  EXPECT_LT(head.result["metrics"]["weight_bytes"].get<double>(),
+            body.result["metrics"]["weight_bytes"].get<double>());
+  std::vector<double> nll = head.result["samples"][0]["nll"].get<std::vector<double>>();
+  EXPECT_LT((at::tensor(nll, at::kDouble) - base).abs().mean().item<double>(), 0.05);
+}
+
 TEST_F(WorkerE2E, SanityAndProfileModes) {
   json c = Config();
   c["mode"] = "sanity";

@@ -98,6 +98,16 @@ std::optional<Trial> ParseTrial(const std::string& text, std::string* error) {
   TrialConfig& cfg = t.config;
   if (!GetString(c, "quant", &cfg.quant, error, w)) return std::nullopt;
   if (!GetString(c, "scope", &cfg.scope, error, w)) return std::nullopt;
+  if (auto hit = c.find("quantize_head"); hit != c.end()) {
+    if (hit->is_boolean()) {
+      cfg.quantize_head = hit->get<bool>();
+    } else if (hit->is_string() && (*hit == "true" || *hit == "false")) {
+      cfg.quantize_head = *hit == "true";
+    } else {
+      *error = w + "quantize_head: expected true or false";
+      return std::nullopt;
+    }
+  }
   if (!GetString(c, "dtype", &cfg.dtype, error, w)) return std::nullopt;
   if (!GetString(c, "compile", &cfg.compile, error, w)) return std::nullopt;
   if (!GetString(c, "mode", &cfg.mode, error, w)) return std::nullopt;

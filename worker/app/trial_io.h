@@ -17,6 +17,7 @@ inline constexpr int kProtocolVersion = 1;
 struct TrialConfig {
   std::string quant = "none";
   std::string scope = "all";
+  bool quantize_head = false;  // config.quantize_head: "true"/"false" or a JSON bool; absent = false
   std::optional<int64_t> window;  // nullopt: "full" (ordinary growing cache)
   int64_t n_sink = 0;
   std::string dtype = "fp32";

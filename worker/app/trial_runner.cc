@@ -136,7 +136,8 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
   }
 
   if (std::string r =
-          GptNeox::QuantizationUnsupportedReason(*config, device, *dtype, *quant, c.scope);
+          GptNeox::QuantizationUnsupportedReason(*config, device, *dtype, *quant, c.scope,
+                                                 c.quantize_head);
       !r.empty()) {
     TrialResult blocked = TrialResult::Blocked(r);
     blocked.environment = result.environment;
@@ -177,7 +178,7 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
 
   events.Phase("quantize");
   t0 = Clock::now();
-  model->Quantize(*quant, c.scope);
+  model->Quantize(*quant, c.scope, c.quantize_head);
   SynchronizeDevice(device);
   result.metrics["quantize_s"] = SecondsSince(t0);
   result.metrics["weight_bytes"] = static_cast<double>(model->WeightBytes());

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "worker/backend/device.h"
+#include "worker/quant/cpu_gemv.h"
 #include "worker/quant/int8_gemv.h"
 
 namespace orch::worker {
@@ -16,34 +17,54 @@ at::Tensor AddBias(at::Tensor y, const at::Tensor& bias) {
   return bias.defined() ? y.add_(bias) : y;
 }
 
+// The bias as the CPU kernels take it (fp32; the same tensor for an fp32 model).
+at::Tensor CpuBias(const at::Tensor& b) {
+  return b.defined() && b.is_cpu() ? b.to(at::kFloat).contiguous() : at::Tensor();
+}
+// Bytes of the fp32 bias copy when it is not the bias itself (16-bit models).
+int64_t ExtraBytes(const at::Tensor& copy, const at::Tensor& b) {
+  return copy.defined() && !copy.is_same(b) ? Bytes(copy) : 0;
+}
+
+// Dense: on CPU at decode sizes (M <= kGemvMaxRows) our GEMV kernel reading the weights in
+// place in the model dtype (fp32, or bf16/fp16 widened in registers); ATen's linear otherwise.
 class DenseLinear : public Linear {
  public:
-  DenseLinear(at::Tensor w, at::Tensor b) : w_(std::move(w)), b_(std::move(b)) {}
+  DenseLinear(at::Tensor w, at::Tensor b)
+      : w_(std::move(w)), b_(std::move(b)), b32_(CpuBias(b_)) {}
   at::Tensor Forward(const at::Tensor& x) const override {
+    if (w_.is_cpu() && CpuGemvTakes(x) && x.size(0) <= kGemvMaxRows &&
+        x.scalar_type() == w_.scalar_type() && w_.is_contiguous())
+      return CpuDenseGemv(x, w_, b32_);
     return b_.defined() ? at::linear(x, w_, b_) : at::linear(x, w_);
   }
-  int64_t WeightBytes() const override { return Bytes(w_) + Bytes(b_); }
+  int64_t WeightBytes() const override { return Bytes(w_) + Bytes(b_) + ExtraBytes(b32_, b_); }
   std::pair<at::Tensor, at::Tensor> DenseParameters() const override { return {w_, b_}; }
 
  private:
-  at::Tensor w_, b_;
+  at::Tensor w_, b_, b32_;
 };
 
-// int8wo: the CPU kernel is ATen's _weight_int8pack_mm (the one torchao uses on CPU); on CUDA
-// our own GEMV kernel for decode-sized inputs, the dequantizing matmul for larger M.
+// int8wo: on CPU our GEMV kernel (fp32 scale, any M in chunks of kGemvMaxRows); on CUDA our
+// own GEMV kernel for decode-sized inputs, the dequantizing matmul for larger M.
 class Int8WeightOnlyLinear : public Linear {
  public:
   Int8WeightOnlyLinear(Int8Weights w, at::Tensor b, at::ScalarType dtype)
-      : q_(std::move(w.q)), scale_(w.scale.to(dtype)), b_(std::move(b)) {}
+      : q_(std::move(w.q)),
+        scale_(w.scale.is_cpu() ? w.scale.to(at::kFloat).contiguous() : w.scale.to(dtype)),
+        b_(std::move(b)),
+        b32_(CpuBias(b_)) {}
   at::Tensor Forward(const at::Tensor& x) const override {
-    if (x.is_cpu()) return AddBias(at::_weight_int8pack_mm(x, q_, scale_), b_);
+    if (x.is_cpu()) return CpuInt8Gemv(x, q_, scale_, b32_);
     if (Int8GemvAvailable(x)) return AddBias(Int8GemvCuda(x, q_, scale_), b_);
     return AddBias(at::linear(x, q_.to(x.scalar_type()) * scale_.unsqueeze(1)), b_);
   }
-  int64_t WeightBytes() const override { return Bytes(q_) + Bytes(scale_) + Bytes(b_); }
+  int64_t WeightBytes() const override {
+    return Bytes(q_) + Bytes(scale_) + Bytes(b_) + ExtraBytes(b32_, b_);
+  }
 
  private:
-  at::Tensor q_, scale_, b_;
+  at::Tensor q_, scale_, b_, b32_;
 };
 
 // int8wo-dequant: the naive eager form. Every call materializes the dequantized weight in the
@@ -91,35 +112,38 @@ class Int8DynamicActivationLinear : public Linear {
   at::Tensor q_t_, scale_, b_;
 };
 
-// int4wo-gN through ATen's tinygemm kernels: _weight_int4pack_mm on CUDA (bf16 only),
-// _weight_int4pack_mm_for_cpu on CPU. Both dequantize as (q - 8) * scale + zero per group.
+// int4wo-gN: on CPU our GEMV kernel (gemv_contract.h layout, fp32 activations and sums, any
+// dtype); on CUDA ATen's tinygemm _weight_int4pack_mm (bf16 only). Both compute
+// (q - 8) * scale + zero per group.
 class Int4WeightOnlyLinear : public Linear {
  public:
   Int4WeightOnlyLinear(const at::Tensor& w, at::Tensor b, int64_t group)
-      : b_(std::move(b)), group_(group) {
+      : b_(std::move(b)), b32_(CpuBias(b_)), group_(group) {
     Int4Weights q = QuantizeInt4Grouped(w, group);
-    const at::ScalarType dtype = w.scalar_type();
-    sz_ = at::stack({q.scale.t(), q.zero.t()}, 2).to(dtype).contiguous();  // [K/G, N, 2]
     if (w.is_cuda()) {
+      sz_ = at::stack({q.scale.t(), q.zero.t()}, 2).to(w.scalar_type()).contiguous();  // [K/G, N, 2]
       // The CUDA kernel takes two 4-bit values per byte, even column in the high nibble.
       at::Tensor bytes =
           (q.q.slice(1, 0, q.q.size(1), 2).bitwise_left_shift(4) | q.q.slice(1, 1, q.q.size(1), 2))
               .to(at::kByte);
       packed_ = at::_convert_weight_to_int4pack(bytes.contiguous(), kInnerKTiles);
     } else {
-      packed_ = at::_convert_weight_to_int4pack_for_cpu(q.q.contiguous(), kInnerKTiles);
+      cpu_ = PackInt4ForCpu(q.q, q.scale, q.zero, group);
     }
   }
   at::Tensor Forward(const at::Tensor& x) const override {
-    at::Tensor y = x.is_cuda() ? at::_weight_int4pack_mm(x, packed_, group_, sz_)
-                               : at::_weight_int4pack_mm_for_cpu(x, packed_, group_, sz_);
-    return AddBias(y, b_);
+    if (x.is_cpu()) return CpuInt4Gemv(x, cpu_, b32_);
+    return AddBias(at::_weight_int4pack_mm(x, packed_, group_, sz_), b_);
   }
-  int64_t WeightBytes() const override { return Bytes(packed_) + Bytes(sz_) + Bytes(b_); }
+  int64_t WeightBytes() const override {
+    return Bytes(packed_) + Bytes(sz_) + Bytes(cpu_.packed) + Bytes(cpu_.scale_zero) + Bytes(b_) +
+           ExtraBytes(b32_, b_);
+  }
 
  private:
   static constexpr int64_t kInnerKTiles = 8;
-  at::Tensor packed_, sz_, b_;
+  at::Tensor packed_, sz_, b_, b32_;
+  CpuInt4Weights cpu_;
   int64_t group_;
 };
 
@@ -191,8 +215,6 @@ std::string QuantUnsupportedReason(const QuantSpec& spec, at::Device device, at:
                  "% 8 == "
                  "0); linear " +
                  shape + " is not";
-      } else if (k % 2 != 0) {
-        return spec.name + " on CPU needs an even in_features; linear " + shape + " is not";
       }
       return "";
     }

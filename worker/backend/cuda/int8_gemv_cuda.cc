@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "worker/quant/gemv_contract.h"
 #include "worker/quant/int8_gemv.h"
 
 namespace orch::worker {
@@ -16,7 +17,8 @@ void LaunchInt8DaGemv(const int8_t* xq, const float* x_scale, const int8_t* w,
                       cudaStream_t stream);
 
 bool Int8GemvAvailable(const at::Tensor& x) {
-  return x.is_cuda() && x.dim() == 2 && x.size(0) <= 8 && x.size(1) % 16 == 0;
+  return x.is_cuda() && x.dim() == 2 && x.size(0) <= kGemvMaxRows &&
+         x.size(1) % kCudaInt8KMultiple == 0;
 }
 
 at::Tensor Int8GemvCuda(const at::Tensor& x_in, const at::Tensor& q, const at::Tensor& scale) {

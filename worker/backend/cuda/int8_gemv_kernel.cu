@@ -7,15 +7,19 @@
 // that several loads are in flight per thread. Partial sums: warp shuffle, then shared memory
 // across the row's warps; the scale is applied once per output. No ATen headers here so
 // that nvcc stays fast. Requires K % 16 == 0 and 16-byte aligned x and W rows
-// (int8_gemv_cuda.cc checks).
+// (int8_gemv_cuda.cc checks). Contract shared with the CPU kernels: worker/quant/gemv_contract.h.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
 
+#include "worker/quant/gemv_contract.h"
+
 namespace orch::worker {
 namespace {
+
+static_assert(kGemvMaxRows == 8, "the launch switches below cover M = 1..8");
 
 __device__ __forceinline__ float ToFloat(float v) { return v; }
 __device__ __forceinline__ float ToFloat(__half v) { return __half2float(v); }
@@ -40,7 +44,7 @@ constexpr int kWarpsPerRow = 4;
 constexpr int kRowsPerBlock = kThreads / 32 / kWarpsPerRow;  // 2
 constexpr int kLanesPerRow = 32 * kWarpsPerRow;              // 128
 constexpr int kUnroll = 4;
-constexpr int kChunk = 16;  // int8 weights per 16-byte load
+constexpr int kChunk = kCudaInt8KMultiple;  // int8 weights per 16-byte load
 
 // Weight number b (0..3) of a 32-bit word of four int8 weights.
 __device__ __forceinline__ float Weight(uint32_t word, int b) {

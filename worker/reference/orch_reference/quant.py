@@ -54,17 +54,21 @@ def offered_versions(cls, kwargs, dtype, device):
     return out
 
 
-def _filter(scope):
+def _filter(scope, quantize_head=False):
     names = {"all": _ATTENTION + _MLP, "attention": _ATTENTION, "mlp": _MLP}[scope]
 
     def keep(module, fqn):
-        # embed_out (transformers: lm_head) and the embedding are never quantized.
-        return isinstance(module, torch.nn.Linear) and fqn.startswith("gpt_neox.layers.") \
-            and fqn.rsplit(".", 1)[-1] in names
+        # The embedding is never quantized; embed_out (transformers: lm_head) only with
+        # quantize_head, as orch-worker.
+        if not isinstance(module, torch.nn.Linear):
+            return False
+        if fqn in ("lm_head", "embed_out"):
+            return quantize_head
+        return fqn.startswith("gpt_neox.layers.") and fqn.rsplit(".", 1)[-1] in names
     return keep
 
 
-def quantize(model, quant, scope, requested_version=None):
+def quantize(model, quant, scope, requested_version=None, quantize_head=False):
     """Quantizes `model` in place; returns details for the result. Raises Blocked."""
     if quant == "none":
         return {}
@@ -95,7 +99,7 @@ def quantize(model, quant, scope, requested_version=None):
     if e is not None:
         raise Blocked(f"{quant}: TorchAO refuses {name}: {type(e).__name__}: {e} "
                       f"(versions it runs here: {details['torchao_config_versions']})", details)
-    quantize_(model, cls(**kwargs, version=version), filter_fn=_filter(scope))
+    quantize_(model, cls(**kwargs, version=version), filter_fn=_filter(scope, quantize_head))
     return details
 
 

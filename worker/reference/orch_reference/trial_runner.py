@@ -114,7 +114,8 @@ def run_trial(trial, events):
         events.phase("quantize")
         t0 = time.perf_counter()
         with hb.busy(_BUSY_S):
-            details = quant.quantize(model, cfg["quant"], cfg["scope"], cfg.get("x_torchao_version"))
+            details = quant.quantize(model, cfg["quant"], cfg["scope"], cfg.get("x_torchao_version"),
+                                     cfg.get("quantize_head") in (True, "true"))
         quantize_s = time.perf_counter() - t0
         dev.sync(device)
         dev.reset_peaks(device)

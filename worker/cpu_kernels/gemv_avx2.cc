@@ -1,0 +1,71 @@
+// The GEMV kernels (gemv_simd.h) for AVX2 + FMA + F16C: 8 fp32 lanes per vector. Compiled
+// for that target by `#pragma GCC target`; gemv_dispatch.cc calls it only when the CPU
+// reports these features.
+#include <cstdint>
+
+#include "worker/cpu_kernels/gemv_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+
+namespace orch::worker {
+namespace {
+
+constexpr const char* kIsaName = "avx2";
+
+struct Isa {
+  using V = __m256;
+  static constexpr int kLanes = 8;
+  static V Zero() { return _mm256_setzero_ps(); }
+  static V Set1(float v) { return _mm256_set1_ps(v); }
+  static V Fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V Add(V a, V b) { return _mm256_add_ps(a, b); }
+  static float Sum(V v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static V LoadF32(const float* p) { return _mm256_loadu_ps(p); }
+  static V LoadI8(const int8_t* p) {
+    return _mm256_cvtepi32_ps(
+        _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  }
+  static V LoadBf16(const uint16_t* p) {
+    const __m256i u = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(u, 16));
+  }
+  static V LoadF16(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  // 16 bytes: byte j = value j (low nibble) and value j + 16 (high nibble).
+  static void LoadInt4Block(const uint8_t* p, V (&out)[4]) {
+    const __m256i lo8 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    const __m256i hi8 =
+        _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8)));
+    const __m256i mask = _mm256_set1_epi32(0xF);
+    out[0] = _mm256_cvtepi32_ps(_mm256_and_si256(lo8, mask));  // values 0..7
+    out[1] = _mm256_cvtepi32_ps(_mm256_and_si256(hi8, mask));  // 8..15
+    out[2] = _mm256_cvtepi32_ps(_mm256_srli_epi32(lo8, 4));    // 16..23
+    out[3] = _mm256_cvtepi32_ps(_mm256_srli_epi32(hi8, 4));    // 24..31
+  }
+};
+
+#include "worker/cpu_kernels/gemv_simd.h"
+
+}  // namespace
+
+const GemvKernels* Avx2GemvKernels() { return &kKernels; }
+
+}  // namespace orch::worker
+
+#pragma GCC pop_options
+
+#else
+namespace orch::worker {
+const GemvKernels* Avx2GemvKernels() { return nullptr; }
+}  // namespace orch::worker
+#endif

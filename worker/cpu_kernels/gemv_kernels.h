@@ -1,0 +1,54 @@
+// orch-worker's CPU GEMV kernels for decode (M = 1..kGemvMaxRows), in three instruction-set
+// levels chosen at run time: AVX-512 (F, BW, VL; gemv_avx512.cc), AVX2 + FMA + F16C
+// (gemv_avx2.cc) and portable C++ (gemv_portable.cc, the reference structure and the
+// fallback on other CPUs). Layouts and scales: worker/quant/gemv_contract.h. Raw pointers
+// only, no ATen: the callers (worker/quant/cpu_gemv.cc) split N across threads and convert
+// dtypes. Every function computes the output rows [n_begin, n_end) for all M rows of x.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "worker/quant/gemv_contract.h"
+
+namespace orch::worker {
+
+struct GemvArgs {
+  const float* x = nullptr;     // [m, k] row-major fp32
+  int m = 1;                    // 1..kGemvMaxRows
+  int64_t k = 0;
+  int64_t n_begin = 0, n_end = 0;
+  float* y = nullptr;           // y[i * ldy + n] for row i of x
+  int64_t ldy = 0;
+  const float* bias = nullptr;  // fp32 [N] added to every row, or null
+};
+
+struct Int4Extra {
+  int64_t group = 0;
+  const float* x_group_sums = nullptr;  // [m, k / group]: sum of x over each group
+};
+
+struct GemvKernels {
+  const char* name;
+  void (*int8)(const GemvArgs&, const int8_t* q, const float* scale);
+  void (*int4)(const GemvArgs&, const uint8_t* packed, const float* scale_zero, const Int4Extra&);
+  void (*f32)(const GemvArgs&, const float* w);
+  void (*bf16)(const GemvArgs&, const uint16_t* w);
+  void (*f16)(const GemvArgs&, const uint16_t* w);
+};
+
+enum class IsaLevel { kPortable, kAvx2, kAvx512 };
+
+// Levels this CPU can run, portable first.
+std::vector<IsaLevel> SupportedIsaLevels();
+// The best supported level, or ORCH_GEMV_ISA=portable|avx2|avx512 when that is supported.
+IsaLevel ChosenIsaLevel();
+const GemvKernels& GemvKernelsFor(IsaLevel level);
+const char* IsaLevelName(IsaLevel level);
+
+// The per-level tables (null when the build target has no such code, e.g. not x86-64).
+const GemvKernels* PortableGemvKernels();
+const GemvKernels* Avx2GemvKernels();
+const GemvKernels* Avx512GemvKernels();
+
+}  // namespace orch::worker

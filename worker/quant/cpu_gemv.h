@@ -1,0 +1,40 @@
+// ATen-facing entry points of orch-worker's CPU GEMV kernels (worker/cpu_kernels/; contract
+// in gemv_contract.h): y = x W^T (+ bias) for CPU tensors x [M, K] in fp32, bf16 or fp16.
+// x is converted to fp32 once per call (M x K values), the output rows are split across
+// ATen's intra-op threads, and y comes back in x's dtype. Inputs of more than kGemvMaxRows
+// rows (a prefill) run in chunks of kGemvMaxRows rows, each reading the weights once.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+
+#include "worker/cpu_kernels/gemv_kernels.h"
+
+namespace orch::worker {
+
+// True for x on the CPU, 2-D, fp32/bf16/fp16.
+bool CpuGemvTakes(const at::Tensor& x);
+
+// q: int8 [N, K] contiguous; scale: fp32 [N]; bias: fp32 [N] or undefined.
+at::Tensor CpuInt8Gemv(const at::Tensor& x, const at::Tensor& q, const at::Tensor& scale,
+                       const at::Tensor& bias, IsaLevel level = ChosenIsaLevel());
+
+// int4 weights in the CPU kernels' layout (gemv_contract.h).
+struct CpuInt4Weights {
+  at::Tensor packed;      // uint8 [N, K / 2]
+  at::Tensor scale_zero;  // fp32 [N, K / group, 2]: {s, z'}, w = q * s + z'
+  int64_t group = 0;
+};
+// From the quantizer's form (q int 0..15 [N, K], scale, zero fp32 [N, K / group]:
+// w = (q - 8) * scale + zero). Needs K % group == 0 and a supported group.
+CpuInt4Weights PackInt4ForCpu(const at::Tensor& q, const at::Tensor& scale,
+                              const at::Tensor& zero, int64_t group);
+at::Tensor CpuInt4Gemv(const at::Tensor& x, const CpuInt4Weights& w, const at::Tensor& bias,
+                       IsaLevel level = ChosenIsaLevel());
+
+// w: [N, K] contiguous in x's dtype (fp32, bf16 or fp16), read in place.
+at::Tensor CpuDenseGemv(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                        IsaLevel level = ChosenIsaLevel());
+
+}  // namespace orch::worker
