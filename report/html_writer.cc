@@ -7,6 +7,7 @@
 
 #include "report/cell_label.h"
 #include "report/html_data.h"
+#include "report/text_escape.h"
 #include "report/html_text.h"
 #include "report/number_format.h"
 #include "report/study_summary.h"
@@ -20,24 +21,8 @@ constexpr size_t kListCap = 100;
 constexpr size_t kMaxSpans = 200;
 
 std::string Paragraphs(const std::string& text) {
-  std::string out, para;
-  auto flush = [&] {
-    if (!para.empty()) out += "<p>" + HtmlEscape(para) + "</p>\n";
-    para.clear();
-  };
-  size_t b = 0;
-  while (b <= text.size()) {
-    size_t e = text.find('\n', b);
-    if (e == std::string::npos) e = text.size();
-    const std::string line = text.substr(b, e - b);
-    if (line.find_first_not_of(" \t\r") == std::string::npos) {
-      flush();
-    } else {
-      para += (para.empty() ? "" : " ") + line;
-    }
-    b = e + 1;
-  }
-  flush();
+  std::string out;
+  for (const std::string& p : SplitParagraphs(text)) out += "<p>" + HtmlEscape(p) + "</p>\n";
   return out;
 }
 

@@ -35,24 +35,8 @@ std::string Ci(const Interval& ci, std::string (*fmt)(double)) {
 
 // Spec text (context, notes, conclusion) is plain text: paragraphs kept, markup escaped.
 std::string Paragraphs(const std::string& text) {
-  std::string out, para;
-  auto flush = [&] {
-    if (!para.empty()) out += MarkdownEscape(para) + "\n\n";
-    para.clear();
-  };
-  size_t b = 0;
-  while (b <= text.size()) {
-    size_t e = text.find('\n', b);
-    if (e == std::string::npos) e = text.size();
-    std::string line = text.substr(b, e - b);
-    if (line.find_first_not_of(" \t\r") == std::string::npos) {
-      flush();
-    } else {
-      para += (para.empty() ? "" : " ") + line;
-    }
-    b = e + 1;
-  }
-  flush();
+  std::string out;
+  for (const std::string& p : SplitParagraphs(text)) out += MarkdownEscape(p) + "\n\n";
   return out;
 }
 

@@ -303,4 +303,24 @@ std::string SafeFileStem(std::string_view text) {
   return out.empty() ? "_" : out;
 }
 
+std::vector<std::string> SplitParagraphs(const std::string& text) {
+  std::vector<std::string> out;
+  std::string para;
+  size_t b = 0;
+  while (b <= text.size()) {
+    size_t e = text.find('\n', b);
+    if (e == std::string::npos) e = text.size();
+    const std::string line = text.substr(b, e - b);
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      if (!para.empty()) out.push_back(std::move(para));
+      para.clear();
+    } else {
+      para += (para.empty() ? "" : " ") + line;
+    }
+    b = e + 1;
+  }
+  if (!para.empty()) out.push_back(std::move(para));
+  return out;
+}
+
 }  // namespace orch::report

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace orch::report {
 
@@ -32,6 +33,10 @@ std::string XmlEscape(std::string_view text);
 
 // Text for a PDF string literal in Helvetica (WinAnsi): ( ) \ escaped, non-ASCII as '?'.
 std::string PdfStringEscape(std::string_view text);
+
+// Spec text (context, notes, conclusion) as paragraphs: blank lines separate them, the
+// lines of one paragraph are joined by a space. Unescaped: each writer escapes its own.
+std::vector<std::string> SplitParagraphs(const std::string& text);
 
 // Replaces control characters (including newlines and tabs) by spaces.
 std::string OneLine(std::string_view text);
