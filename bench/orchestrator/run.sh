@@ -114,10 +114,11 @@ EOF
 
 # The regression check: orch's per-trial cost against GNU parallel's, same run.
 orch_per=$(per "$orch_m"); par_per=$(per "$par_m")
-ratio=$(echo "scale=3; $orch_per / $par_per" | bc -l)
+fmt() { LC_ALL=C printf "$1" "$(echo "scale=6; $2" | bc -l)"; }  # fmt FORMAT EXPR
+ratio=$(fmt %.3f "$orch_per / $par_per")
 echo
-echo "per-trial cost, orch / GNU parallel (same run): $ratio (target <= $max_ratio: $(echo "scale=2; $ratio / $max_ratio" | bc -l)x the target)"
-echo "orch resume to first worker launch: $(printf '%.3f' "$resume_m") s (target < 0.1 s: $(echo "scale=2; $resume_m / 0.1" | bc -l)x the target)"
+echo "per-trial cost, orch / GNU parallel (same run): $ratio (target <= $max_ratio: $(fmt %.2f "$ratio / $max_ratio")x the target)"
+echo "orch resume to first worker launch: $(printf '%.3f' "$resume_m") s (target < 0.1 s: $(fmt %.2f "$resume_m / 0.1")x the target)"
 if [ "$(echo "$ratio > $max_ratio" | bc -l)" = 1 ]; then
   echo "FAIL: orch's per-trial overhead is ${ratio}x GNU parallel's, above the target ${max_ratio}x (bench/orchestrator/run.sh)" >&2
   exit 1
