@@ -34,6 +34,18 @@ std::string ConfigField(const CellConfig& c, const std::string& f) {
   return it == c.fields.end() ? "" : it->second;
 }
 
+std::vector<std::pair<std::string, std::string>> FixedFields(const Study& study) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (study.cells.empty()) return out;
+  for (const std::string& f : ShownFields()) {
+    if (std::find(study.varying.begin(), study.varying.end(), f) != study.varying.end()) continue;
+    std::string value = ConfigField(study.cells.front().config, f);
+    if (value.empty()) continue;  // not in the config (no model for a fake worker)
+    out.emplace_back(f, std::move(value));
+  }
+  return out;
+}
+
 std::vector<std::string> VaryingFields(const std::vector<Cell>& cells) {
   // The known fields in display order, then any other key (matrix extras such as a
   // worker option) in sorted order: a label must tell every two cells of a study apart.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "report/model.h"
@@ -18,6 +19,11 @@ std::string ConfigField(const CellConfig& config, const std::string& field);
 // window, n_sink, dtype, compile, mode, tokens, model, dataset, device) in that order,
 // then any other key (matrix extras) sorted.
 std::vector<std::string> VaryingFields(const std::vector<Cell>& cells);
+
+// The known config fields (the list of VaryingFields) that do not vary within the study
+// and are present in its cells, with the first cell's value: the "fixed" settings that a
+// study section states. Unescaped; each writer escapes.
+std::vector<std::pair<std::string, std::string>> FixedFields(const Study& study);
 
 // The label as plain text, e.g. "int8wo window=256 dtype=bf16".
 std::string CellLabel(const Cell& cell, const std::vector<std::string>& varying);

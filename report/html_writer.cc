@@ -185,18 +185,11 @@ void StudySection(const HtmlInputs& in, size_t i, std::string& out) {
   std::string varying;
   for (const std::string& f : s.varying) varying += (varying.empty() ? "" : ", ") + HtmlEscape(f);
   out += "; varying: " + (varying.empty() ? std::string("nothing") : varying);
-  if (!s.cells.empty()) {
-    std::string constant;
-    for (const char* f : {"quant", "scope", "window", "n_sink", "dtype", "compile", "mode",
-                          "tokens", "model", "dataset", "device"}) {
-      if (std::find(s.varying.begin(), s.varying.end(), f) != s.varying.end()) continue;
-      const std::string value = ConfigField(s.cells.front().config, f);
-      if (value.empty()) continue;
-      constant += (constant.empty() ? "" : ", ") + std::string(f) + "=<code>" + HtmlEscape(value) +
-                  "</code>";
-    }
-    if (!constant.empty()) out += "; fixed: " + constant;
+  std::string constant;
+  for (const auto& [f, value] : FixedFields(s)) {
+    constant += (constant.empty() ? "" : ", ") + f + "=<code>" + HtmlEscape(value) + "</code>";
   }
+  if (!constant.empty()) out += "; fixed: " + constant;
   out += ". " + RenderProseHtml(s.baseline_line) + "</p>\n";
   out += "<div class=\"trials\" data-study=\"" + std::to_string(i) +
          "\"><noscript>The trial table needs JavaScript; report.md and "

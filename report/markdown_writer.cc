@@ -125,12 +125,8 @@ void StudySection(const ReportModel& m, const Study& s, const FigureNames& fig,
          (s.cells.size() == 1 ? " cell" : " cells");
   if (!s.cells.empty()) {
     std::string constant;
-    for (const char* f : {"quant", "scope", "window", "n_sink", "dtype", "compile", "mode",
-                          "tokens", "model", "dataset", "device"}) {
-      if (std::find(s.varying.begin(), s.varying.end(), f) != s.varying.end()) continue;
-      const std::string value = ConfigField(s.cells.front().config, f);
-      if (value.empty()) continue;  // not in the config (no model for a fake worker)
-      constant += (constant.empty() ? "" : ", ") + std::string(f) + "=" + Code(value);
+    for (const auto& [f, value] : FixedFields(s)) {
+      constant += (constant.empty() ? "" : ", ") + f + "=" + Code(value);
     }
     std::string varying;
     for (const std::string& f : s.varying) varying += (varying.empty() ? "" : ", ") + f;
