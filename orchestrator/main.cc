@@ -8,7 +8,7 @@
 #include <exception>
 
 #include "orchestrator/cli/commands.h"
-#include "orchestrator/terminal_text.h"
+#include "orchestrator/cli/terminal_text.h"
 
 namespace {
 

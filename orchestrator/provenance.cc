@@ -11,8 +11,8 @@
 
 #include "orch_build_info.h"
 #include "orchestrator/machine_facts.h"
-#include "orchestrator/ownership.h"
-#include "orchestrator/subprocess.h"
+#include "orchestrator/attempt/ownership.h"
+#include "orchestrator/local/subprocess.h"
 
 namespace orch {
 namespace {

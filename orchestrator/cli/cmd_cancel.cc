@@ -9,7 +9,7 @@
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
 #include "orchestrator/slurm/slurm_executor.h"
-#include "orchestrator/terminal_text.h"
+#include "orchestrator/cli/terminal_text.h"
 #include "store/store.h"
 
 namespace orch::cli {

@@ -5,7 +5,7 @@
 #include "base/atomic_file.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
-#include "orchestrator/terminal_text.h"
+#include "orchestrator/cli/terminal_text.h"
 #include "report/compare.h"
 #include "report/markdown_writer.h"
 

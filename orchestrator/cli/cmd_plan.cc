@@ -5,8 +5,8 @@
 #include <string>
 
 #include "orchestrator/cli/commands.h"
-#include "orchestrator/sweep_plan.h"
-#include "orchestrator/terminal_text.h"
+#include "orchestrator/plan/sweep_plan.h"
+#include "orchestrator/cli/terminal_text.h"
 
 namespace orch::cli {
 namespace {

@@ -2,7 +2,7 @@
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
-#include "orchestrator/terminal_text.h"
+#include "orchestrator/cli/terminal_text.h"
 #include "report/report.h"
 
 namespace orch::cli {

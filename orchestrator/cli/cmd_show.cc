@@ -1,11 +1,11 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "orchestrator/attempt_files.h"
-#include "orchestrator/classify.h"
+#include "orchestrator/attempt/attempt_files.h"
+#include "orchestrator/attempt/classify.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
-#include "orchestrator/terminal_text.h"
+#include "orchestrator/cli/terminal_text.h"
 
 namespace orch::cli {
 namespace {

@@ -8,8 +8,8 @@
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/slurm_run.h"
 #include "orchestrator/cli/sweep_select.h"
-#include "orchestrator/ownership.h"
-#include "orchestrator/terminal_text.h"
+#include "orchestrator/attempt/ownership.h"
+#include "orchestrator/cli/terminal_text.h"
 
 namespace orch::cli {
 namespace {

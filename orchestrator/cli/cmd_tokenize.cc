@@ -2,7 +2,7 @@
 #include <string>
 
 #include "orchestrator/cli/commands.h"
-#include "orchestrator/text/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace orch::cli {
 namespace {

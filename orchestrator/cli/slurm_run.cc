@@ -7,11 +7,11 @@
 
 #include "base/atomic_file.h"
 #include "orchestrator/cli/commands.h"
-#include "orchestrator/ownership.h"
+#include "orchestrator/attempt/ownership.h"
 #include "orchestrator/provenance.h"
 #include "orchestrator/slurm/slurm_client.h"
 #include "orchestrator/slurm/slurm_executor.h"
-#include "orchestrator/terminal_text.h"
+#include "orchestrator/cli/terminal_text.h"
 
 namespace orch::cli {
 namespace {

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/slurm/slurm_options.h"
-#include "orchestrator/spec.h"
+#include "orchestrator/plan/spec.h"
 #include "store/store.h"
 
 namespace orch::cli {

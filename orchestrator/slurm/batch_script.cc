@@ -1,6 +1,6 @@
 #include "orchestrator/slurm/batch_script.h"
 
-#include "orchestrator/attempt_files.h"
+#include "orchestrator/attempt/attempt_files.h"
 
 namespace orch::slurm {
 namespace {

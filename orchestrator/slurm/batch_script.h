@@ -25,7 +25,7 @@ struct BatchScript {
 std::string RenderBatchScript(const BatchScript& b);
 
 // The files the script reads and writes in each attempt directory are named in
-// orchestrator/attempt_files.h.
+// orchestrator/attempt/attempt_files.h.
 
 // A string as one single-quoted shell word.
 std::string ShellQuote(const std::string& s);

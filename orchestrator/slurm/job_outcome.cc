@@ -7,9 +7,9 @@
 #include <set>
 #include <sstream>
 
-#include "orchestrator/attempt_files.h"
+#include "orchestrator/attempt/attempt_files.h"
 #include "orchestrator/slurm/batch_script.h"
-#include "orchestrator/worker_events.h"
+#include "orchestrator/attempt/worker_events.h"
 
 namespace orch::slurm {
 namespace {

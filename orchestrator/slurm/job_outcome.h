@@ -15,7 +15,7 @@
 
 #include <string>
 
-#include "orchestrator/classify.h"
+#include "orchestrator/attempt/classify.h"
 #include "orchestrator/slurm/slurm_client.h"
 #include "store/records.h"
 

@@ -17,15 +17,15 @@
 
 #include "base/atomic_file.h"
 #include "base/sha256.h"
-#include "orchestrator/attempt_files.h"
-#include "orchestrator/attempt_dir.h"
-#include "orchestrator/ownership.h"
-#include "orchestrator/retry_policy.h"
+#include "orchestrator/attempt/attempt_files.h"
+#include "orchestrator/attempt/attempt_dir.h"
+#include "orchestrator/attempt/ownership.h"
+#include "orchestrator/attempt/retry_policy.h"
 #include "orchestrator/slurm/batch_script.h"
 #include "orchestrator/slurm/job_outcome.h"
 #include "orchestrator/slurm/slurm_client.h"
-#include "orchestrator/trial_document.h"
-#include "orchestrator/worker_choice.h"
+#include "orchestrator/attempt/trial_document.h"
+#include "orchestrator/attempt/worker_choice.h"
 
 namespace orch::slurm {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <regex>
 
-#include "orchestrator/config_schema.h"
+#include "orchestrator/plan/config_schema.h"
 
 namespace orch::slurm {
 namespace {

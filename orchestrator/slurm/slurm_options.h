@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/spec.h"
+#include "orchestrator/plan/spec.h"
 
 namespace orch::slurm {
 

@@ -1,7 +1,7 @@
 """result.json: validated against protocol v1 exactly as orch validates it, and written
 atomically.
 
-`validate(doc)` mirrors orch's reader (orchestrator/classify.cc, ReadResult; the rules are
+`validate(doc)` mirrors orch's reader (orchestrator/attempt/classify.cc, ReadResult; the rules are
 in docs/protocol.md, "result.json"): a document it accepts is one orch records as written,
 and one it refuses would have ended the attempt in `error`, so the worker learns it at
 write time, with the same reason, instead of losing the whole measurement.

@@ -1,4 +1,4 @@
-// Attempt files (orchestrator/attempt_files.h): one reader for every file a worker or a
+// Attempt files (orchestrator/attempt/attempt_files.h): one reader for every file a worker or a
 // SLURM task leaves in an attempt directory. A FIFO, a symlink (to /dev/zero or
 // anywhere), a directory or a device is refused at once, never read, never waited on; a
 // regular file is read only as far as asked, into a buffer its own size (issue 17 F7,
@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "orchestrator/attempt_files.h"
-#include "orchestrator/classify.h"
+#include "orchestrator/attempt/attempt_files.h"
+#include "orchestrator/attempt/classify.h"
 
 namespace orch {
 namespace {

@@ -1,5 +1,5 @@
 // Classification of attempts from what was observed (docs/protocol.md).
-#include "orchestrator/classify.h"
+#include "orchestrator/attempt/classify.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -16,7 +16,7 @@
 
 #include "orch_process.h"
 #include "sweep_probe.h"
-#include "orchestrator/ownership.h"
+#include "orchestrator/attempt/ownership.h"
 #include "store/store.h"
 #include "test_util.h"
 #include "tests/orchestrator/must.h"

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "orchestrator/terminal_text.h"
+#include "orchestrator/cli/terminal_text.h"
 #include "store/store.h"
 #include "test_util.h"
 #include "tests/orchestrator/must.h"

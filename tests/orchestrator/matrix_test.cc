@@ -1,7 +1,7 @@
 // Matrix semantics: product, exclude, include both ways (GitHub Actions), precedence.
-#include "orchestrator/matrix.h"
+#include "orchestrator/plan/matrix.h"
 
-#include "orchestrator/config_schema.h"
+#include "orchestrator/plan/config_schema.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Ownership by lease: who is gone, who must never be taken over.
-#include "orchestrator/ownership.h"
+#include "orchestrator/attempt/ownership.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

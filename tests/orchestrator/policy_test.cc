@@ -1,8 +1,8 @@
 // The run loop's policies as pure functions: retries and start failures.
 #include <gtest/gtest.h>
 
-#include "orchestrator/retry_policy.h"
-#include "orchestrator/start_policy.h"
+#include "orchestrator/attempt/retry_policy.h"
+#include "orchestrator/local/start_policy.h"
 
 namespace orch {
 namespace {

@@ -1,5 +1,5 @@
 // ProgressPrinter: what `orch run` prints, never acted on by the terminal it prints to.
-#include "orchestrator/progress_printer.h"
+#include "orchestrator/cli/progress_printer.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Slots and machine facts: --gpus within an inherited CUDA_VISIBLE_DEVICES, GPU UUIDs and
 // MIG ids, CPU shares from the affinity mask and the cgroup quota (fake /proc and /sys).
-#include "orchestrator/slots.h"
+#include "orchestrator/local/slots.h"
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "orchestrator/attempt_files.h"
+#include "orchestrator/attempt/attempt_files.h"
 #include "orchestrator/slurm/batch_script.h"
 #include "orchestrator/slurm/job_outcome.h"
 #include "test_util.h"

@@ -10,7 +10,7 @@
 #include "orchestrator/slurm/job_outcome.h"
 #include "orchestrator/slurm/slurm_client.h"
 #include "orchestrator/slurm/slurm_options.h"
-#include "orchestrator/spec.h"
+#include "orchestrator/plan/spec.h"
 #include "test_util.h"
 
 namespace orch::slurm {

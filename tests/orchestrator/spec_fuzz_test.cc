@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "orchestrator/matrix.h"
-#include "orchestrator/spec.h"
+#include "orchestrator/plan/matrix.h"
+#include "orchestrator/plan/spec.h"
 #include "test_util.h"
 
 namespace orch {

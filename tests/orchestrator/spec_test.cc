@@ -1,10 +1,10 @@
 // Spec parsing and validation: every error kind, with its position and key, all at once.
-#include "orchestrator/spec.h"
+#include "orchestrator/plan/spec.h"
 
 #include <gtest/gtest.h>
 
-#include "orchestrator/config_schema.h"
-#include "orchestrator/matrix.h"
+#include "orchestrator/plan/config_schema.h"
+#include "orchestrator/plan/matrix.h"
 
 namespace orch {
 namespace {

@@ -1,7 +1,7 @@
 // Subprocess, RunningAttempt and BoundedLog under machine faults: out of descriptors,
 // full disk, a missing worker, no pidfd, a hanging probe, an orch that was stalled,
 // a worker whose output would fill the disk.
-#include "orchestrator/subprocess.h"
+#include "orchestrator/local/subprocess.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -19,9 +19,9 @@
 #include <thread>
 
 #include "base/os_error.h"
-#include "orchestrator/bounded_log.h"
+#include "orchestrator/local/bounded_log.h"
 #include "orchestrator/provenance.h"
-#include "orchestrator/running_attempt.h"
+#include "orchestrator/local/running_attempt.h"
 #include "test_util.h"
 
 namespace orch {

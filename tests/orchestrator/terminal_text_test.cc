@@ -1,5 +1,5 @@
 // TerminalText: worker and spec bytes made safe to print and to store.
-#include "orchestrator/terminal_text.h"
+#include "orchestrator/cli/terminal_text.h"
 
 #include <gtest/gtest.h>
 

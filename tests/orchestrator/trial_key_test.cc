@@ -3,7 +3,7 @@
 
 #include <set>
 
-#include "orchestrator/sweep_plan.h"
+#include "orchestrator/plan/sweep_plan.h"
 #include "test_util.h"
 
 namespace orch {

@@ -1,5 +1,5 @@
 // WorkerEvents: event lines from a worker, whatever it writes.
-#include "orchestrator/worker_events.h"
+#include "orchestrator/attempt/worker_events.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "orchestrator/config_schema.h"
+#include "orchestrator/plan/config_schema.h"
 #include "report/markdown_writer.h"
 #include "report_test_util.h"
 #include "sweep_builder.h"

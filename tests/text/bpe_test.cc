@@ -1,8 +1,8 @@
-#include "orchestrator/text/bpe.h"
+#include "text/bpe.h"
 
 #include <gtest/gtest.h>
 
-#include "orchestrator/text/byte_level.h"
+#include "text/byte_level.h"
 
 namespace orch::text {
 namespace {

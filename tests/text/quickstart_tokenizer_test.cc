@@ -13,8 +13,8 @@
 
 #include "base/atomic_file.h"
 #include "base/sha256.h"
-#include "orchestrator/text/token_ids_file.h"
-#include "orchestrator/text/tokenizer.h"
+#include "text/token_ids_file.h"
+#include "text/tokenizer.h"
 #include "test_support.h"
 
 namespace orch::text {

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "orchestrator/text/byte_level.h"
+#include "text/byte_level.h"
 
 namespace orch::text::testing {
 

@@ -1,4 +1,4 @@
-#include "orchestrator/text/token_ids_file.h"
+#include "text/token_ids_file.h"
 
 #include <gtest/gtest.h>
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "base/atomic_file.h"
-#include "orchestrator/text/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "orchestrator/text/tokenizer.h"
+#include "text/tokenizer.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "base/atomic_file.h"
 #include "base/sha256.h"
-#include "orchestrator/text/token_ids_file.h"
+#include "text/token_ids_file.h"
 #include "test_support.h"
 
 namespace orch::text {

@@ -1,4 +1,4 @@
-#include "orchestrator/text/utf8.h"
+#include "text/utf8.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,48 @@
+// SweepPlan: a validated spec turned into what would run — its studies' cells with
+// their trial keys, the excluded cells, and the resolved inputs. Shared by `orch plan`
+// (no side effects), `orch run` and `orch resume`.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "orchestrator/plan/inputs.h"
+#include "orchestrator/plan/matrix.h"
+#include "orchestrator/plan/spec.h"
+#include "store/records.h"
+
+namespace orch {
+
+struct PlannedTrial {
+  std::string key;
+  std::string study;
+  nlohmann::json config;
+  nlohmann::json combination;
+};
+
+struct SweepPlan {
+  Spec spec;
+  ResolvedInputs inputs;
+  std::vector<ExpandedStudy> studies;
+  std::vector<PlannedTrial> trials;  // in spec order; a cell shared by studies appears per study
+  std::vector<std::pair<std::string, nlohmann::json>> excluded;  // study id, combination
+  std::vector<SpecError> errors;
+  bool ok() const { return errors.empty(); }
+  int UniqueTrials() const;
+  // The sweep as the store records it.
+  store::SweepDef ToSweepDef(const std::string& spec_path_abs) const;
+};
+
+// `cache` may be null; `write_cache` false keeps `orch plan` free of side effects.
+SweepPlan BuildPlan(SpecParse parsed, store::Store* cache, bool write_cache);
+// The same with inputs already resolved (their errors already reported).
+SweepPlan BuildPlan(SpecParse parsed, ResolvedInputs inputs);
+
+// Hash of everything the expansion and the keys depend on: the spec text, the resolved
+// inputs and their fingerprints, the worker build, and the key scheme's version. Equal
+// hashes mean an equal plan, so a resume can skip expanding it again.
+std::string PlanHash(const Spec& spec, const ResolvedInputs& inputs);
+
+}  // namespace orch
