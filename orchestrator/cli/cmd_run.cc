@@ -14,7 +14,8 @@
 #include "orchestrator/cli/progress_printer.h"
 #include "orchestrator/provenance.h"
 #include "orchestrator/local/recovery.h"
-#include "orchestrator/local/scheduler.h"
+#include "orchestrator/local/local_executor.h"
+#include "orchestrator/cli/terminal_text.h"
 #include "orchestrator/slurm/slurm_executor.h"
 #include "orchestrator/plan/sweep_plan.h"
 #include "text/dataset.h"
@@ -142,53 +143,10 @@ void WarnIfNetworkFilesystem(const std::string& db_path) {
   }
 }
 
-// The exit code and closing message of a finished, failed or interrupted run.
-int ReportOutcome(store::Store& db, int64_t sweep_id, int64_t run_id, const Spec& spec,
-                  int total, const StatusOr<SchedulerResult>& result) {
-  if (!result.ok()) {
-    std::fprintf(stderr, "orch: %s; running workers were stopped; run `orch run %s` again "
-                 "to continue\n", result.status().message().c_str(), spec.path.c_str());
-    return kExitInternal;
-  }
-  if (result->interrupted) {
-    std::fprintf(stderr, "orch: interrupted; run `orch run %s` again to continue\n",
-                 spec.path.c_str());
-    return kExitInterrupted;
-  }
-  if (!result->machine_fault.empty()) {
-    std::fprintf(stderr, "orch: stopped starting trials because of a fault of this machine, "
-                 "not of the trial: %s; the trial is pending again; fix the machine and run "
-                 "`orch run %s` again\n", result->machine_fault.c_str(), spec.path.c_str());
-    return kExitInternal;
-  }
-  // This run's own cells: another orch may have planned the sweep again meanwhile.
-  auto left = db.RunUnfinishedCount(run_id);
-  if (!left.ok()) {
-    std::fprintf(stderr, "orch: %s\n", left.status().message().c_str());
-    return kExitInternal;
-  }
-  int failed = 0;
-  auto counts = db.Counts(sweep_id);
-  if (!counts.ok()) {
-    std::fprintf(stderr, "orch: %s\n", counts.status().message().c_str());
-    return kExitInternal;
-  }
-  for (const auto& c : *counts) {
-    for (const auto& [outcome, n] : c.done) failed += outcome == "ok" ? 0 : n;
-  }
-  if (left->unfinished > 0) {
-    std::fprintf(stderr, "orch: %lld trial(s) are still running under another orch on this "
-                 "database\n", static_cast<long long>(left->unfinished));
-    return kExitInternal;
-  }
-  if (left->cancelled > 0) {
-    std::fprintf(stderr, "orch: %lld trial(s) of cancelled studies did not run; `orch resume` "
-                 "runs them\n", static_cast<long long>(left->cancelled));
-    return kExitInterrupted;
-  }
-  std::printf("sweep %s complete: %d trials, %d failed (see `orch status`)\n",
-              spec.name.c_str(), total, failed);
-  return kExitOk;
+// Prints `what failed: message` and returns kExitInternal (the store failing mid-way).
+int StoreFailed(const Status& s) {
+  std::fprintf(stderr, "orch: %s\n", s.message().c_str());
+  return kExitInternal;
 }
 
 // What the run's progress line and first message need from the sweep, in one read.
@@ -218,162 +176,254 @@ StatusOr<SweepFacts> ReadSweepFacts(const store::Store& db, int64_t sweep_id) {
   return f;
 }
 
-// Everything after the spec is parsed: record, recover, run, report the exit code.
-int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptions& o) {
-  if (!parsed.ok()) {
-    PrintErrors(parsed.errors, parsed.spec.path);
-    return kExitUsage;
-  }
-  auto slots = MakeSlots(o.gpus, o.jobs);
-  if (!slots.ok()) {
-    std::fprintf(stderr, "orch: %s\n", slots.status().message().c_str());
-    return kExitUsage;
-  }
+// A sweep planned and recorded, ready to run: the first step of RunParsed.
+struct PlannedSweep {
+  std::unique_ptr<store::Store> db;
+  SweepPlan plan;
+  std::string plan_hash;  // the plan this orch expanded: its run claims only its cells (F6)
+  int64_t sweep_id = 0;
+  nlohmann::json inputs;  // for trial.json
+  std::string results_dir;
+};
+
+// Opens the database, resolves the inputs, expands the plan unless the recorded one is
+// unchanged (same spec text, inputs and worker: resuming a 10,000-trial sweep starts at
+// once), and records it. nullopt after printing why, with the exit code in `code`.
+std::optional<PlannedSweep> PlanSweep(SpecParse parsed, const std::string& spec_path_abs,
+                                      const RunOptions& o, int* code) {
+  *code = kExitInternal;
   WarnIfNetworkFilesystem(o.db);
   auto opened = store::Store::Open(o.db);
   if (!opened.ok()) {
-    std::fprintf(stderr, "orch: %s\n", opened.status().message().c_str());
-    return kExitInternal;
+    StoreFailed(opened.status());
+    return std::nullopt;
   }
-  store::Store& db = **opened;
+  PlannedSweep p;
+  p.db = std::move(opened).value();
+  store::Store& db = *p.db;
   if (const char* ms = std::getenv("ORCH_DB_BUSY_TIMEOUT_MS")) db.SetBusyTimeout(std::atoi(ms));
   std::vector<SpecError> input_errors;
   ResolvedInputs resolved = ResolveInputs(parsed.spec, &db, /*write_cache=*/true, &input_errors);
-  // An unchanged plan (same spec text, inputs and worker) is already recorded: skip
-  // expanding and re-recording it, so resuming a 10,000-trial sweep starts at once.
-  std::string plan_hash = PlanHash(parsed.spec, resolved);
+  p.plan_hash = PlanHash(parsed.spec, resolved);
   auto found = db.FindSweep(parsed.spec.name);
   if (!found.ok()) {
-    std::fprintf(stderr, "orch: %s\n", found.status().message().c_str());
-    return kExitInternal;
+    StoreFailed(found.status());
+    return std::nullopt;
   }
-  std::optional<store::SweepRecord> recorded = *found;
-  bool replan = !input_errors.empty() || !recorded || recorded->plan_hash != plan_hash;
+  const std::optional<store::SweepRecord>& recorded = *found;
+  bool replan = !input_errors.empty() || !recorded || recorded->plan_hash != p.plan_hash;
   parsed.errors = std::move(input_errors);
-  SweepPlan plan;
   if (replan) {
-    plan = BuildPlan(std::move(parsed), std::move(resolved));
+    p.plan = BuildPlan(std::move(parsed), std::move(resolved));
   } else {
-    plan.spec = std::move(parsed.spec);
-    plan.inputs = std::move(resolved);
+    p.plan.spec = std::move(parsed.spec);
+    p.plan.inputs = std::move(resolved);
   }
-  if (!plan.ok()) {
-    PrintErrors(plan.errors, plan.spec.path);
-    return kExitUsage;
+  if (!p.plan.ok()) {
+    PrintErrors(p.plan.errors, p.plan.spec.path);
+    *code = kExitUsage;
+    return std::nullopt;
   }
-  for (const auto& es : plan.studies) {
+  for (const auto& es : p.plan.studies) {
     for (const auto& w : es.warnings) std::fprintf(stderr, "warning: %s\n", w.ToString().c_str());
   }
-  std::string results_dir = std::filesystem::absolute(o.db).parent_path().string();
-  std::optional<nlohmann::json> inputs = WorkerInputs(plan, results_dir);
-  if (!inputs) return kExitUsage;
-  StatusOr<int64_t> sweep_id = replan ? db.UpsertSweep(plan.ToSweepDef(spec_path_abs))
+  p.results_dir = std::filesystem::absolute(o.db).parent_path().string();
+  std::optional<nlohmann::json> inputs = WorkerInputs(p.plan, p.results_dir);
+  if (!inputs) {
+    *code = kExitUsage;
+    return std::nullopt;
+  }
+  p.inputs = std::move(*inputs);
+  StatusOr<int64_t> sweep_id = replan ? db.UpsertSweep(p.plan.ToSweepDef(spec_path_abs))
                                       : StatusOr<int64_t>(recorded->id);
   if (!sweep_id.ok()) {
-    std::fprintf(stderr, "orch: %s\n", sweep_id.status().message().c_str());
-    return kExitInternal;
+    StoreFailed(sweep_id.status());
+    return std::nullopt;
   }
-  // The executor: SLURM when asked, or when the sweep has jobs with SLURM (resume).
-  auto jobs = slurm::UnfinishedJobs(db, *sweep_id);
-  auto last_slurm = o.resume ? slurm::LastRanOnSlurm(db, *sweep_id) : StatusOr<bool>(false);
+  p.sweep_id = *sweep_id;
+  return p;
+}
+
+struct ChosenExecutor {
+  std::unique_ptr<Executor> executor;       // null after printing why
+  std::optional<slurm::SlurmOptions> slurm;  // set for the SLURM executor
+};
+
+// The executor: SLURM when asked, or when the sweep has jobs with SLURM, or for `resume`
+// when its latest attempt ran there; else the local slots.
+ChosenExecutor ChooseExecutor(const PlannedSweep& p, const RunOptions& o, int* code) {
+  *code = kExitUsage;
+  auto jobs = slurm::UnfinishedJobs(*p.db, p.sweep_id);
+  auto last_slurm = o.resume ? slurm::LastRanOnSlurm(*p.db, p.sweep_id) : StatusOr<bool>(false);
   if (!jobs.ok() || !last_slurm.ok()) {
-    std::fprintf(stderr, "orch: %s\n",
-                 (jobs.ok() ? last_slurm.status() : jobs.status()).message().c_str());
-    return kExitInternal;
+    *code = StoreFailed(jobs.ok() ? last_slurm.status() : jobs.status());
+    return {};
   }
   bool has_jobs = !jobs->empty();
   if (o.executor == "local" && has_jobs) {
     std::fprintf(stderr, "orch: sweep %s has trials submitted to SLURM; continue it with "
                  "--executor slurm (or `orch resume`), or `orch cancel` them first\n",
-                 plan.spec.name.c_str());
-    return kExitUsage;
+                 p.plan.spec.name.c_str());
+    return {};
   }
-  bool on_slurm = o.executor == "slurm" ||
-                  (o.executor.empty() && (has_jobs || *last_slurm));
-  slurm::SlurmOptions slurm_opts;
-  if (!ResolveSlurmOptions(plan.spec, o.slurm, &slurm_opts)) return kExitUsage;
-  if (o.slurm.detach && !on_slurm) {
+  bool on_slurm = o.executor == "slurm" || (o.executor.empty() && (has_jobs || *last_slurm));
+  if (on_slurm) {
+    slurm::SlurmOptions options;
+    if (!ResolveSlurmOptions(p.plan.spec, o.slurm, &options)) return {};
+    slurm::SlurmRunOptions run{options, /*submit=*/true, o.slurm.detach, /*once=*/false};
+    return {std::make_unique<slurm::SlurmExecutor>(run), options};
+  }
+  if (o.slurm.detach) {
     std::fprintf(stderr, "orch: --detach needs --executor slurm\n");
-    return kExitUsage;
+    return {};
   }
-  if (!Recover(db, o)) return kExitInternal;
-  if (o.retry_failed) {
-    auto n = db.ResetFailed(*sweep_id);
-    if (!n.ok()) {
-      std::fprintf(stderr, "orch: %s\n", n.status().message().c_str());
-      return kExitInternal;
+  auto slots = MakeSlots(o.gpus, o.jobs);
+  if (!slots.ok()) {
+    std::fprintf(stderr, "orch: %s\n", slots.status().message().c_str());
+    return {};
+  }
+  return {std::make_unique<LocalExecutor>(LocalOptions{*slots, o.kill_grace_s}), std::nullopt};
+}
+
+// Recovery of the attempts of orchs that are gone, then `--retry-failed`; false after
+// printing an error.
+bool RecoverAndReset(store::Store& db, int64_t sweep_id, const RunOptions& o) {
+  if (!Recover(db, o)) return false;
+  if (!o.retry_failed) return true;
+  auto n = db.ResetFailed(sweep_id);
+  if (!n.ok()) {
+    StoreFailed(n.status());
+    return false;
+  }
+  if (*n > 0) std::fprintf(stderr, "orch: %d failed trial(s) will run again\n", *n);
+  return true;
+}
+
+// The exit code and closing message of a finished, failed, cancelled or interrupted run.
+int ReportOutcome(store::Store& db, const RunContext& ctx, const Spec& spec, int total,
+                  bool on_slurm, const StatusOr<RunOutcome>& result) {
+  if (!result.ok()) {
+    const std::string& why = result.status().message();
+    if (on_slurm) {
+      std::fprintf(stderr, "orch: %s\n", ForTerminal(why).c_str());
+      return why.rfind("sbatch refused", 0) == 0 ? kExitUsage : kExitInternal;
     }
-    if (*n > 0) std::fprintf(stderr, "orch: %d failed trial(s) will run again\n", *n);
-  }
-  auto facts = ReadSweepFacts(db, *sweep_id);
-  if (!facts.ok()) {
-    std::fprintf(stderr, "orch: %s\n", facts.status().message().c_str());
+    std::fprintf(stderr, "orch: %s; running workers were stopped; run `orch run %s` again "
+                 "to continue\n", why.c_str(), spec.path.c_str());
     return kExitInternal;
   }
-  std::map<std::string, std::string>& labels = facts->labels;
-  int total = facts->total;
-  int pending = facts->pending;
-  if (pending == 0) {
+  if (result->cancelled) {
+    std::fprintf(stderr, "orch: the sweep was cancelled (`orch cancel`)%s; `orch resume` "
+                 "runs the rest\n", on_slurm ? ", its SLURM jobs with it" : "");
+    return kExitInterrupted;
+  }
+  if (on_slurm && (result->interrupted || result->still_queued > 0)) {
+    // Ctrl-C or --detach: the jobs stay with SLURM and are judged by its state.
+    PrintWithSlurm(db, ctx.sweep_id, result->still_queued);
+    return result->interrupted ? kExitInterrupted : kExitOk;
+  }
+  if (result->interrupted) {
+    std::fprintf(stderr, "orch: interrupted; run `orch run %s` again to continue\n",
+                 spec.path.c_str());
+    return kExitInterrupted;
+  }
+  if (!result->machine_fault.empty()) {
+    std::fprintf(stderr, "orch: stopped starting trials because of a fault of this machine, "
+                 "not of the trial: %s; the trial is pending again; fix the machine and run "
+                 "`orch run %s` again\n", result->machine_fault.c_str(), spec.path.c_str());
+    return kExitInternal;
+  }
+  // This run's own cells: another orch may have planned the sweep again meanwhile (F6),
+  // and a cancelled study's are left for `orch resume` (F11).
+  auto left = db.RunUnfinishedCount(ctx.run_id);
+  if (!left.ok()) return StoreFailed(left.status());
+  auto counts = db.Counts(ctx.sweep_id);
+  if (!counts.ok()) return StoreFailed(counts.status());
+  int failed = 0;
+  for (const auto& c : *counts) {
+    for (const auto& [outcome, n] : c.done) failed += outcome == "ok" ? 0 : n;
+  }
+  if (left->unfinished > 0) {
+    std::fprintf(stderr, "orch: %lld trial(s) are still running under another orch on this "
+                 "database\n", static_cast<long long>(left->unfinished));
+    return kExitInternal;
+  }
+  if (left->cancelled > 0) {
+    std::fprintf(stderr, "orch: %lld trial(s) of cancelled studies did not run; `orch resume` "
+                 "runs them\n", static_cast<long long>(left->cancelled));
+    return kExitInterrupted;
+  }
+  std::printf("sweep %s complete: %d trials, %d failed (see `orch status`)\n",
+              spec.name.c_str(), total, failed);
+  return kExitOk;
+}
+
+// The run itself: begins it in the store (owner, provenance, lease, plan), runs the
+// executor with the printer, reports and ends it.
+int ExecuteRun(PlannedSweep& p, Executor& executor, bool on_slurm, SweepFacts facts) {
+  store::Store& db = *p.db;
+  RunContext ctx;
+  ctx.sweep_id = p.sweep_id;
+  ctx.sweep_name = p.plan.spec.name;
+  ctx.owner = SelfRunOwner();
+  ctx.worker = on_slurm ? std::filesystem::absolute(p.plan.inputs.worker).string()
+                        : p.plan.inputs.worker;
+  for (const auto& [name, w] : p.plan.inputs.workers) ctx.workers[name] = w.path;
+  ctx.inputs = p.inputs;
+  ctx.results_dir = p.results_dir;
+  ctx.interrupt_fd = g_interrupt_pipe[0];
+  LeaseSettings lease = LeaseSettingsFromEnv();
+  ctx.lease_s = lease.lease_s;
+  ctx.lease_refresh_s = lease.refresh_s;
+  auto run_id = db.BeginRun(p.sweep_id, ctx.owner, CollectProvenance().dump(), lease.lease_s,
+                            p.plan_hash);
+  if (!run_id.ok()) return StoreFailed(run_id.status());
+  ctx.run_id = *run_id;
+  ProgressPrinter printer(stdout, ProgressPrinter::IsSmartTerminal(stdout), facts.total,
+                          facts.total - facts.pending, std::move(facts.labels), facts.median_ok_s);
+  printer.SetProcessesLeft(static_cast<int>(std::min<int64_t>(facts.processes_left, INT32_MAX)));
+  printer.ShowWhere(on_slurm);
+  auto result = executor.Run(db, ctx, printer);
+  printer.Finish();
+  int code = ReportOutcome(db, ctx, p.plan.spec, facts.total, on_slurm, result);
+  // A detached SLURM run ends here: its jobs are judged by SLURM's state from now on.
+  (void)db.EndRun(ctx.run_id, code);
+  return code;
+}
+
+// Everything after the spec is parsed: plan -> recover -> choose executor -> begin run
+// -> run -> end run, with the exit code of README's table.
+int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptions& o) {
+  if (!parsed.ok()) {
+    PrintErrors(parsed.errors, parsed.spec.path);
+    return kExitUsage;
+  }
+  int code = kExitOk;
+  std::optional<PlannedSweep> p = PlanSweep(std::move(parsed), spec_path_abs, o, &code);
+  if (!p) return code;
+  ChosenExecutor chosen = ChooseExecutor(*p, o, &code);
+  if (!chosen.executor) return code;
+  bool on_slurm = chosen.slurm.has_value();
+  if (!RecoverAndReset(*p->db, p->sweep_id, o)) return kExitInternal;
+  auto facts = ReadSweepFacts(*p->db, p->sweep_id);
+  if (!facts.ok()) return StoreFailed(facts.status());
+  if (facts->pending == 0) {
     std::printf("sweep %s: all %d trials already have a terminal outcome; nothing to run "
-                "(--retry-failed reruns failures)\n", plan.spec.name.c_str(), total);
+                "(--retry-failed reruns failures)\n", p->plan.spec.name.c_str(), facts->total);
     return kExitOk;
   }
-  std::printf("sweep %s: %d trials, %d to run, database %s\n", plan.spec.name.c_str(), total,
-              pending, o.db.c_str());
+  std::printf("sweep %s: %d trials, %d to run, database %s\n", p->plan.spec.name.c_str(),
+              facts->total, facts->pending, o.db.c_str());
   std::fflush(stdout);
-
   if (!InstallSignalHandlers()) {
     std::fprintf(stderr, "orch: cannot create the pipe for Ctrl-C handling: %s; nothing was "
                          "started (free descriptors, see ulimit -n, then run again)\n",
                  std::strerror(errno));
     return kExitInternal;
   }
-  if (on_slurm) {
-    SlurmRunRequest req;
-    req.sweep_id = *sweep_id;
-    req.sweep_name = plan.spec.name;
-    req.plan_hash = plan_hash;
-    req.spec_path = plan.spec.path;
-    req.worker = std::filesystem::absolute(plan.inputs.worker).string();
-    req.results_dir = results_dir;
-    req.inputs = *inputs;
-    req.options = slurm_opts;
-    req.detach = o.slurm.detach;
-    req.interrupt_fd = g_interrupt_pipe[0];
-    req.total = total;
-    req.labels = std::move(labels);
-    for (const auto& [name, w] : plan.inputs.workers) req.workers[name] = w.path;
-    return RunSlurm(db, req);
-  }
-  store::Owner owner = SelfRunOwner();
-  LeaseSettings lease = LeaseSettingsFromEnv();
-  auto run_id = db.BeginRun(*sweep_id, owner, CollectProvenance().dump(), lease.lease_s,
-                            plan_hash);
-  if (!run_id.ok()) {
-    std::fprintf(stderr, "orch: %s\n", run_id.status().message().c_str());
-    return kExitInternal;
-  }
-  SchedulerOptions so;
-  so.sweep_id = *sweep_id;
-  so.run_id = *run_id;
-  so.owner = owner;
-  so.slots = *slots;
-  so.worker = plan.inputs.worker;
-  for (const auto& [name, w] : plan.inputs.workers) so.workers[name] = w.path;
-  so.inputs = *inputs;
-  so.runs_dir = results_dir + "/runs";
-  so.kill_grace_s = o.kill_grace_s;
-  so.interrupt_fd = g_interrupt_pipe[0];
-  so.lease_s = lease.lease_s;
-  so.lease_refresh_s = lease.refresh_s;
-  ProgressPrinter printer(stdout, ProgressPrinter::IsSmartTerminal(stdout), total,
-                          total - pending, std::move(labels), facts->median_ok_s);
-  printer.SetProcessesLeft(static_cast<int>(std::min<int64_t>(facts->processes_left, INT32_MAX)));
-  auto result = RunSweep(db, so, printer);
-  printer.Finish();
-  int code = ReportOutcome(db, *sweep_id, *run_id, plan.spec, total, result);
-  (void)db.EndRun(*run_id, code);
-  return code;
+  // sbatch --test-only: SLURM's own message for a bad partition before any claim.
+  if (on_slurm && !PreflightSlurm(*chosen.slurm, p->results_dir)) return kExitUsage;
+  return ExecuteRun(*p, *chosen.executor, on_slurm, std::move(*facts));
 }
 
 int RunRun(const RunOptions& o) {

@@ -33,6 +33,18 @@ ProgressPrinter::ProgressPrinter(std::FILE* out, bool smart, int total, int alre
 
 void ProgressPrinter::OnStart(const store::Claim&, const std::string&) {}
 
+void ProgressPrinter::OnSubmitted(const std::string& array_job, int trials, int tasks) {
+  Finish();
+  std::fprintf(out_, "submitted SLURM job array %s: %d trial(s) in %d task(s)\n",
+               ForTerminal(array_job).c_str(), trials, tasks);
+  std::fflush(out_);
+}
+
+void ProgressPrinter::OnNote(const std::string& line) {
+  Finish();
+  std::fprintf(stderr, "orch: %s\n", ForTerminal(line).c_str());
+}
+
 std::string ProgressPrinter::Eta(int running) const {
   double per = n_durations_ ? sum_s_ / n_durations_ : typical_s_.value_or(NAN);
   if (std::isnan(per)) return "";
@@ -75,7 +87,8 @@ void ProgressPrinter::PrintLine(const std::string& text) {
   last_width_ = line.size();
 }
 
-void ProgressPrinter::OnFinish(const store::Claim& claim, const store::AttemptResult& r) {
+void ProgressPrinter::OnFinish(const store::Claim& claim, const std::string& where,
+                               const store::AttemptResult& r) {
   // A trial is done at its last replicate, or at a terminal failure of any.
   if (r.terminal && (r.outcome != "ok" || claim.replicate >= claim.replicates)) ++done_;
   if (r.outcome != "ok") ++failures_;
@@ -100,8 +113,8 @@ void ProgressPrinter::OnFinish(const store::Claim& claim, const store::AttemptRe
                      (claim.replicates > 1 ? " replicate " + std::to_string(claim.replicate) +
                                                  "/" + std::to_string(claim.replicates)
                                            : "") +
-                     " (" +
-                     FormatDuration(r.duration_s) + ")";
+                     " (" + FormatDuration(r.duration_s) +
+                     (show_where_ && !where.empty() ? ", " + where : "") + ")";
   if (!r.terminal) line += " -> will retry";
   if (r.outcome != "ok" && !r.reason.empty()) line += ": " + r.reason;
   line = ForTerminal(line);

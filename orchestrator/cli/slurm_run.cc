@@ -16,49 +16,42 @@
 namespace orch::cli {
 namespace {
 
-class SlurmPrinter : public slurm::SlurmProgress {
- public:
-  SlurmPrinter(int total, int done, std::map<std::string, std::string> labels)
-      : total_(total), done_(done), labels_(std::move(labels)) {}
-  void OnSubmitted(const std::string& array_job, int trials, int tasks) override {
-    std::printf("submitted SLURM job array %s: %d trial(s) in %d task(s)\n", array_job.c_str(),
-                trials, tasks);
-    std::fflush(stdout);
-  }
-  void OnFinished(const std::string& key, const std::string& job_id, const std::string& outcome,
-                  const std::string& reason) override {
-    if (outcome != "interrupted") ++done_;
-    auto it = labels_.find(key);
-    std::string label = it == labels_.end() ? key.substr(0, 12) : it->second;
-    std::printf("[%d/%d] %s: %s%s (job %s)\n", done_, total_, ForTerminal(label).c_str(),
-                outcome.c_str(), reason.empty() ? "" : (" - " + ForTerminal(reason)).c_str(),
-                job_id.c_str());
-    std::fflush(stdout);
-  }
-  void OnNote(const std::string& line) override {
-    std::fprintf(stderr, "orch: %s\n", ForTerminal(line).c_str());
-  }
-
- private:
-  int total_, done_;
-  std::map<std::string, std::string> labels_;
-};
-
 // `orch status`: only problems; the summary line says what was ingested.
-class QuietPrinter : public slurm::SlurmProgress {
+class QuietPrinter : public RunSink {
  public:
+  void OnStart(const store::Claim&, const std::string&) override {}
   void OnSubmitted(const std::string&, int, int) override {}
-  void OnFinished(const std::string&, const std::string&, const std::string&,
-                  const std::string&) override {}
+  void OnTick(const std::vector<const RunningAttempt*>&) override {}
+  void OnFinish(const store::Claim&, const std::string&, const store::AttemptResult&) override {}
   void OnNote(const std::string& line) override {
     if (line.rfind("took over", 0) == 0) return;
     std::fprintf(stderr, "orch: %s\n", ForTerminal(line).c_str());
   }
 };
 
-// sbatch --test-only with the run's options: SLURM's own message for a bad partition,
-// account or QOS before any trial is claimed.
-bool Preflight(const slurm::SlurmOptions& opts, const std::string& results_dir) {
+
+// L6: the replicates of one trial run one after another (design.md, "Replicates"), so
+// a detached run has submitted one replicate of each trial; the next ones are submitted
+// by an orch that polls (`orch resume`), not by `orch status`.
+void PrintReplicatesLeft(const store::Store& db, int64_t sweep_id) {
+  int trials = 0, left = 0;
+  std::set<std::string> seen;  // a trial two studies share is listed twice
+  auto all = db.Trials(sweep_id);
+  if (!all.ok()) return;  // a read error: orch status reports it
+  for (const auto& t : *all) {
+    if (t.state == store::TrialState::kDone || t.replicates <= 1 || !seen.insert(t.key).second) continue;
+    ++trials;
+    left += std::max(0, t.replicates - t.ok_replicates - 1);
+  }
+  if (left == 0) return;
+  std::printf("%d more replicate(s) of %d trial(s) are not submitted yet: a trial's "
+              "replicates run one after another; `orch resume` submits each as the one "
+              "before it finishes (`orch status` only records)\n", left, trials);
+}
+
+}  // namespace
+
+bool PreflightSlurm(const slurm::SlurmOptions& opts, const std::string& results_dir) {
   std::string dir = slurm::SlurmDir(results_dir);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -85,27 +78,6 @@ bool Preflight(const slurm::SlurmOptions& opts, const std::string& results_dir) 
   }
   return true;
 }
-
-// L6: the replicates of one trial run one after another (design.md, "Replicates"), so
-// a detached run has submitted one replicate of each trial; the next ones are submitted
-// by an orch that polls (`orch resume`), not by `orch status`.
-void PrintReplicatesLeft(const store::Store& db, int64_t sweep_id) {
-  int trials = 0, left = 0;
-  std::set<std::string> seen;  // a trial two studies share is listed twice
-  auto all = db.Trials(sweep_id);
-  if (!all.ok()) return;  // a read error: orch status reports it
-  for (const auto& t : *all) {
-    if (t.state == store::TrialState::kDone || t.replicates <= 1 || !seen.insert(t.key).second) continue;
-    ++trials;
-    left += std::max(0, t.replicates - t.ok_replicates - 1);
-  }
-  if (left == 0) return;
-  std::printf("%d more replicate(s) of %d trial(s) are not submitted yet: a trial's "
-              "replicates run one after another; `orch resume` submits each as the one "
-              "before it finishes (`orch status` only records)\n", left, trials);
-}
-
-}  // namespace
 
 void AddSlurmOptions(CLI::App* cmd, SlurmCli* c) {
   const std::vector<std::pair<std::string, std::string>> kFlags = {
@@ -156,85 +128,10 @@ bool ResolveSlurmOptions(const Spec& spec, const SlurmCli& cli, slurm::SlurmOpti
   return ok;
 }
 
-int RunSlurm(store::Store& db, const SlurmRunRequest& req) {
-  if (!Preflight(req.options, req.results_dir)) return kExitUsage;
-  store::Owner owner = SelfRunOwner();
-  LeaseSettings lease = LeaseSettingsFromEnv();
-  auto run_id = db.BeginRun(req.sweep_id, owner, CollectProvenance().dump(), lease.lease_s,
-                            req.plan_hash.empty() ? std::nullopt
-                                                  : std::optional<std::string>(req.plan_hash));
-  if (!run_id.ok()) {
-    std::fprintf(stderr, "orch: %s\n", run_id.status().message().c_str());
-    return kExitInternal;
-  }
-  slurm::ExecutorOptions eo;
-  eo.sweep_id = req.sweep_id;
-  eo.sweep_name = req.sweep_name;
-  eo.run_id = *run_id;
-  eo.owner = owner;
-  eo.worker = req.worker;
-  eo.workers = req.workers;
-  eo.inputs = req.inputs;
-  eo.results_dir = req.results_dir;
-  eo.slurm = req.options;
-  eo.interrupt_fd = req.interrupt_fd;
-  eo.lease_s = lease.lease_s;
-  eo.lease_refresh_s = lease.refresh_s;
-  eo.detach = req.detach;
-  auto unfinished = db.UnfinishedCount(req.sweep_id);
-  if (!unfinished.ok()) {
-    std::fprintf(stderr, "orch: %s\n", unfinished.status().message().c_str());
-    (void)db.EndRun(*run_id, kExitInternal);
-    return kExitInternal;
-  }
-  int done = req.total - *unfinished;
-  SlurmPrinter printer(req.total, done, req.labels);
-  auto r = slurm::RunOnSlurm(db, eo, printer);
-  int code = kExitOk;
-  if (!r.ok()) {
-    std::fprintf(stderr, "orch: %s\n", ForTerminal(r.status().message()).c_str());
-    code = r.status().message().rfind("sbatch refused", 0) == 0 ? kExitUsage : kExitInternal;
-  }
-  if (r.ok()) {
-    if (r->cancelled) {
-      std::fprintf(stderr, "orch: the sweep's SLURM jobs were cancelled; `orch resume` submits "
-                   "the trials again\n");
-      code = kExitInterrupted;
-    } else if (r->interrupted || req.detach) {
-      std::printf("%d trial(s) are with SLURM; `orch status` shows what finished, "
-                  "`orch resume` reattaches, `orch cancel` cancels them\n", r->still_queued);
-      PrintReplicatesLeft(db, req.sweep_id);
-      code = r->interrupted ? kExitInterrupted : kExitOk;
-    } else {
-      // The run's own plan: an edited spec's cells are another run's (F6), a cancelled
-      // study's are left for `orch resume` (F11).
-      auto left = db.RunUnfinishedCount(*run_id);
-      auto counts = db.Counts(req.sweep_id);
-      int failed = 0;
-      for (const auto& c : counts.ok() ? *counts : std::vector<store::StudyCounts>()) {
-        for (const auto& [outcome, n] : c.done) failed += outcome == "ok" ? 0 : n;
-      }
-      if (!left.ok() || !counts.ok()) {
-        std::fprintf(stderr, "orch: %s\n",
-                     (left.ok() ? counts.status() : left.status()).message().c_str());
-        code = kExitInternal;
-      } else if (left->unfinished > 0) {
-        std::fprintf(stderr, "orch: %lld trial(s) are still running under another orch on "
-                     "this database\n", static_cast<long long>(left->unfinished));
-        code = kExitInternal;
-      } else if (left->cancelled > 0) {
-        std::fprintf(stderr, "orch: %lld trial(s) of cancelled studies did not run; `orch "
-                     "resume` runs them\n", static_cast<long long>(left->cancelled));
-        code = kExitInterrupted;
-      } else {
-        std::printf("sweep %s complete: %d trials, %d failed (see `orch status`)\n",
-                    req.sweep_name.c_str(), req.total, failed);
-      }
-    }
-  }
-  // A detached run ends here: its jobs are judged by SLURM's state from now on.
-  (void)db.EndRun(*run_id, code);
-  return code;
+void PrintWithSlurm(const store::Store& db, int64_t sweep_id, int still_queued) {
+  std::printf("%d trial(s) are with SLURM; `orch status` shows what finished, "
+              "`orch resume` reattaches, `orch cancel` cancels them\n", still_queued);
+  PrintReplicatesLeft(db, sweep_id);
 }
 
 void ReattachForStatus(const std::string& db_path, const std::string& sweep_name) {
@@ -256,14 +153,14 @@ void ReattachForStatus(const std::string& db_path, const std::string& sweep_name
                  db.status().message().c_str());
     return;
   }
-  slurm::ExecutorOptions eo;
-  eo.sweep_id = sweep->id;
-  eo.sweep_name = sweep->name;
-  eo.results_dir = std::filesystem::absolute(db_path).parent_path().string();
-  eo.submit = false;
-  eo.once = true;
+  RunContext ctx;  // no run of its own: it only observes
+  ctx.sweep_id = sweep->id;
+  ctx.sweep_name = sweep->name;
+  ctx.results_dir = std::filesystem::absolute(db_path).parent_path().string();
+  slurm::SlurmExecutor observer({slurm::SlurmOptions{}, /*submit=*/false, /*detach=*/false,
+                                 /*once=*/true});
   QuietPrinter quiet;
-  auto r = slurm::RunOnSlurm(**db, eo, quiet);
+  auto r = observer.Run(**db, ctx, quiet);
   if (!r.ok()) {
     std::fprintf(stderr, "orch: reattaching to SLURM: %s\n", ForTerminal(r.status().message()).c_str());
     return;

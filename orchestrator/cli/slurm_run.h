@@ -1,5 +1,6 @@
 // The SLURM side of `orch run`/`resume`/`status` (orchestrator/slurm/): the command-line
-// options, the run itself with its printed progress, and the reattach `orch status` does.
+// options, the preflight and closing lines of a run (the run itself goes through the
+// Executor seam like a local one, cli/cmd_run.cc), and the reattach `orch status` does.
 // Prints; the executor returns data.
 #pragma once
 
@@ -8,7 +9,6 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include "orchestrator/slurm/slurm_options.h"
 #include "orchestrator/plan/spec.h"
@@ -27,20 +27,13 @@ void AddSlurmOptions(CLI::App* cmd, SlurmCli* cli);
 // The spec's block, then the command line; false after printing the errors.
 bool ResolveSlurmOptions(const Spec& spec, const SlurmCli& cli, slurm::SlurmOptions* out);
 
-struct SlurmRunRequest {
-  int64_t sweep_id = 0;
-  std::string sweep_name, spec_path, worker, results_dir;
-  std::string plan_hash;  // the plan this orch expanded: the run claims only its cells (F6)
-  nlohmann::json inputs;
-  slurm::SlurmOptions options;
-  bool detach = false;
-  int interrupt_fd = -1;
-  int total = 0;
-  std::map<std::string, std::string> labels;  // trial key -> "A quant=int8wo"
-  std::map<std::string, std::string> workers;  // the spec's other workers by name
-};
-// Submits, polls, records; returns the exit code (README's exit codes).
-int RunSlurm(store::Store& db, const SlurmRunRequest& req);
+// sbatch --test-only with the run's options: SLURM's own message for a bad partition,
+// account or QOS before any trial is claimed. False after printing it.
+bool PreflightSlurm(const slurm::SlurmOptions& options, const std::string& results_dir);
+
+// After a run that left its jobs with SLURM (Ctrl-C or --detach): how many, what to run
+// next, and the replicates not submitted yet (L6).
+void PrintWithSlurm(const store::Store& db, int64_t sweep_id, int still_queued);
 
 // `orch status`: when the sweep has SLURM attempts whose orch is gone (detached or
 // killed), one poll records what finished meanwhile. It only observes: it cancels

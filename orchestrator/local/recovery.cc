@@ -17,7 +17,7 @@
 #include "orchestrator/attempt/attempt_files.h"
 #include "orchestrator/attempt/classify.h"
 #include "orchestrator/attempt/ownership.h"
-#include "orchestrator/attempt/retry_policy.h"
+#include "orchestrator/attempt/record.h"
 
 namespace orch {
 namespace {
@@ -132,28 +132,24 @@ StatusOr<RecoverySummary> RecoverOrphans(store::Store& db, double kill_grace_s) 
         ++sum.workers_stopped;
       }
     }
-    bool superseded = false;
+    // The one record path (attempt/record.h), as if this orch had seen the worker end.
+    auto trial = db.FindTrial(a.trial_key);
+    auto try_number = db.TryNumber(a.id);
+    if (!try_number.ok()) return try_number.status();
+    AttemptRef ref{a.id, *try_number, trial.ok() ? trial->config_json : "{}"};
     if (auto text = LeftResult(a.attempt_dir)) {
       AttemptObservation obs;
       obs.result_text = *text;
       obs.stderr_tail = ReadTail(a.log_path, 20);
       obs.duration_s = FileAgeBetween(TrialFilePath(a.attempt_dir), ResultFilePath(a.attempt_dir));
-      store::AttemptResult r = Classify(obs);
-      r.attempt_id = a.id;
-      auto trial = db.FindTrial(a.trial_key);
-      std::string config = trial.ok() ? trial->config_json : "{}";
-      auto try_number = db.TryNumber(a.id);
-      if (!try_number.ok()) return try_number.status();
-      r.terminal = IsTerminal(r, KillReason::kNone, *try_number, config);
-      if (Status s = db.FinishAttempt(r, &superseded); !s.ok()) return s;
-      if (!superseded) ++sum.ingested;
+      auto rec = RecordVerdict(db, ref, AttemptVerdict::Observed(obs));
+      if (!rec.ok()) return rec.status();
+      if (!rec->superseded) ++sum.ingested;
       continue;
     }
-    if (Status s = db.InterruptAttempt(a.id, verdict.why + "; the attempt was interrupted",
-                                       &superseded);
-        !s.ok()) {
-      return s;
-    }
+    auto rec = RecordVerdict(db, ref, AttemptVerdict::Interrupted(verdict.why + "; the attempt was interrupted"));
+    if (!rec.ok()) return rec.status();
+    bool superseded = rec->superseded;
     if (!superseded) ++sum.interrupted;
   }
   return sum;

@@ -66,6 +66,8 @@ class RunningAttempt {
   Clock::time_point CheckDeadlines(Clock::time_point now);
   // Stops the worker for `reason` (SIGTERM to its group now, SIGKILL after the grace).
   void Stop(KillReason reason, double limit_s);
+  // Whether Stop was called (a second Stop for kInterrupted kills at once).
+  bool stopping() const { return killed_for_ != KillReason::kNone; }
   // Non-blocking: when the worker has exited, returns everything observed of it.
   std::optional<AttemptObservation> TryFinish();
 

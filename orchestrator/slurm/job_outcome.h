@@ -16,17 +16,11 @@
 #include <string>
 
 #include "orchestrator/attempt/classify.h"
+#include "orchestrator/attempt/record.h"
 #include "orchestrator/slurm/slurm_client.h"
 #include "store/records.h"
 
 namespace orch::slurm {
-
-struct AttemptVerdict {
-  bool interrupt = false;       // record `interrupted` (trial pending again, no try used)
-  std::string interrupt_reason;
-  store::AttemptResult result;  // when !interrupt: everything but attempt_id and terminal
-  KillReason killed_for = KillReason::kNone;  // for the retry policy
-};
 
 struct TaskEnd {
   JobState job;                   // SLURM's final state of the task

@@ -20,6 +20,7 @@
 #include "orchestrator/attempt/attempt_files.h"
 #include "orchestrator/attempt/attempt_dir.h"
 #include "orchestrator/attempt/ownership.h"
+#include "orchestrator/attempt/record.h"
 #include "orchestrator/attempt/retry_policy.h"
 #include "orchestrator/slurm/batch_script.h"
 #include "orchestrator/slurm/job_outcome.h"
@@ -62,7 +63,7 @@ void MarkAbandoned(const std::string& attempt_dir) {
 // name, a `,` is a list separator to squeue -n); DB is 8 hex digits of the results
 // directory and sweep id, so that two databases with a sweep of one name never share
 // job names.
-std::string ArrayName(const ExecutorOptions& o, int batch) {
+std::string ArrayName(const RunContext& o, int batch) {
   std::string sweep;
   for (char c : o.sweep_name) {
     bool plain = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-';
@@ -77,6 +78,7 @@ struct Tracked {
   int64_t attempt_id = 0;
   std::string trial_key, config_json, attempt_dir, job_id;
   int try_number = 1;
+  int replicate = 1, replicates = 1;
   int missing = 0;          // consecutive polls that showed the job gone (kLostAfterPolls)
   std::string last_state;
   bool hung_kill = false;   // orch cancelled it for want of heartbeats
@@ -86,6 +88,18 @@ struct Tracked {
 // before the scancel, so any orch that judges the task later reads it): "hung" (this
 // attempt sent no heartbeat), "task" (a task-mate hung, or its submission was given up),
 // "" (orch did not: a user or SLURM did).
+store::Claim ClaimOf(const Tracked& t) {
+  store::Claim c;
+  c.trial_key = t.trial_key;
+  c.config_json = t.config_json;
+  c.attempt_id = t.attempt_id;
+  c.try_number = t.try_number;
+  c.replicate = t.replicate;
+  c.replicates = t.replicates;
+  c.attempt_dir = t.attempt_dir;
+  return c;
+}
+
 std::string OrchKillOf(const std::string& attempt_dir) {
   auto text = ReadAttemptFile(OrchKillFilePath(attempt_dir), 256);
   if (!text) return "";
@@ -95,9 +109,9 @@ std::string OrchKillOf(const std::string& attempt_dir) {
 
 class SlurmLoop {
  public:
-  SlurmLoop(store::Store& db, const ExecutorOptions& o, SlurmProgress& progress)
-      : db_(db), o_(o), progress_(progress) {
-    base_poll_s_ = o.slurm.poll_s;
+  SlurmLoop(store::Store& db, const RunContext& ctx, const SlurmRunOptions& so, RunSink& sink)
+      : db_(db), ctx_(ctx), so_(so), progress_(sink) {
+    base_poll_s_ = so.slurm.poll_s;
     if (const char* env = std::getenv("ORCH_SLURM_POLL_S")) {
       double v = std::atof(env);
       if (v > 0) base_poll_s_ = v;
@@ -105,7 +119,7 @@ class SlurmLoop {
     poll_s_ = base_poll_s_;
   }
 
-  StatusOr<ExecutorResult> Run();
+  StatusOr<RunOutcome> Run();
 
  private:
   Status Adopt();
@@ -127,21 +141,22 @@ class SlurmLoop {
   Status Record(const Tracked& t, const AttemptVerdict& v, bool user_cancel);
 
   store::Store& db_;
-  const ExecutorOptions& o_;
-  SlurmProgress& progress_;
+  const RunContext& ctx_;
+  const SlurmRunOptions& so_;
+  RunSink& progress_;
   SlurmClient client_;
   std::map<int64_t, Tracked> tracked_;
-  ExecutorResult result_;
+  RunOutcome result_;
   bool stopping_ = false;
   int batch_ = 0;
   double base_poll_s_ = 30, poll_s_ = 30;
   Clock::time_point next_poll_, next_lease_;
 };
 
-StatusOr<ExecutorResult> SlurmLoop::Run() {
+StatusOr<RunOutcome> SlurmLoop::Run() {
   if (Status s = Adopt(); !s.ok()) return s;
-  next_lease_ = Clock::now() + Ms(o_.lease_refresh_s);
-  if (o_.once) {
+  next_lease_ = Clock::now() + Ms(ctx_.lease_refresh_s);
+  if (so_.once) {
     if (Status s = PollOnce(); !s.ok()) return s;
     result_.still_queued = static_cast<int>(tracked_.size());
     return result_;
@@ -152,10 +167,10 @@ StatusOr<ExecutorResult> SlurmLoop::Run() {
     auto cancel = CheckCancel();
     if (!cancel.ok()) return cancel.status();
     if (*cancel) stopping_ = true;  // checked right before claiming anything
-    if (o_.submit && !stopping_) {
+    if (so_.submit && !stopping_) {
       if (Status s = SubmitPending(); !s.ok()) return s;
     }
-    if (o_.detach || tracked_.empty() || stopping_) break;
+    if (so_.detach || tracked_.empty() || stopping_) break;
     if (Status s = Wait(); !s.ok()) return s;
     if (stopping_) break;
     if (Clock::now() >= next_poll_) {
@@ -169,8 +184,8 @@ StatusOr<ExecutorResult> SlurmLoop::Run() {
 
 // `orch cancel` asked this run to stop.
 StatusOr<bool> SlurmLoop::CheckCancel() {
-  if (o_.run_id == 0) return false;
-  auto cancel = db_.CancelRequested(o_.run_id);
+  if (ctx_.run_id == 0) return false;
+  auto cancel = db_.CancelRequested(ctx_.run_id);
   if (!cancel.ok()) return cancel.status();
   if (!*cancel) return false;
   result_.cancelled = true;
@@ -180,19 +195,19 @@ StatusOr<bool> SlurmLoop::CheckCancel() {
 // Before a SLURM call that may take up to `call_s`: the lease covers it, so no other orch
 // takes this run for gone while sbatch/squeue/sacct are slow (L3).
 Status SlurmLoop::KeepLease(double call_s) {
-  if (o_.run_id == 0 || o_.once) return Status::Ok();
-  next_lease_ = Clock::now() + Ms(o_.lease_refresh_s);
-  return db_.RenewLease(o_.run_id, o_.lease_s + call_s);
+  if (ctx_.run_id == 0 || so_.once) return Status::Ok();
+  next_lease_ = Clock::now() + Ms(ctx_.lease_refresh_s);
+  return db_.RenewLease(ctx_.run_id, ctx_.lease_s + call_s);
 }
 
 // Takes over the sweep's submitted attempts whose orch is gone (or that are ours).
 Status SlurmLoop::Adopt() {
   LocalIdentity me = ThisProcessIdentity();
   double now = UnixNow();
-  auto jobs = UnfinishedJobs(db_, o_.sweep_id);
+  auto jobs = UnfinishedJobs(db_, ctx_.sweep_id);
   if (!jobs.ok()) return jobs.status();
   for (const store::AttemptRecord& a : *jobs) {
-    if (a.run_id != o_.run_id) {
+    if (a.run_id != ctx_.run_id) {
       auto run = db_.FindRun(a.run_id);
       if (!run.ok()) return run.status();
       if (*run && !JudgeOwner(**run, me, now).gone) continue;  // a live orch polls it
@@ -202,6 +217,8 @@ Status SlurmLoop::Adopt() {
     t.trial_key = a.trial_key;
     auto trial = db_.FindTrial(a.trial_key);
     t.config_json = trial.ok() ? trial->config_json : "{}";
+    t.replicate = a.replicate;
+    t.replicates = trial.ok() ? trial->replicates : 1;
     t.attempt_dir = a.attempt_dir;
     t.job_id = a.job_id;
     auto try_number = db_.TryNumber(a.id);
@@ -212,7 +229,7 @@ Status SlurmLoop::Adopt() {
       if (Status s = AdoptUnnamed(a, &t, &keep); !s.ok()) return s;
       if (!keep) continue;
     }
-    if (a.run_id != o_.run_id) ++result_.adopted;
+    if (a.run_id != ctx_.run_id) ++result_.adopted;
     tracked_[t.attempt_id] = std::move(t);
   }
   if (result_.adopted > 0) {
@@ -235,11 +252,11 @@ Status SlurmLoop::AdoptUnnamed(const store::AttemptRecord& a, Tracked* t, bool* 
   auto found = client_.FindByName(name);
   if (!found.ok()) return Status::Error("asking SLURM for job " + name + ": " + found.status().message());
   if (found->empty()) {
-    bool superseded = false;
     *keep = false;
     ++result_.requeued;
-    return db_.InterruptAttempt(a.id, "its orch died while submitting it; SLURM never queued it",
-                                &superseded);
+    return RecordVerdict(db_, {a.id, t->try_number, t->config_json},
+                         AttemptVerdict::Interrupted("its orch died while submitting it; SLURM never queued it"))
+        .status();
   }
   if (!t->attempt_dir.empty()) (void)::unlink(AbandonedFilePath(t->attempt_dir).c_str());
   t->job_id = *found + "_" + task;
@@ -248,10 +265,10 @@ Status SlurmLoop::AdoptUnnamed(const store::AttemptRecord& a, Tracked* t, bool* 
 }
 
 Status SlurmLoop::SubmitPending() {
-  const int per_task = std::max(1, o_.slurm.trials_per_task);
-  const size_t cap = static_cast<size_t>(std::max(1, o_.slurm.max_array_size)) * per_task;
-  std::string runs_dir = o_.results_dir + "/runs";
-  std::string slurm_dir = SlurmDir(o_.results_dir);
+  const int per_task = std::max(1, so_.slurm.trials_per_task);
+  const size_t cap = static_cast<size_t>(std::max(1, so_.slurm.max_array_size)) * per_task;
+  std::string runs_dir = ctx_.results_dir + "/runs";
+  std::string slurm_dir = SlurmDir(ctx_.results_dir);
   std::error_code ec;
   std::filesystem::create_directories(slurm_dir, ec);
   if (ec) return Status::Error(slurm_dir + ": cannot create: " + ec.message());
@@ -266,14 +283,14 @@ Status SlurmLoop::SubmitPending() {
         stopping_ = true;
         return Unclaim(claims, "the sweep was cancelled (`orch cancel`)");
       }
-      auto claim = db_.ClaimNext(o_.sweep_id, o_.run_id, o_.owner, "slurm",
+      auto claim = db_.ClaimNext(ctx_.sweep_id, ctx_.run_id, ctx_.owner, "slurm",
                                  [&](const std::string& key, int n) {
                                    return CreateAttemptDir(runs_dir, key, n);
                                  });
       if (!claim.ok()) return Abandon(claims, claim.status());
       if (!claim->has_value()) break;
       store::Claim c = std::move(**claim);
-      auto written = WriteTrialDocument(c, o_.inputs, EventsFilePath(c.attempt_dir));
+      auto written = WriteTrialDocument(c, ctx_.inputs, EventsFilePath(c.attempt_dir));
       claims.push_back(c);
       if (!written.ok()) return Abandon(claims, written.status());
     }
@@ -289,17 +306,17 @@ Status SlurmLoop::SubmitPending() {
 }
 
 Status SlurmLoop::SubmitBatch(const std::vector<store::Claim>& claims, const std::string& slurm_dir) {
-  const int per_task = std::max(1, o_.slurm.trials_per_task);
+  const int per_task = std::max(1, so_.slurm.trials_per_task);
   int tasks = static_cast<int>((claims.size() + per_task - 1) / per_task);
-  std::string name = ArrayName(o_, ++batch_);
+  std::string name = ArrayName(ctx_, ++batch_);
   BatchScript b;
   b.trials_per_task = per_task;
-  b.comment = "orch sweep " + o_.sweep_name + ", run " + std::to_string(o_.run_id) +
+  b.comment = "orch sweep " + ctx_.sweep_name + ", run " + std::to_string(ctx_.run_id) +
               ", batch " + std::to_string(batch_);
   std::vector<double> slowest(per_task, 0);
   for (size_t i = 0; i < claims.size(); ++i) {
     b.attempt_dirs.push_back(claims[i].attempt_dir);
-    auto worker = WorkerForConfig(claims[i].config_json, o_.worker, o_.workers);
+    auto worker = WorkerForConfig(claims[i].config_json, ctx_.worker, ctx_.workers);
     if (!worker.ok()) return Abandon(claims, worker.status());
     b.workers.push_back(*worker);
     double t = ConfigSeconds(claims[i].config_json, "timeout", 3600);
@@ -312,8 +329,8 @@ Status SlurmLoop::SubmitBatch(const std::vector<store::Claim>& claims, const std
     std::string pending = "?" + name + "_" + std::to_string(i / per_task);
     if (Status s = db_.SetAttemptJob(claims[i].attempt_id, pending); !s.ok()) return s;
   }
-  auto args = SbatchArgs(o_.slurm, tasks, name, slurm_dir + "/%A_%a.out",
-                         TaskTimeLimit(o_.slurm, slowest));
+  auto args = SbatchArgs(so_.slurm, tasks, name, slurm_dir + "/%A_%a.out",
+                         TaskTimeLimit(so_.slurm, slowest));
   if (Status s = KeepLease(SlurmClient::kSubmitLimitS); !s.ok()) return s;
   auto id = client_.Submit(args, script);
   if (!id.ok()) {
@@ -327,6 +344,8 @@ Status SlurmLoop::SubmitBatch(const std::vector<store::Claim>& claims, const std
     t.config_json = c.config_json;
     t.attempt_dir = c.attempt_dir;
     t.try_number = c.try_number;
+    t.replicate = c.replicate;
+    t.replicates = c.replicates;
     t.job_id = *id + "_" + std::to_string(i / per_task);
     if (Status s = db_.SetAttemptJob(c.attempt_id, t.job_id); !s.ok()) return s;
     tracked_[t.attempt_id] = std::move(t);
@@ -363,10 +382,9 @@ Status SlurmLoop::Abandon(const std::vector<store::Claim>& claims, const Status&
 Status SlurmLoop::Unclaim(const std::vector<store::Claim>& claims, const std::string& why) {
   for (const auto& c : claims) {
     MarkAbandoned(c.attempt_dir);
-    bool superseded = false;
-    if (Status s = db_.InterruptAttempt(c.attempt_id, "not submitted: " + why, &superseded); !s.ok()) {
-      return s;
-    }
+    auto rec = RecordVerdict(db_, {c.attempt_id, c.try_number, c.config_json},
+                             AttemptVerdict::Interrupted("not submitted: " + why));
+    if (!rec.ok()) return rec.status();
   }
   return Status::Ok();
 }
@@ -376,8 +394,8 @@ Status SlurmLoop::Wait() {
   while (true) {
     Clock::time_point now = Clock::now();
     if (now >= next_lease_) {
-      next_lease_ = now + Ms(o_.lease_refresh_s);
-      if (Status s = db_.RenewLease(o_.run_id, o_.lease_s); !s.ok()) return s;
+      next_lease_ = now + Ms(ctx_.lease_refresh_s);
+      if (Status s = db_.RenewLease(ctx_.run_id, ctx_.lease_s); !s.ok()) return s;
       auto cancel = CheckCancel();
       if (!cancel.ok()) return cancel.status();
       if (*cancel) {  // `orch cancel` scancels the jobs and records them itself
@@ -389,8 +407,8 @@ Status SlurmLoop::Wait() {
     auto until = std::min(next_poll_, next_lease_);
     int ms = static_cast<int>(std::clamp<long long>(
         std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count(), 0, 1000));
-    pollfd p{o_.interrupt_fd, POLLIN, 0};
-    int rc = ::poll(&p, o_.interrupt_fd >= 0 ? 1 : 0, ms);
+    pollfd p{ctx_.interrupt_fd, POLLIN, 0};
+    int rc = ::poll(&p, ctx_.interrupt_fd >= 0 ? 1 : 0, ms);
     if (rc < 0 && errno != EINTR) return Status::Error("poll failed");
     if (rc > 0 && (p.revents & POLLIN)) {
       result_.interrupted = true;
@@ -425,7 +443,7 @@ Status SlurmLoop::PollOnce() {
       t.missing = 0;
       if (job->state != t.last_state) changed = true;
       t.last_state = job->state;
-      if (!o_.once && t.last_state == "RUNNING" && !t.hung_kill && Silent(t, now)) {
+      if (!so_.once && t.last_state == "RUNNING" && !t.hung_kill && Silent(t, now)) {
         hung.push_back(t.attempt_id);
       }
     } else if ((p.complete || p.queue_answered) && ++t.missing >= kLostAfterPolls) {
@@ -481,13 +499,7 @@ Status SlurmLoop::JudgeLost(const Tracked& t) {
   std::optional<AttemptVerdict> v = JudgeFromFiles(t.attempt_dir, t.job_id);
   if (v) return Record(t, *v, false);
   MarkAbandoned(t.attempt_dir);
-  bool superseded = false;
-  if (Status s = db_.InterruptAttempt(t.attempt_id, "SLURM lost job " + t.job_id + " (neither squeue nor sacct knows it, and it left no result); it will run again", &superseded); !s.ok()) {
-    return s;
-  }
-  progress_.OnNote("SLURM lost job " + t.job_id + "; its trial will be submitted again");
-  if (!superseded) ++result_.requeued;
-  return Status::Ok();
+  return Record(t, AttemptVerdict::Interrupted("SLURM lost job " + t.job_id + " (neither squeue nor sacct knows it, and it left no result); it will run again"), false);
 }
 
 // The running worker of this attempt wrote no event for its heartbeat_timeout.
@@ -505,7 +517,7 @@ Status SlurmLoop::Finish(const Tracked& t, const JobState& job) {
   TaskEnd end;
   end.job = job;
   end.job_id = t.job_id;
-  end.slurm_output = SlurmDir(o_.results_dir) + "/" + t.job_id + ".out";
+  end.slurm_output = SlurmDir(ctx_.results_dir) + "/" + t.job_id + ".out";
   end.timeout_s = ConfigSeconds(t.config_json, "timeout", 3600);
   end.hung_kill = orch_kill == "hung";
   end.heartbeat_timeout_s = ConfigSeconds(t.config_json, "heartbeat_timeout", 300);
@@ -513,33 +525,23 @@ Status SlurmLoop::Finish(const Tracked& t, const JobState& job) {
   return Record(t, JudgeAttempt(t.attempt_dir, end), job.state == "CANCELLED" && orch_kill.empty());
 }
 
-// One record path for an attempt's verdict: interrupted (pending again) or a result.
+// The one record path (attempt/record.h): interrupted (pending again) or a result.
 Status SlurmLoop::Record(const Tracked& t, const AttemptVerdict& v, bool user_cancel) {
-  bool superseded = false;
-  if (v.interrupt) {
-    if (Status s = db_.InterruptAttempt(t.attempt_id, v.interrupt_reason, &superseded); !s.ok()) return s;
-    if (!superseded) {
-      ++result_.requeued;
-      progress_.OnFinished(t.trial_key, t.job_id, "interrupted", v.interrupt_reason);
-    }
-    // `orch cancel --study` holds its study's cells in this run's plan: the run goes
-    // on with the others (F11), and the held cells are not submitted again.
-    auto held = db_.Held(o_.run_id, t.trial_key);
-    if (!held.ok()) return held.status();
-    if (user_cancel && !*held) {
-      // Someone cancelled the sweep's jobs: submitting them again would undo it.
-      result_.cancelled = true;
-      stopping_ = true;
-    }
-    return Status::Ok();
+  auto rec = RecordVerdict(db_, {t.attempt_id, t.try_number, t.config_json}, v);
+  if (!rec.ok()) return rec.status();
+  if (!rec->superseded) {
+    ++(v.interrupt ? result_.requeued : result_.recorded);
+    progress_.OnFinish(ClaimOf(t), "job " + t.job_id, rec->result);
   }
-  store::AttemptResult r = v.result;
-  r.attempt_id = t.attempt_id;
-  r.terminal = IsTerminal(r, v.killed_for, t.try_number, t.config_json);
-  if (Status s = db_.FinishAttempt(r, &superseded); !s.ok()) return s;
-  if (!superseded) {
-    ++result_.recorded;
-    progress_.OnFinished(t.trial_key, t.job_id, r.outcome, r.reason);
+  if (!v.interrupt) return Status::Ok();
+  // `orch cancel --study` holds its study's cells in this run's plan: the run goes on
+  // with the others (F11), and the held cells are not submitted again.
+  auto held = db_.Held(ctx_.run_id, t.trial_key);
+  if (!held.ok()) return held.status();
+  if (user_cancel && !*held) {
+    // Someone cancelled the sweep's jobs: submitting them again would undo it.
+    result_.cancelled = true;
+    stopping_ = true;
   }
   return Status::Ok();
 }
@@ -561,9 +563,8 @@ StatusOr<bool> LastRanOnSlurm(const store::Store& db, int64_t sweep_id) {
   return *latest && !(*latest)->job_id.empty();
 }
 
-StatusOr<ExecutorResult> RunOnSlurm(store::Store& db, const ExecutorOptions& opts,
-                                    SlurmProgress& progress) {
-  SlurmLoop loop(db, opts, progress);
+StatusOr<RunOutcome> SlurmExecutor::Run(store::Store& db, const RunContext& ctx, RunSink& sink) {
+  SlurmLoop loop(db, ctx, options_, sink);
   return loop.Run();
 }
 
@@ -580,12 +581,10 @@ StatusOr<int> CancelSweepJobs(store::Store& db, int64_t sweep_id, const std::str
   int n = 0;
   for (const auto& a : jobs) {
     MarkAbandoned(a.attempt_dir);
-    bool superseded = false;
-    if (Status s = db.InterruptAttempt(a.id, "cancelled by `orch cancel` (SLURM job " + a.job_id + ")", &superseded);
-        !s.ok()) {
-      return s;
-    }
-    if (!superseded) ++n;
+    auto rec = RecordVerdict(db, {a.id, 1, "{}"},
+                             AttemptVerdict::Interrupted("cancelled by `orch cancel` (SLURM job " + a.job_id + ")"));
+    if (!rec.ok()) return rec.status();
+    if (!rec->superseded) ++n;
   }
   return n;
 }

@@ -3,7 +3,7 @@
 // trial.json (events_path: events.jsonl in the attempt directory), submits them as arrays
 // (batch_script.h; the job id of each attempt is stored), polls with one squeue and one
 // sacct call per interval for the whole sweep, and records each finished attempt as the
-// local executor would (job_outcome.h).
+// local executor would (job_outcome.h, then attempt/record.h).
 // A cancel is checked before every claim and sbatch; a task orch cancels itself (no
 // heartbeat) has why written into its attempt directories first (attempt_files.h,
 // orch_kill), so any later orch classifies its end the same way. Attempts with a job id are judged by SLURM's
@@ -13,57 +13,34 @@
 // Scheduler thread.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
-#include <map>
 #include <string>
+#include <vector>
 
+#include "orchestrator/executor.h"
 #include "orchestrator/slurm/slurm_options.h"
 #include "store/store.h"
 
 namespace orch::slurm {
 
-class SlurmProgress {
- public:
-  virtual ~SlurmProgress() = default;
-  virtual void OnSubmitted(const std::string& array_job, int trials, int tasks) = 0;
-  virtual void OnFinished(const std::string& trial_key, const std::string& job_id,
-                          const std::string& outcome, const std::string& reason) = 0;
-  // Something the user should know (a lost job, a heartbeat kill, a poll failure).
-  virtual void OnNote(const std::string& line) = 0;
-};
-
-struct ExecutorOptions {
-  int64_t sweep_id = 0;
-  std::string sweep_name;
-  int64_t run_id = 0;
-  store::Owner owner;
-  std::string worker;                                 // absolute path
-  std::map<std::string, std::string> workers;         // other workers by name (worker_choice.h)
-  nlohmann::json inputs = nlohmann::json::object();   // for trial.json
-  std::string results_dir;                            // runs/ and slurm/ live here
+// What the SLURM executor needs beyond the RunContext (executor.h).
+struct SlurmRunOptions {
   SlurmOptions slurm;
-  int interrupt_fd = -1;     // readable on Ctrl-C: stop polling, leave the jobs to SLURM
-  double lease_s = 60, lease_refresh_s = 10;
-  bool submit = true;        // false: only adopt and ingest (`orch status`)
-  bool detach = false;       // submit, then return without waiting
-  bool once = false;         // one poll, then return (`orch status`): observe only, no scancel
+  bool submit = true;   // false: only adopt and ingest (`orch status`)
+  bool detach = false;  // submit, then return without waiting
+  bool once = false;    // one poll, then return (`orch status`): observe only, no scancel
 };
 
-struct ExecutorResult {
-  int submitted = 0;     // attempts submitted by this call
-  int adopted = 0;       // attempts of a gone orch taken over
-  int recorded = 0;      // attempts recorded finished (any outcome)
-  int requeued = 0;      // attempts recorded interrupted: pending again
-  int still_queued = 0;  // attempts left with SLURM when it returned
-  bool interrupted = false;  // Ctrl-C
-  bool cancelled = false;    // `orch cancel` asked this run to stop, or a user scancel
-};
+// Runs (or with `once`/`detach`, advances) the sweep on SLURM. A RunContext without a run
+// (run_id 0, `orch status`) only observes. An error (sbatch refused the jobs: SLURM's own
+// message; the store failing) leaves every submitted job recorded. Ctrl-C detaches.
+class SlurmExecutor : public Executor {
+ public:
+  explicit SlurmExecutor(SlurmRunOptions options) : options_(std::move(options)) {}
+  StatusOr<RunOutcome> Run(store::Store& db, const RunContext& ctx, RunSink& sink) override;
 
-// Runs (or with `once`/`detach`, advances) the sweep on SLURM. An error (sbatch refused
-// the jobs: SLURM's own message; the store failing) leaves every submitted job recorded.
-StatusOr<ExecutorResult> RunOnSlurm(store::Store& db, const ExecutorOptions& opts,
-                                    SlurmProgress& progress);
+ private:
+  SlurmRunOptions options_;
+};
 
 // The attempt directory of `slurm/` output files: <results_dir>/slurm.
 std::string SlurmDir(const std::string& results_dir);

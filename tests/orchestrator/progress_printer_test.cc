@@ -21,7 +21,7 @@ std::string Printed(bool smart, const std::string& label, const std::string& rea
     r.outcome = "error";
     r.reason = reason;
     r.terminal = true;
-    p.OnFinish(claim, r);
+    p.OnFinish(claim, "cpu:0", r);
     p.Finish();
   }
   std::fclose(out);
@@ -62,12 +62,12 @@ TEST(ProgressPrinter, EtaCountsReplicateProcesses) {
     store::AttemptResult ok;
     ok.outcome = "ok";
     ok.duration_s = 10;
-    p.OnFinish(c, ok);  // 5 left
+    p.OnFinish(c, "cpu:0", ok);  // 5 left
     store::AttemptResult failed;
     failed.outcome = "crash";
     failed.duration_s = 10;
     c.trial_key = "bbbb";
-    p.OnFinish(c, failed);  // its 3 replicates gone: 2 left
+    p.OnFinish(c, "cpu:0", failed);  // its 3 replicates gone: 2 left
     p.OnTick({});
     std::fflush(out);
     std::string text(buf, size);

@@ -1,4 +1,4 @@
-#include "orchestrator/local/scheduler.h"
+#include "orchestrator/local/local_executor.h"
 
 #include <poll.h>
 #include <unistd.h>
@@ -11,6 +11,7 @@
 #include "base/fault_point.h"
 #include "orchestrator/attempt/attempt_dir.h"
 #include "orchestrator/attempt/ownership.h"
+#include "orchestrator/attempt/record.h"
 #include "orchestrator/attempt/retry_policy.h"
 #include "orchestrator/local/start_policy.h"
 #include "orchestrator/attempt/worker_choice.h"
@@ -26,12 +27,13 @@ std::chrono::milliseconds Ms(double s) {
 // routes every failure through Abort(), which stops what is running before returning.
 class SweepLoop {
  public:
-  SweepLoop(store::Store& db, const SchedulerOptions& opts, ProgressSink& progress)
-      : db_(db), opts_(opts), progress_(progress), running_(opts.slots.size()) {
-    next_lease_ = Clock::now() + Ms(opts_.lease_refresh_s);
+  SweepLoop(store::Store& db, const RunContext& ctx, const LocalOptions& local, RunSink& sink)
+      : db_(db), ctx_(ctx), local_(local), progress_(sink), running_(local.slots.size()) {
+    next_lease_ = Clock::now() + Ms(ctx_.lease_refresh_s);
+    next_cancel_check_ = Clock::now() + Ms(local_.cancel_check_s);
   }
 
-  StatusOr<SchedulerResult> Run() {
+  StatusOr<RunOutcome> Run() {
     Status s;
     try {
       s = Loop();
@@ -52,6 +54,7 @@ class SweepLoop {
       if (Status s = WaitForActivity(); !s.ok()) return s;
       if (InterruptRequested()) Interrupt();
       if (Status s = ReapFinished(); !s.ok()) return s;
+      if (Status s = WatchCancel(); !s.ok()) return s;
       if (Status s = RenewLease(); !s.ok()) return s;
     }
   }
@@ -70,9 +73,13 @@ class SweepLoop {
         ++i;
         continue;
       }
-      auto claim = db_.ClaimNext(opts_.sweep_id, opts_.run_id, opts_.owner, opts_.slots[i].name,
+      // A cancel is checked before every claim (F1): the trials `orch cancel` just made
+      // pending again must not be claimed by this very loop.
+      if (Status s = CheckCancel(); !s.ok()) return s;
+      if (!Claiming()) break;
+      auto claim = db_.ClaimNext(ctx_.sweep_id, ctx_.run_id, ctx_.owner, local_.slots[i].name,
                                  [&](const std::string& key, int n) {
-                                   return CreateAttemptDir(opts_.runs_dir, key, n);
+                                   return CreateAttemptDir(runs_dir_, key, n);
                                  });
       if (!claim.ok()) {
         // The attempt directory could not be made: the claim was rolled back and the
@@ -98,15 +105,15 @@ class SweepLoop {
 
   // The executable of the cell's worker (worker_choice.h).
   StatusOr<std::string> WorkerFor(const store::Claim& claim) const {
-    return WorkerForConfig(claim.config_json, opts_.worker, opts_.workers);
+    return WorkerForConfig(claim.config_json, ctx_.worker, ctx_.workers);
   }
 
   // Step 2, starting, with the start-failure policy (start_policy.h).
   Status Start(size_t i, const store::Claim& claim) {
-    const Slot& slot = opts_.slots[i];
+    const Slot& slot = local_.slots[i];
     StatusOr<std::string> worker = WorkerFor(claim);
-    AttemptLaunch launch{claim, worker.ok() ? *worker : "", opts_.inputs, slot.name,
-                         slot.cuda_visible_devices, slot.cpu_threads, opts_.kill_grace_s};
+    AttemptLaunch launch{claim, worker.ok() ? *worker : "", ctx_.inputs, slot.name,
+                         slot.cuda_visible_devices, slot.cpu_threads, local_.kill_grace_s};
     auto started = worker.ok() ? RunningAttempt::Start(launch)
                                : StatusOr<std::unique_ptr<RunningAttempt>>(worker.status());
     if (!started.ok()) {
@@ -116,17 +123,13 @@ class SweepLoop {
         return db_.InterruptAttempt(claim.attempt_id,
                                     "the worker could not start: " + started.status().message());
       }
-      // The worker could not even start: a result like any other, not a lost trial.
-      store::AttemptResult r;
-      r.attempt_id = claim.attempt_id;
-      r.outcome = "error";
-      r.reason = started.status().message();
-      r.terminal = true;
-      if (Status s = db_.FinishAttempt(r); !s.ok()) return s;
+      // The worker could not even start: a result like any other, not a lost trial
+      // (`error` is never retried: retry_policy.h).
+      AttemptVerdict v;
+      v.result.outcome = "error";
+      v.result.reason = started.status().message();
       progress_.OnStart(claim, slot.name);
-      progress_.OnFinish(claim, r);
-      ++result_.attempts;
-      return Status::Ok();
+      return RecordEnd(claim, slot.name, v);
     }
     running_[i] = std::move(started).value();
     RunningAttempt& a = *running_[i];
@@ -145,9 +148,10 @@ class SweepLoop {
   // Step 3: wait for an exit, an event, Ctrl-C, the next deadline or lease refresh.
   Status WaitForActivity() {
     fds_.clear();
-    if (opts_.interrupt_fd >= 0) fds_.push_back({opts_.interrupt_fd, POLLIN, 0});
+    if (ctx_.interrupt_fd >= 0) fds_.push_back({ctx_.interrupt_fd, POLLIN, 0});
     Clock::time_point now = Clock::now();
-    Clock::time_point wake = std::min(now + std::chrono::seconds(1), next_lease_);
+    Clock::time_point wake =
+        std::min({now + std::chrono::seconds(1), next_lease_, next_cancel_check_});
     for (auto& a : running_) {
       if (!a) continue;
       for (int fd : a->PollFds()) fds_.push_back({fd, POLLIN, 0});  // exit, events, output
@@ -161,12 +165,12 @@ class SweepLoop {
   }
 
   bool InterruptRequested() {
-    if (opts_.interrupt_fd < 0 || fds_.empty() || fds_[0].fd != opts_.interrupt_fd ||
+    if (ctx_.interrupt_fd < 0 || fds_.empty() || fds_[0].fd != ctx_.interrupt_fd ||
         !(fds_[0].revents & POLLIN)) {
       return false;
     }
     char buf[16];
-    while (::read(opts_.interrupt_fd, buf, sizeof(buf)) > 0) {
+    while (::read(ctx_.interrupt_fd, buf, sizeof(buf)) > 0) {
     }
     return true;
   }
@@ -174,8 +178,13 @@ class SweepLoop {
   // Step 4, interrupts: first Ctrl-C forwards it and gives workers the grace period; a
   // second one kills them at once (Stop escalates).
   void Interrupt() {
-    stopping_ = true;
     result_.interrupted = true;
+    StopAll();
+  }
+
+  // No new claims; every worker is asked to stop (recorded interrupted: pending again).
+  void StopAll() {
+    stopping_ = true;
     for (auto& a : running_) {
       if (a) a->Stop(KillReason::kInterrupted, 0);
     }
@@ -200,30 +209,63 @@ class SweepLoop {
 
   Status Record(size_t i, const AttemptObservation& obs) {
     const store::Claim claim = running_[i]->claim();
-    store::AttemptResult r = Classify(obs);
-    r.attempt_id = claim.attempt_id;
-    r.terminal = IsTerminal(r, obs.killed_for, claim.try_number, claim.config_json);
+    const std::string slot = local_.slots[i].name;
     FaultPoint("after_result_written");
-    bool superseded = false;
-    Status s = db_.FinishAttempt(r, &superseded);
     // The worker is reaped: whatever happens to the record, it no longer runs.
     running_[i].reset();
-    if (!s.ok()) return s;
-    progress_.OnFinish(claim, r);
-    ++result_.attempts;
+    return RecordEnd(claim, slot, AttemptVerdict::Observed(obs));
+  }
+
+  // The one record path (attempt/record.h), then the user is told.
+  Status RecordEnd(const store::Claim& claim, const std::string& slot, const AttemptVerdict& v) {
+    auto rec = RecordVerdict(db_, {claim.attempt_id, claim.try_number, claim.config_json}, v);
+    if (!rec.ok()) return rec.status();
+    if (rec->superseded) return Status::Ok();
+    progress_.OnFinish(claim, slot, rec->result);
+    if (v.interrupt || rec->result.outcome == "interrupted") {
+      ++result_.requeued;
+    } else {
+      ++result_.recorded;
+    }
     return Status::Ok();
   }
 
-  // Step 6: keep the ownership lease fresh, so no other orch takes these attempts over.
+  // `orch cancel` from another terminal: stop as on Ctrl-C. Asked before every claim and
+  // every `cancel_check_s` while workers run.
+  Status CheckCancel() {
+    if (stopping_) return Status::Ok();
+    auto cancel = db_.CancelRequested(ctx_.run_id);
+    if (!cancel.ok()) return cancel.status();
+    if (*cancel) {
+      result_.cancelled = true;
+      StopAll();
+    }
+    return Status::Ok();
+  }
+
+  // Step 6, every `cancel_check_s`: a cancel of the sweep, and `orch cancel --study`,
+  // whose study's attempts stop (recorded interrupted, pending for a later run) while
+  // the others go on (F11).
+  Status WatchCancel() {
+    Clock::time_point now = Clock::now();
+    if (now < next_cancel_check_) return Status::Ok();
+    next_cancel_check_ = now + Ms(local_.cancel_check_s);
+    if (Status s = CheckCancel(); !s.ok()) return s;
+    for (auto& a : running_) {
+      if (!a || a->stopping()) continue;
+      auto held = db_.Held(ctx_.run_id, a->claim().trial_key);
+      if (!held.ok()) return held.status();
+      if (*held) a->Stop(KillReason::kInterrupted, 0);
+    }
+    return Status::Ok();
+  }
+
+  // Step 7: keep the ownership lease fresh, so no other orch takes these attempts over.
   Status RenewLease() {
     Clock::time_point now = Clock::now();
     if (now < next_lease_) return Status::Ok();
-    next_lease_ = now + Ms(opts_.lease_refresh_s);
-    if (Status s = db_.RenewLease(opts_.run_id, opts_.lease_s); !s.ok()) return s;
-    // `orch cancel` from another terminal: stop as on Ctrl-C.
-    auto cancel = db_.CancelRequested(opts_.run_id);
-    if (!cancel.ok()) return cancel.status();
-    if (!stopping_ && *cancel) Interrupt();
+    next_lease_ = now + Ms(ctx_.lease_refresh_s);
+    if (Status s = db_.RenewLease(ctx_.run_id, ctx_.lease_s); !s.ok()) return s;
     // An orch stalled past its lease (Ctrl-Z, a suspended laptop or VM) may have been
     // taken over: another run recorded these attempts interrupted and runs their trials
     // again. Their workers here are no longer ours to finish: stop them (the result they
@@ -233,11 +275,6 @@ class SweepLoop {
       auto rec = db_.FindAttempt(a->claim().attempt_id);
       if (!rec.ok()) return rec.status();
       if (*rec && (*rec)->finished) a->Stop(KillReason::kInterrupted, 0);
-      // `orch cancel --study`: that study's attempts stop (recorded interrupted, pending
-      // for a later run); the others go on.
-      auto held = db_.Held(opts_.run_id, a->claim().trial_key);
-      if (!held.ok()) return held.status();
-      if (*held) a->Stop(KillReason::kInterrupted, 0);
     }
     return Status::Ok();
   }
@@ -255,7 +292,7 @@ class SweepLoop {
     for (auto& a : running_) {
       if (a) a->Stop(KillReason::kTimeout, 0);  // SIGTERM; SIGKILL after the grace
     }
-    Clock::time_point give_up = Clock::now() + Ms(opts_.kill_grace_s + 5);
+    Clock::time_point give_up = Clock::now() + Ms(local_.kill_grace_s + 5);
     while (RunningCount() > 0 && Clock::now() < give_up) {
       std::vector<pollfd> fds;
       Clock::time_point now = Clock::now();
@@ -280,21 +317,22 @@ class SweepLoop {
   }
 
   store::Store& db_;
-  const SchedulerOptions& opts_;
-  ProgressSink& progress_;
+  const RunContext& ctx_;
+  const LocalOptions& local_;
+  const std::string runs_dir_ = ctx_.RunsDir();
+  RunSink& progress_;
   std::vector<std::unique_ptr<RunningAttempt>> running_;
   std::vector<pollfd> fds_;
-  SchedulerResult result_;
+  RunOutcome result_;
   bool stopping_ = false;   // Ctrl-C: no new claims
   bool exhausted_ = false;  // nothing left to claim
-  Clock::time_point next_lease_;
+  Clock::time_point next_lease_, next_cancel_check_;
 };
 
 }  // namespace
 
-StatusOr<SchedulerResult> RunSweep(store::Store& db, const SchedulerOptions& opts,
-                                   ProgressSink& progress) {
-  SweepLoop loop(db, opts, progress);
+StatusOr<RunOutcome> LocalExecutor::Run(store::Store& db, const RunContext& ctx, RunSink& sink) {
+  SweepLoop loop(db, ctx, options_, sink);
   return loop.Run();
 }
 
