@@ -32,7 +32,9 @@
 //   fifo_result     result.json is a FIFO nobody writes, exit 0     -> error
 // Optional: x_marker=PATH appends "<key> <attempt>\n" to PATH when the trial completes ok;
 // x_fail_replicate=N makes replicate N (trial.json's `replicate`) behave as `exit`;
-// x_reason=TEXT is the reason a `blocked` trial gives (the report's escaping tests).
+// x_reason=TEXT is the reason a `blocked` trial gives (the report's escaping tests);
+// x_report_inputs=1 puts trial.json's inputs.dataset into the result's details as
+// `dataset_seen` (which inputs an attempt was really given).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -231,6 +233,9 @@ int main(int argc, char** argv) {
     result["samples"] = {{{"repeat", 0}, {"warmup", 2}, {"latency_ms", lat}, {"nll", nll}}};
     result["environment"] = {{"device_name", "fake"}};
     result["warnings"] = {"fake worker: numbers are synthetic"};
+    if (config.value("x_report_inputs", "") == "1") {
+      result["details"] = {{"dataset_seen", trial["inputs"].value("dataset", "")}};
+    }
   }
   WriteResult(result_path, result);
   if (result["outcome"] == "ok" && config.contains("x_marker")) {
