@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -176,6 +177,15 @@ StatusOr<SweepFacts> ReadSweepFacts(const store::Store& db, int64_t sweep_id) {
   return f;
 }
 
+// Frees the plan's expanded cells (studies, trials, excluded) and gives the heap back to
+// the system: after UpsertSweep the run reads what it needs from the store.
+void ReleaseExpansion(SweepPlan* plan) {
+  std::vector<ExpandedStudy>().swap(plan->studies);
+  std::vector<PlannedTrial>().swap(plan->trials);
+  std::vector<std::pair<std::string, nlohmann::json>>().swap(plan->excluded);
+  ::malloc_trim(0);
+}
+
 // A sweep planned and recorded, ready to run: the first step of RunParsed.
 struct PlannedSweep {
   std::unique_ptr<store::Store> db;
@@ -241,6 +251,9 @@ std::optional<PlannedSweep> PlanSweep(SpecParse parsed, const std::string& spec_
     return std::nullopt;
   }
   p.sweep_id = *sweep_id;
+  // The expanded cells are in the store now; the run reads them from there. Kept, they
+  // would hold the run's memory at ~5 KB per trial for its whole length.
+  ReleaseExpansion(&p.plan);
   return p;
 }
 
@@ -303,7 +316,7 @@ bool RecoverAndReset(store::Store& db, int64_t sweep_id, const RunOptions& o) {
 int ReportOutcome(store::Store& db, const RunContext& ctx, const Spec& spec, int total,
                   bool on_slurm, const StatusOr<RunOutcome>& result) {
   if (!result.ok()) {
-    const std::string& why = result.status().message();
+    const std::string why = result.status().message();
     if (on_slurm) {
       std::fprintf(stderr, "orch: %s\n", ForTerminal(why).c_str());
       return why.rfind("sbatch refused", 0) == 0 ? kExitUsage : kExitInternal;

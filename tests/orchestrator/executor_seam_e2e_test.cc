@@ -91,10 +91,10 @@ TEST(ExecutorSeamEndToEnd, CancelOfOneStudyStopsOnlyItsAttemptsWithinSeconds) {
   WriteText(d / "spec.yaml",
             "name: two\nworker: " FAKE_WORKER "\n"
             "defaults: {retries: 0, timeout: 60, heartbeat_timeout: 10}\nstudies:\n"
-            "  - id: A\n    matrix: {x_i: [a], x_behavior: [sleep], x_sleep: [\"6\"]}\n"
-            "  - id: B\n    matrix: {x_i: [b1, b2], x_behavior: [sleep], x_sleep: [\"2\"]}\n");
+            "  - id: A\n    matrix: {x_i: [a], x_behavior: [sleep], x_sleep: [\"5\"]}\n"
+            "  - id: B\n    matrix: {x_i: [b], x_behavior: [sleep], x_sleep: [\"3\"]}\n");
   pid_t run = SpawnOrchWith(d.path(), {"run", "spec.yaml", "-j", "2"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // A's cell is running
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // both cells are running
   auto cancel = testing::RunOrch(d.path(), "cancel --study A");
   ASSERT_EQ(cancel.exit_code, 0) << cancel.output;
   int code = WaitOrch(run);
@@ -111,7 +111,7 @@ TEST(ExecutorSeamEndToEnd, CancelOfOneStudyStopsOnlyItsAttemptsWithinSeconds) {
       EXPECT_EQ(t.outcome, "ok") << log;  // the run went on with B
       continue;
     }
-    // A's worker (6 s of work) was stopped within the cancel check and the grace period,
+    // A's worker (5 s of work) was stopped within the cancel check and the grace period,
     // not left to finish, and its trial is pending for a later run.
     EXPECT_EQ(attempts.back().outcome, "interrupted") << log;
     EXPECT_LT(attempts.back().duration_s, 5.0) << log;
