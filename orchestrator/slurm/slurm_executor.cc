@@ -75,10 +75,8 @@ std::string ArrayName(const RunContext& o, int batch) {
 }
 
 struct Tracked {
-  int64_t attempt_id = 0;
-  std::string trial_key, config_json, attempt_dir, job_id;
-  int try_number = 1;
-  int replicate = 1, replicates = 1;
+  store::Claim claim;  // the attempt (an adopted one's as the store has it)
+  std::string job_id;
   int missing = 0;          // consecutive polls that showed the job gone (kLostAfterPolls)
   std::string last_state;
   bool hung_kill = false;   // orch cancelled it for want of heartbeats
@@ -88,18 +86,6 @@ struct Tracked {
 // before the scancel, so any orch that judges the task later reads it): "hung" (this
 // attempt sent no heartbeat), "task" (a task-mate hung, or its submission was given up),
 // "" (orch did not: a user or SLURM did).
-store::Claim ClaimOf(const Tracked& t) {
-  store::Claim c;
-  c.trial_key = t.trial_key;
-  c.config_json = t.config_json;
-  c.attempt_id = t.attempt_id;
-  c.try_number = t.try_number;
-  c.replicate = t.replicate;
-  c.replicates = t.replicates;
-  c.attempt_dir = t.attempt_dir;
-  return c;
-}
-
 std::string OrchKillOf(const std::string& attempt_dir) {
   auto text = ReadAttemptFile(OrchKillFilePath(attempt_dir), 256);
   if (!text) return "";
@@ -213,24 +199,24 @@ Status SlurmLoop::Adopt() {
       if (*run && !JudgeOwner(**run, me, now).gone) continue;  // a live orch polls it
     }
     Tracked t;
-    t.attempt_id = a.id;
-    t.trial_key = a.trial_key;
+    t.claim.attempt_id = a.id;
+    t.claim.trial_key = a.trial_key;
     auto trial = db_.FindTrial(a.trial_key);
-    t.config_json = trial.ok() ? trial->config_json : "{}";
-    t.replicate = a.replicate;
-    t.replicates = trial.ok() ? trial->replicates : 1;
-    t.attempt_dir = a.attempt_dir;
+    t.claim.config_json = trial.ok() ? trial->config_json : "{}";
+    t.claim.replicate = a.replicate;
+    t.claim.replicates = trial.ok() ? trial->replicates : 1;
+    t.claim.attempt_dir = a.attempt_dir;
     t.job_id = a.job_id;
     auto try_number = db_.TryNumber(a.id);
     if (!try_number.ok()) return try_number.status();
-    t.try_number = *try_number;
+    t.claim.try_number = *try_number;
     if (t.job_id[0] == '?') {
       bool keep = false;
       if (Status s = AdoptUnnamed(a, &t, &keep); !s.ok()) return s;
       if (!keep) continue;
     }
     if (a.run_id != ctx_.run_id) ++result_.adopted;
-    tracked_[t.attempt_id] = std::move(t);
+    tracked_[t.claim.attempt_id] = std::move(t);
   }
   if (result_.adopted > 0) {
     progress_.OnNote("took over " + std::to_string(result_.adopted) +
@@ -247,18 +233,18 @@ Status SlurmLoop::Adopt() {
 Status SlurmLoop::AdoptUnnamed(const store::AttemptRecord& a, Tracked* t, bool* keep) {
   std::string name = t->job_id.substr(1, t->job_id.rfind('_') - 1);
   std::string task = t->job_id.substr(t->job_id.rfind('_') + 1);
-  MarkAbandoned(t->attempt_dir);
+  MarkAbandoned(t->claim.attempt_dir);
   if (Status s = KeepLease(SlurmClient::kQueryLimitS * 2); !s.ok()) return s;
   auto found = client_.FindByName(name);
   if (!found.ok()) return Status::Error("asking SLURM for job " + name + ": " + found.status().message());
   if (found->empty()) {
     *keep = false;
     ++result_.requeued;
-    return RecordVerdict(db_, {a.id, t->try_number, t->config_json},
+    return RecordVerdict(db_, {a.id, t->claim.try_number, t->claim.config_json},
                          AttemptVerdict::Interrupted("its orch died while submitting it; SLURM never queued it"))
         .status();
   }
-  if (!t->attempt_dir.empty()) (void)::unlink(AbandonedFilePath(t->attempt_dir).c_str());
+  if (!t->claim.attempt_dir.empty()) (void)::unlink(AbandonedFilePath(t->claim.attempt_dir).c_str());
   t->job_id = *found + "_" + task;
   *keep = true;
   return db_.SetAttemptJob(a.id, t->job_id);
@@ -339,16 +325,10 @@ Status SlurmLoop::SubmitBatch(const std::vector<store::Claim>& claims, const std
   for (size_t i = 0; i < claims.size(); ++i) {
     const store::Claim& c = claims[i];
     Tracked t;
-    t.attempt_id = c.attempt_id;
-    t.trial_key = c.trial_key;
-    t.config_json = c.config_json;
-    t.attempt_dir = c.attempt_dir;
-    t.try_number = c.try_number;
-    t.replicate = c.replicate;
-    t.replicates = c.replicates;
+    t.claim = c;
     t.job_id = *id + "_" + std::to_string(i / per_task);
     if (Status s = db_.SetAttemptJob(c.attempt_id, t.job_id); !s.ok()) return s;
-    tracked_[t.attempt_id] = std::move(t);
+    tracked_[t.claim.attempt_id] = std::move(t);
   }
   result_.submitted += static_cast<int>(claims.size());
   progress_.OnSubmitted(*id, static_cast<int>(claims.size()), tasks);
@@ -444,7 +424,7 @@ Status SlurmLoop::PollOnce() {
       if (job->state != t.last_state) changed = true;
       t.last_state = job->state;
       if (!so_.once && t.last_state == "RUNNING" && !t.hung_kill && Silent(t, now)) {
-        hung.push_back(t.attempt_id);
+        hung.push_back(t.claim.attempt_id);
       }
     } else if ((p.complete || p.queue_answered) && ++t.missing >= kLostAfterPolls) {
       if (Status s = JudgeLost(t); !s.ok()) return s;
@@ -472,12 +452,12 @@ Status SlurmLoop::KillHung(const std::vector<int64_t>& hung) {
     Tracked& t = tracked_.at(id);
     t.hung_kill = true;
     tasks.insert(t.job_id);
-    (void)WriteAttemptMarker(OrchKillFilePath(t.attempt_dir),
+    (void)WriteAttemptMarker(OrchKillFilePath(t.claim.attempt_dir),
                              "hung " + t.job_id + ": no event for its heartbeat_timeout\n");
   }
   for (auto& [id, t] : tracked_) {
     if (tasks.count(t.job_id) && !t.hung_kill) {
-      (void)WriteAttemptMarker(OrchKillFilePath(t.attempt_dir),
+      (void)WriteAttemptMarker(OrchKillFilePath(t.claim.attempt_dir),
                                "task " + t.job_id + ": cancelled because a task-mate hung\n");
     }
   }
@@ -495,48 +475,48 @@ Status SlurmLoop::KillHung(const std::vector<int64_t>& hung) {
 // left neither is interrupted and submitted again (F4).
 Status SlurmLoop::JudgeLost(const Tracked& t) {
   // orch cancelled it itself (its record may be gone before the next poll): as cancelled.
-  if (t.hung_kill || !OrchKillOf(t.attempt_dir).empty()) return Finish(t, JobState{"CANCELLED", "", ""});
-  std::optional<AttemptVerdict> v = JudgeFromFiles(t.attempt_dir, t.job_id);
+  if (t.hung_kill || !OrchKillOf(t.claim.attempt_dir).empty()) return Finish(t, JobState{"CANCELLED", "", ""});
+  std::optional<AttemptVerdict> v = JudgeFromFiles(t.claim.attempt_dir, t.job_id);
   if (v) return Record(t, *v, false);
-  MarkAbandoned(t.attempt_dir);
+  MarkAbandoned(t.claim.attempt_dir);
   return Record(t, AttemptVerdict::Interrupted("SLURM lost job " + t.job_id + " (neither squeue nor sacct knows it, and it left no result); it will run again"), false);
 }
 
 // The running worker of this attempt wrote no event for its heartbeat_timeout.
 bool SlurmLoop::Silent(const Tracked& t, double now) {
-  if (!AttemptFileExists(StartedFilePath(t.attempt_dir)) ||
-      AttemptFileExists(ExitStatusFilePath(t.attempt_dir))) {
+  if (!AttemptFileExists(StartedFilePath(t.claim.attempt_dir)) ||
+      AttemptFileExists(ExitStatusFilePath(t.claim.attempt_dir))) {
     return false;
   }
-  double last = std::max(Mtime(StartedFilePath(t.attempt_dir)), Mtime(EventsFilePath(t.attempt_dir)));
-  return now - last > ConfigSeconds(t.config_json, "heartbeat_timeout", 300);
+  double last = std::max(Mtime(StartedFilePath(t.claim.attempt_dir)), Mtime(EventsFilePath(t.claim.attempt_dir)));
+  return now - last > ConfigSeconds(t.claim.config_json, "heartbeat_timeout", 300);
 }
 
 Status SlurmLoop::Finish(const Tracked& t, const JobState& job) {
-  std::string orch_kill = t.hung_kill ? "hung" : OrchKillOf(t.attempt_dir);
+  std::string orch_kill = t.hung_kill ? "hung" : OrchKillOf(t.claim.attempt_dir);
   TaskEnd end;
   end.job = job;
   end.job_id = t.job_id;
   end.slurm_output = SlurmDir(ctx_.results_dir) + "/" + t.job_id + ".out";
-  end.timeout_s = ConfigSeconds(t.config_json, "timeout", 3600);
+  end.timeout_s = ConfigSeconds(t.claim.config_json, "timeout", 3600);
   end.hung_kill = orch_kill == "hung";
-  end.heartbeat_timeout_s = ConfigSeconds(t.config_json, "heartbeat_timeout", 300);
+  end.heartbeat_timeout_s = ConfigSeconds(t.claim.config_json, "heartbeat_timeout", 300);
   // CANCELLED that orch did not order: a user's scancel or `orch cancel`.
-  return Record(t, JudgeAttempt(t.attempt_dir, end), job.state == "CANCELLED" && orch_kill.empty());
+  return Record(t, JudgeAttempt(t.claim.attempt_dir, end), job.state == "CANCELLED" && orch_kill.empty());
 }
 
 // The one record path (attempt/record.h): interrupted (pending again) or a result.
 Status SlurmLoop::Record(const Tracked& t, const AttemptVerdict& v, bool user_cancel) {
-  auto rec = RecordVerdict(db_, {t.attempt_id, t.try_number, t.config_json}, v);
+  auto rec = RecordVerdict(db_, {t.claim.attempt_id, t.claim.try_number, t.claim.config_json}, v);
   if (!rec.ok()) return rec.status();
   if (!rec->superseded) {
     ++(v.interrupt ? result_.requeued : result_.recorded);
-    progress_.OnFinish(ClaimOf(t), "job " + t.job_id, rec->result);
+    progress_.OnFinish(t.claim, "job " + t.job_id, rec->result);
   }
   if (!v.interrupt) return Status::Ok();
   // `orch cancel --study` holds its study's cells in this run's plan: the run goes on
   // with the others (F11), and the held cells are not submitted again.
-  auto held = db_.Held(ctx_.run_id, t.trial_key);
+  auto held = db_.Held(ctx_.run_id, t.claim.trial_key);
   if (!held.ok()) return held.status();
   if (user_cancel && !*held) {
     // Someone cancelled the sweep's jobs: submitting them again would undo it.
