@@ -11,6 +11,7 @@
 #include <memory>
 #include <thread>
 
+#include "base/token_ids.h"
 #include "worker/app/build_id.h"
 #include "worker/backend/cuda_graph_step.h"
 #include "worker/modes/decode_loop.h"
@@ -33,7 +34,7 @@ double SecondsSince(Clock::time_point t0) {
 
 TrialResult Error(std::string reason) {
   TrialResult r;
-  r.outcome = Outcome::kError;
+  r.outcome = OutcomeClass::kError;
   r.reason = std::move(reason);
   return r;
 }
@@ -115,9 +116,10 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
   if (!files) return Error(why);
   auto config = ReadModelConfig(files->config_path, &why);
   if (!config) return Error(why);
-  std::vector<int32_t> ids;
   if (trial.token_ids.empty()) return Error("trial.json inputs.token_ids is absent");
-  if (!ReadTokenIds(trial.token_ids, &ids, &why)) return Error(why);
+  StatusOr<std::vector<int32_t>> read_ids = ReadTokenIdsFile(trial.token_ids);
+  if (!read_ids.ok()) return Error(read_ids.status().message());
+  std::vector<int32_t> ids = std::move(read_ids).value();
   if (static_cast<int64_t>(ids.size()) < c.tokens)
     return Error("token ids " + trial.token_ids + " hold " + std::to_string(ids.size()) +
                  " ids; config.tokens is " + std::to_string(c.tokens));
@@ -209,7 +211,7 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
     FillMemory(result, device);
     if (!s.first_nonfinite_module.empty()) result.details["nan_layer"] = s.first_nonfinite_module;
     if (!s.logits_finite || !s.loss_finite) {
-      result.outcome = Outcome::kNan;
+      result.outcome = OutcomeClass::kNan;
       if (s.first_nonfinite_token >= 0) result.details["nan_token"] = s.first_nonfinite_token;
       result.reason =
           "non-finite " + std::string(!s.logits_finite ? "logits" : "loss") +
@@ -254,7 +256,7 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
   result.samples = std::move(run.samples);
   FillMemory(result, device);
   if (run.non_finite) {
-    result.outcome = Outcome::kNan;
+    result.outcome = OutcomeClass::kNan;
     result.details["nan_token"] = run.nan_token;
     result.details["nan_repeat"] = run.nan_repeat;
     result.reason = "non-finite logits at decode step " + std::to_string(run.nan_token);
@@ -282,11 +284,11 @@ TrialResult ResultFromException(std::exception_ptr e) {
   try {
     std::rethrow_exception(e);
   } catch (const c10::OutOfMemoryError& e) {
-    result.outcome = Outcome::kOom;
+    result.outcome = OutcomeClass::kOom;
     result.reason = e.what_without_backtrace();
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
-    result.outcome = IsCudaErrorMessage(msg) ? Outcome::kCudaError : Outcome::kError;
+    result.outcome = IsCudaErrorMessage(msg) ? OutcomeClass::kCudaError : OutcomeClass::kError;
     result.reason = msg;
   } catch (const std::exception& e) {
     result = Error(e.what());
@@ -322,7 +324,8 @@ TrialResult RunTrial(const Trial& trial, EventSink& events) {
   }
   // Results carry one-line reasons (protocol): keep the first line of long LibTorch messages.
   if (auto nl = result.reason.find('\n'); nl != std::string::npos) result.reason.resize(nl);
-  if (result.outcome != Outcome::kOk) events.Failure(OutcomeName(result.outcome), result.reason);
+  if (result.outcome != OutcomeClass::kOk)
+    events.Failure(std::string(OutcomeName(result.outcome)), result.reason);
   return result;
 }
 
