@@ -42,6 +42,52 @@ bool GetInt(const json& obj, const char* key, int64_t* out, std::string* error,
 // JSON has no NaN/inf: non-finite numbers are written as null, the reader's cue.
 json Number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
+// trial.json's `config` object: every key the worker relies on, type- and range-checked;
+// false with *error naming the key.
+bool ParseConfig(const json& c, TrialConfig* out, std::string* error) {
+  const std::string w = "trial.json: config.";
+  TrialConfig& cfg = *out;
+  if (!GetString(c, "quant", &cfg.quant, error, w)) return false;
+  if (!GetString(c, "scope", &cfg.scope, error, w)) return false;
+  if (auto hit = c.find("quantize_head"); hit != c.end()) {
+    if (hit->is_boolean()) {
+      cfg.quantize_head = hit->get<bool>();
+    } else if (hit->is_string() && (*hit == "true" || *hit == "false")) {
+      cfg.quantize_head = *hit == "true";
+    } else {
+      *error = w + "quantize_head: expected true or false";
+      return false;
+    }
+  }
+  if (!GetString(c, "dtype", &cfg.dtype, error, w)) return false;
+  if (!GetString(c, "compile", &cfg.compile, error, w)) return false;
+  if (!GetString(c, "mode", &cfg.mode, error, w)) return false;
+  if (!GetString(c, "device", &cfg.device, error, w)) return false;
+  if (!GetInt(c, "n_sink", &cfg.n_sink, error, w)) return false;
+  if (!GetInt(c, "tokens", &cfg.tokens, error, w)) return false;
+  if (!GetInt(c, "warmup", &cfg.warmup, error, w)) return false;
+  if (!GetInt(c, "repeats", &cfg.repeats, error, w)) return false;
+  if (!GetInt(c, "seed", &cfg.seed, error, w)) return false;
+  auto wit = c.find("window");
+  if (wit == c.end()) {
+    *error = w + "window: missing";
+    return false;
+  }
+  if (wit->is_string() && wit->get<std::string>() == "full") {
+    cfg.window.reset();
+  } else if (wit->is_number_integer() && wit->get<int64_t>() >= 0) {
+    cfg.window = wit->get<int64_t>();
+  } else {
+    *error = w + "window: expected a non-negative integer or \"full\"";
+    return false;
+  }
+  if (cfg.n_sink < 0 || cfg.tokens < 0 || cfg.warmup < 0 || cfg.repeats < 1) {
+    *error = w + "n_sink, tokens, warmup must be >= 0 and repeats >= 1";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::optional<Trial> ParseTrial(const std::string& text, std::string* error) {
@@ -73,47 +119,7 @@ std::optional<Trial> ParseTrial(const std::string& text, std::string* error) {
     *error = "trial.json: config: missing or not an object";
     return std::nullopt;
   }
-  const json& c = *cit;
-  const std::string w = "trial.json: config.";
-  TrialConfig& cfg = t.config;
-  if (!GetString(c, "quant", &cfg.quant, error, w)) return std::nullopt;
-  if (!GetString(c, "scope", &cfg.scope, error, w)) return std::nullopt;
-  if (auto hit = c.find("quantize_head"); hit != c.end()) {
-    if (hit->is_boolean()) {
-      cfg.quantize_head = hit->get<bool>();
-    } else if (hit->is_string() && (*hit == "true" || *hit == "false")) {
-      cfg.quantize_head = *hit == "true";
-    } else {
-      *error = w + "quantize_head: expected true or false";
-      return std::nullopt;
-    }
-  }
-  if (!GetString(c, "dtype", &cfg.dtype, error, w)) return std::nullopt;
-  if (!GetString(c, "compile", &cfg.compile, error, w)) return std::nullopt;
-  if (!GetString(c, "mode", &cfg.mode, error, w)) return std::nullopt;
-  if (!GetString(c, "device", &cfg.device, error, w)) return std::nullopt;
-  if (!GetInt(c, "n_sink", &cfg.n_sink, error, w)) return std::nullopt;
-  if (!GetInt(c, "tokens", &cfg.tokens, error, w)) return std::nullopt;
-  if (!GetInt(c, "warmup", &cfg.warmup, error, w)) return std::nullopt;
-  if (!GetInt(c, "repeats", &cfg.repeats, error, w)) return std::nullopt;
-  if (!GetInt(c, "seed", &cfg.seed, error, w)) return std::nullopt;
-  auto wit = c.find("window");
-  if (wit == c.end()) {
-    *error = w + "window: missing";
-    return std::nullopt;
-  }
-  if (wit->is_string() && wit->get<std::string>() == "full") {
-    cfg.window.reset();
-  } else if (wit->is_number_integer() && wit->get<int64_t>() >= 0) {
-    cfg.window = wit->get<int64_t>();
-  } else {
-    *error = w + "window: expected a non-negative integer or \"full\"";
-    return std::nullopt;
-  }
-  if (cfg.n_sink < 0 || cfg.tokens < 0 || cfg.warmup < 0 || cfg.repeats < 1) {
-    *error = w + "n_sink, tokens, warmup must be >= 0 and repeats >= 1";
-    return std::nullopt;
-  }
+  if (!ParseConfig(*cit, &t.config, error)) return std::nullopt;
   if (auto iit = j.find("inputs"); iit != j.end() && iit->is_object()) {
     if (!GetString(*iit, "model", &t.model, error, "trial.json: inputs.", false))
       return std::nullopt;
