@@ -218,17 +218,15 @@ std::string ReadSamples(const nlohmann::json& samples, store::AttemptResult* r) 
   return "";
 }
 
-// Copies result.json's fields into the stored result; returns an error text if the
-// file is not a valid protocol-1 result. Every field is type-checked: nothing a worker
-// writes can throw out of here.
-std::string ReadResult(const std::string& text, store::AttemptResult* r) {
+// result.json's text as JSON, or an error text: bare NaN/Infinity are read as numbers
+// (RewriteNonFiniteLiterals); a syntax error or a number out of range (1e400) is named.
+std::string ParseResultJson(const std::string& text, nlohmann::json* j) {
   if (text.size() > kMaxResultBytes) {
     return "result.json is larger than " + std::to_string(kMaxResultBytes >> 20) + " MiB";
   }
-  nlohmann::json j;
   try {
-    j = nlohmann::json::parse(RewriteNonFiniteLiterals(text));
-  } catch (const nlohmann::json::exception& e) {  // syntax, or a number out of range (1e400)
+    *j = nlohmann::json::parse(RewriteNonFiniteLiterals(text));
+  } catch (const nlohmann::json::exception& e) {
     std::string what = e.what();
     for (const char* kind : {"parse error", "number overflow"}) {
       size_t at = what.find(kind);
@@ -240,7 +238,12 @@ std::string ReadResult(const std::string& text, store::AttemptResult* r) {
     if (what.size() > 200) what = what.substr(0, 200) + "...";
     return "not valid JSON (truncated?): " + ValidUtf8(what);
   }
-  if (!j.is_object()) return "the top level is " + std::string(TypeName(j)) + ", not an object";
+  if (!j->is_object()) return "the top level is " + std::string(TypeName(*j)) + ", not an object";
+  return "";
+}
+
+// `outcome` (one a worker may report) and `reason`.
+std::string ReadOutcome(const nlohmann::json& j, store::AttemptResult* r) {
   if (!j.contains("outcome")) return "outcome is missing";
   const nlohmann::json& outcome = j["outcome"];
   if (!outcome.is_string()) return WrongType("outcome", outcome, "a string");
@@ -257,18 +260,22 @@ std::string ReadResult(const std::string& text, store::AttemptResult* r) {
     if (v.is_string()) r->reason = v.get<std::string>();
     else if (!v.is_null()) return WrongType("reason", v, "a string");
   }
-  if (j.contains("metrics")) {
-    const auto& m = j["metrics"];
-    if (!m.is_object()) return WrongType("metrics", m, "an object");
-    for (const auto& [k, v] : m.items()) {
-      double x = 0;
-      if (!ReadNumber(v, &x)) return WrongType("metrics." + k, v, "a number");
-      r->metrics[k] = x;
-    }
+  return "";
+}
+
+// `metrics`: name -> number (null and the non-finite literals are NaN/inf).
+std::string ReadMetrics(const nlohmann::json& m, store::AttemptResult* r) {
+  if (!m.is_object()) return WrongType("metrics", m, "an object");
+  for (const auto& [k, v] : m.items()) {
+    double x = 0;
+    if (!ReadNumber(v, &x)) return WrongType("metrics." + k, v, "a number");
+    r->metrics[k] = x;
   }
-  if (j.contains("samples")) {
-    if (std::string e = ReadSamples(j["samples"], r); !e.empty()) return e;
-  }
+  return "";
+}
+
+// `details` and `environment` (free-form objects, stored as JSON) and `warnings`.
+std::string ReadFreeForm(const nlohmann::json& j, store::AttemptResult* r) {
   for (const char* field : {"details", "environment"}) {
     if (!j.contains(field)) continue;
     nlohmann::json v = j[field];
@@ -291,6 +298,22 @@ std::string ReadResult(const std::string& text, store::AttemptResult* r) {
   return "";
 }
 
+// Copies result.json's fields into the stored result; returns an error text if the
+// file is not a valid protocol-1 result. Every field is type-checked: nothing a worker
+// writes can throw out of here.
+std::string ReadResult(const std::string& text, store::AttemptResult* r) {
+  nlohmann::json j;
+  if (std::string e = ParseResultJson(text, &j); !e.empty()) return e;
+  if (std::string e = ReadOutcome(j, r); !e.empty()) return e;
+  if (j.contains("metrics")) {
+    if (std::string e = ReadMetrics(j["metrics"], r); !e.empty()) return e;
+  }
+  if (j.contains("samples")) {
+    if (std::string e = ReadSamples(j["samples"], r); !e.empty()) return e;
+  }
+  return ReadFreeForm(j, r);
+}
+
 // A worker-provided text as stored: valid UTF-8, at most kMaxReasonBytes.
 std::string StoredText(std::string_view text) {
   std::string out = ValidUtf8(text.substr(0, std::min(text.size(), kMaxReasonBytes)));
@@ -298,13 +321,79 @@ std::string StoredText(std::string_view text) {
   return out;
 }
 
-}  // namespace
-
-store::AttemptResult Classify(const AttemptObservation& obs) {
+// The worker ended by itself (no kill of orch's): result.json if valid, else its last
+// failure event, else what stderr, the signal or the exit code say.
+void ClassifyWorkerEnd(const AttemptObservation& obs, store::AttemptResult* out) {
+  store::AttemptResult& r = *out;
   static const std::regex kOom(
       R"(CUDA out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED|cudaErrorMemoryAllocation|out of memory)",
       std::regex::icase);
   static const std::regex kCuda(R"(CUDA error|cudaError|CUBLAS_STATUS_|CUDNN_STATUS_|NCCL error)");
+  std::string result_error;
+  if (obs.result_text) {
+    store::AttemptResult parsed = r;
+    result_error = ReadResult(*obs.result_text, &parsed);
+    if (result_error.empty()) {
+      r = std::move(parsed);
+      return;
+    }
+  }
+  if (obs.failure_event && obs.failure_event->is_object()) {
+    const auto& f = *obs.failure_event;
+    auto oc = f.contains("outcome") ? WorkerOutcome(f["outcome"]) : std::nullopt;
+    if (oc) {
+      r.outcome = std::string(OutcomeName(*oc));
+      if (f.contains("message") && f["message"].is_string()) {
+        r.reason = f["message"].get<std::string>();
+      }
+      return;
+    }
+  }
+  if (std::regex_search(obs.stderr_tail, kOom)) {
+    r.outcome = "oom";
+    r.reason = LineMatching(obs.stderr_tail, kOom);
+  } else if (std::regex_search(obs.stderr_tail, kCuda)) {
+    r.outcome = "cuda_error";
+    r.reason = LineMatching(obs.stderr_tail, kCuda);
+  } else if (obs.exit.signaled) {
+    r.outcome = "crash";
+    r.reason = SignalName(obs.exit.code);
+    std::string last = LastLine(obs.stderr_tail);
+    if (!last.empty()) r.reason += ": " + last;
+  } else if (obs.exit.code != 0) {
+    r.outcome = "error";
+    r.reason = "exit code " + std::to_string(obs.exit.code);
+    std::string last = LastLine(obs.stderr_tail);
+    if (!last.empty()) r.reason += ": " + last;
+  } else {
+    r.outcome = "error";
+    r.reason = result_error.empty() ? "the worker exited 0 without writing result.json"
+                                    : "invalid result.json: " + result_error;
+  }
+}
+
+// Warnings from the result and from events, without duplicates, in order: linear in
+// their number (a hash set), each valid UTF-8 so that dump() cannot throw.
+std::string MergeWarnings(const std::string& result_warnings_json,
+                          const std::vector<std::string>& event_warnings) {
+  nlohmann::json w = nlohmann::json::parse(result_warnings_json, nullptr, false);
+  if (!w.is_array()) w = nlohmann::json::array();
+  nlohmann::json out = nlohmann::json::array();
+  std::unordered_set<std::string> seen;
+  auto add = [&](const std::string& msg) {
+    std::string text = StoredText(msg);
+    if (seen.insert(text).second) out.push_back(std::move(text));
+  };
+  for (const auto& msg : w) {
+    if (msg.is_string()) add(msg.get<std::string>());
+  }
+  for (const auto& msg : event_warnings) add(msg);
+  return out.dump();
+}
+
+}  // namespace
+
+store::AttemptResult Classify(const AttemptObservation& obs) {
   store::AttemptResult r;
   r.duration_s = obs.duration_s;
   r.stderr_tail = ValidUtf8(obs.stderr_tail);
@@ -324,66 +413,12 @@ store::AttemptResult Classify(const AttemptObservation& obs) {
       r.outcome = "interrupted";
       r.reason = "interrupted by the user";
       break;
-    case KillReason::kNone: {
-      std::string result_error;
-      if (obs.result_text) {
-        store::AttemptResult parsed = r;
-        result_error = ReadResult(*obs.result_text, &parsed);
-        if (result_error.empty()) {
-          r = std::move(parsed);
-          break;
-        }
-      }
-      if (obs.failure_event && obs.failure_event->is_object()) {
-        const auto& f = *obs.failure_event;
-        auto oc = f.contains("outcome") ? WorkerOutcome(f["outcome"]) : std::nullopt;
-        if (oc) {
-          r.outcome = std::string(OutcomeName(*oc));
-          if (f.contains("message") && f["message"].is_string()) {
-            r.reason = f["message"].get<std::string>();
-          }
-          break;
-        }
-      }
-      if (std::regex_search(obs.stderr_tail, kOom)) {
-        r.outcome = "oom";
-        r.reason = LineMatching(obs.stderr_tail, kOom);
-      } else if (std::regex_search(obs.stderr_tail, kCuda)) {
-        r.outcome = "cuda_error";
-        r.reason = LineMatching(obs.stderr_tail, kCuda);
-      } else if (obs.exit.signaled) {
-        r.outcome = "crash";
-        r.reason = SignalName(obs.exit.code);
-        std::string last = LastLine(obs.stderr_tail);
-        if (!last.empty()) r.reason += ": " + last;
-      } else if (obs.exit.code != 0) {
-        r.outcome = "error";
-        r.reason = "exit code " + std::to_string(obs.exit.code);
-        std::string last = LastLine(obs.stderr_tail);
-        if (!last.empty()) r.reason += ": " + last;
-      } else {
-        r.outcome = "error";
-        r.reason = result_error.empty() ? "the worker exited 0 without writing result.json"
-                                        : "invalid result.json: " + result_error;
-      }
-    }
+    case KillReason::kNone:
+      ClassifyWorkerEnd(obs, &r);
+      break;
   }
   r.reason = StoredText(r.reason);
-  // Warnings from the result and from events, without duplicates, in order: linear in
-  // their number (a hash set), each valid UTF-8 so that dump() cannot throw.
-  nlohmann::json w = nlohmann::json::parse(r.warnings_json, nullptr, false);
-  if (!w.is_array()) w = nlohmann::json::array();
-  nlohmann::json out = nlohmann::json::array();
-  std::unordered_set<std::string> seen;
-  auto add = [&](const std::string& msg) {
-    std::string text = StoredText(msg);
-    if (seen.insert(text).second) out.push_back(std::move(text));
-  };
-  for (const auto& msg : w) {
-    if (msg.is_string()) add(msg.get<std::string>());
-  }
-  for (const auto& msg : obs.event_warnings) add(msg);
-  r.warnings_json = out.dump();
+  r.warnings_json = MergeWarnings(r.warnings_json, obs.event_warnings);
   return r;
 }
 

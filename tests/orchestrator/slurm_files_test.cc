@@ -67,16 +67,19 @@ TEST(JudgeFromFiles, ALostJobsFilesSayWhatHappened) {
   EXPECT_EQ(v->result.exit_code, 0);
 }
 
-TEST(BatchScript, RecordsTheWaitStatusAndCapsTheLog) {
+TEST(BatchScript, RecordsTheWaitStatusAndCapsTheLogAndEvents) {
   BatchScript b;
   b.attempt_dirs = {"/r/a"};
   b.workers = {"/opt/w"};
   std::string s = RenderBatchScript(b);
   EXPECT_NE(s.find("[ -e abandoned ] && continue"), std::string::npos);
   EXPECT_NE(s.find("> slurm_started"), std::string::npos);
-  EXPECT_NE(s.find("\"$PERL\" -e \"$RUN_WORKER\" worker.log exit_status"), std::string::npos);
+  EXPECT_NE(s.find("\"$PERL\" -e \"$RUN_WORKER\" worker.log exit_status events.jsonl"),
+            std::string::npos);
   EXPECT_NE(s.find("\"signal \""), std::string::npos);
   EXPECT_NE(s.find("bytes of worker output dropped here"), std::string::npos);
+  // events.jsonl is capped too (L4; tests/slurm/fake_slurm_test.sh, case events_cap).
+  EXPECT_NE(s.find("bytes of worker events dropped here"), std::string::npos);
 }
 
 }  // namespace

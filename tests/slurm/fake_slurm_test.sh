@@ -6,7 +6,7 @@
 # asserts; the script exits 1 when any fails. Usage: fake_slurm_test.sh ORCH [CASE...]
 # Cases: name cancel_race packed_hung status_observes lost_no_sacct lost_files
 #        other_users_job killed_in_sbatch slow_sbatch_lease detach_replicates exit_codes log_cap
-#        worker_log_local
+#        events_cap worker_log_local
 set -u
 ORCH=$(realpath "${1:?usage: fake_slurm_test.sh ORCH [CASE...]}")
 shift
@@ -68,6 +68,18 @@ elif b == "spew":
     for _ in range(12 * 1024):
         sys.stdout.write(line)
     print("the last line", flush=True)
+elif b == "events_spew":  # 16 MiB of events in 4 bursts; the sizes it saw after each
+    pad = "p" * 1000
+    sizes = []
+    for _ in range(4):
+        for _ in range(4096):
+            emit("heartbeat", pad=pad)
+        time.sleep(1.5)
+        sizes.append(os.path.getsize(doc["events_path"]))
+    with open(cfg["x_sizes"], "w") as f:
+        f.write(" ".join(map(str, sizes)) + "\n")
+    emit("failure", outcome="blocked", message="the last event")
+    sys.exit(0)
 res = {"protocol": 1, "outcome": "ok", "metrics": {"ppl": 10.0},
        "samples": [{"repeat": 0, "warmup": 0, "latency_ms": [1.0, 1.1], "nll": [1, 1]}]}
 with open(doc["result_path"] + ".tmp", "w") as f:
@@ -246,6 +258,31 @@ case_log_cap() {  # L4: worker.log capped under SLURM as locally
   check "orch show gives a SLURM attempt's log tail" "grep -q '^the last line' show.log" "$(tail -5 show.log)"
 }
 
+case_events_cap() {  # L4: events.jsonl capped under SLURM; the outcome as locally
+  begin events_cap
+  spec events "timeout: 60, heartbeat_timeout: 60" "  - id: A
+    matrix: {x_behavior: [events_spew], x_sizes: [\"$T/sizes\"]}"
+  timeout 90 "$ORCH" run spec.yaml --db "$DB" --executor slurm > run.log 2>&1; rc=$?
+  check "run exits 0" "[ $rc = 0 ]" "exit $rc: $(tail -3 run.log)"
+  local ev; ev=$(ls results/runs/*/attempt-1/events.jsonl)
+  local size; size=$(stat -c %s "$ev")
+  check "events.jsonl at most 1 + 4 MiB and a marker after the worker" "[ $size -le 5243904 ]" "$size bytes"
+  check "never more than 1 + 2 x 4 MiB (and a second) while it ran" \
+    "[ \"\$(tr ' ' '\n' < sizes | sort -n | tail -1)\" -lt 10000000 ]" "sizes after each burst: $(cat sizes)"
+  check "the head is kept" "head -1 '$ev' | grep -q '\"started\"'"
+  check "one line says what was dropped" "[ \"\$(grep -c 'bytes of worker events dropped here' '$ev')\" = 1 ]"
+  check "every line is a whole JSON object" \
+    "python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' '$ev'"
+  check "the last event (the failure) decides: blocked, as the worker said" \
+    "[ \"\$(q 'SELECT outcome, reason FROM attempts')\" = 'blocked|the last event' ]" "$(q 'SELECT outcome, reason FROM attempts')"
+  check "the attempt's warnings say events were dropped" \
+    "q 'SELECT warnings_json FROM attempts' | grep -q 'bytes of worker events dropped here'" "$(q 'SELECT warnings_json FROM attempts')"
+  timeout 60 "$ORCH" run spec.yaml --db "$T/local.db" > local.log 2>&1
+  check "the same outcome as the local executor" \
+    "[ \"\$(sqlite3 local.db 'SELECT outcome, reason FROM attempts')\" = 'blocked|the last event' ]" \
+    "$(sqlite3 local.db 'SELECT outcome, reason FROM attempts')"
+}
+
 case_worker_log_local() {  # F7: worker.log replaced by a FIFO or a link to /dev/zero
   begin worker_log_local
   for kind in fifo_log zero_log; do
@@ -270,7 +307,7 @@ case_worker_log_local() {  # F7: worker.log replaced by a FIFO or a link to /dev
     "[ \"\$(sqlite3 -cmd '.timeout 10000' '$T/slurm_zero/orch.db' 'SELECT state, outcome FROM trials')\" = 'done|error' ]"
 }
 
-ALL="name cancel_race packed_hung status_observes lost_no_sacct lost_files other_users_job killed_in_sbatch slow_sbatch_lease detach_replicates exit_codes log_cap worker_log_local"
+ALL="name cancel_race packed_hung status_observes lost_no_sacct lost_files other_users_job killed_in_sbatch slow_sbatch_lease detach_replicates exit_codes log_cap events_cap worker_log_local"
 for c in ${*:-$ALL}; do "case_$c"; done
 # Leftover fake tasks (sleeping workers of cancelled cases) are killed by their groups.
 for p in "$ROOT"/*/slurm/jobs/*/pgid; do [ -f "$p" ] && kill -KILL -- "-$(cat "$p")" 2>/dev/null; done

@@ -6,7 +6,7 @@
 
 #include "base/atomic_file.h"
 #include "base/sha256.h"
-#include "text/token_ids_file.h"
+#include "base/token_ids.h"
 #include "text/tokenizer.h"
 #include "test_support.h"
 

@@ -380,7 +380,7 @@ TEST(Cuda, PeakMemoryShowsQuantizedSavings) {
     t.token_ids = (dir / "ids").string();
     EventSink events("");
     TrialResult r = RunTrial(t, events);
-    EXPECT_EQ(r.outcome, Outcome::kOk) << quant << ": " << r.reason;
+    EXPECT_EQ(r.outcome, OutcomeClass::kOk) << quant << ": " << r.reason;
     Memory m;
     if (r.metrics.count("peak_alloc_bytes")) m.peak = r.metrics.at("peak_alloc_bytes");
     if (r.metrics.count("weight_bytes")) m.weights = r.metrics.at("weight_bytes");

@@ -104,25 +104,6 @@ TEST(WriteResultAtomically, WritesCompleteJsonAndNoTemporaries) {
   fs::remove_all(dir);
 }
 
-TEST(ReadTokenIds, LittleEndianInt32) {
-  fs::path p = TempDir() / "ids.bin";
-  {
-    std::ofstream out(p, std::ios::binary);
-    const unsigned char bytes[] = {1, 0, 0, 0, 0x34, 0x12, 0, 0};
-    out.write(reinterpret_cast<const char*>(bytes), sizeof(bytes));
-  }
-  std::vector<int32_t> ids;
-  std::string error;
-  ASSERT_TRUE(ReadTokenIds(p.string(), &ids, &error)) << error;
-  EXPECT_EQ(ids, (std::vector<int32_t>{1, 0x1234}));
-  {
-    std::ofstream out(p, std::ios::binary | std::ios::app);
-    out.put(7);
-  }
-  EXPECT_FALSE(ReadTokenIds(p.string(), &ids, &error));
-  EXPECT_NE(error.find("multiple of 4"), std::string::npos);
-}
-
 TEST(DecodeMetrics, WarmupExcludedFromLatencyNotFromPerplexity) {
   RepeatSamples s{0, 2, {100, 100, 1, 2, 3, 4, 5}, {1, 1, 1, 1, 1, 1, 3}};
   auto m = DecodeMetrics({s});

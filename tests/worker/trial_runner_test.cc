@@ -19,7 +19,7 @@ TEST(ResultFromException, OutOfMemoryIsOom) {
   c10::OutOfMemoryError e({__func__, __FILE__, __LINE__},
                           "CUDA out of memory. Tried to allocate 2 GiB\nmore");
   TrialResult r = ResultOf(e);
-  EXPECT_EQ(r.outcome, Outcome::kOom);
+  EXPECT_EQ(r.outcome, OutcomeClass::kOom);
   EXPECT_NE(r.reason.find("Tried to allocate"), std::string::npos);
   EXPECT_EQ(r.reason.find('\n'), std::string::npos);
 }
@@ -27,12 +27,12 @@ TEST(ResultFromException, OutOfMemoryIsOom) {
 TEST(ResultFromException, CudaErrorsAreCudaErrorOthersAreError) {
   TrialResult r =
       ResultOf(c10::Error({__func__, __FILE__, __LINE__}, "CUDA error: an illegal memory access"));
-  EXPECT_EQ(r.outcome, Outcome::kCudaError);
+  EXPECT_EQ(r.outcome, OutcomeClass::kCudaError);
   EXPECT_NE(r.reason.find("illegal memory access"), std::string::npos);
   r = ResultOf(c10::Error({__func__, __FILE__, __LINE__}, "shape mismatch"));
-  EXPECT_EQ(r.outcome, Outcome::kError);
+  EXPECT_EQ(r.outcome, OutcomeClass::kError);
   r = ResultOf(std::runtime_error("checkpoint has no tensor x"));
-  EXPECT_EQ(r.outcome, Outcome::kError);
+  EXPECT_EQ(r.outcome, OutcomeClass::kError);
   EXPECT_EQ(r.reason, "checkpoint has no tensor x");
 }
 
@@ -42,7 +42,7 @@ TEST(RunTrial, BadDeviceIsAnErrorWithFailureEvent) {
   t.config.tokens = 8;
   EventSink events("");
   TrialResult r = RunTrial(t, events);
-  EXPECT_EQ(r.outcome, Outcome::kError);
+  EXPECT_EQ(r.outcome, OutcomeClass::kError);
   EXPECT_NE(r.reason.find("tpu"), std::string::npos);
   EXPECT_EQ(r.environment["libtorch"], "2.11.0");
 }

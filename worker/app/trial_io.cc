@@ -1,13 +1,8 @@
 #include "worker/app/trial_io.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+
+#include "base/atomic_file.h"
 
 namespace orch::worker {
 namespace {
@@ -47,17 +42,48 @@ bool GetInt(const json& obj, const char* key, int64_t* out, std::string* error,
 // JSON has no NaN/inf: non-finite numbers are written as null, the reader's cue.
 json Number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
-bool WriteAll(int fd, const std::string& s) {
-  const char* p = s.data();
-  size_t left = s.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
+// trial.json's `config` object: every key the worker relies on, type- and range-checked;
+// false with *error naming the key.
+bool ParseConfig(const json& c, TrialConfig* out, std::string* error) {
+  const std::string w = "trial.json: config.";
+  TrialConfig& cfg = *out;
+  if (!GetString(c, "quant", &cfg.quant, error, w)) return false;
+  if (!GetString(c, "scope", &cfg.scope, error, w)) return false;
+  if (auto hit = c.find("quantize_head"); hit != c.end()) {
+    if (hit->is_boolean()) {
+      cfg.quantize_head = hit->get<bool>();
+    } else if (hit->is_string() && (*hit == "true" || *hit == "false")) {
+      cfg.quantize_head = *hit == "true";
+    } else {
+      *error = w + "quantize_head: expected true or false";
       return false;
     }
-    p += n;
-    left -= static_cast<size_t>(n);
+  }
+  if (!GetString(c, "dtype", &cfg.dtype, error, w)) return false;
+  if (!GetString(c, "compile", &cfg.compile, error, w)) return false;
+  if (!GetString(c, "mode", &cfg.mode, error, w)) return false;
+  if (!GetString(c, "device", &cfg.device, error, w)) return false;
+  if (!GetInt(c, "n_sink", &cfg.n_sink, error, w)) return false;
+  if (!GetInt(c, "tokens", &cfg.tokens, error, w)) return false;
+  if (!GetInt(c, "warmup", &cfg.warmup, error, w)) return false;
+  if (!GetInt(c, "repeats", &cfg.repeats, error, w)) return false;
+  if (!GetInt(c, "seed", &cfg.seed, error, w)) return false;
+  auto wit = c.find("window");
+  if (wit == c.end()) {
+    *error = w + "window: missing";
+    return false;
+  }
+  if (wit->is_string() && wit->get<std::string>() == "full") {
+    cfg.window.reset();
+  } else if (wit->is_number_integer() && wit->get<int64_t>() >= 0) {
+    cfg.window = wit->get<int64_t>();
+  } else {
+    *error = w + "window: expected a non-negative integer or \"full\"";
+    return false;
+  }
+  if (cfg.n_sink < 0 || cfg.tokens < 0 || cfg.warmup < 0 || cfg.repeats < 1) {
+    *error = w + "n_sink, tokens, warmup must be >= 0 and repeats >= 1";
+    return false;
   }
   return true;
 }
@@ -93,47 +119,7 @@ std::optional<Trial> ParseTrial(const std::string& text, std::string* error) {
     *error = "trial.json: config: missing or not an object";
     return std::nullopt;
   }
-  const json& c = *cit;
-  const std::string w = "trial.json: config.";
-  TrialConfig& cfg = t.config;
-  if (!GetString(c, "quant", &cfg.quant, error, w)) return std::nullopt;
-  if (!GetString(c, "scope", &cfg.scope, error, w)) return std::nullopt;
-  if (auto hit = c.find("quantize_head"); hit != c.end()) {
-    if (hit->is_boolean()) {
-      cfg.quantize_head = hit->get<bool>();
-    } else if (hit->is_string() && (*hit == "true" || *hit == "false")) {
-      cfg.quantize_head = *hit == "true";
-    } else {
-      *error = w + "quantize_head: expected true or false";
-      return std::nullopt;
-    }
-  }
-  if (!GetString(c, "dtype", &cfg.dtype, error, w)) return std::nullopt;
-  if (!GetString(c, "compile", &cfg.compile, error, w)) return std::nullopt;
-  if (!GetString(c, "mode", &cfg.mode, error, w)) return std::nullopt;
-  if (!GetString(c, "device", &cfg.device, error, w)) return std::nullopt;
-  if (!GetInt(c, "n_sink", &cfg.n_sink, error, w)) return std::nullopt;
-  if (!GetInt(c, "tokens", &cfg.tokens, error, w)) return std::nullopt;
-  if (!GetInt(c, "warmup", &cfg.warmup, error, w)) return std::nullopt;
-  if (!GetInt(c, "repeats", &cfg.repeats, error, w)) return std::nullopt;
-  if (!GetInt(c, "seed", &cfg.seed, error, w)) return std::nullopt;
-  auto wit = c.find("window");
-  if (wit == c.end()) {
-    *error = w + "window: missing";
-    return std::nullopt;
-  }
-  if (wit->is_string() && wit->get<std::string>() == "full") {
-    cfg.window.reset();
-  } else if (wit->is_number_integer() && wit->get<int64_t>() >= 0) {
-    cfg.window = wit->get<int64_t>();
-  } else {
-    *error = w + "window: expected a non-negative integer or \"full\"";
-    return std::nullopt;
-  }
-  if (cfg.n_sink < 0 || cfg.tokens < 0 || cfg.warmup < 0 || cfg.repeats < 1) {
-    *error = w + "n_sink, tokens, warmup must be >= 0 and repeats >= 1";
-    return std::nullopt;
-  }
+  if (!ParseConfig(*cit, &t.config, error)) return std::nullopt;
   if (auto iit = j.find("inputs"); iit != j.end() && iit->is_object()) {
     if (!GetString(*iit, "model", &t.model, error, "trial.json: inputs.", false))
       return std::nullopt;
@@ -144,32 +130,12 @@ std::optional<Trial> ParseTrial(const std::string& text, std::string* error) {
 }
 
 std::optional<Trial> ReadTrialFile(const std::string& path, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot read " + path + ": " + std::strerror(errno);
+  StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) {
+    *error = text.status().message();
     return std::nullopt;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseTrial(ss.str(), error);
-}
-
-const char* OutcomeName(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::kOk:
-      return "ok";
-    case Outcome::kNan:
-      return "nan";
-    case Outcome::kOom:
-      return "oom";
-    case Outcome::kCudaError:
-      return "cuda_error";
-    case Outcome::kBlocked:
-      return "blocked";
-    case Outcome::kError:
-      return "error";
-  }
-  return "error";
+  return ParseTrial(*text, error);
 }
 
 nlohmann::json ResultToJson(const TrialResult& r) {
@@ -190,56 +156,9 @@ nlohmann::json ResultToJson(const TrialResult& r) {
 }
 
 bool WriteResultAtomically(const std::string& path, const TrialResult& result, std::string* error) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const std::string text = ResultToJson(result).dump(1) + "\n";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    *error = "cannot create " + tmp + ": " + std::strerror(errno);
-    return false;
-  }
-  bool ok = WriteAll(fd, text) && ::fsync(fd) == 0;
-  int saved = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) saved = errno;
-    ::unlink(tmp.c_str());
-    *error = "cannot write " + path + ": " + std::strerror(saved);
-    return false;
-  }
-  // The rename is durable only once the directory entry is on disk.
-  std::string dir =
-      path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
-  if (dir.empty()) dir = ".";
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return true;
-}
-
-bool ReadTokenIds(const std::string& path, std::vector<int32_t>* ids, std::string* error) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) {
-    *error = "cannot read token ids " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  const std::streamoff size = in.tellg();
-  if (size % 4 != 0) {
-    *error = "token ids " + path + ": size " + std::to_string(size) + " is not a multiple of 4";
-    return false;
-  }
-  ids->resize(static_cast<size_t>(size / 4));
-  in.seekg(0);
-  std::vector<unsigned char> raw(static_cast<size_t>(size));
-  in.read(reinterpret_cast<char*>(raw.data()), size);
-  for (size_t i = 0; i < ids->size(); ++i) {
-    const unsigned char* b = &raw[4 * i];
-    (*ids)[i] = static_cast<int32_t>(
-        static_cast<uint32_t>(b[0]) | (static_cast<uint32_t>(b[1]) << 8) |
-        (static_cast<uint32_t>(b[2]) << 16) | (static_cast<uint32_t>(b[3]) << 24));
-  }
-  return true;
+  Status s = WriteFileAtomically(path, ResultToJson(result).dump(1) + "\n");
+  if (!s.ok()) *error = s.message();
+  return s.ok();
 }
 
 }  // namespace orch::worker

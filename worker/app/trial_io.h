@@ -1,6 +1,8 @@
 // Trial input (trial.json) and output (result.json) of docs/protocol.md, version 1.
 // ParseTrial validates everything the worker relies on and names the offending key;
-// WriteResultAtomically guarantees result.json is either complete or absent.
+// WriteResultAtomically guarantees result.json is either complete or absent. Outcome
+// names, the atomic write and the token-id file are orch's own (base/): one definition
+// for the orchestrator and the worker.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "base/outcome.h"
 
 namespace orch::worker {
 
@@ -46,9 +50,6 @@ struct Trial {
 std::optional<Trial> ParseTrial(const std::string& json_text, std::string* error);
 std::optional<Trial> ReadTrialFile(const std::string& path, std::string* error);
 
-enum class Outcome { kOk, kNan, kOom, kCudaError, kBlocked, kError };
-const char* OutcomeName(Outcome outcome);
-
 struct RepeatSamples {
   int64_t repeat = 0;
   int64_t warmup = 0;
@@ -57,7 +58,9 @@ struct RepeatSamples {
 };
 
 struct TrialResult {
-  Outcome outcome = Outcome::kOk;
+  // What a worker may report itself: ok, nan, oom, cuda_error, blocked or error (the
+  // other classes are the orchestrator's judgement, docs/protocol.md).
+  OutcomeClass outcome = OutcomeClass::kOk;
   std::string reason;
   std::map<std::string, double> metrics;
   std::vector<RepeatSamples> samples;
@@ -67,7 +70,7 @@ struct TrialResult {
 
   static TrialResult Blocked(std::string reason) {
     TrialResult r;
-    r.outcome = Outcome::kBlocked;
+    r.outcome = OutcomeClass::kBlocked;
     r.reason = std::move(reason);
     return r;
   }
@@ -75,12 +78,9 @@ struct TrialResult {
 
 nlohmann::json ResultToJson(const TrialResult& result);
 
-// Writes `path`.tmp.<pid>, fsyncs it, renames it over `path` and fsyncs the directory.
-// Returns false with *error set on any failure (the temporary file is removed).
+// Writes result.json with WriteFileAtomically (base/atomic_file.h: a temporary name,
+// fsync, rename, fsync of the directory). Returns false with *error set on any failure
+// (the temporary file is removed).
 bool WriteResultAtomically(const std::string& path, const TrialResult& result, std::string* error);
-
-// Reads a token-id file (little-endian int32, no header). Returns false with *error set
-// when the file is unreadable or its size is not a multiple of 4.
-bool ReadTokenIds(const std::string& path, std::vector<int32_t>* ids, std::string* error);
 
 }  // namespace orch::worker

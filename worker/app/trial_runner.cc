@@ -11,6 +11,7 @@
 #include <memory>
 #include <thread>
 
+#include "base/token_ids.h"
 #include "worker/app/build_id.h"
 #include "worker/backend/cuda_graph_step.h"
 #include "worker/modes/decode_loop.h"
@@ -33,7 +34,7 @@ double SecondsSince(Clock::time_point t0) {
 
 TrialResult Error(std::string reason) {
   TrialResult r;
-  r.outcome = Outcome::kError;
+  r.outcome = OutcomeClass::kError;
   r.reason = std::move(reason);
   return r;
 }
@@ -80,15 +81,22 @@ void FillMemory(TrialResult& r, at::Device device) {
     r.metrics["peak_reserved_bytes"] = static_cast<double>(m.peak_reserved_bytes);
 }
 
-TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTicker& ticker,
-                            at::Device device) {
-  const TrialConfig& c = trial.config;
-  TrialResult result;
-  FillEnvironment(result, device);
+// What validation settled before any weight is read: the parsed settings and the inputs.
+struct PreparedTrial {
+  at::ScalarType dtype = at::kFloat;
+  std::optional<QuantSpec> quant;
+  std::optional<ModelFiles> files;
+  std::optional<ModelConfig> config;
+  std::vector<int32_t> ids;
+};
 
-  // --- validation: everything that can be answered before reading weights -------------
+// --- validation: everything that can be answered before reading weights ---------------
+// The configuration alone: an early result (error, blocked) or nullopt with `p` filled.
+std::optional<TrialResult> CheckConfig(const TrialConfig& c, at::Device device,
+                                       PreparedTrial* p) {
   auto dtype = ParseDtype(c.dtype);
   if (!dtype) return Error("config.dtype '" + c.dtype + "' is not one of fp32, fp16, bf16");
+  p->dtype = *dtype;
   if (c.mode != "eval" && c.mode != "sanity" && c.mode != "profile")
     return Error("config.mode '" + c.mode + "' is not one of eval, sanity, profile");
   if (c.compile != "eager" && c.compile != "cuda_graph")
@@ -98,8 +106,8 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
   if (c.tokens < 2)
     return Error("config.tokens must be at least 2 (one step predicts the next token)");
   std::string why;
-  auto quant = ParseQuant(c.quant, &why);
-  if (!quant) return Error("config.quant: " + why);
+  p->quant = ParseQuant(c.quant, &why);
+  if (!p->quant) return Error("config.quant: " + why);
   if (std::string r = DeviceUnavailableReason(device); !r.empty()) return TrialResult::Blocked(r);
   if (c.compile == "cuda_graph") {
     if (std::string r = CudaGraphUnsupportedReason(device); !r.empty())
@@ -110,56 +118,49 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
   }
   if (std::string r = DtypeUnsupportedReason(device, *dtype, c.dtype); !r.empty())
     return TrialResult::Blocked(r);
+  return std::nullopt;
+}
 
-  auto files = LocateModel(trial.model, &why);
-  if (!files) return Error(why);
-  auto config = ReadModelConfig(files->config_path, &why);
-  if (!config) return Error(why);
-  std::vector<int32_t> ids;
+// The model's files and config and the token ids, checked against the configuration: an
+// early result or nullopt with `p` filled. A full-window run past the model's trained
+// positions is a warning (on `result` and as an event), not an error.
+std::optional<TrialResult> ReadInputs(const Trial& trial, EventSink& events, PreparedTrial* p,
+                                      TrialResult& result) {
+  const TrialConfig& c = trial.config;
+  std::string why;
+  p->files = LocateModel(trial.model, &why);
+  if (!p->files) return Error(why);
+  p->config = ReadModelConfig(p->files->config_path, &why);
+  if (!p->config) return Error(why);
   if (trial.token_ids.empty()) return Error("trial.json inputs.token_ids is absent");
-  if (!ReadTokenIds(trial.token_ids, &ids, &why)) return Error(why);
-  if (static_cast<int64_t>(ids.size()) < c.tokens)
-    return Error("token ids " + trial.token_ids + " hold " + std::to_string(ids.size()) +
+  StatusOr<std::vector<int32_t>> ids = ReadTokenIdsFile(trial.token_ids);
+  if (!ids.ok()) return Error(ids.status().message());
+  p->ids = std::move(ids).value();
+  if (static_cast<int64_t>(p->ids.size()) < c.tokens)
+    return Error("token ids " + trial.token_ids + " hold " + std::to_string(p->ids.size()) +
                  " ids; config.tokens is " + std::to_string(c.tokens));
-  for (int64_t i = 0; i < c.tokens; ++i)
-    if (ids[static_cast<size_t>(i)] < 0 || ids[static_cast<size_t>(i)] >= config->vocab_size)
-      return Error("token id " + std::to_string(ids[static_cast<size_t>(i)]) + " at index " +
-                   std::to_string(i) + " is outside the model's vocabulary (" +
-                   std::to_string(config->vocab_size) + ")");
-  if (!c.window && c.tokens > config->max_position_embeddings && c.mode != "sanity") {
+  for (int64_t i = 0; i < c.tokens; ++i) {
+    const int32_t id = p->ids[static_cast<size_t>(i)];
+    if (id < 0 || id >= p->config->vocab_size)
+      return Error("token id " + std::to_string(id) + " at index " + std::to_string(i) +
+                   " is outside the model's vocabulary (" +
+                   std::to_string(p->config->vocab_size) + ")");
+  }
+  if (!c.window && c.tokens > p->config->max_position_embeddings && c.mode != "sanity") {
     std::string w =
         "window=full with tokens=" + std::to_string(c.tokens) +
-        " > max_position_embeddings=" + std::to_string(config->max_position_embeddings) +
+        " > max_position_embeddings=" + std::to_string(p->config->max_position_embeddings) +
         ": the no-streaming baseline runs at positions it was not trained on";
     result.warnings.push_back(w);
     events.Warning(w);
   }
+  return std::nullopt;
+}
 
-  if (std::string r =
-          GptNeox::QuantizationUnsupportedReason(*config, device, *dtype, *quant, c.scope,
-                                                 c.quantize_head);
-      !r.empty()) {
-    TrialResult blocked = TrialResult::Blocked(r);
-    blocked.environment = result.environment;
-    return blocked;
-  }
-
-  // --- load, quantize ------------------------------------------------------------------
-  at::manual_seed(static_cast<uint64_t>(c.seed));
-  ResetPeakMemory(device);
-  events.Phase("load_model");
-  auto t0 = Clock::now();
-  std::unique_ptr<GptNeox> model;
-  {
-    std::unique_ptr<WeightSource> weights = OpenWeights(*files);
-    model = GptNeox::Load(*config, *weights, device, *dtype);
-  }
-  SynchronizeDevice(device);
-  result.metrics["load_s"] = SecondsSince(t0);
-
-  // Test hook (docs/worker.md, "GPU check"): ORCH_WORKER_TEST_FAULT=device_assert makes a
-  // CUDA trial launch a kernel that faults (an out-of-range index_select: device-side
-  // assert), so tools/gpu/run.sh can show that a real kernel fault ends `cuda_error`.
+// Test hook (docs/worker.md, "GPU check"): ORCH_WORKER_TEST_FAULT=device_assert makes a
+// CUDA trial launch a kernel that faults (an out-of-range index_select: device-side
+// assert), so tools/gpu/run.sh can show that a real kernel fault ends `cuda_error`.
+void MaybeInjectDeviceFault(at::Device device) {
   if (const char* f = std::getenv("ORCH_WORKER_TEST_FAULT");
       f && std::string(f) == "device_assert" && device.is_cuda()) {
     at::Tensor src = at::zeros({4}, at::TensorOptions().device(device));
@@ -168,6 +169,25 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
     (void)src.index_select(0, idx);
     SynchronizeDevice(device);
   }
+}
+
+// --- load, quantize ----------------------------------------------------------------------
+// The model in its final form (rotary positions prepared, quantized), with load_s,
+// prepare_s, quantize_s and weight_bytes in `result`.
+std::unique_ptr<GptNeox> LoadModel(const TrialConfig& c, const PreparedTrial& p,
+                                   at::Device device, EventSink& events, TrialResult& result) {
+  at::manual_seed(static_cast<uint64_t>(c.seed));
+  ResetPeakMemory(device);
+  events.Phase("load_model");
+  auto t0 = Clock::now();
+  std::unique_ptr<GptNeox> model;
+  {
+    std::unique_ptr<WeightSource> weights = OpenWeights(*p.files);
+    model = GptNeox::Load(*p.config, *weights, device, p.dtype);
+  }
+  SynchronizeDevice(device);
+  result.metrics["load_s"] = SecondsSince(t0);
+  MaybeInjectDeviceFault(device);
 
   events.Phase("prepare");
   t0 = Clock::now();
@@ -178,7 +198,7 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
 
   events.Phase("quantize");
   t0 = Clock::now();
-  model->Quantize(*quant, c.scope, c.quantize_head);
+  model->Quantize(*p.quant, c.scope, c.quantize_head);
   SynchronizeDevice(device);
   result.metrics["quantize_s"] = SecondsSince(t0);
   result.metrics["weight_bytes"] = static_cast<double>(model->WeightBytes());
@@ -186,38 +206,46 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
   // for a moment, which would hide what a quantized variant saves (GPU allocator peaks;
   // a CPU process's peak RSS cannot be reset and keeps the load).
   ResetPeakMemory(device);
+  return model;
+}
 
-  // --- run the mode --------------------------------------------------------------------
-  if (c.mode == "sanity") {
-    events.Phase("sanity");
-    const int64_t n =
-        std::min<int64_t>(c.tokens, std::max<int64_t>(config->max_position_embeddings, 2));
-    if (n < c.tokens) {
-      std::string w =
-          "sanity: forward capped at max_position_embeddings=" + std::to_string(n) + " tokens";
-      result.warnings.push_back(w);
-      events.Warning(w);
-    }
-    at::Tensor id_tensor = at::empty({n}, at::TensorOptions().dtype(at::kLong));
-    for (int64_t i = 0; i < n; ++i) id_tensor.data_ptr<int64_t>()[i] = ids[static_cast<size_t>(i)];
-    SanityReport s = RunSanity(*model, id_tensor.to(device));
-    result.metrics["tokens_evaluated"] = static_cast<double>(n - 1);
-    result.metrics["sanity_logits_finite"] = s.logits_finite ? 1 : 0;
-    result.metrics["sanity_loss_finite"] = s.loss_finite ? 1 : 0;
-    result.metrics["nll_mean"] = s.loss;
-    result.metrics["ppl"] = std::exp(s.loss);
-    FillMemory(result, device);
-    if (!s.first_nonfinite_module.empty()) result.details["nan_layer"] = s.first_nonfinite_module;
-    if (!s.logits_finite || !s.loss_finite) {
-      result.outcome = Outcome::kNan;
-      if (s.first_nonfinite_token >= 0) result.details["nan_token"] = s.first_nonfinite_token;
-      result.reason =
-          "non-finite " + std::string(!s.logits_finite ? "logits" : "loss") +
-          (s.first_nonfinite_module.empty() ? "" : ", first at " + s.first_nonfinite_module);
-    }
-    return result;
+// --- run the mode ------------------------------------------------------------------------
+// mode=sanity: one forward over the first tokens (capped at the trained positions).
+void RunSanityMode(const TrialConfig& c, const PreparedTrial& p, GptNeox& model,
+                   at::Device device, EventSink& events, TrialResult& result) {
+  events.Phase("sanity");
+  const int64_t n =
+      std::min<int64_t>(c.tokens, std::max<int64_t>(p.config->max_position_embeddings, 2));
+  if (n < c.tokens) {
+    std::string w =
+        "sanity: forward capped at max_position_embeddings=" + std::to_string(n) + " tokens";
+    result.warnings.push_back(w);
+    events.Warning(w);
   }
+  at::Tensor id_tensor = at::empty({n}, at::TensorOptions().dtype(at::kLong));
+  for (int64_t i = 0; i < n; ++i) id_tensor.data_ptr<int64_t>()[i] = p.ids[static_cast<size_t>(i)];
+  SanityReport s = RunSanity(model, id_tensor.to(device));
+  result.metrics["tokens_evaluated"] = static_cast<double>(n - 1);
+  result.metrics["sanity_logits_finite"] = s.logits_finite ? 1 : 0;
+  result.metrics["sanity_loss_finite"] = s.loss_finite ? 1 : 0;
+  result.metrics["nll_mean"] = s.loss;
+  result.metrics["ppl"] = std::exp(s.loss);
+  FillMemory(result, device);
+  if (!s.first_nonfinite_module.empty()) result.details["nan_layer"] = s.first_nonfinite_module;
+  if (!s.logits_finite || !s.loss_finite) {
+    result.outcome = OutcomeClass::kNan;
+    if (s.first_nonfinite_token >= 0) result.details["nan_token"] = s.first_nonfinite_token;
+    result.reason =
+        "non-finite " + std::string(!s.logits_finite ? "logits" : "loss") +
+        (s.first_nonfinite_module.empty() ? "" : ", first at " + s.first_nonfinite_module);
+  }
+}
 
+// mode=eval or profile: the decode loop (docs/worker.md), its samples and metrics, and
+// for profile each section's share of a step.
+void RunDecodeMode(const TrialConfig& c, const PreparedTrial& p, GptNeox& model,
+                   at::Device device, EventSink& events, HeartbeatTicker& ticker,
+                   TrialResult& result) {
   DecodeOptions opt;
   opt.tokens = c.tokens;
   opt.warmup = c.warmup;
@@ -231,7 +259,7 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
   }
   opt.progress = [&ticker](int64_t step, int64_t total) { ticker.set_progress(step, total); };
   events.Phase("decode");
-  DecodeRun run = RunDecodeLoop(*model, ids, opt);
+  DecodeRun run = RunDecodeLoop(model, p.ids, opt);
 
   for (const auto& [k, v] : DecodeMetrics(run.samples)) result.metrics[k] = v;
   result.metrics["decode_total_s"] = run.decode_total_s;
@@ -254,10 +282,35 @@ TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTick
   result.samples = std::move(run.samples);
   FillMemory(result, device);
   if (run.non_finite) {
-    result.outcome = Outcome::kNan;
+    result.outcome = OutcomeClass::kNan;
     result.details["nan_token"] = run.nan_token;
     result.details["nan_repeat"] = run.nan_repeat;
     result.reason = "non-finite logits at decode step " + std::to_string(run.nan_token);
+  }
+}
+
+// Validation, load and quantize, then the mode. Exceptions (LibTorch's OOM and CUDA
+// errors among them) are the caller's: ResultFromException.
+TrialResult RunTrialOrThrow(const Trial& trial, EventSink& events, HeartbeatTicker& ticker,
+                            at::Device device) {
+  const TrialConfig& c = trial.config;
+  TrialResult result;
+  FillEnvironment(result, device);
+  PreparedTrial p;
+  if (auto early = CheckConfig(c, device, &p)) return *early;
+  if (auto early = ReadInputs(trial, events, &p, result)) return *early;
+  if (std::string r = GptNeox::QuantizationUnsupportedReason(*p.config, device, p.dtype,
+                                                             *p.quant, c.scope, c.quantize_head);
+      !r.empty()) {
+    TrialResult blocked = TrialResult::Blocked(r);
+    blocked.environment = result.environment;
+    return blocked;
+  }
+  std::unique_ptr<GptNeox> model = LoadModel(c, p, device, events, result);
+  if (c.mode == "sanity") {
+    RunSanityMode(c, p, *model, device, events, result);
+  } else {
+    RunDecodeMode(c, p, *model, device, events, ticker, result);
   }
   return result;
 }
@@ -282,11 +335,11 @@ TrialResult ResultFromException(std::exception_ptr e) {
   try {
     std::rethrow_exception(e);
   } catch (const c10::OutOfMemoryError& e) {
-    result.outcome = Outcome::kOom;
+    result.outcome = OutcomeClass::kOom;
     result.reason = e.what_without_backtrace();
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
-    result.outcome = IsCudaErrorMessage(msg) ? Outcome::kCudaError : Outcome::kError;
+    result.outcome = IsCudaErrorMessage(msg) ? OutcomeClass::kCudaError : OutcomeClass::kError;
     result.reason = msg;
   } catch (const std::exception& e) {
     result = Error(e.what());
@@ -322,7 +375,8 @@ TrialResult RunTrial(const Trial& trial, EventSink& events) {
   }
   // Results carry one-line reasons (protocol): keep the first line of long LibTorch messages.
   if (auto nl = result.reason.find('\n'); nl != std::string::npos) result.reason.resize(nl);
-  if (result.outcome != Outcome::kOk) events.Failure(OutcomeName(result.outcome), result.reason);
+  if (result.outcome != OutcomeClass::kOk)
+    events.Failure(std::string(OutcomeName(result.outcome)), result.reason);
   return result;
 }
 

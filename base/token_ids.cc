@@ -1,8 +1,8 @@
-#include "text/token_ids_file.h"
+#include "base/token_ids.h"
 
 #include "base/atomic_file.h"
 
-namespace orch::text {
+namespace orch {
 
 std::string EncodeTokenIds(std::span<const int32_t> ids) {
   std::string bytes(ids.size() * 4, '\0');
@@ -22,7 +22,7 @@ Status WriteTokenIdsFile(const std::string& path, std::span<const int32_t> ids) 
 
 StatusOr<std::vector<int32_t>> ReadTokenIdsFile(const std::string& path) {
   auto bytes = ReadFile(path);
-  if (!bytes.ok()) return bytes.status();
+  if (!bytes.ok()) return Status::Error("token-id file " + bytes.status().message());
   if (bytes->size() % 4 != 0) {
     return Status::Error("token-id file " + path + ": size " + std::to_string(bytes->size()) +
                          " is not a multiple of 4 (int32 ids)");
@@ -37,4 +37,4 @@ StatusOr<std::vector<int32_t>> ReadTokenIdsFile(const std::string& path) {
   return ids;
 }
 
-}  // namespace orch::text
+}  // namespace orch

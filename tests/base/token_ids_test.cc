@@ -1,13 +1,14 @@
-#include "text/token_ids_file.h"
+#include "base/token_ids.h"
 
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <fstream>
 
 #include "base/atomic_file.h"
-#include "test_support.h"
+#include "temp_dir.h"
 
-namespace orch::text {
+namespace orch {
 namespace {
 
 using testing::TempDir;
@@ -29,6 +30,20 @@ TEST(TokenIdsFile, IsLittleEndianInt32WithoutHeader) {
   EXPECT_EQ(*bytes, std::string("\x01\x00\x00\x00\x04\x03\x02\x01", 8));
 }
 
+// A file another program wrote (as the worker reads a cached dataset): little-endian
+// whatever the host's byte order.
+TEST(TokenIdsFile, ReadsBytesWrittenElsewhere) {
+  TempDir dir;
+  {
+    std::ofstream out(dir.Path("ids.bin"), std::ios::binary);
+    const unsigned char bytes[] = {1, 0, 0, 0, 0x34, 0x12, 0, 0, 0xff, 0xff, 0xff, 0xff};
+    out.write(reinterpret_cast<const char*>(bytes), sizeof(bytes));
+  }
+  auto read = ReadTokenIdsFile(dir.Path("ids.bin"));
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(*read, (std::vector<int32_t>{1, 0x1234, -1}));
+}
+
 TEST(TokenIdsFile, EmptyListIsAnEmptyFile) {
   TempDir dir;
   ASSERT_TRUE(WriteTokenIdsFile(dir.Path("e.ids"), {}).ok());
@@ -43,7 +58,17 @@ TEST(TokenIdsFile, SizeNotAMultipleOfFourIsAnErrorNamingThePath) {
   auto read = ReadTokenIdsFile(dir.Path("bad.ids"));
   ASSERT_FALSE(read.ok());
   EXPECT_NE(read.status().message().find(dir.Path("bad.ids")), std::string::npos);
+  EXPECT_NE(read.status().message().find("multiple of 4"), std::string::npos);
+}
+
+TEST(TokenIdsFile, MissingFileIsAnErrorNamingThePath) {
+  TempDir dir;
+  auto read = ReadTokenIdsFile(dir.Path("absent.ids"));
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.status().message().find("token-id file " + dir.Path("absent.ids")),
+            std::string::npos)
+      << read.status().message();
 }
 
 }  // namespace
-}  // namespace orch::text
+}  // namespace orch
