@@ -22,12 +22,12 @@ StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOp
   FactsOptions facts;
   facts.ppl_tolerance = opts.ppl_tolerance;
   facts.min_effect = opts.min_effect;
-  facts.bootstrap = opts.bootstrap;
-  if (facts.bootstrap.resamples < 1 || !(facts.bootstrap.confidence > 0) ||
-      !(facts.bootstrap.confidence < 1) || !(facts.ppl_tolerance >= 0) ||
+  facts.intervals = opts.intervals;
+  if (!(facts.intervals.confidence > 0) ||
+      !(facts.intervals.confidence < 1) || !(facts.ppl_tolerance >= 0) ||
       !(facts.min_effect >= 0 && facts.min_effect < 1)) {
     return Status::Error(
-        "report options: resamples >= 1, confidence in (0, 1), a non-negative PPL tolerance "
+        "report options: confidence in (0, 1), a non-negative PPL tolerance "
         "and a minimum effect in [0, 1) are required");
   }
   StatusOr<ReportModel> model = BuildModel(snapshot, facts);
@@ -70,7 +70,7 @@ StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOp
   PairingOptions pairing_opts;
   pairing_opts.key = opts.pair_key;
   pairing_opts.reference_value = opts.pair_reference;
-  pairing_opts.contrast = {opts.ppl_tolerance, opts.min_effect, opts.bootstrap.confidence};
+  pairing_opts.contrast = {opts.ppl_tolerance, opts.min_effect, opts.intervals.confidence};
   const std::optional<KeyPairing> pairing =
       opts.pair_key.empty() ? std::nullopt : PairOnKey(unique_cells, pairing_opts);
   for (size_t i = 0; i < model->studies.size(); ++i) {

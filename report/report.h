@@ -1,7 +1,7 @@
 // `orch report`: writes the failure report of one sweep from the database alone —
 // report.md, report.html (one self-contained page, html_writer.h), tables.tex, figures
 // (SVG + PDF, figures/figures.tex), snippet.md/.tex and provenance.json under `out_dir`. The same database and options give byte-identical
-// files (fixed bootstrap seed, no clock). Reads the store, writes files atomically;
+// files (no random draws, no clock). Reads the store, writes files atomically;
 // returns data and Status, prints nothing. One call at a time per Store (its rule).
 #pragma once
 
@@ -26,7 +26,7 @@ struct ReportOptions {
   std::string out_dir;
   double ppl_tolerance = 0.01;  // relative PPL change still called "stable"
   double min_effect = 0.02;     // relative TPOT change a faster/slower verdict needs
-  BootstrapOptions bootstrap;   // resamples, confidence, fixed seed
+  IntervalOptions intervals;    // confidence of every interval
   MapAxes map_axes;             // failure-map axes; empty: quant x window (failure_map.h)
   // The stack comparison: cells that differ only in this key; ratios against the cell
   // with `pair_reference` (else the key's first value in spec order).
