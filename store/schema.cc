@@ -1,12 +1,16 @@
 #include "store/schema.h"
 
+#include <sqlite3.h>
+
 #include <algorithm>
+#include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "store/claim_queue.h"
+#include "store/sample_blob.h"
 #include "store/statement.h"
-#include "store/store.h"
 
 namespace orch::store {
 namespace {
@@ -58,18 +62,57 @@ Status AddPlanColumnAndBuildPlans(sqlite3* db) {
   return BuildPlansFromMemberships(db);
 }
 
+// Step 6's C++: each attempt's sample rows become one blob (store/sample_blob.h), read
+// in primary-key order (attempt, repeat, index) with NULL as NaN, exactly as
+// Store::Samples read them; then the rows' table is dropped. Idempotent: a file without
+// the rows' table has nothing to convert.
+Status PackSampleRows(sqlite3* db) {
+  {
+    Statement has(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'samples'");
+    if (!has.Step()) return has.status("looking for the samples table");
+    if (has.Int(0) == 0) return Status::Ok();
+  }
+  Statement rows(db,
+                 "SELECT attempt_id, repeat, idx, latency_ms, nll, warmup FROM samples "
+                 "ORDER BY attempt_id, repeat, idx");
+  Statement put(db, "INSERT OR REPLACE INTO sample_blobs(attempt_id, data) VALUES(?1, ?2)");
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<Sample> samples;
+  int64_t attempt = 0;
+  auto flush = [&]() -> Status {
+    if (samples.empty()) return Status::Ok();
+    auto blob = EncodeSamples(std::move(samples));
+    samples.clear();
+    if (!blob.ok()) return blob.status().WithContext("attempt " + std::to_string(attempt));
+    put.Reset();
+    put.Bind(1, attempt).BindBlob(2, *blob);
+    return put.Run();
+  };
+  while (rows.Step()) {
+    if (rows.Int(0) != attempt) {
+      if (Status s = flush(); !s.ok()) return s;
+      attempt = rows.Int(0);
+    }
+    samples.push_back({static_cast<int>(rows.Int(1)), static_cast<int>(rows.Int(2)),
+                       rows.IsNull(3) ? nan : rows.Double(3), rows.IsNull(4) ? nan : rows.Double(4),
+                       rows.Int(5) != 0});
+  }
+  if (!rows.error().empty()) return rows.status("reading sample rows");
+  if (Status s = flush(); !s.ok()) return s;
+  return Exec(db, "DROP TABLE samples");
+}
+
 // Migration i (1-based) takes the schema from version i-1 to i: its SQL, then its C++
 // step (when the new tables need values SQL cannot compute), in one transaction. Never
 // edit a released migration: append a new one.
 struct Migration {
-  Migration(const char* sql_text, Status (*then_step)(sqlite3*) = nullptr)  // NOLINT
+  constexpr Migration(const char* sql_text, Status (*then_step)(sqlite3*) = nullptr)  // NOLINT
       : sql(sql_text), then(then_step) {}
   const char* sql;
   Status (*then)(sqlite3* db);
 };
 
-const std::vector<Migration>& Migrations() {
-  static const std::vector<Migration> kMigrations = {
+constexpr Migration kMigrations[] = {
       // 1: initial schema
       R"sql(
 CREATE TABLE sweeps(
@@ -210,9 +253,19 @@ CREATE INDEX IF NOT EXISTS claim_next ON claim_queue(plan_id, round, rank, pos)
 CREATE INDEX IF NOT EXISTS claim_queue_trial ON claim_queue(trial_key);
 )sql",
        AddPlanColumnAndBuildPlans},
-  };
-  return kMigrations;
-}
+      // 6: samples as one blob per attempt (store/sample_blob.h: float64, exact)
+      // instead of one row per token: 16 bytes a token instead of ~30 and one B-tree
+      // entry per attempt, so `orch report` reads a sweep's samples in one pass (issue
+      // 18). The rows of older files are converted bit for bit, then dropped.
+      {R"sql(
+CREATE TABLE IF NOT EXISTS sample_blobs(
+  attempt_id INTEGER PRIMARY KEY REFERENCES attempts(id),
+  data BLOB NOT NULL);
+)sql",
+       PackSampleRows},
+};
+static_assert(std::size(kMigrations) == kSchemaVersion,
+              "kSchemaVersion (schema.h) must be the number of migrations");
 
 StatusOr<int> PragmaInt(sqlite3* db, const char* pragma) {
   Statement st(db, std::string("PRAGMA ") + pragma);
@@ -269,8 +322,8 @@ Status MigrateTo(sqlite3* db, const std::string& path, int target) {
   int version = 0;
   Status s = CheckHeader(db, path, &version);
   if (!s.ok()) return s;
-  const auto& migrations = Migrations();
-  target = std::min(target, static_cast<int>(migrations.size()));
+  const auto& migrations = kMigrations;
+  target = std::min(target, static_cast<int>(std::size(migrations)));
   for (int v = version; v < target; ++v) {
     Transaction tx(db);
     if (!tx.begin_status().ok()) return tx.begin_status().WithContext(path);
