@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -37,6 +38,12 @@ struct ReportOptions {
 // Every output file: path relative to out_dir -> content. Pure: no store, no files.
 using ReportFiles = std::map<std::string, std::string>;
 StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOptions& opts);
+// The same files handed to `sink` one at a time as each is rendered, so a caller that
+// writes them out holds one at a time (with the SVGs report.html embeds); the first
+// error of `sink` stops the rendering and is returned.
+using ReportSink = std::function<Status(const std::string& path, std::string content)>;
+Status RenderReportTo(const SweepSnapshot& snapshot, const ReportOptions& opts,
+                      const ReportSink& sink);
 
 // LoadSnapshot + RenderReport, then writes each file atomically (creating directories).
 Status WriteReport(const store::Store& db, const ReportOptions& opts);
