@@ -256,11 +256,14 @@ CREATE INDEX IF NOT EXISTS claim_queue_trial ON claim_queue(trial_key);
       // 6: samples as one blob per attempt (store/sample_blob.h: float64, exact)
       // instead of one row per token: 16 bytes a token instead of ~30 and one B-tree
       // entry per attempt, so `orch report` reads a sweep's samples in one pass (issue
-      // 18). The rows of older files are converted bit for bit, then dropped.
+      // 18). The rows of older files are converted bit for bit, then dropped. And an
+      // index of ok attempts by trial: a trial's ok replicates (status, export, report,
+      // every claim) are counted in the index, without reading attempt rows.
       {R"sql(
 CREATE TABLE IF NOT EXISTS sample_blobs(
   attempt_id INTEGER PRIMARY KEY REFERENCES attempts(id),
   data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS attempts_ok ON attempts(trial_key) WHERE finished = 1 AND outcome = 'ok';
 )sql",
        PackSampleRows},
 };

@@ -99,8 +99,12 @@ StatusOr<std::vector<StudyCounts>> Store::Counts(int64_t sweep_id) const {
     out.back().study_id = id;
     return out.back();
   };
+  // One pass over the sweep's memberships: states, outcomes and replicate counts
+  // together (the ok replicates counted in the attempts_ok index, schema 6).
   Statement st(db_,
-               "SELECT m.study_id, m.in_spec, t.state, t.outcome, count(*) FROM memberships m "
+               "SELECT m.study_id, m.in_spec, t.state, t.outcome, count(*), sum(t.replicates), "
+               "sum(min(t.replicates, (SELECT count(*) FROM attempts o WHERE o.trial_key = "
+               "t.key AND o.finished = 1 AND o.outcome = 'ok'))) FROM memberships m "
                "JOIN trials t ON t.key = m.trial_key WHERE m.sweep_id = ?1 "
                "GROUP BY m.study_id, m.in_spec, t.state, t.outcome");
   st.Bind(1, sweep_id);
@@ -111,22 +115,12 @@ StatusOr<std::vector<StudyCounts>> Store::Counts(int64_t sweep_id) const {
       c.stale += n;
       return;
     }
+    c.replicates_total += st.Int(5);
+    c.replicates_ok += st.Int(6);
     std::string state = st.Text(2);
     if (state == "pending") c.pending += n;
     else if (state == "running") c.running += n;
     else c.done[st.Text(3)] += n;
-  });
-  if (!s.ok()) return s;
-  Statement rep(db_,
-                "SELECT m.study_id, sum(min(t.replicates, (SELECT count(*) FROM attempts o "
-                "WHERE o.trial_key = t.key AND o.finished = 1 AND o.outcome = 'ok'))), "
-                "sum(t.replicates) FROM memberships m JOIN trials t ON t.key = m.trial_key "
-                "WHERE m.sweep_id = ?1 AND m.in_spec = 1 GROUP BY m.study_id");
-  rep.Bind(1, sweep_id);
-  s = rep.ForEachRow("counting replicates", [&](const Statement& rep) {
-    StudyCounts& c = find(rep.Text(0));
-    c.replicates_ok = rep.Int(1);
-    c.replicates_total = rep.Int(2);
   });
   if (!s.ok()) return s;
   return out;
