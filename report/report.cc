@@ -71,10 +71,13 @@ std::optional<KeyPairing> Pairing(const ReportModel& model, const ReportOptions&
 
 }  // namespace
 
-Status RenderReportTo(const SweepSnapshot& snapshot, const ReportOptions& opts,
-                      const ReportSink& sink) {
+Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const ReportSink& sink) {
   StatusOr<ReportModel> model = CheckedModel(snapshot, opts);
   if (!model.ok()) return model.status();
+  // The latencies are in the model's statistics now; nothing after reads them.
+  for (auto& [key, attempts] : snapshot.attempts) {
+    for (AttemptData& a : attempts) std::vector<std::vector<double>>().swap(a.latencies);
+  }
   const std::vector<FigureNames> names = FigureNamesFor(*model);
   std::vector<std::optional<FailureMap>> maps(model->studies.size());
   for (size_t i = 0; i < model->studies.size(); ++i) {
@@ -132,7 +135,7 @@ Status WriteReport(const store::Store& db, const ReportOptions& opts) {
   if (!snapshot.ok()) return snapshot.status();
   namespace fs = std::filesystem;
   // Each file is written as soon as it is rendered: the report never holds them all.
-  return RenderReportTo(*snapshot, opts, [&](const std::string& rel, std::string content) {
+  return RenderReportTo(std::move(*snapshot), opts, [&](const std::string& rel, std::string content) {
     const fs::path path = fs::path(opts.out_dir) / rel;
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);

@@ -40,10 +40,10 @@ using ReportFiles = std::map<std::string, std::string>;
 StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOptions& opts);
 // The same files handed to `sink` one at a time as each is rendered, so a caller that
 // writes them out holds one at a time (with the SVGs report.html embeds); the first
-// error of `sink` stops the rendering and is returned.
+// error of `sink` stops the rendering and is returned. Takes the snapshot to drop its
+// latencies once the statistics are made (move it in to save the copy).
 using ReportSink = std::function<Status(const std::string& path, std::string content)>;
-Status RenderReportTo(const SweepSnapshot& snapshot, const ReportOptions& opts,
-                      const ReportSink& sink);
+Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const ReportSink& sink);
 
 // LoadSnapshot + RenderReport, then writes each file atomically (creating directories).
 Status WriteReport(const store::Store& db, const ReportOptions& opts);
