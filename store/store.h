@@ -166,8 +166,8 @@ class Store {
   // Its attempts, by trial key then number.
   Status ForEachAttempt(int64_t sweep_id,
                         const std::function<void(AttemptRecord&&)>& each) const;
-  // Their metrics (NaN: not finite), by attempt id then name; `final_only`: only those
-  // of each trial's final attempt.
+  // Their metrics (NaN: not finite), in no particular order (no sort: the callers key
+  // them by attempt); `final_only`: only those of each trial's final attempt.
   Status ForEachMetric(
       int64_t sweep_id, bool final_only,
       const std::function<void(int64_t attempt_id, const std::string& name, double value)>& each)

@@ -317,10 +317,10 @@ Status Store::ForEachMetric(
   Statement st(db_, final_only
                         ? std::string("SELECT m.attempt_id, m.name, m.value FROM trials t JOIN "
                                       "metrics m ON m.attempt_id = t.final_attempt_id WHERE "
-                                      "t.key IN ") + kSweepTrials + " ORDER BY m.attempt_id, m.name"
+                                      "t.key IN ") + kSweepTrials
                         : std::string("SELECT m.attempt_id, m.name, m.value FROM attempts a JOIN "
                                       "metrics m ON m.attempt_id = a.id WHERE a.trial_key IN ") +
-                              kSweepTrials + " ORDER BY m.attempt_id, m.name");
+                              kSweepTrials);
   st.Bind(1, sweep_id);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   return st.ForEachRow("reading the sweep's metrics", [&](const Statement& st) {
