@@ -109,6 +109,31 @@ SnapshotState SnapshotStateOf(const SweepSnapshot& snap) {
   return st;
 }
 
+namespace {
+
+// A study's table: per cell its index in the page's cells, its verdict code and, when
+// compared, the ratio with its interval.
+json StudyRows(const Study& s, const std::map<std::string, size_t>& index) {
+  json js;
+  js["id"] = s.id;
+  js["axes"] = s.varying;
+  json rows = json::array();
+  for (size_t i = 0; i < s.cells.size(); ++i) {
+    const Comparison& cmp = s.comparisons[i];
+    json row = {index.at(s.cells[i].key), VerdictCode(s, i)};
+    if (s.cells[i].ok() && cmp.ratio) {
+      row.push_back(Rounded(*cmp.ratio, 3));
+      row.push_back(Rounded(cmp.ratio_ci.lo, 3));
+      row.push_back(Rounded(cmp.ratio_ci.hi, 3));
+    }
+    rows.push_back(std::move(row));
+  }
+  js["rows"] = std::move(rows);
+  return js;
+}
+
+}  // namespace
+
 std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
   // Unique trials in first-seen order; the config fields shared by all of them go once.
   std::vector<const Cell*> cells;
@@ -159,24 +184,7 @@ std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
                   j.dump(-1, ' ', false, json::error_handler_t::replace);
   }
   json studies = json::array();
-  for (const Study& s : model.studies) {
-    json js;
-    js["id"] = s.id;
-    js["axes"] = s.varying;
-    json rows = json::array();
-    for (size_t i = 0; i < s.cells.size(); ++i) {
-      const Comparison& cmp = s.comparisons[i];
-      json row = {index.at(s.cells[i].key), VerdictCode(s, i)};
-      if (s.cells[i].ok() && cmp.ratio) {
-        row.push_back(Rounded(*cmp.ratio, 3));
-        row.push_back(Rounded(cmp.ratio_ci.lo, 3));
-        row.push_back(Rounded(cmp.ratio_ci.hi, 3));
-      }
-      rows.push_back(std::move(row));
-    }
-    js["rows"] = std::move(rows);
-    studies.push_back(std::move(js));
-  }
+  for (const Study& s : model.studies) studies.push_back(StudyRows(s, index));
   const SnapshotState st = SnapshotStateOf(snap);
   json out;
   out["sweep"] = model.sweep.name;
