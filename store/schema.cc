@@ -63,42 +63,48 @@ Status AddPlanColumnAndBuildPlans(sqlite3* db) {
 }
 
 // Step 6's C++: each attempt's sample rows become one blob (store/sample_blob.h), read
-// in primary-key order (attempt, repeat, index) with NULL as NaN, exactly as
-// Store::Samples read them; then the rows' table is dropped. Idempotent: a file without
-// the rows' table has nothing to convert.
+// in primary-key order (repeat, index) with NULL as NaN, exactly as Store::Samples read
+// them. Each attempt's rows are deleted as its blob is written, so the pages they free
+// hold the next blobs and the file does not grow by the blobs' size; then the emptied
+// table is dropped. Idempotent: a file without the rows' table has nothing to convert.
 Status PackSampleRows(sqlite3* db) {
   {
     Statement has(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'samples'");
     if (!has.Step()) return has.status("looking for the samples table");
     if (has.Int(0) == 0) return Status::Ok();
   }
+  std::vector<int64_t> attempts;
+  {
+    Statement ids(db, "SELECT DISTINCT attempt_id FROM samples ORDER BY attempt_id");
+    Status s = ids.ForEachRow("listing attempts with samples",
+                              [&](const Statement& st) { attempts.push_back(st.Int(0)); });
+    if (!s.ok()) return s;
+  }
   Statement rows(db,
-                 "SELECT attempt_id, repeat, idx, latency_ms, nll, warmup FROM samples "
-                 "ORDER BY attempt_id, repeat, idx");
+                 "SELECT repeat, idx, latency_ms, nll, warmup FROM samples WHERE attempt_id = ?1 "
+                 "ORDER BY repeat, idx");
   Statement put(db, "INSERT OR REPLACE INTO sample_blobs(attempt_id, data) VALUES(?1, ?2)");
+  Statement drop(db, "DELETE FROM samples WHERE attempt_id = ?1");
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  std::vector<Sample> samples;
-  int64_t attempt = 0;
-  auto flush = [&]() -> Status {
-    if (samples.empty()) return Status::Ok();
+  for (int64_t attempt : attempts) {
+    std::vector<Sample> samples;
+    rows.Reset();
+    rows.Bind(1, attempt);
+    Status s = rows.ForEachRow("reading sample rows", [&](const Statement& st) {
+      samples.push_back({static_cast<int>(st.Int(0)), static_cast<int>(st.Int(1)),
+                         st.IsNull(2) ? nan : st.Double(2), st.IsNull(3) ? nan : st.Double(3),
+                         st.Int(4) != 0});
+    });
+    if (!s.ok()) return s;
     auto blob = EncodeSamples(std::move(samples));
-    samples.clear();
     if (!blob.ok()) return blob.status().WithContext("attempt " + std::to_string(attempt));
     put.Reset();
     put.Bind(1, attempt).BindBlob(2, *blob);
-    return put.Run();
-  };
-  while (rows.Step()) {
-    if (rows.Int(0) != attempt) {
-      if (Status s = flush(); !s.ok()) return s;
-      attempt = rows.Int(0);
-    }
-    samples.push_back({static_cast<int>(rows.Int(1)), static_cast<int>(rows.Int(2)),
-                       rows.IsNull(3) ? nan : rows.Double(3), rows.IsNull(4) ? nan : rows.Double(4),
-                       rows.Int(5) != 0});
+    if (s = put.Run(); !s.ok()) return s;
+    drop.Reset();
+    drop.Bind(1, attempt);
+    if (s = drop.Run(); !s.ok()) return s;
   }
-  if (!rows.error().empty()) return rows.status("reading sample rows");
-  if (Status s = flush(); !s.ok()) return s;
   return Exec(db, "DROP TABLE samples");
 }
 
