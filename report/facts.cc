@@ -88,15 +88,24 @@ bool StartsWith(const std::string& s, const std::string& p) { return s.rfind(p, 
 
 std::string ShortKey(const std::string& key) { return key.substr(0, kShortKey); }
 
+// Each run's provenance, parsed once (a sweep has a few runs and many cells).
+using RunProvenance = std::map<int64_t, json>;
+RunProvenance ParseRunProvenance(const SweepSnapshot& snap) {
+  RunProvenance out;
+  for (const auto& [id, run] : snap.runs) {
+    json prov = ParseOr(run.provenance_json, json::object());
+    out.emplace(id, prov.is_object() ? std::move(prov) : json::object());
+  }
+  return out;
+}
+
 Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attempt,
-                    const SweepSnapshot& snap) {
+                    const RunProvenance& runs) {
   Platform p;
   const json env = ParseOr(attempt.environment_json, json::object());
-  json prov = json::object();
-  if (auto it = snap.runs.find(attempt.run_id); it != snap.runs.end()) {
-    prov = ParseOr(it->second.provenance_json, json::object());
-  }
-  if (!prov.is_object()) prov = json::object();
+  static const json kNone = json::object();
+  auto run = runs.find(attempt.run_id);
+  const json& prov = run != runs.end() ? run->second : kNone;
   const std::string device_name = env.is_object() ? StringField(env, "device_name") : "";
   const bool gpu = StartsWith(config.device, "cuda");
   if (!device_name.empty()) {
@@ -134,7 +143,7 @@ Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attemp
 }
 
 StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& snap,
-                         const FactsOptions& opts) {
+                         const RunProvenance& runs, const FactsOptions& opts) {
   Cell cell;
   cell.key = trial.key;
   cell.short_key = ShortKey(trial.key);
@@ -172,7 +181,7 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
   const store::AttemptRecord& rec = final_attempt->record;
   cell.metrics = final_attempt->metrics;
   cell.run_id = rec.run_id;
-  cell.platform = PlatformOf(cell.config, rec, snap);
+  cell.platform = PlatformOf(cell.config, rec, runs);
   cell.worker_environment_json = ParseOr(rec.environment_json, json::object()).dump();
   if (cell.reason.empty()) cell.reason = rec.reason;
   cell.error_line = FirstErrorLine(rec.stderr_tail);
@@ -361,10 +370,11 @@ StatusOr<std::map<std::string, Cell>> BuildCells(const SweepSnapshot& snap,
   // Cells are independent (parsing their JSON is most of the work), so building them on
   // several threads changes no output bit.
   std::vector<std::optional<StatusOr<Cell>>> built(to_build.size());
+  const RunProvenance runs = ParseRunProvenance(snap);
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < to_build.size(); i = next++) {
-      built[i].emplace(BuildCell(*to_build[i], snap, opts));
+      built[i].emplace(BuildCell(*to_build[i], snap, runs, opts));
     }
   };
   const size_t n_threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
