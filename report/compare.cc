@@ -22,12 +22,11 @@ std::vector<Cell> UniqueCells(const ReportModel& model) {
   return out;
 }
 
-StatusOr<ReportModel> Model(const SweepSnapshot& snap, const CompareOptions& opts, uint64_t seed) {
+StatusOr<ReportModel> Model(const SweepSnapshot& snap, const CompareOptions& opts) {
   FactsOptions f;
   f.ppl_tolerance = opts.contrast.ppl_tolerance;
   f.min_effect = opts.contrast.min_effect;
-  f.bootstrap = opts.bootstrap;
-  f.bootstrap.seed = seed;
+  f.intervals = opts.intervals;
   return BuildModel(snap, f);
 }
 
@@ -36,9 +35,9 @@ StatusOr<ReportModel> Model(const SweepSnapshot& snap, const CompareOptions& opt
 StatusOr<SweepComparison> CompareSweeps(const SweepSnapshot& first, const std::string& first_name,
                                         const SweepSnapshot& second, const std::string& second_name,
                                         const CompareOptions& opts) {
-  StatusOr<ReportModel> a = Model(first, opts, opts.bootstrap.seed);
+  StatusOr<ReportModel> a = Model(first, opts);
   if (!a.ok()) return a.status().WithContext(first_name);
-  StatusOr<ReportModel> b = Model(second, opts, DeriveSeed(opts.bootstrap.seed, "second sweep"));
+  StatusOr<ReportModel> b = Model(second, opts);
   if (!b.ok()) return b.status().WithContext(second_name);
 
   SweepComparison out;

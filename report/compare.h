@@ -20,7 +20,7 @@ struct CompareOptions {
   // Dropped from both configs before joining, besides ExecutionPolicyKeys().
   std::vector<std::string> ignored_keys;
   ContrastOptions contrast;
-  BootstrapOptions bootstrap;
+  IntervalOptions intervals;
 };
 
 struct SweepComparison {
@@ -38,9 +38,6 @@ struct SweepComparison {
   std::vector<std::string> first_hardware, second_hardware;  // measured cells' platforms
 };
 
-// The second sweep's cells are bootstrapped with the seed DeriveSeed(seed, "second
-// sweep") mixed with each key, so a trial present in both sweeps (same key) is not
-// resampled with the same indices on both sides.
 StatusOr<SweepComparison> CompareSweeps(const SweepSnapshot& first, const std::string& first_name,
                                         const SweepSnapshot& second, const std::string& second_name,
                                         const CompareOptions& opts);

@@ -88,15 +88,24 @@ bool StartsWith(const std::string& s, const std::string& p) { return s.rfind(p, 
 
 std::string ShortKey(const std::string& key) { return key.substr(0, kShortKey); }
 
+// Each run's provenance, parsed once (a sweep has a few runs and many cells).
+using RunProvenance = std::map<int64_t, json>;
+RunProvenance ParseRunProvenance(const SweepSnapshot& snap) {
+  RunProvenance out;
+  for (const auto& [id, run] : snap.runs) {
+    json prov = ParseOr(run.provenance_json, json::object());
+    out.emplace(id, prov.is_object() ? std::move(prov) : json::object());
+  }
+  return out;
+}
+
 Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attempt,
-                    const SweepSnapshot& snap) {
+                    const RunProvenance& runs) {
   Platform p;
   const json env = ParseOr(attempt.environment_json, json::object());
-  json prov = json::object();
-  if (auto it = snap.runs.find(attempt.run_id); it != snap.runs.end()) {
-    prov = ParseOr(it->second.provenance_json, json::object());
-  }
-  if (!prov.is_object()) prov = json::object();
+  static const json kNone = json::object();
+  auto run = runs.find(attempt.run_id);
+  const json& prov = run != runs.end() ? run->second : kNone;
   const std::string device_name = env.is_object() ? StringField(env, "device_name") : "";
   const bool gpu = StartsWith(config.device, "cuda");
   if (!device_name.empty()) {
@@ -134,7 +143,7 @@ Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attemp
 }
 
 StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& snap,
-                         const FactsOptions& opts) {
+                         const RunProvenance& runs, const FactsOptions& opts) {
   Cell cell;
   cell.key = trial.key;
   cell.short_key = ShortKey(trial.key);
@@ -172,7 +181,7 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
   const store::AttemptRecord& rec = final_attempt->record;
   cell.metrics = final_attempt->metrics;
   cell.run_id = rec.run_id;
-  cell.platform = PlatformOf(cell.config, rec, snap);
+  cell.platform = PlatformOf(cell.config, rec, runs);
   cell.worker_environment_json = ParseOr(rec.environment_json, json::object()).dump();
   if (cell.reason.empty()) cell.reason = rec.reason;
   cell.error_line = FirstErrorLine(rec.stderr_tail);
@@ -190,17 +199,13 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
   }
 
   if (cell.ok()) {
-    // Every ok replicate (a fresh worker process each) is a top-level unit of the
-    // two-level bootstrap; PPL is the first replicate's (snapshot.h).
+    // Every ok replicate (a fresh worker process each) is one unit of the replicate
+    // interval (stats.h); PPL is the first replicate's (snapshot.h).
     TrialReplicates reps = OkReplicates(snap, cell.key);
     cell.ppl = reps.ppl;
     cell.replicate_processes = reps.processes;
     for (std::string& w : reps.warnings) cell.warnings.push_back(std::move(w));
-    if (!reps.latencies.empty()) {
-      BootstrapOptions b = opts.bootstrap;
-      b.seed = DeriveSeed(opts.bootstrap.seed, cell.key);
-      cell.tpot = SummarizeReplicates(reps.latencies, b);
-    }
+    if (!reps.latencies.empty()) cell.tpot = SummarizeReplicates(reps.latencies, opts.intervals);
   }
   for (const char* m : {"peak_alloc_bytes", "peak_rss_bytes"}) {
     if (auto it = cell.metrics.find(m); it != cell.metrics.end() && std::isfinite(it->second)) {
@@ -248,12 +253,11 @@ Comparison CompareMeasurements(const Cell& cell, const Cell& baseline, double co
       // side it borrows the other side's spread, and no claim is made from it.
       c.ratio_ci = r->ci;
       c.speed = JudgeSpeed(c.ratio_ci, *c.ratio, min_effect, replicated);
-    } else if (cell.tpot->bootstrap_medians.size() == baseline.tpot->bootstrap_medians.size() &&
-               !baseline.tpot->bootstrap_medians.empty()) {
-      // One replicate each: the token bootstraps (each cell seeded by its key) paired by
-      // draw index, within-run spread only.
-      c.ratio_ci = RatioInterval(cell.tpot->bootstrap_medians, baseline.tpot->bootstrap_medians,
-                                 confidence);
+    } else if (cell.tpot->ratio_part && baseline.tpot->ratio_part &&
+               cell.tpot->confidence == confidence && baseline.tpot->confidence == confidence) {
+      // One replicate each: the two order-statistic intervals at sqrt(confidence),
+      // divided (stats.h): within-run spread only, conservative.
+      c.ratio_ci = OrderStatisticRatioCi(*cell.tpot->ratio_part, *baseline.tpot->ratio_part);
       c.speed = JudgeSpeed(c.ratio_ci, *c.ratio, min_effect, replicated);
     } else {
       c.ratio.reset();
@@ -307,7 +311,7 @@ Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& o
                             : "different build (" + a.build + " vs " + b.build + ")";
     return c;
   }
-  return CompareMeasurements(cell, baseline, opts.bootstrap.confidence, opts.min_effect,
+  return CompareMeasurements(cell, baseline, opts.intervals.confidence, opts.min_effect,
                              opts.ppl_tolerance);
 }
 
@@ -347,14 +351,12 @@ std::optional<size_t> ChooseBaseline(const std::vector<Cell>& cells,
   return matches.front();
 }
 
-StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& opts) {
-  ReportModel model;
-  model.sweep = snap.sweep;
-  model.ppl_tolerance = opts.ppl_tolerance;
-  model.min_effect = opts.min_effect;
-  model.bootstrap = opts.bootstrap;
+namespace {
 
-  // Cells are computed once per key (a cell may belong to several studies).
+// Cells are computed once per key (a cell may belong to several studies); counts the
+// unfinished and stale cells into the model.
+StatusOr<std::map<std::string, Cell>> BuildCells(const SweepSnapshot& snap,
+                                                 const FactsOptions& opts, ReportModel* model) {
   std::set<std::string> unfinished, stale, in_spec;
   std::vector<const store::TrialRecord*> to_build;
   for (const store::TrialRecord& t : snap.trials) {
@@ -365,13 +367,14 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& 
     if (t.state != store::TrialState::kDone) unfinished.insert(t.key);
     if (in_spec.insert(t.key).second) to_build.push_back(&t);
   }
-  // The bootstrap dominates the report's run time; cells are independent (each seeded
-  // from its own key), so building them on several threads changes no output bit.
+  // Cells are independent (parsing their JSON is most of the work), so building them on
+  // several threads changes no output bit.
   std::vector<std::optional<StatusOr<Cell>>> built(to_build.size());
+  const RunProvenance runs = ParseRunProvenance(snap);
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < to_build.size(); i = next++) {
-      built[i].emplace(BuildCell(*to_build[i], snap, opts));
+      built[i].emplace(BuildCell(*to_build[i], snap, runs, opts));
     }
   };
   const size_t n_threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
@@ -385,40 +388,49 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& 
     if (!built[i]->ok()) return built[i]->status();
     cells.emplace(to_build[i]->key, std::move(**built[i]));
   }
-  model.unfinished = static_cast<int>(unfinished.size());
+  model->unfinished = static_cast<int>(unfinished.size());
   for (const std::string& k : in_spec) stale.erase(k);  // stale in one study, kept in another
-  model.stale = static_cast<int>(stale.size());
+  model->stale = static_cast<int>(stale.size());
+  return cells;
+}
 
-  for (const store::StudyRecord& sr : snap.studies) {
-    if (!sr.in_spec) continue;
-    Study s;
-    s.id = sr.id;
-    s.title = sr.title;
-    s.notes = sr.notes;
-    s.baseline_json = sr.baseline_json;
-    std::vector<std::pair<int, std::string>> members;
-    for (const store::TrialRecord& t : snap.trials) {
-      if (t.in_spec && t.study_id == sr.id) members.push_back({t.position, t.key});
-    }
-    std::stable_sort(members.begin(), members.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& m : members) s.cells.push_back(cells.at(m.second));
-    s.varying = VaryingFields(s.cells);
-    s.baseline = ChooseBaseline(s.cells, s.baseline_json, &s.baseline_how);
-    s.comparisons.resize(s.cells.size());
-    if (s.baseline) {
-      for (size_t i = 0; i < s.cells.size(); ++i) {
-        if (i != *s.baseline) s.comparisons[i] = Compare(s.cells[i], s.cells[*s.baseline], opts);
-      }
-    }
-    s.sensitivity = StudySensitivity(s.cells, opts.bootstrap.confidence, opts.min_effect);
-    for (size_t i = 0; i < s.cells.size(); ++i)
-      s.observations.push_back(CellObservation(s, i, opts.ppl_tolerance, opts.min_effect));
-    s.baseline_line = BaselineLine(s);
-    model.studies.push_back(std::move(s));
+// One study: its cells in spec order (moved out of `cells` at their last use, copied
+// before), its baseline, comparisons, sensitivity and observations.
+Study BuildStudy(const store::StudyRecord& sr, const SweepSnapshot& snap,
+                 std::map<std::string, Cell>& cells, std::map<std::string, int>& uses_left,
+                 const FactsOptions& opts) {
+  Study s;
+  s.id = sr.id;
+  s.title = sr.title;
+  s.notes = sr.notes;
+  s.baseline_json = sr.baseline_json;
+  std::vector<std::pair<int, std::string>> members;
+  for (const store::TrialRecord& t : snap.trials) {
+    if (t.in_spec && t.study_id == sr.id) members.push_back({t.position, t.key});
   }
+  std::stable_sort(members.begin(), members.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& m : members) {
+    Cell& cell = cells.at(m.second);
+    s.cells.push_back(--uses_left[m.second] == 0 ? std::move(cell) : cell);
+  }
+  s.varying = VaryingFields(s.cells);
+  s.baseline = ChooseBaseline(s.cells, s.baseline_json, &s.baseline_how);
+  s.comparisons.resize(s.cells.size());
+  if (s.baseline) {
+    for (size_t i = 0; i < s.cells.size(); ++i) {
+      if (i != *s.baseline) s.comparisons[i] = Compare(s.cells[i], s.cells[*s.baseline], opts);
+    }
+  }
+  s.sensitivity = StudySensitivity(s.cells, opts.intervals.confidence, opts.min_effect);
+  for (size_t i = 0; i < s.cells.size(); ++i)
+    s.observations.push_back(CellObservation(s, i, opts.ppl_tolerance, opts.min_effect));
+  s.baseline_line = BaselineLine(s);
+  return s;
+}
 
-  // Context: recorded values in first-seen (spec) order; profile breakdowns.
+// Context: recorded values in first-seen (spec) order; profile breakdowns.
+void AddContext(ReportModel& model) {
   std::set<std::string> profiled;
   for (const Study& s : model.studies) {
     for (const Cell& c : s.cells) {
@@ -449,7 +461,6 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& 
       }
     }
   }
-
   if (model.hardware.empty()) {  // nothing measured: still say where it ran
     for (const Study& s : model.studies) {
       for (const Cell& c : s.cells) {
@@ -460,7 +471,9 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& 
       }
     }
   }
+}
 
+void AddConclusions(ReportModel& model, const FactsOptions& opts) {
   if (model.unfinished > 0) {
     model.conclusions.push_back(
         Prose().Text("The sweep is incomplete: " + std::to_string(model.unfinished) +
@@ -479,7 +492,31 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& 
                      " build configurations; only cells on the same hardware and build as their "
                      "baseline are compared."));
   }
+}
 
+}  // namespace
+
+StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& opts) {
+  ReportModel model;
+  model.sweep = snap.sweep;
+  model.ppl_tolerance = opts.ppl_tolerance;
+  model.min_effect = opts.min_effect;
+  model.intervals = opts.intervals;
+  StatusOr<std::map<std::string, Cell>> cells = BuildCells(snap, opts, &model);
+  if (!cells.ok()) return cells.status();
+  std::set<std::string> in_spec_studies;
+  for (const store::StudyRecord& sr : snap.studies) {
+    if (sr.in_spec) in_spec_studies.insert(sr.id);
+  }
+  std::map<std::string, int> uses_left;  // per key: in-spec study memberships
+  for (const store::TrialRecord& t : snap.trials) {
+    if (t.in_spec && in_spec_studies.count(t.study_id)) ++uses_left[t.key];
+  }
+  for (const store::StudyRecord& sr : snap.studies) {
+    if (sr.in_spec) model.studies.push_back(BuildStudy(sr, snap, *cells, uses_left, opts));
+  }
+  AddContext(model);
+  AddConclusions(model, opts);
   for (const auto& [id, run] : snap.runs) {
     model.runs.push_back({id, run.started_utc, run.finished_utc, run.exit_code,
                           ParseOr(run.provenance_json, json::object()).dump()});

@@ -3,7 +3,7 @@
 // its sensitivity, and the claims the data supports. Claims are conservative by construction: "slower"/"faster"
 // only when the ratio's CI excludes 1, "PPL stable" only within the stated tolerance,
 // and no comparison across different hardware or builds. Pure; callable from any
-// thread (BuildModel runs the per-cell bootstrap on its own short-lived threads).
+// thread (BuildModel builds the cells on its own short-lived threads).
 #pragma once
 
 #include <optional>
@@ -19,7 +19,7 @@ namespace orch::report {
 struct FactsOptions {
   double ppl_tolerance = 0.01;  // relative change still called "stable"
   double min_effect = 0.02;     // |ratio - 1| a faster/slower verdict must exceed
-  BootstrapOptions bootstrap;
+  IntervalOptions intervals;
 };
 
 StatusOr<ReportModel> BuildModel(const SweepSnapshot& snapshot, const FactsOptions& opts);

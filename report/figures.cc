@@ -80,7 +80,8 @@ DotPlot TpotPlot(const Study& s) {
     if (c.ok()) {
       if (c.tpot) {
         r.value = c.tpot->median;
-        r.ci = c.tpot->median_ci;
+        // An unbounded interval (fewer than 6 tokens at 95%, stats.h) draws no bar.
+        if (std::isfinite(c.tpot->median_ci.hi)) r.ci = c.tpot->median_ci;
         r.value_text = FormatMs(c.tpot->median) + " ms";
         if (r.baseline) p.reference = c.tpot->median;
       } else {

@@ -119,7 +119,7 @@ struct ReportModel {
   std::vector<Study> studies;
   double ppl_tolerance = 0.01;  // relative, for "PPL stable"
   double min_effect = 0.02;     // relative TPOT change a verdict needs (besides the CI)
-  BootstrapOptions bootstrap;
+  IntervalOptions intervals;
   // Context: distinct recorded values over all cells, in first-seen order.
   std::vector<std::string> hardware, builds, models, datasets, methods, dtypes, windows, tokens,
       compile_modes;

@@ -8,13 +8,20 @@
 namespace orch::report {
 
 std::optional<KeyPairing> PairOnKey(const std::vector<Cell>& cells, const PairingOptions& opts) {
+  std::vector<const Cell*> pointers;
+  for (const Cell& c : cells) pointers.push_back(&c);
+  return PairOnKey(pointers, opts);
+}
+
+std::optional<KeyPairing> PairOnKey(const std::vector<const Cell*>& cells,
+                                    const PairingOptions& opts) {
   KeyPairing out;
   out.key = opts.key;
   std::vector<const Cell*> carrying;
-  for (const Cell& c : cells) {
-    auto it = c.config.fields.find(opts.key);
-    if (it == c.config.fields.end()) continue;
-    carrying.push_back(&c);
+  for (const Cell* c : cells) {
+    auto it = c->config.fields.find(opts.key);
+    if (it == c->config.fields.end()) continue;
+    carrying.push_back(c);
     if (std::find(out.values.begin(), out.values.end(), it->second) == out.values.end())
       out.values.push_back(it->second);
   }

@@ -35,6 +35,8 @@ struct KeyPairing {
 
 // `cells`: each trial once, spec order. nullopt when fewer than two cells carry the key
 // with different values (nothing to pair: no section).
+std::optional<KeyPairing> PairOnKey(const std::vector<const Cell*>& cells,
+                                    const PairingOptions& opts);
 std::optional<KeyPairing> PairOnKey(const std::vector<Cell>& cells, const PairingOptions& opts);
 
 }  // namespace orch::report

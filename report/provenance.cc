@@ -14,6 +14,31 @@ json ParseOr(const std::string& text, json fallback) {
   return j.is_discarded() ? fallback : j;
 }
 
+json TrialJson(const Cell& c, const std::vector<std::string>& studies, const SweepSnapshot& snap) {
+  json t = {{"key", c.key},
+            {"studies", studies},
+            {"outcome", c.outcome},
+            {"config", ParseOr(c.config.json, json::object())}};
+  json attempts = json::array();
+  if (auto it = snap.attempts.find(c.key); it != snap.attempts.end()) {
+    for (const AttemptData& a : it->second) {
+      const store::AttemptRecord& r = a.record;
+      attempts.push_back({{"id", r.id},
+                          {"number", r.number},
+                          {"run_id", r.run_id},
+                          {"slot", r.slot},
+                          {"outcome", r.outcome},
+                          {"started_utc", r.started_utc},
+                          {"finished_utc", r.finished_utc},
+                          {"duration_s", r.duration_s},
+                          {"environment", ParseOr(r.environment_json, json::object())}});
+    }
+  }
+  t["attempts"] = std::move(attempts);
+  if (c.platform) t["platform"] = {{"hardware", c.platform->hardware}, {"build", c.platform->build}};
+  return t;
+}
+
 }  // namespace
 
 std::string RenderProvenanceJson(const SweepSnapshot& snap, const ReportModel& model) {
@@ -45,35 +70,25 @@ std::string RenderProvenanceJson(const SweepSnapshot& snap, const ReportModel& m
       studies_of[c.key].push_back(s.id);
     }
   }
-  json trials = json::array();
-  for (const Cell* c : cells) {
-    json t = {{"key", c->key},
-              {"studies", studies_of[c->key]},
-              {"outcome", c->outcome},
-              {"config", ParseOr(c->config.json, json::object())}};
-    json attempts = json::array();
-    if (auto it = snap.attempts.find(c->key); it != snap.attempts.end()) {
-      for (const AttemptData& a : it->second) {
-        const store::AttemptRecord& r = a.record;
-        attempts.push_back({{"id", r.id},
-                            {"number", r.number},
-                            {"run_id", r.run_id},
-                            {"slot", r.slot},
-                            {"outcome", r.outcome},
-                            {"started_utc", r.started_utc},
-                            {"finished_utc", r.finished_utc},
-                            {"duration_s", r.duration_s},
-                            {"environment", ParseOr(r.environment_json, json::object())}});
-      }
-    }
-    t["attempts"] = std::move(attempts);
-    if (c->platform)
-      t["platform"] = {{"hardware", c->platform->hardware}, {"build", c->platform->build}};
-    trials.push_back(std::move(t));
-  }
-  out["trials"] = std::move(trials);
   // Names and texts from the database may hold invalid UTF-8: replaced, never thrown on.
-  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  // The trials are dumped one at a time into the place `"trials"` takes among the sorted
+  // keys (before "version"), indented as a dump of the whole document would indent
+  // them: the same bytes, without the document of every trial in memory.
+  const std::string rest = out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  const size_t version = rest.rfind("  \"version\": ");  // the last key: found last
+  std::string trials = rest.substr(0, version) + "  \"trials\": [";
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const std::string one =
+        TrialJson(*cells[i], studies_of[cells[i]->key], snap)
+            .dump(2, ' ', false, json::error_handler_t::replace);
+    trials += i == 0 ? "\n    " : ",\n    ";
+    for (char ch : one) {
+      trials += ch;
+      if (ch == '\n') trials += "    ";
+    }
+  }
+  trials += cells.empty() ? "],\n" : "\n  ],\n";
+  return trials + rest.substr(version);
 }
 
 }  // namespace orch::report

@@ -18,16 +18,19 @@
 
 namespace orch::report {
 
-StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOptions& opts) {
+namespace {
+
+// The model, once the options are checked (and the map axes known to some cell).
+StatusOr<ReportModel> CheckedModel(const SweepSnapshot& snapshot, const ReportOptions& opts) {
   FactsOptions facts;
   facts.ppl_tolerance = opts.ppl_tolerance;
   facts.min_effect = opts.min_effect;
-  facts.bootstrap = opts.bootstrap;
-  if (facts.bootstrap.resamples < 1 || !(facts.bootstrap.confidence > 0) ||
-      !(facts.bootstrap.confidence < 1) || !(facts.ppl_tolerance >= 0) ||
+  facts.intervals = opts.intervals;
+  if (!(facts.intervals.confidence > 0) ||
+      !(facts.intervals.confidence < 1) || !(facts.ppl_tolerance >= 0) ||
       !(facts.min_effect >= 0 && facts.min_effect < 1)) {
     return Status::Error(
-        "report options: resamples >= 1, confidence in (0, 1), a non-negative PPL tolerance "
+        "report options: confidence in (0, 1), a non-negative PPL tolerance "
         "and a minimum effect in [0, 1) are required");
   }
   StatusOr<ReportModel> model = BuildModel(snapshot, facts);
@@ -47,55 +50,82 @@ StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOp
       (opts.map_axes.col.empty() || opts.map_axes.row == opts.map_axes.col)) {
     return Status::Error("--map-axes: two different config keys are needed (ROW,COLUMN)");
   }
+  return model;
+}
 
-  ReportFiles files;
-  const std::vector<FigureNames> names = FigureNamesFor(*model);
-  std::vector<std::optional<FailureMap>> maps(model->studies.size());
-  for (size_t i = 0; i < model->studies.size(); ++i) {
-    if (!WantsFailureMap(model->studies[i])) continue;
-    maps[i] = BuildFailureMap(model->studies[i], opts.map_axes);
-    files["figures/" + names[i].map + ".svg"] = RenderSvg(*maps[i]);
-    files["figures/" + names[i].map + ".pdf"] = RenderPdf(*maps[i]);
-  }
-  const DebuggingSteps debugging = BuildDebuggingSteps(*model, snapshot);
-  std::vector<Cell> unique_cells;
-  {
-    std::set<std::string> seen;
-    for (const Study& s : model->studies) {
-      for (const Cell& c : s.cells) {
-        if (seen.insert(c.key).second) unique_cells.push_back(c);
-      }
+std::optional<KeyPairing> Pairing(const ReportModel& model, const ReportOptions& opts) {
+  if (opts.pair_key.empty()) return std::nullopt;
+  std::vector<const Cell*> unique_cells;
+  std::set<std::string> seen;
+  for (const Study& s : model.studies) {
+    for (const Cell& c : s.cells) {
+      if (seen.insert(c.key).second) unique_cells.push_back(&c);
     }
   }
   PairingOptions pairing_opts;
   pairing_opts.key = opts.pair_key;
   pairing_opts.reference_value = opts.pair_reference;
-  pairing_opts.contrast = {opts.ppl_tolerance, opts.min_effect, opts.bootstrap.confidence};
-  const std::optional<KeyPairing> pairing =
-      opts.pair_key.empty() ? std::nullopt : PairOnKey(unique_cells, pairing_opts);
+  pairing_opts.contrast = {opts.ppl_tolerance, opts.min_effect, opts.intervals.confidence};
+  return PairOnKey(unique_cells, pairing_opts);
+}
+
+}  // namespace
+
+Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const ReportSink& sink) {
+  StatusOr<ReportModel> model = CheckedModel(snapshot, opts);
+  if (!model.ok()) return model.status();
+  // The latencies are in the model's statistics now; nothing after reads them.
+  for (auto& [key, attempts] : snapshot.attempts) {
+    for (AttemptData& a : attempts) std::vector<std::vector<double>>().swap(a.latencies);
+  }
+  const std::vector<FigureNames> names = FigureNamesFor(*model);
+  std::vector<std::optional<FailureMap>> maps(model->studies.size());
+  for (size_t i = 0; i < model->studies.size(); ++i) {
+    if (!WantsFailureMap(model->studies[i])) continue;
+    maps[i] = BuildFailureMap(model->studies[i], opts.map_axes);
+    if (Status s = sink("figures/" + names[i].map + ".svg", RenderSvg(*maps[i])); !s.ok()) return s;
+    if (Status s = sink("figures/" + names[i].map + ".pdf", RenderPdf(*maps[i])); !s.ok()) return s;
+  }
+  const DebuggingSteps debugging = BuildDebuggingSteps(*model, snapshot);
+  const std::optional<KeyPairing> pairing = Pairing(*model, opts);
+  HtmlInputs html{&*model, &snapshot, {}, {}, maps, &debugging, {}};
   for (size_t i = 0; i < model->studies.size(); ++i) {
     const DotPlot tpot = TpotPlot(model->studies[i]);
     const DotPlot ppl = PplPlot(model->studies[i]);
-    files["figures/" + names[i].tpot + ".svg"] = RenderSvg(tpot);
-    files["figures/" + names[i].tpot + ".pdf"] = RenderPdf(tpot);
-    files["figures/" + names[i].ppl + ".svg"] = RenderSvg(ppl);
-    files["figures/" + names[i].ppl + ".pdf"] = RenderPdf(ppl);
+    html.tpot_svg.push_back(RenderSvg(tpot));
+    html.ppl_svg.push_back(RenderSvg(ppl));
+    for (auto [path, text] : {std::pair{names[i].tpot + ".svg", html.tpot_svg.back()},
+                              std::pair{names[i].tpot + ".pdf", RenderPdf(tpot)},
+                              std::pair{names[i].ppl + ".svg", html.ppl_svg.back()},
+                              std::pair{names[i].ppl + ".pdf", RenderPdf(ppl)}}) {
+      if (Status s = sink("figures/" + path, std::move(text)); !s.ok()) return s;
+    }
   }
-  files["figures/figures.tex"] = RenderLatexFigures(*model, names, "figures", maps);
-  const std::vector<Prose> snippet = BuildSnippet(*model);
-  files["snippet.md"] = RenderSnippetMarkdown(snippet);
-  files["snippet.tex"] = RenderSnippetLatex(snippet);
-  files["tables.tex"] = RenderLatexTables(*model, maps, pairing ? &*pairing : nullptr);
-  files["provenance.json"] = RenderProvenanceJson(snapshot, *model);
-  MarkdownInputs md{&*model, names, files["snippet.md"], maps, &debugging,
+  html.snippet = BuildSnippet(*model);
+  const std::string snippet_md = RenderSnippetMarkdown(html.snippet);
+  MarkdownInputs md{&*model, names, snippet_md, maps, &debugging,
                     pairing ? &*pairing : nullptr};
-  files["report.md"] = RenderMarkdownReport(md);
-  HtmlInputs html{&*model, &snapshot, {}, {}, maps, &debugging, snippet};
-  for (const FigureNames& n : names) {
-    html.tpot_svg.push_back(files["figures/" + n.tpot + ".svg"]);
-    html.ppl_svg.push_back(files["figures/" + n.ppl + ".svg"]);
+  const std::pair<const char*, std::function<std::string()>> files[] = {
+      {"figures/figures.tex", [&] { return RenderLatexFigures(*model, names, "figures", maps); }},
+      {"snippet.md", [&] { return snippet_md; }},
+      {"snippet.tex", [&] { return RenderSnippetLatex(html.snippet); }},
+      {"tables.tex", [&] { return RenderLatexTables(*model, maps, pairing ? &*pairing : nullptr); }},
+      {"provenance.json", [&] { return RenderProvenanceJson(snapshot, *model); }},
+      {"report.md", [&] { return RenderMarkdownReport(md); }},
+      {"report.html", [&] { return RenderHtmlReport(html); }}};
+  for (const auto& [path, render] : files) {
+    if (Status s = sink(path, render()); !s.ok()) return s;
   }
-  files["report.html"] = RenderHtmlReport(html);
+  return Status::Ok();
+}
+
+StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOptions& opts) {
+  ReportFiles files;
+  Status s = RenderReportTo(snapshot, opts, [&](const std::string& path, std::string content) {
+    files[path] = std::move(content);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
   return files;
 }
 
@@ -103,20 +133,18 @@ Status WriteReport(const store::Store& db, const ReportOptions& opts) {
   if (opts.out_dir.empty()) return Status::Error("report: an output directory (--out) is required");
   StatusOr<SweepSnapshot> snapshot = LoadSnapshot(db, opts.sweep_name);
   if (!snapshot.ok()) return snapshot.status();
-  StatusOr<ReportFiles> files = RenderReport(*snapshot, opts);
-  if (!files.ok()) return files.status();
   namespace fs = std::filesystem;
-  for (const auto& [rel, content] : *files) {
+  // Each file is written as soon as it is rendered: the report never holds them all.
+  return RenderReportTo(std::move(*snapshot), opts, [&](const std::string& rel, std::string content) {
     const fs::path path = fs::path(opts.out_dir) / rel;
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
-    if (ec)
+    if (ec) {
       return Status::Error(path.parent_path().string() +
                            ": cannot create directory: " + ec.message());
-    Status s = WriteFileAtomically(path.string(), content);
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
+    }
+    return WriteFileAtomically(path.string(), content);
+  });
 }
 
 }  // namespace orch::report

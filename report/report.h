@@ -1,11 +1,12 @@
 // `orch report`: writes the failure report of one sweep from the database alone —
 // report.md, report.html (one self-contained page, html_writer.h), tables.tex, figures
 // (SVG + PDF, figures/figures.tex), snippet.md/.tex and provenance.json under `out_dir`. The same database and options give byte-identical
-// files (fixed bootstrap seed, no clock). Reads the store, writes files atomically;
+// files (no random draws, no clock). Reads the store, writes files atomically;
 // returns data and Status, prints nothing. One call at a time per Store (its rule).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -26,7 +27,7 @@ struct ReportOptions {
   std::string out_dir;
   double ppl_tolerance = 0.01;  // relative PPL change still called "stable"
   double min_effect = 0.02;     // relative TPOT change a faster/slower verdict needs
-  BootstrapOptions bootstrap;   // resamples, confidence, fixed seed
+  IntervalOptions intervals;    // confidence of every interval
   MapAxes map_axes;             // failure-map axes; empty: quant x window (failure_map.h)
   // The stack comparison: cells that differ only in this key; ratios against the cell
   // with `pair_reference` (else the key's first value in spec order).
@@ -37,6 +38,12 @@ struct ReportOptions {
 // Every output file: path relative to out_dir -> content. Pure: no store, no files.
 using ReportFiles = std::map<std::string, std::string>;
 StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOptions& opts);
+// The same files handed to `sink` one at a time as each is rendered, so a caller that
+// writes them out holds one at a time (with the SVGs report.html embeds); the first
+// error of `sink` stops the rendering and is returned. Takes the snapshot to drop its
+// latencies once the statistics are made (move it in to save the copy).
+using ReportSink = std::function<Status(const std::string& path, std::string content)>;
+Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const ReportSink& sink);
 
 // LoadSnapshot + RenderReport, then writes each file atomically (creating directories).
 Status WriteReport(const store::Store& db, const ReportOptions& opts);

@@ -3,10 +3,22 @@
 #include <cmath>
 #include <cstdio>
 #include <set>
+#include <unordered_map>
 
 #include "store/store.h"
 
 namespace orch::report {
+
+std::vector<std::vector<double>> LatencyRepeats(const std::vector<store::Sample>& samples) {
+  std::map<int, std::vector<double>> by_repeat;  // warm-up tokens measure compilation
+  for (const store::Sample& s : samples) {
+    if (!s.warmup && std::isfinite(s.latency_ms)) by_repeat[s.repeat].push_back(s.latency_ms);
+  }
+  std::vector<std::vector<double>> out;
+  out.reserve(by_repeat.size());
+  for (auto& [repeat, v] : by_repeat) out.push_back(std::move(v));
+  return out;
+}
 
 TrialReplicates OkReplicates(const SweepSnapshot& snap, const std::string& trial_key) {
   TrialReplicates out;
@@ -16,11 +28,7 @@ TrialReplicates OkReplicates(const SweepSnapshot& snap, const std::string& trial
   for (const AttemptData& a : it->second) {
     if (!a.record.finished || a.record.outcome != "ok") continue;
     ++out.processes;
-    std::map<int, std::vector<double>> by_repeat;  // warm-up tokens measure compilation
-    for (const store::Sample& s : a.samples) {
-      if (!s.warmup && std::isfinite(s.latency_ms)) by_repeat[s.repeat].push_back(s.latency_ms);
-    }
-    for (auto& [repeat, v] : by_repeat) out.latencies.push_back(std::move(v));
+    out.latencies.insert(out.latencies.end(), a.latencies.begin(), a.latencies.end());
     auto ppl = a.metrics.find("ppl");
     if (ppl == a.metrics.end() || !std::isfinite(ppl->second)) continue;
     if (!out.ppl) {
@@ -38,6 +46,40 @@ TrialReplicates OkReplicates(const SweepSnapshot& snap, const std::string& trial
   }
   return out;
 }
+
+namespace {
+
+// The sweep's attempts with their metrics and, for ok attempts, their latencies: three
+// streaming queries (store.h, "Whole-sweep reads"), each sample blob reduced to its
+// latencies as it is read.
+Status LoadAttempts(const store::Store& db, SweepSnapshot* snap) {
+  Status s = db.ForEachAttempt(snap->sweep.id, [&](store::AttemptRecord&& a) {
+    std::vector<AttemptData>& list = snap->attempts[a.trial_key];
+    list.emplace_back();
+    list.back().record = std::move(a);
+  });
+  if (!s.ok()) return s;
+  for (const store::TrialRecord& t : snap->trials) snap->attempts[t.key];  // none: empty list
+  std::unordered_map<int64_t, AttemptData*> by_id;
+  for (auto& [key, list] : snap->attempts) {
+    for (AttemptData& a : list) by_id[a.record.id] = &a;
+  }
+  s = db.ForEachMetric(snap->sweep.id, /*final_only=*/false,
+                       [&](int64_t id, const std::string& name, double value) {
+                         if (auto it = by_id.find(id); it != by_id.end()) {
+                           it->second->metrics[name] = value;
+                         }
+                       });
+  if (!s.ok()) return s;
+  return db.ForEachSamples(snap->sweep.id, /*ok_only=*/true,
+                           [&](int64_t id, std::vector<store::Sample>&& samples) {
+                             if (auto it = by_id.find(id); it != by_id.end()) {
+                               it->second->latencies = LatencyRepeats(samples);
+                             }
+                           });
+}
+
+}  // namespace
 
 StatusOr<SweepSnapshot> LoadSnapshot(const store::Store& db, const std::string& name) {
   SweepSnapshot snap;
@@ -75,24 +117,10 @@ StatusOr<SweepSnapshot> LoadSnapshot(const store::Store& db, const std::string& 
   auto trials = db.Trials(snap.sweep.id);
   if (!trials.ok()) return trials.status();
   snap.trials = std::move(*trials);
+  if (Status s = LoadAttempts(db, &snap); !s.ok()) return s;
   std::set<int64_t> run_ids;
-  for (const store::TrialRecord& t : snap.trials) {
-    if (snap.attempts.count(t.key)) continue;
-    std::vector<AttemptData>& list = snap.attempts[t.key];
-    auto attempts = db.Attempts(t.key);
-    if (!attempts.ok()) return attempts.status();
-    for (store::AttemptRecord& a : *attempts) {
-      AttemptData d;
-      auto metrics = db.Metrics(a.id);
-      if (!metrics.ok()) return metrics.status();
-      d.metrics = std::move(*metrics);
-      auto samples = db.Samples(a.id);
-      if (!samples.ok()) return samples.status();
-      d.samples = std::move(*samples);
-      run_ids.insert(a.run_id);
-      d.record = std::move(a);
-      list.push_back(std::move(d));
-    }
+  for (const auto& [key, list] : snap.attempts) {
+    for (const AttemptData& a : list) run_ids.insert(a.record.run_id);
   }
   for (int64_t id : run_ids) {
     auto run = db.FindRun(id);

@@ -1,8 +1,11 @@
 // SweepSnapshot: everything the report reads about one sweep, loaded from the store in
-// one pass (sweep, studies, trials, their attempts, metrics, samples and runs). The facts
-// are computed from this value alone, so they are tested without a database and the
-// report cannot depend on anything but recorded data. Loading reads only; one thread
-// per Store, as the Store requires.
+// one read transaction and a few streaming queries (sweep, studies, trials, their
+// attempts, metrics, the latencies of ok attempts, and runs). The facts are computed from
+// this value alone, so they are tested without a database and the report cannot depend
+// on anything but recorded data. Of the samples it keeps only what the statistics read:
+// the finite non-warm-up latencies of ok attempts (8 bytes a token, where a Sample row
+// takes 32), so a 100,000-trial sweep fits in memory (issue 18). Loading reads only;
+// one thread per Store, as the Store requires.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +26,15 @@ namespace orch::report {
 struct AttemptData {
   store::AttemptRecord record;
   std::map<std::string, double> metrics;
-  std::vector<store::Sample> samples;
+  // Ok attempts (LoadSnapshot reads no others'): the finite latencies of the
+  // non-warm-up tokens, one list per repeat in repeat order, tokens in index order
+  // (LatencyRepeats of the attempt's samples).
+  std::vector<std::vector<double>> latencies;
 };
+
+// What AttemptData keeps of an attempt's samples: warm-up tokens (they measure
+// compilation) and non-finite latencies dropped, one list per repeat that has any.
+std::vector<std::vector<double>> LatencyRepeats(const std::vector<store::Sample>& samples);
 
 struct SweepSnapshot {
   store::SweepRecord sweep;
@@ -40,7 +50,7 @@ struct SweepSnapshot {
 // fresh worker processes, each ok attempt is one replicate (repeat 0); a trial recorded
 // before that holds one ok attempt whose in-process repeats are the replicates.
 struct TrialReplicates {
-  std::vector<std::vector<double>> latencies;  // the two-level bootstrap's top level
+  std::vector<std::vector<double>> latencies;  // the replicate interval's units
   int processes = 0;                           // ok attempts (worker processes) behind them
   // PPL of the first ok replicate; replicates are deterministic, so a disagreement is
   // stated in `warnings`, not hidden.

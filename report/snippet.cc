@@ -24,43 +24,58 @@ std::string Ci(const Interval& ci) {
   return "[" + FormatRatio(ci.lo) + ", " + FormatRatio(ci.hi) + "]";
 }
 
-}  // namespace
-
-std::vector<Prose> BuildSnippet(const ReportModel& model) {
-  // A paragraph a paper can quote (under ~150 words): the question, the headline, the
-  // failures by class, one sentence of method. Per-cell detail stays in the tables.
-  std::vector<Prose> out;
+// The sweep's distinct cells, counted once each.
+struct CellTally {
   std::set<std::string> keys;
   std::set<int64_t> repeats;    // replicates as in-process repeats (older sweeps)
   std::set<int64_t> processes;  // replicates as fresh worker processes
   int ok = 0;
   std::map<std::string, int> failed;
+};
+
+CellTally TallyCells(const ReportModel& model) {
+  CellTally t;
   for (const Study& s : model.studies) {
     for (const Cell& c : s.cells) {
-      if (!keys.insert(c.key).second) continue;
+      if (!t.keys.insert(c.key).second) continue;
       if (c.ok()) {
-        ++ok;
+        ++t.ok;
         if (c.tpot && c.replicate_processes > 1) {
-          processes.insert(c.replicate_processes);
+          t.processes.insert(c.replicate_processes);
         } else if (c.tpot) {
-          repeats.insert(static_cast<int64_t>(c.tpot->replicates));
+          t.repeats.insert(static_cast<int64_t>(c.tpot->replicates));
         }
       } else if (c.outcome != "pending" && c.outcome != "running") {
-        ++failed[c.outcome];
+        ++t.failed[c.outcome];
       }
     }
   }
-  const std::string tol = "+/-" + FormatPercent(model.ppl_tolerance);
+  return t;
+}
 
+Prose Question(const ReportModel& model, const CellTally& t, const std::string& tol) {
   Prose question;
-  question.Text("We asked which of " + std::to_string(keys.size()) + " configurations");
+  question.Text("We asked which of " + std::to_string(t.keys.size()) + " configurations");
   if (!model.models.empty()) question.Text(" of ").User(JoinList(model.models));
   question.Text(" decode faster than their study's baseline while keeping perplexity within " +
                 tol + ".");
-  out.push_back(question);
+  return question;
+}
 
-  // Headline: the lowest ratio among cells judged faster with stable PPL; else the
-  // lowest ratio at stable PPL, to show how close the data came.
+void Evidence(Prose& p, const Study& s, size_t i) {
+  const Comparison& c = s.comparisons[i];
+  p.Append(CellLabelProse(s.cells[i], s.varying))
+      .Text(" in study ")
+      .User(s.id)
+      .Text(": " + FormatRatio(*c.ratio) + "x the baseline's median TPOT (95% CI " +
+            Ci(c.ratio_ci) + ", ")
+      .Key(s.cells[i].short_key)
+      .Text(")");
+}
+
+// Headline: the lowest ratio among cells judged faster with stable PPL; else the lowest
+// ratio at stable PPL, to show how close the data came.
+Prose Headline(const ReportModel& model, const std::string& tol) {
   const Study* best_study = nullptr;
   size_t best = 0;
   const Study* closest_study = nullptr;
@@ -84,26 +99,16 @@ std::vector<Prose> BuildSnippet(const ReportModel& model) {
       }
     }
   }
-  auto evidence = [](Prose& p, const Study& s, size_t i) {
-    const Comparison& c = s.comparisons[i];
-    p.Append(CellLabelProse(s.cells[i], s.varying))
-        .Text(" in study ")
-        .User(s.id)
-        .Text(": " + FormatRatio(*c.ratio) + "x the baseline's median TPOT (95% CI " +
-              Ci(c.ratio_ci) + ", ")
-        .Key(s.cells[i].short_key)
-        .Text(")");
-  };
   Prose headline;
   if (best_study) {
     headline.Text("The best speed-up at stable perplexity was ");
-    evidence(headline, *best_study, best);
+    Evidence(headline, *best_study, best);
     headline.Text(".");
   } else {
     headline.Text("No configuration was measurably faster than its baseline at stable perplexity");
     if (closest_study) {
       headline.Text("; the lowest ratio was ");
-      evidence(headline, *closest_study, closest);
+      Evidence(headline, *closest_study, closest);
     }
     headline.Text(".");
   }
@@ -118,15 +123,17 @@ std::vector<Prose> BuildSnippet(const ReportModel& model) {
                                    : " comparisons rest on one replicate and support") +
                   " no speed claim.");
   }
-  out.push_back(headline);
+  return headline;
+}
 
+Prose Failures(const ReportModel& model, const CellTally& t) {
   Prose failures;
-  failures.Text(std::to_string(ok) + " of " + std::to_string(keys.size()) +
+  failures.Text(std::to_string(t.ok) + " of " + std::to_string(t.keys.size()) +
                 " configurations produced measurements");
-  if (!failed.empty()) {
+  if (!t.failed.empty()) {
     int n_failed = 0;
     std::vector<std::string> parts;
-    for (const auto& [o, n] : failed) {
+    for (const auto& [o, n] : t.failed) {
       parts.push_back(o + " " + std::to_string(n));
       n_failed += n;
     }
@@ -134,8 +141,10 @@ std::vector<Prose> BuildSnippet(const ReportModel& model) {
   }
   if (model.unfinished > 0)
     failures.Text("; " + std::to_string(model.unfinished) + " were not run");
-  out.push_back(failures.Text("."));
+  return failures.Text(".");
+}
 
+Prose Method(const ReportModel& model, const CellTally& t) {
   Prose method;
   method.Text("TPOT is the median per-token latency");
   if (!model.tokens.empty()) method.Text(" over " + JoinList(model.tokens) + " decoded tokens");
@@ -144,28 +153,45 @@ std::vector<Prose> BuildSnippet(const ReportModel& model) {
     for (int64_t n : ns) r.push_back(std::to_string(n));
     return JoinList(r);
   };
-  if (!processes.empty()) {
+  if (!t.processes.empty()) {
     // The recorded claim order (store/claim_order.h): "interleaved" or "random:SEED".
     const std::string& order = model.sweep.claim_order;
-    method.Text(" x " + numbers(processes) + " replicates (fresh processes, " +
+    method.Text(" x " + numbers(t.processes) + " replicates (fresh processes, " +
                 (order.rfind("random:", 0) == 0
                      ? "in a seeded random order per round, seed " + order.substr(7)
                      : std::string("interleaved")) +
                 ")");
   }
-  if (!repeats.empty()) {
-    method.Text((processes.empty() ? " x " : " or ") + numbers(repeats) +
-                (repeats.size() == 1 && *repeats.begin() == 1 ? " repeat"
-                                                              : " repeats in one worker process"));
+  if (!t.repeats.empty()) {
+    method.Text((t.processes.empty() ? " x " : " or ") + numbers(t.repeats) +
+                (t.repeats.size() == 1 && *t.repeats.begin() == 1
+                     ? " repeat"
+                     : " repeats in one worker process"));
   }
   if (!model.hardware.empty()) method.Text(" on ").User(JoinList(model.hardware));
-  method.Text(std::string(", with 95% Student-t intervals on the ") +
-              (repeats.empty() && !processes.empty() ? "replicates'" : "repeats'") +
-              " log medians; a difference "
+  const bool one_replicate = t.processes.empty() && t.repeats == std::set<int64_t>{1};
+  method.Text(one_replicate
+                  // stats.h: exact binomial intervals; one run says nothing across runs
+                  ? std::string(", with 95% order-statistic intervals over the tokens (one "
+                                "replicate: the spread within one run only)")
+                  : std::string(", with 95% Student-t intervals on the ") +
+                        (t.repeats.empty() && !t.processes.empty() ? "replicates'" : "repeats'") +
+                        " log medians");
+  method.Text("; a difference "
               "counts only when the interval of the ratio excludes 1 and the change exceeds +/-" +
               FormatPercent(model.min_effect) + ".");
-  out.push_back(method);
-  return out;
+  return method;
+}
+
+}  // namespace
+
+std::vector<Prose> BuildSnippet(const ReportModel& model) {
+  // A paragraph a paper can quote (under ~150 words): the question, the headline, the
+  // failures by class, one sentence of method. Per-cell detail stays in the tables.
+  const CellTally tally = TallyCells(model);
+  const std::string tol = "+/-" + FormatPercent(model.ppl_tolerance);
+  return {Question(model, tally, tol), Headline(model, tol), Failures(model, tally),
+          Method(model, tally)};
 }
 
 std::string RenderSnippetMarkdown(const std::vector<Prose>& snippet) {

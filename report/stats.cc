@@ -7,7 +7,7 @@
 namespace orch::report {
 namespace {
 
-// Median of a scratch buffer, reordering it (nth_element: O(n) per bootstrap resample).
+// Median of a scratch buffer, reordering it (nth_element: O(n)).
 double MedianInPlace(std::vector<double>& v) {
   const size_t n = v.size();
   const size_t mid = n / 2;
@@ -18,16 +18,8 @@ double MedianInPlace(std::vector<double>& v) {
   return lower + (upper - lower) / 2;
 }
 
-}  // namespace
-
-Interval PercentileInterval(std::vector<double> stats, double confidence) {
-  const double alpha = (1.0 - confidence) / 2;
-  std::sort(stats.begin(), stats.end());
-  return {Quantile(stats, alpha), Quantile(stats, 1.0 - alpha)};
-}
-
-double Quantile(std::vector<double> values, double q) {
-  std::sort(values.begin(), values.end());
+// Type 7 quantile of an ascending vector (no copy).
+double QuantileOfSorted(const std::vector<double>& values, double q) {
   const double pos = q * static_cast<double>(values.size() - 1);
   const size_t lo = static_cast<size_t>(std::floor(pos));
   const size_t hi = std::min(lo + 1, values.size() - 1);
@@ -36,88 +28,70 @@ double Quantile(std::vector<double> values, double q) {
   return values[lo] + frac * (values[hi] - values[lo]);
 }
 
+// Where the sums below start: 6 sqrt(n), 12 standard deviations, under the mean n/2.
+// The lower tail left out is below exp(-72) ~ 5e-32 (Hoeffding: P(B <= n/2 - t) <=
+// exp(-2 t^2 / n)), far under any alpha a double confidence can express (>= 1.1e-16).
+uint64_t SumStart(uint64_t n) {
+  const double start = static_cast<double>(n) / 2 - 6 * std::sqrt(static_cast<double>(n));
+  return start > 0 ? static_cast<uint64_t>(start) : 0;
+}
+
+double LogHalfPmf(uint64_t n, uint64_t k) {
+  const double dn = static_cast<double>(n), dk = static_cast<double>(k);
+  return std::lgamma(dn + 1) - std::lgamma(dk + 1) - std::lgamma(dn - dk + 1) -
+         dn * std::log(2.0);
+}
+
+}  // namespace
+
+double Quantile(std::vector<double> values, double q) {
+  std::sort(values.begin(), values.end());
+  return QuantileOfSorted(values, q);
+}
+
 double Median(std::vector<double> values) { return MedianInPlace(values); }
 
-uint64_t IndexDraw::Next(uint64_t n) {
-  // Lemire's multiply-shift with rejection ("Fast random integer generation in an
-  // interval", 2019): unbiased, and a division only in the rare rejection branch.
-  unsigned __int128 m = static_cast<unsigned __int128>(engine_()) * n;
-  uint64_t low = static_cast<uint64_t>(m);
-  if (low < n) {
-    const uint64_t threshold = (0 - n) % n;  // 2^64 mod n
-    while (low < threshold) {
-      m = static_cast<unsigned __int128>(engine_()) * n;
-      low = static_cast<uint64_t>(m);
-    }
+double BinomialHalfCdf(uint64_t n, uint64_t k) {
+  if (k >= n) return 1.0;
+  const uint64_t start = k < SumStart(n) ? 0 : SumStart(n);
+  double pmf = std::exp(LogHalfPmf(n, start)), cdf = 0;
+  for (uint64_t j = start; j <= k; ++j) {
+    cdf += pmf;
+    pmf *= static_cast<double>(n - j) / static_cast<double>(j + 1);
   }
-  return static_cast<uint64_t>(m >> 64);
+  return std::min(1.0, cdf);
 }
 
-uint64_t DeriveSeed(uint64_t seed, std::string_view a, std::string_view b) {
-  // FNV-1a over the labels, mixed into the seed: stable across platforms and builds.
-  uint64_t h = 0xcbf29ce484222325ULL ^ seed;
-  auto mix = [&h](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 0x100000001b3ULL;
-    }
-    h ^= 0xff;  // separator, so ("ab","c") and ("a","bc") differ
-    h *= 0x100000001b3ULL;
-  };
-  mix(a);
-  mix(b);
-  return h;
-}
-
-std::vector<double> BootstrapMedians(const std::vector<double>& samples,
-                                     const BootstrapOptions& opts) {
-  // A resample is a multiset of positions in the sorted samples: counting how often each
-  // position is drawn and walking the counts finds its median exactly, in O(n) with no
-  // copying or partitioning (this loop is most of the report's run time).
-  std::vector<double> sorted = samples;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t n = sorted.size();
-  const size_t lower_rank = (n - 1) / 2, upper_rank = n / 2;
-  IndexDraw draw(opts.seed);
-  std::vector<uint32_t> counts(n);
-  std::vector<double> medians;
-  medians.reserve(opts.resamples);
-  for (int r = 0; r < opts.resamples; ++r) {
-    std::fill(counts.begin(), counts.end(), 0);
-    for (size_t i = 0; i < n; ++i) ++counts[draw.Next(n)];
-    size_t seen = 0, j = 0;
-    while (seen + counts[j] <= lower_rank) seen += counts[j++];
-    const double lower = sorted[j];
-    while (seen + counts[j] <= upper_rank) seen += counts[j++];
-    const double upper = sorted[j];
-    medians.push_back(lower + (upper - lower) / 2);
+uint64_t MedianCiRank(uint64_t n, double confidence) {
+  const double alpha = 1.0 - confidence;
+  const uint64_t start = SumStart(n), max_rank = (n + 1) / 2;
+  double pmf = std::exp(LogHalfPmf(n, start)), cdf = 0;
+  uint64_t rank = 0;
+  // Rank l covers with 1 - 2 P(B <= l - 1); P grows with l: walk up while it holds.
+  for (uint64_t j = start; j + 1 <= max_rank; ++j) {
+    cdf += pmf;
+    if (2 * cdf > alpha) break;
+    rank = j + 1;
+    pmf *= static_cast<double>(n - j) / static_cast<double>(j + 1);
   }
-  return medians;
+  return rank;
 }
 
-Interval RatioInterval(const std::vector<double>& num, const std::vector<double>& den,
-                       double confidence) {
-  std::vector<double> ratios;
-  ratios.reserve(num.size());
-  for (size_t i = 0; i < num.size() && i < den.size(); ++i) {
-    ratios.push_back(den[i] > 0 ? num[i] / den[i] : std::numeric_limits<double>::infinity());
+Interval OrderStatisticMedianCi(const std::vector<double>& sorted, double confidence) {
+  const uint64_t rank = MedianCiRank(sorted.size(), confidence);
+  if (rank == 0) return {0, std::numeric_limits<double>::infinity()};
+  return {sorted[rank - 1], sorted[sorted.size() - rank]};
+}
+
+Interval OrderStatisticRatioCi(const Interval& num, const Interval& den) {
+  const double inf = std::numeric_limits<double>::infinity();
+  if (!std::isfinite(num.hi) || !std::isfinite(den.hi) || !(den.lo > 0) || !(den.hi > 0)) {
+    return {0, inf};
   }
-  return PercentileInterval(std::move(ratios), confidence);
+  return {num.lo / den.hi, num.hi / den.lo};
 }
 
-Interval BootstrapMedianCi(const std::vector<double>& samples, const BootstrapOptions& opts) {
-  return PercentileInterval(BootstrapMedians(samples, opts), opts.confidence);
-}
-
-Interval BootstrapRatioCi(const std::vector<double>& numerator,
-                          const std::vector<double>& denominator, const BootstrapOptions& opts) {
-  BootstrapOptions den_opts = opts;
-  den_opts.seed = opts.seed + 1;
-  return RatioInterval(BootstrapMedians(numerator, opts), BootstrapMedians(denominator, den_opts),
-                       opts.confidence);
-}
-
-LatencySummary SummarizeLatency(const std::vector<double>& samples, const BootstrapOptions& opts) {
+LatencySummary SummarizeLatency(const std::vector<double>& samples, const IntervalOptions& opts) {
   return SummarizeReplicates({samples}, opts);
 }
 
@@ -238,7 +212,7 @@ double DetectableChange(double log_sd, int n1, int n2, double confidence, double
 }
 
 LatencySummary SummarizeReplicates(const std::vector<std::vector<double>>& replicates,
-                                   const BootstrapOptions& opts) {
+                                   const IntervalOptions& opts) {
   LatencySummary s;
   std::vector<double> sorted;
   for (const std::vector<double>& r : replicates) {
@@ -250,13 +224,14 @@ LatencySummary SummarizeReplicates(const std::vector<std::vector<double>>& repli
   s.replicates = s.replicate_medians.size();
   if (sorted.empty()) return s;
   std::sort(sorted.begin(), sorted.end());
-  s.p90 = Quantile(sorted, 0.9);
-  s.p99 = Quantile(sorted, 0.99);
+  s.confidence = opts.confidence;
+  s.p90 = QuantileOfSorted(sorted, 0.9);
+  s.p99 = QuantileOfSorted(sorted, 0.99);
   s.log_medians = SummarizeLogMedians(s.replicate_medians);
   if (s.replicates == 1) {
-    s.median = Quantile(sorted, 0.5);
-    s.bootstrap_medians = BootstrapMedians(sorted, opts);
-    s.median_ci = PercentileInterval(s.bootstrap_medians, opts.confidence);
+    s.median = QuantileOfSorted(sorted, 0.5);
+    s.median_ci = OrderStatisticMedianCi(sorted, opts.confidence);
+    s.ratio_part = OrderStatisticMedianCi(sorted, std::sqrt(opts.confidence));
     return s;
   }
   const LogMedians& m = s.log_medians;

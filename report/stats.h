@@ -2,16 +2,14 @@
 // (fresh worker processes), Student-t intervals on the replicates' log medians for a
 // cell's median and for the ratio of two cells' medians, and the power of that
 // comparison (issue 22: chosen by the coverage tests/report/coverage_test.cc measures);
-// with one replicate, percentile-bootstrap intervals over its tokens. Deterministic: the
-// same input and seed give the same bits on every platform, because the random index
-// draw is written here (std::uniform_int_distribution differs across standard
-// libraries). Pure functions on values; safe from any thread.
+// with one replicate, exact distribution-free order-statistic (binomial) intervals over
+// its tokens, O(n) per cell (issue 18: they replaced a 2,000-resample token bootstrap
+// that was most of the report's run time). Deterministic, no random draws. Pure
+// functions on values; safe from any thread.
 #pragma once
 
 #include <cstdint>
 #include <optional>
-#include <random>
-#include <string_view>
 #include <vector>
 
 namespace orch::report {
@@ -27,49 +25,36 @@ struct Interval {
   bool Contains(double x) const { return lo <= x && x <= hi; }
 };
 
-struct BootstrapOptions {
-  int resamples = 2000;
+struct IntervalOptions {
   double confidence = 0.95;
-  uint64_t seed = 0x6f72636852505400;  // fixed: the report must be reproducible
 };
 
-// A uniform random index source over std::mt19937_64 whose output is fully specified
-// (mt19937_64's sequence is fixed by the standard; the index draw is ours).
-class IndexDraw {
- public:
-  explicit IndexDraw(uint64_t seed) : engine_(seed) {}
-  // Uniform in [0, n), unbiased: rejects the low (2^64 mod n) raw values. n > 0.
-  uint64_t Next(uint64_t n);
+// --- One replicate: exact distribution-free intervals from order statistics -----------
 
- private:
-  std::mt19937_64 engine_;
-};
+// P(B <= k) for B ~ Binomial(n, 1/2): the probabilities summed by their recurrence from
+// 12 standard deviations below the mean (the mass left out is below 1e-31), the first
+// one from lgamma, so O(sqrt(n)) per call; relative accuracy ~1e-12 up to n = 10^4 and
+// ~1e-8 at n = 10^6 (lgamma's rounding), which moves MedianCiRank only for a
+// confidence within that of an exact coverage.
+double BinomialHalfCdf(uint64_t n, uint64_t k);
 
-// Derives a per-comparison seed from the report seed and labels (trial keys), so a
-// cell's interval does not depend on which other cells the sweep holds or their order.
-uint64_t DeriveSeed(uint64_t seed, std::string_view a, std::string_view b = {});
+// The rank l (1-based) of the order-statistic interval [x_(l), x_(n+1-l)] of the median
+// of n samples: the largest l whose coverage 1 - 2 P(B <= l - 1), B ~ Binomial(n, 1/2),
+// is at least `confidence` (Conover, Practical Nonparametric Statistics, 3.2). The
+// coverage holds for any continuous distribution of independent samples. 0 when even
+// [x_(1), x_(n)] covers less (n < 6 at 95%).
+uint64_t MedianCiRank(uint64_t n, double confidence);
 
-// The medians of `opts.resamples` bootstrap resamples of `samples` (non-empty), in draw
-// order. Kept per cell so ratio CIs against a baseline cost O(resamples), not a redraw.
-std::vector<double> BootstrapMedians(const std::vector<double>& samples,
-                                     const BootstrapOptions& opts);
+// That interval over `sorted` (ascending, non-empty). When no rank reaches the
+// confidence the interval is unbounded, {0, inf} (latencies are positive).
+Interval OrderStatisticMedianCi(const std::vector<double>& sorted, double confidence);
 
-// The central `confidence` interval of a bootstrap distribution (percentile method).
-Interval PercentileInterval(std::vector<double> statistics, double confidence);
-
-// Percentile CI of the ratio of medians from two independent bootstrap distributions of
-// equal length, paired by draw index: quantiles of numerator[i] / denominator[i].
-Interval RatioInterval(const std::vector<double>& numerator_medians,
-                       const std::vector<double>& denominator_medians, double confidence);
-
-// Percentile bootstrap CI of the median; `samples` must not be empty.
-Interval BootstrapMedianCi(const std::vector<double>& samples, const BootstrapOptions& opts);
-
-// Percentile bootstrap CI of median(numerator) / median(denominator), resampling the two
-// sets independently (the numerator with `opts.seed`, the denominator with seed + 1).
-// Both non-empty; the denominator's medians must be positive.
-Interval BootstrapRatioCi(const std::vector<double>& numerator,
-                          const std::vector<double>& denominator, const BootstrapOptions& opts);
+// The ratio of the medians of two independent samples from their order-statistic
+// intervals, each made at confidence sqrt(`confidence`): both hold with probability at
+// least `confidence`, and then the ratio lies in [lo_n / hi_d, hi_n / lo_d]. Exact and
+// conservative (its coverage is at least `confidence`); {0, inf} when a part is
+// unbounded or the denominator's lower end is not positive.
+Interval OrderStatisticRatioCi(const Interval& numerator_part, const Interval& denominator_part);
 
 // --- Replicate-level intervals (Kalibera & Jones 2013: make the interval at the level
 // where the variance arises; here, between worker processes) ---------------------------
@@ -119,7 +104,7 @@ double DetectableChange(double log_sd, int n1, int n2, double confidence, double
 // What the report states about one cell's per-token latencies: p90/p99 over the pooled
 // tokens; the median is the geometric mean of the replicates' medians (with one
 // replicate, its median) and its CI the Student-t interval on their logs (with one
-// replicate, the percentile bootstrap over its tokens: within-run spread only).
+// replicate, the order-statistic interval over its tokens: within-run spread only).
 struct LatencySummary {
   size_t count = 0;
   size_t replicates = 0;  // non-empty replicates behind the samples
@@ -129,13 +114,16 @@ struct LatencySummary {
   Interval median_ci;
   std::vector<double> replicate_medians;  // one per non-empty replicate, in order
   LogMedians log_medians;                 // of replicate_medians
-  std::vector<double> bootstrap_medians;  // one replicate only: behind median_ci and its ratios
+  double confidence = 0;                  // of median_ci (and of ratio_part, squared)
+  // One replicate only: the order-statistic interval of its median at confidence
+  // sqrt(confidence), the part OrderStatisticRatioCi builds a ratio interval from.
+  std::optional<Interval> ratio_part;
 };
 
 // One replicate.
-LatencySummary SummarizeLatency(const std::vector<double>& samples, const BootstrapOptions& opts);
+LatencySummary SummarizeLatency(const std::vector<double>& samples, const IntervalOptions& opts);
 // Several replicates (empty ones are ignored).
 LatencySummary SummarizeReplicates(const std::vector<std::vector<double>>& replicates,
-                                   const BootstrapOptions& opts);
+                                   const IntervalOptions& opts);
 
 }  // namespace orch::report

@@ -1,12 +1,16 @@
 #include "store/schema.h"
 
+#include <sqlite3.h>
+
 #include <algorithm>
+#include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "store/claim_queue.h"
+#include "store/sample_blob.h"
 #include "store/statement.h"
-#include "store/store.h"
 
 namespace orch::store {
 namespace {
@@ -58,18 +62,63 @@ Status AddPlanColumnAndBuildPlans(sqlite3* db) {
   return BuildPlansFromMemberships(db);
 }
 
+// Step 6's C++: each attempt's sample rows become one blob (store/sample_blob.h), read
+// in primary-key order (repeat, index) with NULL as NaN, exactly as Store::Samples read
+// them. Each attempt's rows are deleted as its blob is written, so the pages they free
+// hold the next blobs and the file does not grow by the blobs' size; then the emptied
+// table is dropped. Idempotent: a file without the rows' table has nothing to convert.
+Status PackSampleRows(sqlite3* db) {
+  {
+    Statement has(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'samples'");
+    if (!has.Step()) return has.status("looking for the samples table");
+    if (has.Int(0) == 0) return Status::Ok();
+  }
+  std::vector<int64_t> attempts;
+  {
+    Statement ids(db, "SELECT DISTINCT attempt_id FROM samples ORDER BY attempt_id");
+    Status s = ids.ForEachRow("listing attempts with samples",
+                              [&](const Statement& st) { attempts.push_back(st.Int(0)); });
+    if (!s.ok()) return s;
+  }
+  Statement rows(db,
+                 "SELECT repeat, idx, latency_ms, nll, warmup FROM samples WHERE attempt_id = ?1 "
+                 "ORDER BY repeat, idx");
+  Statement put(db, "INSERT OR REPLACE INTO sample_blobs(attempt_id, data) VALUES(?1, ?2)");
+  Statement drop(db, "DELETE FROM samples WHERE attempt_id = ?1");
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (int64_t attempt : attempts) {
+    std::vector<Sample> samples;
+    rows.Reset();
+    rows.Bind(1, attempt);
+    Status s = rows.ForEachRow("reading sample rows", [&](const Statement& st) {
+      samples.push_back({static_cast<int>(st.Int(0)), static_cast<int>(st.Int(1)),
+                         st.IsNull(2) ? nan : st.Double(2), st.IsNull(3) ? nan : st.Double(3),
+                         st.Int(4) != 0});
+    });
+    if (!s.ok()) return s;
+    auto blob = EncodeSamples(std::move(samples));
+    if (!blob.ok()) return blob.status().WithContext("attempt " + std::to_string(attempt));
+    put.Reset();
+    put.Bind(1, attempt).BindBlob(2, *blob);
+    if (s = put.Run(); !s.ok()) return s;
+    drop.Reset();
+    drop.Bind(1, attempt);
+    if (s = drop.Run(); !s.ok()) return s;
+  }
+  return Exec(db, "DROP TABLE samples");
+}
+
 // Migration i (1-based) takes the schema from version i-1 to i: its SQL, then its C++
 // step (when the new tables need values SQL cannot compute), in one transaction. Never
 // edit a released migration: append a new one.
 struct Migration {
-  Migration(const char* sql_text, Status (*then_step)(sqlite3*) = nullptr)  // NOLINT
+  constexpr Migration(const char* sql_text, Status (*then_step)(sqlite3*) = nullptr)  // NOLINT
       : sql(sql_text), then(then_step) {}
   const char* sql;
   Status (*then)(sqlite3* db);
 };
 
-const std::vector<Migration>& Migrations() {
-  static const std::vector<Migration> kMigrations = {
+constexpr Migration kMigrations[] = {
       // 1: initial schema
       R"sql(
 CREATE TABLE sweeps(
@@ -210,9 +259,22 @@ CREATE INDEX IF NOT EXISTS claim_next ON claim_queue(plan_id, round, rank, pos)
 CREATE INDEX IF NOT EXISTS claim_queue_trial ON claim_queue(trial_key);
 )sql",
        AddPlanColumnAndBuildPlans},
-  };
-  return kMigrations;
-}
+      // 6: samples as one blob per attempt (store/sample_blob.h: float64, exact)
+      // instead of one row per token: 16 bytes a token instead of ~30 and one B-tree
+      // entry per attempt, so `orch report` reads a sweep's samples in one pass (issue
+      // 18). The rows of older files are converted bit for bit, then dropped. And an
+      // index of ok attempts by trial: a trial's ok replicates (status, export, report,
+      // every claim) are counted in the index, without reading attempt rows.
+      {R"sql(
+CREATE TABLE IF NOT EXISTS sample_blobs(
+  attempt_id INTEGER PRIMARY KEY REFERENCES attempts(id),
+  data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS attempts_ok ON attempts(trial_key) WHERE finished = 1 AND outcome = 'ok';
+)sql",
+       PackSampleRows},
+};
+static_assert(std::size(kMigrations) == kSchemaVersion,
+              "kSchemaVersion (schema.h) must be the number of migrations");
 
 StatusOr<int> PragmaInt(sqlite3* db, const char* pragma) {
   Statement st(db, std::string("PRAGMA ") + pragma);
@@ -269,8 +331,8 @@ Status MigrateTo(sqlite3* db, const std::string& path, int target) {
   int version = 0;
   Status s = CheckHeader(db, path, &version);
   if (!s.ok()) return s;
-  const auto& migrations = Migrations();
-  target = std::min(target, static_cast<int>(migrations.size()));
+  const auto& migrations = kMigrations;
+  target = std::min(target, static_cast<int>(std::size(migrations)));
   for (int v = version; v < target; ++v) {
     Transaction tx(db);
     if (!tx.begin_status().ok()) return tx.begin_status().WithContext(path);

@@ -3,13 +3,18 @@
 // that also sets PRAGMA user_version. Internal to store/.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <string>
 
 #include "base/status.h"
 
+struct sqlite3;
+
 namespace orch::store {
+
+// The schema this orch writes: the number of migrations in schema.cc (a static_assert
+// there keeps the two equal).
+inline constexpr int kSchemaVersion = 6;
+inline constexpr int kApplicationId = 0x6f726368;  // "orch"
 
 // Brings the database to kSchemaVersion; refuses newer or foreign files.
 Status MigrateToLatest(sqlite3* db, const std::string& path);

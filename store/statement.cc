@@ -41,6 +41,10 @@ Statement& Statement::Bind(int i, std::string_view v) {
   sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
+Statement& Statement::BindBlob(int i, std::string_view v) {
+  sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
 Statement& Statement::Bind(int i, std::optional<int> v) {
   if (v) return Bind(i, static_cast<int64_t>(*v));
   return BindNull(i);
@@ -84,6 +88,12 @@ std::string Statement::Text(int col) const {
   return t ? std::string(reinterpret_cast<const char*>(t),
                          static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
            : std::string();
+}
+std::string_view Statement::Blob(int col) const {
+  const void* b = sqlite3_column_blob(stmt_, col);
+  return b ? std::string_view(static_cast<const char*>(b),
+                              static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+           : std::string_view();
 }
 bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 std::optional<int> Statement::OptInt(int col) const {

@@ -40,6 +40,7 @@ class Statement {
   Statement& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
   Statement& Bind(int i, std::optional<int> v);
   Statement& BindNull(int i);
+  Statement& BindBlob(int i, std::string_view bytes);
 
   // SQLITE_ROW -> true, SQLITE_DONE -> false; errors set error() and return false.
   bool Step();
@@ -65,6 +66,8 @@ class Statement {
   std::string Text(int col) const;
   bool IsNull(int col) const;
   std::optional<int> OptInt(int col) const;
+  // The column's bytes as a blob; valid until the next Step, Reset or destruction.
+  std::string_view Blob(int col) const;
 
  private:
   sqlite3* db_;

@@ -16,6 +16,7 @@
 #include "store/claim_order.h"
 #include "store/claim_queue.h"
 #include "store/rows.h"
+#include "store/sample_blob.h"
 #include "store/schema.h"
 #include "store/statement.h"
 
@@ -75,6 +76,51 @@ StatusOr<int> OpenNeverWriting(const std::string& path, sqlite3** db) {
     return Status::Error(path + ": cannot open database: " + msg);
   }
   return Status::Error(path + ": cannot open database read-only");
+}
+
+// The attempt's metrics (rows; SQLite has no NaN: a non-finite value is NULL) and its
+// samples (one blob, store/sample_blob.h).
+Status StoreResultRows(sqlite3* db, const AttemptResult& r) {
+  Statement st(db, "INSERT INTO metrics(attempt_id, name, value) VALUES(?1,?2,?3)");
+  for (const auto& [name, value] : r.metrics) {
+    st.Reset();
+    st.Bind(1, r.attempt_id).Bind(2, name);
+    if (std::isfinite(value)) st.Bind(3, value);
+    else st.BindNull(3);
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  if (r.samples.empty()) return Status::Ok();
+  auto blob = EncodeSamples(r.samples);
+  if (!blob.ok()) return blob.status().WithContext("attempt " + std::to_string(r.attempt_id));
+  Statement put(db, "INSERT INTO sample_blobs(attempt_id, data) VALUES(?1, ?2)");
+  put.Bind(1, r.attempt_id).BindBlob(2, *blob);
+  return put.Run();
+}
+
+// Whether the result ends its trial. A terminal ok ends it only as the last replicate it
+// needs, counted inside the caller's transaction (this attempt included), so no trial
+// gets more than `replicates` ok attempts and none is lost to a crash. An ok result with
+// samples of several repeats was measured by a worker that ran the repeats in one
+// process: orch has asked for one repeat per process since schema 3 (trial.json
+// `repeats: 1`), so it is an attempt started before the upgrade from schema 2 (issue 17,
+// L7). Its trial is then done as one replicate, like the trials done before the upgrade,
+// instead of running N - 1 fresh replicates after N in-process repeats.
+StatusOr<bool> TrialDone(sqlite3* db, const std::string& key, const AttemptResult& r) {
+  if (!r.terminal || r.outcome != "ok") return r.terminal;
+  const bool in_process_repeats = std::any_of(
+      r.samples.begin(), r.samples.end(),
+      [&](const Sample& s) { return s.repeat != r.samples.front().repeat; });
+  if (in_process_repeats) {
+    Statement st(db, "UPDATE trials SET replicates = 1 WHERE key = ?1");
+    st.Bind(1, key);
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  Statement st(db,
+               "SELECT t.replicates, (SELECT count(*) FROM attempts o WHERE o.trial_key = "
+               "t.key AND o.finished = 1 AND o.outcome = 'ok') FROM trials t WHERE t.key = ?1");
+  st.Bind(1, key);
+  if (!st.Step()) return Fail(st, "counting replicates");
+  return st.Int(1) >= st.Int(0);
 }
 
 }  // namespace
@@ -483,44 +529,12 @@ Status Store::FinishAttempt(const AttemptResult& r, bool* superseded) {
     st.Bind(9, r.details_json).Bind(10, r.warnings_json).Bind(11, r.environment_json);
     if (Status s = st.Run(); !s.ok()) return s;
   }
-  {
-    Statement st(db_, "INSERT INTO metrics(attempt_id, name, value) VALUES(?1,?2,?3)");
-    for (const auto& [name, value] : r.metrics) {
-      st.Reset();
-      st.Bind(1, r.attempt_id).Bind(2, name);
-      if (std::isfinite(value)) st.Bind(3, value);
-      else st.BindNull(3);  // SQLite has no NaN; absent value = not finite
-      if (Status s = st.Run(); !s.ok()) return s;
-    }
-  }
+  if (Status s = StoreResultRows(db_, r); !s.ok()) return s;
+  auto done = TrialDone(db_, key, r);
+  if (!done.ok()) return done.status();
   {
     Statement st(db_,
-                 "INSERT INTO samples(attempt_id, repeat, idx, latency_ms, nll, warmup) "
-                 "VALUES(?1,?2,?3,?4,?5,?6)");
-    for (const Sample& s : r.samples) {
-      st.Reset();
-      st.Bind(1, r.attempt_id).Bind(2, s.repeat).Bind(3, s.index);
-      if (std::isfinite(s.latency_ms)) st.Bind(4, s.latency_ms); else st.BindNull(4);
-      if (std::isfinite(s.nll)) st.Bind(5, s.nll); else st.BindNull(5);
-      st.Bind(6, s.warmup ? 1 : 0);
-      if (Status status = st.Run(); !status.ok()) return status;
-    }
-  }
-  bool done = r.terminal;
-  if (done && r.outcome == "ok") {
-    // An ok replicate ends the trial only when it is the last one it needs; counted
-    // inside this transaction (this attempt included), so no trial gets more than
-    // `replicates` ok attempts and none is lost to a crash.
-    Statement st(db_,
-                 "SELECT t.replicates, (SELECT count(*) FROM attempts o WHERE o.trial_key = "
-                 "t.key AND o.finished = 1 AND o.outcome = 'ok') FROM trials t WHERE t.key = ?1");
-    st.Bind(1, key);
-    if (!st.Step()) return Fail(st, "counting replicates");
-    done = st.Int(1) >= st.Int(0);
-  }
-  {
-    Statement st(db_,
-                 done
+                 *done
                      ? "UPDATE trials SET state = 'done', outcome = ?2, reason = ?3, "
                        "final_attempt_id = ?4, updated_utc = ?5 WHERE key = ?1"
                      : r.terminal  // an ok replicate with more to come

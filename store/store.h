@@ -15,13 +15,11 @@
 
 #include "base/status.h"
 #include "store/records.h"
+#include "store/schema.h"  // kSchemaVersion, beside the migrations
 
 struct sqlite3;
 
 namespace orch::store {
-
-inline constexpr int kSchemaVersion = 5;
-inline constexpr int kApplicationId = 0x6f726368;  // "orch"
 
 // kReadOnly: a reader (status, show, export, report) of the orch database; an older file
 // is migrated in place once, as `orch run` would. kNeverWrite: someone else's database
@@ -158,7 +156,27 @@ class Store {
   // Attempts started and not finished (running, or orphaned by a dead orchestrator).
   StatusOr<std::vector<AttemptRecord>> UnfinishedAttempts() const;
   StatusOr<std::map<std::string, double>> Metrics(int64_t attempt_id) const;
+  // The attempt's per-token samples in (repeat, index) order (schema 6 keeps them as one
+  // blob per attempt, store/sample_blob.h; the values come back bit for bit).
   StatusOr<std::vector<Sample>> Samples(int64_t attempt_id) const;
+
+  // Whole-sweep reads that stream: one query each, `each` called once per row or
+  // attempt, nothing held beyond it (the report and export read 100,000-trial sweeps
+  // with them). "The sweep's attempts" are those of every trial the sweep has a cell of.
+  // Its attempts, by trial key then number.
+  Status ForEachAttempt(int64_t sweep_id,
+                        const std::function<void(AttemptRecord&&)>& each) const;
+  // Their metrics (NaN: not finite), in no particular order (no sort: the callers key
+  // them by attempt); `final_only`: only those of each trial's final attempt.
+  Status ForEachMetric(
+      int64_t sweep_id, bool final_only,
+      const std::function<void(int64_t attempt_id, const std::string& name, double value)>& each)
+      const;
+  // Their samples, one call per attempt that has any, by attempt id; `ok_only`: only
+  // attempts that finished ok.
+  Status ForEachSamples(
+      int64_t sweep_id, bool ok_only,
+      const std::function<void(int64_t attempt_id, std::vector<Sample>&& samples)>& each) const;
   // Median duration of finished ok attempts of the sweep (for ETAs); nullopt if none.
   StatusOr<std::optional<double>> MedianOkDuration(int64_t sweep_id) const;
 

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "store/rows.h"
+#include "store/sample_blob.h"
 #include "store/schema.h"
 #include "store/statement.h"
 #include "store/store.h"
@@ -98,8 +99,12 @@ StatusOr<std::vector<StudyCounts>> Store::Counts(int64_t sweep_id) const {
     out.back().study_id = id;
     return out.back();
   };
+  // One pass over the sweep's memberships: states, outcomes and replicate counts
+  // together (the ok replicates counted in the attempts_ok index, schema 6).
   Statement st(db_,
-               "SELECT m.study_id, m.in_spec, t.state, t.outcome, count(*) FROM memberships m "
+               "SELECT m.study_id, m.in_spec, t.state, t.outcome, count(*), sum(t.replicates), "
+               "sum(min(t.replicates, (SELECT count(*) FROM attempts o WHERE o.trial_key = "
+               "t.key AND o.finished = 1 AND o.outcome = 'ok'))) FROM memberships m "
                "JOIN trials t ON t.key = m.trial_key WHERE m.sweep_id = ?1 "
                "GROUP BY m.study_id, m.in_spec, t.state, t.outcome");
   st.Bind(1, sweep_id);
@@ -110,22 +115,12 @@ StatusOr<std::vector<StudyCounts>> Store::Counts(int64_t sweep_id) const {
       c.stale += n;
       return;
     }
+    c.replicates_total += st.Int(5);
+    c.replicates_ok += st.Int(6);
     std::string state = st.Text(2);
     if (state == "pending") c.pending += n;
     else if (state == "running") c.running += n;
     else c.done[st.Text(3)] += n;
-  });
-  if (!s.ok()) return s;
-  Statement rep(db_,
-                "SELECT m.study_id, sum(min(t.replicates, (SELECT count(*) FROM attempts o "
-                "WHERE o.trial_key = t.key AND o.finished = 1 AND o.outcome = 'ok'))), "
-                "sum(t.replicates) FROM memberships m JOIN trials t ON t.key = m.trial_key "
-                "WHERE m.sweep_id = ?1 AND m.in_spec = 1 GROUP BY m.study_id");
-  rep.Bind(1, sweep_id);
-  s = rep.ForEachRow("counting replicates", [&](const Statement& rep) {
-    StudyCounts& c = find(rep.Text(0));
-    c.replicates_ok = rep.Int(1);
-    c.replicates_total = rep.Int(2);
   });
   if (!s.ok()) return s;
   return out;
@@ -290,19 +285,69 @@ StatusOr<std::map<std::string, double>> Store::Metrics(int64_t attempt_id) const
 }
 
 StatusOr<std::vector<Sample>> Store::Samples(int64_t attempt_id) const {
-  std::vector<Sample> out;
-  Statement st(db_,
-               "SELECT repeat, idx, latency_ms, nll, warmup FROM samples WHERE attempt_id = ?1 "
-               "ORDER BY repeat, idx");
+  Statement st(db_, "SELECT data FROM sample_blobs WHERE attempt_id = ?1");
   st.Bind(1, attempt_id);
+  auto row = st.StepOne("reading samples");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::vector<Sample>();
+  auto samples = DecodeSamples(st.Blob(0));
+  if (!samples.ok()) {
+    return samples.status().WithContext(path_ + ": attempt " + std::to_string(attempt_id));
+  }
+  return samples;
+}
+
+namespace {
+// The ids of the sweep's trials, for `IN (...)`.
+constexpr const char* kSweepTrials = "(SELECT trial_key FROM memberships WHERE sweep_id = ?1)";
+}  // namespace
+
+Status Store::ForEachAttempt(int64_t sweep_id,
+                             const std::function<void(AttemptRecord&&)>& each) const {
+  Statement st(db_, std::string("SELECT ") + kAttemptColumns + " FROM attempts WHERE trial_key IN " +
+                        kSweepTrials + " ORDER BY trial_key, number");
+  st.Bind(1, sweep_id);
+  return st.ForEachRow("reading the sweep's attempts",
+                       [&](const Statement& st) { each(ReadAttempt(st)); });
+}
+
+Status Store::ForEachMetric(
+    int64_t sweep_id, bool final_only,
+    const std::function<void(int64_t, const std::string&, double)>& each) const {
+  Statement st(db_, final_only
+                        ? std::string("SELECT m.attempt_id, m.name, m.value FROM trials t JOIN "
+                                      "metrics m ON m.attempt_id = t.final_attempt_id WHERE "
+                                      "t.key IN ") + kSweepTrials
+                        : std::string("SELECT m.attempt_id, m.name, m.value FROM attempts a JOIN "
+                                      "metrics m ON m.attempt_id = a.id WHERE a.trial_key IN ") +
+                              kSweepTrials);
+  st.Bind(1, sweep_id);
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  Status s = st.ForEachRow("reading samples", [&](const Statement& st) {
-    out.push_back({static_cast<int>(st.Int(0)), static_cast<int>(st.Int(1)),
-                   st.IsNull(2) ? nan : st.Double(2), st.IsNull(3) ? nan : st.Double(3),
-                   st.Int(4) != 0});
+  return st.ForEachRow("reading the sweep's metrics", [&](const Statement& st) {
+    each(st.Int(0), st.Text(1), st.IsNull(2) ? nan : st.Double(2));
   });
-  if (!s.ok()) return s;
-  return out;
+}
+
+Status Store::ForEachSamples(
+    int64_t sweep_id, bool ok_only,
+    const std::function<void(int64_t, std::vector<Sample>&&)>& each) const {
+  Statement st(db_, std::string("SELECT b.attempt_id, b.data FROM attempts a JOIN sample_blobs b "
+                                "ON b.attempt_id = a.id WHERE a.trial_key IN ") +
+                        kSweepTrials +
+                        (ok_only ? " AND a.finished = 1 AND a.outcome = 'ok'" : "") +
+                        " ORDER BY b.attempt_id");
+  st.Bind(1, sweep_id);
+  Status decode_error = Status::Ok();
+  Status s = st.ForEachRow("reading the sweep's samples", [&](const Statement& st) {
+    if (!decode_error.ok()) return;
+    auto samples = DecodeSamples(st.Blob(1));
+    if (!samples.ok()) {
+      decode_error = samples.status().WithContext(path_ + ": attempt " + std::to_string(st.Int(0)));
+      return;
+    }
+    each(st.Int(0), std::move(*samples));
+  });
+  return s.ok() ? decode_error : s;
 }
 
 StatusOr<std::optional<double>> Store::MedianOkDuration(int64_t sweep_id) const {

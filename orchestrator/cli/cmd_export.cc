@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/sweep_select.h"
@@ -12,6 +13,7 @@ namespace {
 
 struct ExportOptions {
   std::string db, sweep, format = "csv";
+  bool samples = false;
 };
 
 // A text cell: valid UTF-8, quoted when needed (RFC 4180), and neutralized against
@@ -34,87 +36,166 @@ std::string Scalar(const nlohmann::json& v) {
                        : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-int RunExport(const ExportOptions& o) {
-  auto db = OpenForReading(o.db);
-  if (!db) return kExitUsage;
-  auto sweep = SelectSweep(*db, o.sweep);
-  if (!sweep) return kExitUsage;
-  struct Row {
-    store::TrialRecord trial;
-    nlohmann::json config;
-    std::map<std::string, double> metrics;
+int Fail(const Status& s) {
+  std::fprintf(stderr, "orch: %s\n", s.message().c_str());
+  return kExitInternal;
+}
+
+// A number as `%.17g` (it reads back to the same double); "" when not finite.
+std::string Exact(double v) {
+  if (!std::isfinite(v)) return "";
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return buf;
+}
+
+// `--samples`: every per-token sample of every attempt of the sweep, one row each, in
+// attempt order then (repeat, index), values exact (`%.17g`; empty/null when the
+// worker's value was not finite). Streamed: one attempt's samples in memory at a time.
+int ExportSamples(const store::Store& db, const store::SweepRecord& sweep, bool json) {
+  struct Who {
+    std::string key, outcome;
+    int number = 0, replicate = 0;
   };
-  std::vector<Row> rows;
+  std::unordered_map<int64_t, Who> attempts;
+  Status s = db.ForEachAttempt(sweep.id, [&](store::AttemptRecord&& a) {
+    attempts[a.id] = {std::move(a.trial_key), std::move(a.outcome), a.number, a.replicate};
+  });
+  if (!s.ok()) return Fail(s);
+  bool first = true;
+  std::printf(json ? "[" : "key,attempt,replicate,outcome,repeat,index,latency_ms,nll,warmup\n");
+  s = db.ForEachSamples(sweep.id, /*ok_only=*/false,
+                        [&](int64_t id, std::vector<store::Sample>&& samples) {
+    const Who& who = attempts[id];
+    const std::string head = json ? "\n  {\"key\": " + nlohmann::json(who.key).dump() +
+                                        ", \"attempt\": " + std::to_string(who.number) +
+                                        ", \"replicate\": " + std::to_string(who.replicate) +
+                                        ", \"outcome\": " +
+                                        nlohmann::json(ValidUtf8(who.outcome)).dump()
+                                  : CsvField(who.key) + "," + std::to_string(who.number) + "," +
+                                        std::to_string(who.replicate) + "," +
+                                        CsvField(who.outcome);
+    for (const store::Sample& x : samples) {
+      if (json) {
+        const std::string lat = Exact(x.latency_ms), nll = Exact(x.nll);
+        std::printf("%s%s, \"repeat\": %d, \"index\": %d, \"latency_ms\": %s, \"nll\": %s, "
+                    "\"warmup\": %s}",
+                    first ? "" : ",", head.c_str(), x.repeat, x.index,
+                    lat.empty() ? "null" : lat.c_str(), nll.empty() ? "null" : nll.c_str(),
+                    x.warmup ? "true" : "false");
+      } else {
+        std::printf("%s,%d,%d,%s,%s,%d\n", head.c_str(), x.repeat, x.index,
+                    Exact(x.latency_ms).c_str(), Exact(x.nll).c_str(), x.warmup ? 1 : 0);
+      }
+      first = false;
+    }
+  });
+  if (!s.ok()) return Fail(s);
+  if (json) std::printf(first ? "]\n" : "\n]\n");
+  return kExitOk;
+}
+
+struct Row {
+  const store::TrialRecord* trial;
+  nlohmann::json config;
+  const std::map<std::string, double>* metrics;
+};
+
+// The JSON export: an array of one object per trial, written one element at a time
+// (the same bytes as dumping the whole array with indent 2, without holding it).
+void PrintJson(const std::vector<Row>& rows) {
+  if (rows.empty()) {
+    std::printf("[]\n");
+    return;
+  }
+  std::printf("[\n");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    nlohmann::json m = nlohmann::json::object();
+    for (const auto& [k, v] : *r.metrics) {
+      m[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+    }
+    const store::TrialRecord& t = *r.trial;
+    // Texts stored from workers and specs are written as valid UTF-8 (invalid bytes
+    // become U+FFFD): dump() would throw on them otherwise.
+    nlohmann::json j = {{"key", t.key}, {"study", t.study_id},
+                        {"stale", !t.in_spec}, {"state", store::TrialStateName(t.state)},
+                        {"outcome", t.outcome}, {"reason", t.reason},
+                        {"attempts", t.attempts}, {"replicates", t.replicates},
+                        {"ok_replicates", t.ok_replicates}, {"config", r.config},
+                        {"metrics", m}};
+    std::string text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string indented = "  ";
+    for (char c : text) {
+      indented += c;
+      if (c == '\n') indented += "  ";
+    }
+    std::printf("%s%s\n", indented.c_str(), i + 1 < rows.size() ? "," : "");
+  }
+  std::printf("]\n");
+}
+
+void PrintCsv(const std::vector<Row>& rows) {
   std::set<std::string> config_keys, metric_keys;
-  auto trials = db->Trials(sweep->id);
-  if (!trials.ok()) {
-    std::fprintf(stderr, "orch: %s\n", trials.status().message().c_str());
-    return kExitInternal;
-  }
-  for (auto& t : *trials) {
-    Row r{t, nlohmann::json::parse(t.config_json, nullptr, false), {}};
-    if (!r.config.is_object()) r.config = nlohmann::json::object();  // damaged: no config
-    if (t.final_attempt_id) {
-      auto metrics = db->Metrics(*t.final_attempt_id);
-      if (!metrics.ok()) {
-        std::fprintf(stderr, "orch: %s\n", metrics.status().message().c_str());
-        return kExitInternal;
-      }
-      r.metrics = std::move(*metrics);
-    }
+  for (const Row& r : rows) {
     for (const auto& [k, v] : r.config.items()) config_keys.insert(k);
-    for (const auto& [k, v] : r.metrics) metric_keys.insert(k);
-    rows.push_back(std::move(r));
-  }
-  if (o.format == "json") {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : rows) {
-      nlohmann::json m = nlohmann::json::object();
-      for (const auto& [k, v] : r.metrics) {
-        m[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
-      }
-      // Texts stored from workers and specs are written as valid UTF-8 (invalid bytes
-      // become U+FFFD): dump() would throw on them otherwise.
-      out.push_back({{"key", r.trial.key}, {"study", r.trial.study_id},
-                     {"stale", !r.trial.in_spec}, {"state", store::TrialStateName(r.trial.state)},
-                     {"outcome", r.trial.outcome}, {"reason", r.trial.reason},
-                     {"attempts", r.trial.attempts}, {"replicates", r.trial.replicates},
-                     {"ok_replicates", r.trial.ok_replicates}, {"config", r.config},
-                     {"metrics", m}});
-    }
-    auto text = out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-    std::printf("%s\n", text.c_str());
-    return kExitOk;
+    for (const auto& [k, v] : *r.metrics) metric_keys.insert(k);
   }
   std::string header = "key,study,stale,state,outcome,reason,attempts,replicates,ok_replicates";
   for (const auto& k : config_keys) header += "," + CsvField(k);
   for (const auto& k : metric_keys) header += "," + CsvField(k);
   std::printf("%s\n", header.c_str());
-  for (const auto& r : rows) {
-    std::string line = CsvField(r.trial.key) + "," + CsvField(r.trial.study_id) + "," +
-                       (r.trial.in_spec ? "0" : "1") + "," + store::TrialStateName(r.trial.state) +
-                       "," + CsvField(r.trial.outcome) + "," + CsvField(r.trial.reason) + "," +
-                       std::to_string(r.trial.attempts) + "," + std::to_string(r.trial.replicates) +
-                       "," + std::to_string(r.trial.ok_replicates);
+  for (const Row& r : rows) {
+    const store::TrialRecord& t = *r.trial;
+    std::string line = CsvField(t.key) + "," + CsvField(t.study_id) + "," +
+                       (t.in_spec ? "0" : "1") + "," + store::TrialStateName(t.state) + "," +
+                       CsvField(t.outcome) + "," + CsvField(t.reason) + "," +
+                       std::to_string(t.attempts) + "," + std::to_string(t.replicates) + "," +
+                       std::to_string(t.ok_replicates);
     for (const auto& k : config_keys) {
-      if (!r.config.contains(k)) {
-        line += ",";
-      } else {
-        const auto& v = r.config[k];
-        // A number is written as a number (a negative one keeps its sign).
-        line += "," + (v.is_number() ? v.dump() : CsvField(Scalar(v)));
-      }
+      auto v = r.config.find(k);
+      // A number is written as a number (a negative one keeps its sign).
+      if (v == r.config.end()) line += ",";
+      else line += "," + (v->is_number() ? v->dump() : CsvField(Scalar(*v)));
     }
     for (const auto& k : metric_keys) {
-      auto it = r.metrics.find(k);
-      char buf[64] = "";
-      if (it != r.metrics.end() && std::isfinite(it->second)) {
-        std::snprintf(buf, sizeof(buf), "%.17g", it->second);
-      }
-      line += std::string(",") + buf;
+      auto it = r.metrics->find(k);
+      line += "," + (it == r.metrics->end() ? std::string() : Exact(it->second));
     }
     std::printf("%s\n", line.c_str());
   }
+}
+
+int RunExport(const ExportOptions& o) {
+  auto db = OpenForReading(o.db);
+  if (!db) return kExitUsage;
+  auto sweep = SelectSweep(*db, o.sweep);
+  if (!sweep) return kExitUsage;
+  auto read = db->BeginRead();  // one state of the database, even while a run writes
+  if (!read.ok()) return Fail(read.status());
+  if (o.samples) return ExportSamples(*db, *sweep, o.format == "json");
+  auto trials = db->Trials(sweep->id);
+  if (!trials.ok()) return Fail(trials.status());
+  // The metrics of every final attempt, in one query.
+  std::unordered_map<int64_t, std::map<std::string, double>> metrics;
+  Status s = db->ForEachMetric(sweep->id, /*final_only=*/true,
+                               [&](int64_t id, const std::string& name, double value) {
+                                 metrics[id][name] = value;
+                               });
+  if (!s.ok()) return Fail(s);
+  static const std::map<std::string, double> kNone;
+  std::vector<Row> rows;
+  rows.reserve(trials->size());
+  for (const store::TrialRecord& t : *trials) {
+    Row r{&t, nlohmann::json::parse(t.config_json, nullptr, false), &kNone};
+    if (!r.config.is_object()) r.config = nlohmann::json::object();  // damaged: no config
+    if (t.final_attempt_id) {
+      if (auto it = metrics.find(*t.final_attempt_id); it != metrics.end()) r.metrics = &it->second;
+    }
+    rows.push_back(std::move(r));
+  }
+  if (o.format == "json") PrintJson(rows);
+  else PrintCsv(rows);
   return kExitOk;
 }
 
@@ -126,6 +207,8 @@ void SetupExport(CLI::App& app, int* exit_code) {
   AddDbOption(cmd, &o->db);
   cmd->add_option("--sweep", o->sweep, "sweep name (needed when the database holds several)");
   cmd->add_option("--format", o->format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
+  cmd->add_flag("--samples", o->samples,
+                "every per-token sample of every attempt instead (exact values)");
   cmd->callback([o, exit_code] { *exit_code = RunExport(*o); });
 }
 

@@ -79,8 +79,10 @@ int RunPlan(const PlanOptions& o) {
               ForTerminal(plan.spec.name).c_str(), plan.trials.size(), plan.UniqueTrials(),
               static_cast<long long>(total_processes), plan.studies.size());
   for (const auto& es : plan.studies) {
+    const auto cells = std::count_if(plan.trials.begin(), plan.trials.end(),
+                                     [&](const PlannedTrial& t) { return t.study == es.study->id; });
     std::printf("\nstudy %s: %s (%zu cells)\n", ForTerminal(es.study->id).c_str(),
-                ForTerminal(es.study->title).c_str(), es.cells.size());
+                ForTerminal(es.study->title).c_str(), static_cast<size_t>(cells));
     for (const auto& t : plan.trials) {
       if (t.study != es.study->id) continue;
       std::printf("  %s  %s\n", t.key.substr(0, 12).c_str(),

@@ -73,11 +73,16 @@ SweepPlan BuildPlan(SpecParse parsed, ResolvedInputs inputs) {
   if (!plan.errors.empty() && plan.inputs.worker.empty()) return plan;  // spec errors
   plan.studies = ExpandStudies(plan.spec, &plan.errors);
   if (!plan.errors.empty()) return plan;
-  for (const ExpandedStudy& es : plan.studies) {
-    for (const Cell& cell : es.cells) {
-      plan.trials.push_back({TrialKey(cell.config, plan.inputs), es.study->id, cell.config,
-                             cell.combination});
+  // Each cell's documents move into its trial (one copy of every config in memory, not
+  // two: at 100,000 trials the plan is most of `orch run`'s memory, issue 18).
+  for (ExpandedStudy& es : plan.studies) {
+    for (Cell& cell : es.cells) {
+      std::string key = TrialKey(cell.config, plan.inputs);
+      plan.trials.push_back({std::move(key), es.study->id, std::move(cell.config),
+                             std::move(cell.combination)});
     }
+    es.cells.clear();
+    es.cells.shrink_to_fit();
     for (const auto& ex : es.excluded) plan.excluded.emplace_back(es.study->id, ex);
   }
   return plan;

@@ -25,6 +25,7 @@ struct PlannedTrial {
 struct SweepPlan {
   Spec spec;
   ResolvedInputs inputs;
+  // The studies as expanded; BuildPlan moves their cells into `trials` (cells empty).
   std::vector<ExpandedStudy> studies;
   std::vector<PlannedTrial> trials;  // in spec order; a cell shared by studies appears per study
   std::vector<std::pair<std::string, nlohmann::json>> excluded;  // study id, combination

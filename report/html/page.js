@@ -23,7 +23,12 @@
     if (b >= MiB) return (b / MiB).toFixed(2) + " MiB";
     return (b / KiB).toFixed(2) + " KiB";
   }
-  function ci(v, d) { return v[0].toFixed(d) + " [" + v[1].toFixed(d) + ", " + v[2].toFixed(d) + "]"; }
+  // A bound the report could not make finite (an interval of fewer than 6 tokens) is
+  // null in the data: shown as "inf".
+  function ci(v, d) {
+    const f = function (x) { return x === null ? "inf" : x.toFixed(d); };
+    return f(v[0]) + " [" + f(v[1]) + ", " + f(v[2]) + "]";
+  }
 
   // A key prefix (12 hex digits in the report's text) to the trial's index.
   const byKey = new Map();

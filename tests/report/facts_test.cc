@@ -48,19 +48,22 @@ class TwoCells {
     a.metrics["ppl"] = ppl;
     for (int i = 0; i < 200; ++i) {
       // A deterministic spread of +/-5% around `ms`.
-      a.samples.push_back({i % replicates_, i / replicates_,
-                           ms * (0.95 + 0.1 * ((i * 37) % 200) / 199.0), 3.0, false});
+      samples[t.key].push_back({i % replicates_, i / replicates_,
+                                ms * (0.95 + 0.1 * ((i * 37) % 200) / 199.0), 3.0, false});
     }
     snap.attempts[t.key].push_back(a);
   }
 
+  // The snapshot keeps what LoadSnapshot keeps of the samples (snapshot.h).
   ReportModel Build(const FactsOptions& opts = {}) {
+    for (auto& [key, list] : samples) snap.attempts[key][0].latencies = LatencyRepeats(list);
     StatusOr<ReportModel> m = BuildModel(snap, opts);
     EXPECT_TRUE(m.ok()) << m.status().message();
     return *m;
   }
 
   SweepSnapshot snap;
+  std::map<std::string, std::vector<store::Sample>> samples;  // of each trial's attempt
 
  private:
   int replicates_;
@@ -183,9 +186,9 @@ TEST(Claims, NoComparisonAcrossBuilds) {
 
 TEST(Claims, RepeatsArePooledAndWarmupExcluded) {
   TwoCells t(10, 10);
-  AttemptData& a = t.snap.attempts.begin()->second[0];
-  for (int i = 0; i < 200; ++i) a.samples.push_back({1, i, 10.0, 3.0, false});
-  for (int i = 0; i < 50; ++i) a.samples.push_back({1, i, 1000.0, 3.0, true});
+  std::vector<store::Sample>& samples = t.samples.begin()->second;
+  for (int i = 0; i < 200; ++i) samples.push_back({1, i, 10.0, 3.0, false});
+  for (int i = 0; i < 50; ++i) samples.push_back({1, i, 1000.0, 3.0, true});
   ReportModel m = t.Build();
   ASSERT_TRUE(m.studies[0].cells[0].tpot);
   EXPECT_EQ(m.studies[0].cells[0].tpot->count, 400u);

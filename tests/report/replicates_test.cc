@@ -1,5 +1,5 @@
 // The report's replicates (issue 13): every ok attempt of a trial (a fresh worker
-// process each) is a top-level unit of the two-level bootstrap; in-process repeats of
+// process each) is one unit of the replicate interval; in-process repeats of
 // older databases still are; PPL comes from the first replicate, a disagreement is said.
 #include <gtest/gtest.h>
 
@@ -50,19 +50,21 @@ SweepSnapshot Snapshot(const std::vector<double>& ms, bool processes,
   };
   // A crashed and an interrupted attempt come first: their samples never count.
   AttemptData& crashed = attempt("crash", 1);
-  crashed.samples.push_back({0, 0, 1000.0, 1.0, false});
-  attempt("interrupted", 1).samples.push_back({0, 0, 1000.0, 1.0, false});
+  crashed.latencies = LatencyRepeats({{0, 0, 1000.0, 1.0, false}});
+  attempt("interrupted", 1).latencies = LatencyRepeats({{0, 0, 1000.0, 1.0, false}});
   for (int p = 0; p < n; ++p) {
     AttemptData& a = attempt("ok", p + 1);
     a.metrics["ppl"] = ppl.empty() ? 20.0 : ppl[p];
+    std::vector<store::Sample> samples;
     for (size_t r = 0; r < ms.size(); ++r) {
       if (processes && static_cast<int>(r) != p) continue;
       for (int i = 0; i < 200; ++i) {
-        a.samples.push_back({processes ? 0 : static_cast<int>(r), i,
-                             ms[r] * (0.98 + 0.04 * ((i * 37) % 200) / 199.0), 3.0, false});
+        samples.push_back({processes ? 0 : static_cast<int>(r), i,
+                           ms[r] * (0.98 + 0.04 * ((i * 37) % 200) / 199.0), 3.0, false});
       }
-      a.samples.push_back({processes ? 0 : static_cast<int>(r), 200, 500.0, 3.0, true});  // warm-up
+      samples.push_back({processes ? 0 : static_cast<int>(r), 200, 500.0, 3.0, true});  // warm-up
     }
+    a.latencies = LatencyRepeats(samples);
   }
   t.attempts = number;
   t.final_attempt_id = number;

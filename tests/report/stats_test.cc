@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
+#include <limits>
 
 namespace orch::report {
 namespace {
@@ -22,115 +22,96 @@ TEST(Median, OddAndEvenCounts) {
   EXPECT_DOUBLE_EQ(Median({5, 1, 3, 10}), 4);
 }
 
-TEST(IndexDraw, SameSeedSameSequenceAndInRange) {
-  IndexDraw a(7), b(7), c(8);
-  bool differs = false;
-  for (int i = 0; i < 1000; ++i) {
-    const uint64_t x = a.Next(13);
-    EXPECT_LT(x, 13u);
-    EXPECT_EQ(x, b.Next(13));
-    differs |= x != c.Next(13);
-  }
-  EXPECT_TRUE(differs);
-  IndexDraw one(1);
-  EXPECT_EQ(one.Next(1), 0u);
-}
-
-TEST(IndexDraw, SequenceIsPinnedAcrossPlatforms) {
-  // mt19937_64 is fully specified by the standard, and the draw is ours: these values
-  // must never change, or every recorded report's CIs would shift.
-  IndexDraw d(5489);
-  std::vector<uint64_t> got;
-  for (int i = 0; i < 4; ++i) got.push_back(d.Next(1000));
-  std::mt19937_64 e(5489);
-  std::vector<uint64_t> want;
-  // Multiply-shift: the high 64 bits of x * n (rejection never triggers for these draws).
-  for (int i = 0; i < 4; ++i) {
-    want.push_back(static_cast<uint64_t>((static_cast<unsigned __int128>(e()) * 1000) >> 64));
-  }
-  EXPECT_EQ(want, (std::vector<uint64_t>{786, 250, 710, 946}));  // pinned once, computed
-  EXPECT_EQ(got, want);
-}
-
-TEST(IndexDraw, RoughlyUniform) {
-  IndexDraw d(3);
-  std::map<uint64_t, int> counts;
-  for (int i = 0; i < 60000; ++i) ++counts[d.Next(6)];
-  for (const auto& [k, n] : counts) EXPECT_NEAR(n, 10000, 400) << k;
-}
-
-TEST(DeriveSeed, DependsOnSeedAndLabels) {
-  EXPECT_EQ(DeriveSeed(1, "abc"), DeriveSeed(1, "abc"));
-  EXPECT_NE(DeriveSeed(1, "abc"), DeriveSeed(2, "abc"));
-  EXPECT_NE(DeriveSeed(1, "ab", "c"), DeriveSeed(1, "a", "bc"));
-}
-
 std::vector<double> Ramp(int n, double start, double step) {
   std::vector<double> v;
   for (int i = 0; i < n; ++i) v.push_back(start + step * ((i * 37) % n));
   return v;
 }
 
-TEST(BootstrapMedianCi, ContainsMedianAndNarrowsWithMoreSamples) {
-  BootstrapOptions opts;
-  const std::vector<double> small = Ramp(21, 10, 0.1), large = Ramp(801, 10, 0.1 * 21 / 801);
-  const Interval a = BootstrapMedianCi(small, opts), b = BootstrapMedianCi(large, opts);
-  EXPECT_TRUE(a.Contains(Median(small)));
-  EXPECT_TRUE(b.Contains(Median(large)));
-  EXPECT_LT(b.hi - b.lo, a.hi - a.lo);
-  EXPECT_LE(a.lo, a.hi);
-}
-
-TEST(BootstrapMedians, EqualTheMedianOfEachResample) {
-  // The counting shortcut must give exactly what sorting each resample would.
-  const std::vector<double> v = Ramp(10, 1, 1.5);
-  BootstrapOptions opts;
-  opts.resamples = 50;
-  const std::vector<double> fast = BootstrapMedians(v, opts);
-  IndexDraw draw(opts.seed);
-  for (int r = 0; r < opts.resamples; ++r) {
-    std::vector<double> sorted = v, resample;
-    std::sort(sorted.begin(), sorted.end());
-    for (size_t i = 0; i < v.size(); ++i) resample.push_back(sorted[draw.Next(v.size())]);
-    EXPECT_DOUBLE_EQ(fast[r], Median(resample)) << r;
+// Exact binomial probabilities by counting: C(n, k) / 2^n with integer arithmetic.
+double ExactHalfCdf(int n, int k) {
+  long double c = 1, sum = 0;  // C(n, 0)
+  for (int j = 0; j <= k && j <= n; ++j) {
+    sum += c;
+    c = c * (n - j) / (j + 1);
   }
+  return static_cast<double>(sum / std::pow(2.0L, n));
 }
 
-TEST(BootstrapMedianCi, DeterministicForAFixedSeed) {
-  BootstrapOptions opts;
-  const std::vector<double> v = Ramp(101, 1, 0.5);
-  const Interval a = BootstrapMedianCi(v, opts), b = BootstrapMedianCi(v, opts);
-  EXPECT_EQ(a.lo, b.lo);
-  EXPECT_EQ(a.hi, b.hi);
-  // Another seed draws other resamples (the CI itself may land on the same order
-  // statistics of this evenly spaced sample).
-  const std::vector<double> first = BootstrapMedians(v, opts);
-  EXPECT_EQ(first, BootstrapMedians(v, opts));
-  opts.seed += 1;
-  EXPECT_NE(first, BootstrapMedians(v, opts));
+TEST(BinomialHalfCdf, MatchesCountingForSmallAndLargeN) {
+  for (int n : {1, 2, 5, 10, 31, 64, 200, 1000, 4000}) {
+    for (int k = 0; k <= n; k += std::max(1, n / 37)) {
+      const double want = ExactHalfCdf(n, k);
+      EXPECT_NEAR(BinomialHalfCdf(n, k), want, 1e-12 + 1e-9 * want) << n << " " << k;
+    }
+  }
+  EXPECT_EQ(BinomialHalfCdf(7, 7), 1.0);
+  // Symmetry: P(B <= k) + P(B <= n - k - 1) = 1; at 10^6 lgamma's rounding (~1e-9 of
+  // log C(n, k) ~ 7e5) limits the relative accuracy to ~1e-8 (stats.h).
+  EXPECT_NEAR(BinomialHalfCdf(1000001, 499000) + BinomialHalfCdf(1000001, 501000), 1.0, 1e-8);
 }
 
-TEST(BootstrapRatioCi, CoversTheTrueRatio) {
-  BootstrapOptions opts;
-  const std::vector<double> den = Ramp(200, 10, 0.01);
-  std::vector<double> num;
-  for (double x : den) num.push_back(x * 1.5);
-  const Interval ci = BootstrapRatioCi(num, den, opts);
-  EXPECT_TRUE(ci.Contains(1.5)) << ci.lo << " " << ci.hi;
-  EXPECT_GT(ci.lo, 1.3);
-  const Interval same = BootstrapRatioCi(den, den, opts);
-  EXPECT_TRUE(same.Contains(1.0));
+TEST(MedianCiRank, MatchesTheTables) {
+  // Conover (1999), Table A3 / the usual sign-test tables: the 95% interval of the
+  // median is [x_(2), x_(9)] for n = 10, [x_(6), x_(15)] for n = 20 and [x_(40),
+  // x_(61)] for n = 100; [x_(1), x_(6)] for n = 6; none for n = 5 (2/32 > 0.05).
+  EXPECT_EQ(MedianCiRank(10, 0.95), 2u);
+  EXPECT_EQ(MedianCiRank(20, 0.95), 6u);
+  EXPECT_EQ(MedianCiRank(100, 0.95), 40u);
+  EXPECT_EQ(MedianCiRank(6, 0.95), 1u);
+  EXPECT_EQ(MedianCiRank(5, 0.95), 0u);
+  EXPECT_EQ(MedianCiRank(1, 0.95), 0u);
+  // The definition, at every n up to 300 and two confidences: rank l covers, l + 1 not.
+  for (int n = 1; n <= 300; ++n) {
+    for (double conf : {0.95, 0.99}) {
+      const uint64_t l = MedianCiRank(n, conf);
+      if (l > 0) EXPECT_GE(1 - 2 * ExactHalfCdf(n, static_cast<int>(l) - 1), conf) << n;
+      if (l + 1 <= static_cast<uint64_t>((n + 1) / 2)) {
+        EXPECT_LT(1 - 2 * ExactHalfCdf(n, static_cast<int>(l)), conf) << n;
+      }
+    }
+  }
+  // Large n: about n/2 - 1.96 sqrt(n)/2.
+  EXPECT_NEAR(static_cast<double>(MedianCiRank(1000000, 0.95)), 500000 - 980, 2);
+}
+
+TEST(OrderStatisticMedianCi, PicksTheRankedValues) {
+  std::vector<double> v;
+  for (int i = 1; i <= 20; ++i) v.push_back(i * 1.5);
+  const Interval ci = OrderStatisticMedianCi(v, 0.95);
+  EXPECT_EQ(ci.lo, 6 * 1.5);
+  EXPECT_EQ(ci.hi, 15 * 1.5);
+  const Interval none = OrderStatisticMedianCi({1, 2, 3, 4, 5}, 0.95);
+  EXPECT_EQ(none.lo, 0);
+  EXPECT_TRUE(std::isinf(none.hi));
+}
+
+TEST(OrderStatisticRatioCi, DividesTheParts) {
+  const Interval r = OrderStatisticRatioCi({3, 6}, {2, 4});
+  EXPECT_DOUBLE_EQ(r.lo, 0.75);
+  EXPECT_DOUBLE_EQ(r.hi, 3);
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_TRUE(std::isinf(OrderStatisticRatioCi({3, 6}, {0, inf}).hi));
+  EXPECT_TRUE(std::isinf(OrderStatisticRatioCi({3, 6}, {0, 4}).hi));
 }
 
 TEST(SummarizeLatency, ReportsPercentilesOfPooledSamples) {
   std::vector<double> v;
   for (int i = 1; i <= 100; ++i) v.push_back(i);
-  const LatencySummary s = SummarizeLatency(v, BootstrapOptions{});
+  const LatencySummary s = SummarizeLatency(v, IntervalOptions{});
   EXPECT_EQ(s.count, 100u);
   EXPECT_DOUBLE_EQ(s.median, 50.5);
   EXPECT_DOUBLE_EQ(s.p90, 90.1);
   EXPECT_DOUBLE_EQ(s.p99, 99.01);
   EXPECT_TRUE(s.median_ci.Contains(50.5));
+  // One replicate: the order-statistic interval, [x_(40), x_(61)] at n = 100; its
+  // ratio part at sqrt(0.95) is wider.
+  EXPECT_EQ(s.median_ci.lo, 40);
+  EXPECT_EQ(s.median_ci.hi, 61);
+  ASSERT_TRUE(s.ratio_part);
+  EXPECT_LE(s.ratio_part->lo, s.median_ci.lo);
+  EXPECT_GE(s.ratio_part->hi, s.median_ci.hi);
+  EXPECT_EQ(s.ratio_part->lo, 100 + 1 - s.ratio_part->hi);
 }
 
 // `n` deterministic values spread +/-1% around `centre`.
@@ -188,15 +169,16 @@ TEST(DetectionPower, GrowsWithTheChangeAndTheReplicates) {
 }
 
 TEST(SummarizeReplicates, ReplicateSpreadWidensTheInterval) {
-  // Four runs whose levels differ by a few percent: the pooled token bootstrap sees
-  // only the (small) within-run spread; the replicate-level interval sees the runs differ.
+  // Four runs whose levels differ by a few percent: a pooled token interval sees only
+  // the (small) within-run spread; the replicate-level interval sees the runs differ.
   const std::vector<std::vector<double>> runs = {Around(10.0, 200), Around(10.4, 200),
                                                  Around(9.7, 200), Around(10.2, 200)};
   std::vector<double> pooled;
   for (const auto& r : runs) pooled.insert(pooled.end(), r.begin(), r.end());
-  BootstrapOptions opts;
+  IntervalOptions opts;
   const LatencySummary two = SummarizeReplicates(runs, opts);
-  const Interval one = BootstrapMedianCi(pooled, opts);
+  std::sort(pooled.begin(), pooled.end());
+  const Interval one = OrderStatisticMedianCi(pooled, opts.confidence);
   EXPECT_EQ(two.replicates, 4u);
   EXPECT_EQ(two.count, 800u);
   std::vector<double> logs;

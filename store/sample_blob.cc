@@ -1,0 +1,128 @@
+#include "store/sample_blob.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+namespace orch::store {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+constexpr size_t kRunBytes = 4 + 4 + 4 + 1;
+
+void PutU32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+void PutF64(std::string& out, double v) {
+  if (!std::isfinite(v)) v = std::numeric_limits<double>::quiet_NaN();
+  uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof(bits));
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+}
+
+uint64_t GetLe(const char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+
+double GetF64(const char* p) {
+  const uint64_t bits = GetLe(p, 8);
+  double v = 0;
+  std::memcpy(&v, &bits, sizeof(v));
+  return v;
+}
+
+struct Run {
+  int32_t repeat = 0, first = 0;
+  uint32_t length = 0;
+  bool warmup = false;
+};
+
+}  // namespace
+
+StatusOr<std::string> EncodeSamples(std::vector<Sample> samples) {
+  std::stable_sort(samples.begin(), samples.end(), [](const Sample& a, const Sample& b) {
+    return a.repeat != b.repeat ? a.repeat < b.repeat : a.index < b.index;
+  });
+  std::vector<Run> runs;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const Sample& s = samples[i];
+    if (i > 0 && samples[i - 1].repeat == s.repeat && samples[i - 1].index == s.index) {
+      return Status::Error("sample (repeat " + std::to_string(s.repeat) + ", index " +
+                           std::to_string(s.index) + ") is given twice");
+    }
+    Run* last = runs.empty() ? nullptr : &runs.back();
+    if (last && last->repeat == s.repeat && last->warmup == s.warmup &&
+        static_cast<int64_t>(last->first) + last->length == s.index) {
+      ++last->length;
+    } else {
+      runs.push_back({s.repeat, s.index, 1, s.warmup});
+    }
+  }
+  std::string out;
+  out.reserve(1 + 4 + runs.size() * kRunBytes + samples.size() * 16);
+  out.push_back(static_cast<char>(kVersion));
+  PutU32(out, static_cast<uint32_t>(runs.size()));
+  for (const Run& r : runs) {
+    PutU32(out, static_cast<uint32_t>(r.repeat));
+    PutU32(out, static_cast<uint32_t>(r.first));
+    PutU32(out, r.length);
+    out.push_back(r.warmup ? 1 : 0);
+  }
+  for (const Sample& s : samples) PutF64(out, s.latency_ms);
+  for (const Sample& s : samples) PutF64(out, s.nll);
+  return out;
+}
+
+StatusOr<std::vector<Sample>> DecodeSamples(std::string_view blob) {
+  auto bad = [&](const std::string& why) {
+    return Status::Corruption("samples blob (" + std::to_string(blob.size()) + " bytes): " + why);
+  };
+  if (blob.size() < 5) return bad("shorter than its header");
+  if (static_cast<uint8_t>(blob[0]) != kVersion) {
+    return bad("format version " + std::to_string(static_cast<uint8_t>(blob[0])) +
+               " (this orch reads version 1)");
+  }
+  const uint64_t n_runs = GetLe(blob.data() + 1, 4);
+  if (n_runs > (blob.size() - 5) / kRunBytes) return bad("run table past its end");
+  const char* p = blob.data() + 5;
+  std::vector<Run> runs(n_runs);
+  uint64_t n = 0;
+  for (Run& r : runs) {
+    r.repeat = static_cast<int32_t>(GetLe(p, 4));
+    r.first = static_cast<int32_t>(GetLe(p + 4, 4));
+    r.length = static_cast<uint32_t>(GetLe(p + 8, 4));
+    r.warmup = p[12] != 0;
+    p += kRunBytes;
+    n += r.length;
+  }
+  const uint64_t values = blob.size() - 5 - n_runs * kRunBytes;
+  if (values != n * 16) {
+    return bad(std::to_string(n) + " samples need " + std::to_string(n * 16) +
+               " bytes of values, it has " + std::to_string(values));
+  }
+  std::vector<Sample> out;
+  out.reserve(n);
+  const char* latency = p;
+  const char* nll = p + n * 8;
+  for (const Run& r : runs) {
+    for (uint32_t i = 0; i < r.length; ++i) {
+      Sample s;
+      s.repeat = r.repeat;
+      s.index = static_cast<int>(static_cast<int64_t>(r.first) + i);
+      s.latency_ms = GetF64(latency);
+      s.nll = GetF64(nll);
+      s.warmup = r.warmup;
+      latency += 8;
+      nll += 8;
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+}  // namespace orch::store
