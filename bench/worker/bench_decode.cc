@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <time.h>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -123,6 +124,7 @@ double Median(std::vector<double> v) {
 // GB/s; `bytes_counted` per repetition and how it was measured go to the report.
 struct Bandwidth {
   double gbs = 0;
+  double cpu_gbs = 0;  // CPU: bytes per second of the process's CPU time (shared machines)
   std::string method;
   std::vector<double> samples;
 };
@@ -145,12 +147,20 @@ Bandwidth MeasureBandwidth(at::Device device, int reps) {
   } else {
     at::Tensor big = at::ones({128 * 1024 * 1024}, at::TensorOptions().device(device));
     big.sum().item<float>();  // page in
+    std::vector<double> cpu;
     for (int i = 0; i < reps; ++i) {
+      timespec c0{}, c1{};
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
       const auto t0 = Clock::now();
       big.sum().item<float>();
       const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
       b.samples.push_back(static_cast<double>(big.nbytes()) / s / 1e9);
+      const double cs = static_cast<double>(c1.tv_sec - c0.tv_sec) +
+                        static_cast<double>(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+      cpu.push_back(static_cast<double>(big.nbytes()) / cs / 1e9);
     }
+    b.cpu_gbs = Median(cpu);
     b.method = "at::sum over 512 MiB fp32 (read bytes), bench thread count";
   }
   b.gbs = Median(b.samples);
@@ -350,6 +360,13 @@ int main(int argc, char** argv) {
           row["tpot_ms_median"] = m["tpot_ms_median"];
           row["tpot_ms_p10"] = m["tpot_ms_p10"];
           row["tpot_ms_p90"] = m["tpot_ms_p90"];
+          if (!run.process_cpu_ms.empty() && bw.cpu_gbs > 0) {
+            // The same ratio in the process's CPU time (step and bandwidth alike), which a
+            // shared machine's descheduling does not inflate (one thread: all threads' time).
+            row["cpu_ms_median"] = Median(run.process_cpu_ms);
+            row["floor_cpu_ms"] = bytes / (bw.cpu_gbs * 1e9) * 1e3;
+            row["cpu_over_floor_cpu"] = Median(run.process_cpu_ms) / (bytes / (bw.cpu_gbs * 1e9) * 1e3);
+          }
           if (!run.device_ms.empty()) {
             std::vector<double> d = run.device_ms;
             row["tpot_device_ms_median"] = Median(d);
@@ -381,6 +398,7 @@ int main(int argc, char** argv) {
                            {"cpu_gemv_isa", IsaLevelName(ChosenIsaLevel())},
                            {"bandwidth_gbs", bw.gbs},
                            {"bandwidth_method", bw.method},
+                           {"bandwidth_cpu_time_gbs", bw.cpu_gbs},
                            {"bandwidth_samples_gbs", bw.samples},
                            {"cases", rows}};
   if (args.count("out")) {
@@ -399,8 +417,9 @@ int main(int argc, char** argv) {
               report["machine"].get<std::string>().c_str(), shape.c_str(), threads,
               report["cpu_gemv_isa"].get<std::string>().c_str(),
               report["load_average"].get<std::string>().c_str(), bw.gbs, bw.method.c_str());
-  std::printf("%-5s %-16s %-6s %-10s %10s %10s %10s %10s %9s %9s\n", "dtype", "quant", "window",
-              "compile", "tpot_med", "tpot_p10", "tpot_p90", "MB/token", "floor_ms", "tpot/fl");
+  std::printf("%-5s %-16s %-6s %-10s %10s %10s %10s %10s %9s %9s %9s\n", "dtype", "quant",
+              "window", "compile", "tpot_med", "tpot_p10", "tpot_p90", "MB/token", "floor_ms",
+              "tpot/fl", "cpu_med");
   for (const auto& r : rows) {
     const std::string q =
         r["quant"].get<std::string>() + (r.value("quantize_head", false) ? "+head" : "");
@@ -409,12 +428,13 @@ int main(int argc, char** argv) {
                   r["skipped"].get<std::string>().c_str());
       continue;
     }
-    std::printf("%-5s %-16s %-6s %-10s %10.3f %10.3f %10.3f %10.1f %9.3f %9.2f\n",
+    std::printf("%-5s %-16s %-6s %-10s %10.3f %10.3f %10.3f %10.1f %9.3f %9.2f %9.3f\n",
                 r["dtype"].get<std::string>().c_str(), q.c_str(),
                 r["window"].get<std::string>().c_str(), r["compile"].get<std::string>().c_str(),
                 r["tpot_ms_median"].get<double>(), r["tpot_ms_p10"].get<double>(),
                 r["tpot_ms_p90"].get<double>(), r["bytes_per_token"].get<double>() / 1e6,
-                r["floor_ms"].get<double>(), r["tpot_over_floor"].get<double>());
+                r["floor_ms"].get<double>(), r["tpot_over_floor"].get<double>(),
+                r.value("cpu_ms_median", 0.0));
   }
   return 0;
 }

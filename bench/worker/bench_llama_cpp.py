@@ -133,8 +133,8 @@ def gguf_bytes_per_token(path):
 
 
 def decode_steps(llama_cpp, ctx, batch, mem, ids, window, sinks):
-    """One llama_decode per token; returns per-step ms (logits read back each step)."""
-    times = []
+    """One llama_decode per token; per-step wall ms and process CPU ms (logits read back)."""
+    times, cpu = [], []
     for pos, tok in enumerate(ids[:-1]):
         if window is not None and pos >= sinks + window + 1:
             evict = pos - (window + 1)  # the oldest window token still cached
@@ -145,14 +145,15 @@ def decode_steps(llama_cpp, ctx, batch, mem, ids, window, sinks):
         batch.n_seq_id[0] = 1
         batch.seq_id[0][0] = 0
         batch.logits[0] = 1
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         rc = llama_cpp.llama_decode(ctx, batch)
         logits = llama_cpp.llama_get_logits_ith(ctx, -1)
         _ = logits[0]
         times.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
         if rc != 0:
             raise SystemExit(f"llama_decode returned {rc} at position {pos}")
-    return times
+    return times, cpu
 
 
 def cmd_time(a):
@@ -180,14 +181,15 @@ def cmd_time(a):
         batch = llama_cpp.llama_batch_init(1, 0, 1)
         mem = llama_cpp.llama_get_memory(ctx)
         ids = [(i * 7919) % VOCAB for i in range(tokens)]
-        times = decode_steps(llama_cpp, ctx, batch, mem, ids, win, a.sinks)
+        times, cpu = decode_steps(llama_cpp, ctx, batch, mem, ids, win, a.sinks)
         timed = times[-a.timed:]
         attended = (tokens - a.timed // 2) if win is None else a.sinks + win + 1
         rows.append({"window": window, "sinks": a.sinks, "tokens": tokens,
                      "timed_steps": len(timed), "attended": attended,
                      "tpot_ms_median": statistics.median(timed),
                      "tpot_ms_p10": sorted(timed)[len(timed) // 10],
-                     "tpot_ms_p90": sorted(timed)[len(timed) * 9 // 10]})
+                     "tpot_ms_p90": sorted(timed)[len(timed) * 9 // 10],
+                     "cpu_ms_median": statistics.median(cpu[-a.timed:])})
         llama_cpp.llama_batch_free(batch)
         llama_cpp.llama_free(ctx)
     weights, types = gguf_bytes_per_token(a.gguf)
@@ -223,6 +225,8 @@ def cmd_table(a):
                        "orch_tpot_ms": case["tpot_ms_median"],
                        "orch_mb_per_token": case["bytes_per_token"] / 1e6,
                        "orch_over_floor": case["tpot_over_floor"], "bandwidth_gbs": bw,
+                       "orch_cpu_ms": case.get("cpu_ms_median"),
+                       "orch_cpu_over_floor_cpu": case.get("cpu_over_floor_cpu"),
                        "llama_format": fmt}
                 if pc:
                     # K/V: llama.cpp's default f16 cache, both K and V, every layer.
@@ -231,13 +235,19 @@ def cmd_table(a):
                     row.update({"llama_tpot_ms": pc["tpot_ms_median"],
                                 "llama_mb_per_token": lb / 1e6,
                                 "llama_over_floor": pc["tpot_ms_median"] / (lb / (bw * 1e9) * 1e3),
-                                "orch_over_llama": case["tpot_ms_median"] / pc["tpot_ms_median"]})
+                                "orch_over_llama": case["tpot_ms_median"] / pc["tpot_ms_median"],
+                                "llama_cpu_ms": pc.get("cpu_ms_median")})
+                    if row["orch_cpu_ms"] and row["llama_cpu_ms"]:
+                        row["orch_over_llama_cpu"] = row["orch_cpu_ms"] / row["llama_cpu_ms"]
                 rows.append(row)
     print(f"{'thr':>3} {'window':>6} {'orch':<16} {'ms':>7} {'MB/tok':>7} {'/floor':>6}   "
-          f"{'llama.cpp':<6} {'ms':>7} {'MB/tok':>7} {'/floor':>6}   orch/llama")
+          f"{'llama.cpp':<6} {'ms':>7} {'MB/tok':>7} {'/floor':>6}   orch/llama   "
+          f"cpu ms: orch  llama  orch/llama")
     for r in rows:
+        cpu = (f"   {r['orch_cpu_ms']:7.3f} {r['llama_cpu_ms']:7.3f} {r['orch_over_llama_cpu']:6.2f}"
+               if "orch_over_llama_cpu" in r else "")
         tail = (f"{r['llama_tpot_ms']:7.3f} {r['llama_mb_per_token']:7.1f} "
-                f"{r['llama_over_floor']:6.2f}   {r['orch_over_llama']:.2f}"
+                f"{r['llama_over_floor']:6.2f}   {r['orch_over_llama']:10.2f}{cpu}"
                 if "llama_tpot_ms" in r else "(no llama.cpp row)")
         print(f"{r['threads']:>3} {r['window']:>6} {r['orch']:<16} {r['orch_tpot_ms']:7.3f} "
               f"{r['orch_mb_per_token']:7.1f} {r['orch_over_floor']:6.2f}   "
