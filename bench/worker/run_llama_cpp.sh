@@ -43,9 +43,11 @@ if [[ ! -f "$conv" ]]; then
 fi
 [[ -f "$work/hf/model.safetensors" ]] || "$py" "$bench" hf "$work/hf"
 for t in f32 q8_0; do
-  [[ -f "$work/$t.gguf" ]] || "$py" "$bench" convert "$conv" "$work/hf" "$work/$t.gguf" "$t" 2>"$work/convert_$t.log"
+  [[ -f "$work/$t.gguf" ]] || "$py" "$bench" convert "$conv" "$work/hf" "$work/$t.gguf" "$t" \
+    2>"$work/convert_$t.log" || { tail -20 "$work/convert_$t.log"; rm -f "$work/$t.gguf"; exit 1; }
 done
-[[ -f "$work/q4_0.gguf" ]] || "$venv/bin/python" "$bench" quantize "$work/f32.gguf" "$work/q4_0.gguf" q4_0 2>"$work/quantize_q4_0.log"
+[[ -f "$work/q4_0.gguf" ]] || "$venv/bin/python" "$bench" quantize "$work/f32.gguf" "$work/q4_0.gguf" \
+  q4_0 2>"$work/quantize_q4_0.log" || { tail -20 "$work/quantize_q4_0.log"; rm -f "$work/q4_0.gguf"; exit 1; }
 
 echo "start $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.txt"
 orch=() llama=()
