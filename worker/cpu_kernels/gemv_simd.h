@@ -202,9 +202,14 @@ inline void Int4Block(const GemvArgs& a, const uint8_t* packed, const float* sz,
   StoreRows<M, R>(a, n0, sums, nullptr);
 }
 
+// Rows per block: as many as the registers hold (R x M x NV partial sums plus R x NV unpacked
+// weight vectors): with 16-lane vectors (NV = 2) 4 rows at M = 1 and 2 at M = 2 -- 4 rows
+// instead of 2 made the Pythia-70M int4 step 1.2-1.3x faster (docs/benchmarks.md,
+// 2026-12-05); with 8 lanes (NV = 4, 16 registers) 2 rows at M = 1.
 template <int M>
 void Int4RowsM(const GemvArgs& a, const uint8_t* packed, const float* sz, const Int4Extra& ex) {
-  constexpr int R = M == 1 ? 2 : 1;
+  constexpr int NV = static_cast<int>(kInt4BlockK) / Isa::kLanes;
+  constexpr int R = M == 1 ? (NV <= 2 ? 4 : 2) : (M == 2 && NV <= 2 ? 2 : 1);
   int64_t n = a.n_begin;
   for (; n + R <= a.n_end; n += R) Int4Block<M, R>(a, packed, sz, ex, n);
   for (; n < a.n_end; ++n) Int4Block<M, 1>(a, packed, sz, ex, n);
