@@ -1,6 +1,8 @@
 // Decode-loop TPOT against the memory-bandwidth floor measured in the same run
 // (docs/benchmarks.md, "Worker decode loop"). Random weights, generated on the device in the
-// model dtype (no host copy, no download), for one of two shapes:
+// model dtype (no host copy, no download), or with --model DIR a Hugging Face folder's config
+// and weights (run_llama_cpp.sh: the same random weights llama.cpp reads), for one of two
+// shapes:
 //   pythia-70m   hidden 512, 6 layers, 8 heads, MLP 2048   (CPU default)
 //   pythia-2.8b  hidden 2560, 32 layers, 32 heads, MLP 10240 (the GPU check)
 // both with vocab 50304, rotary_pct 0.25 and parallel residual.
@@ -16,10 +18,13 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <time.h>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -31,6 +36,8 @@
 #include "worker/cpu_kernels/gemv_kernels.h"
 #include "worker/model/gpt_neox.h"
 #include "worker/modes/decode_loop.h"
+#include "worker/weights/model_files.h"
+#include "worker/weights/weight_source.h"
 
 namespace {
 
@@ -117,6 +124,7 @@ double Median(std::vector<double> v) {
 // GB/s; `bytes_counted` per repetition and how it was measured go to the report.
 struct Bandwidth {
   double gbs = 0;
+  double cpu_gbs = 0;  // CPU: bytes per second of the process's CPU time (shared machines)
   std::string method;
   std::vector<double> samples;
 };
@@ -139,12 +147,20 @@ Bandwidth MeasureBandwidth(at::Device device, int reps) {
   } else {
     at::Tensor big = at::ones({128 * 1024 * 1024}, at::TensorOptions().device(device));
     big.sum().item<float>();  // page in
+    std::vector<double> cpu;
     for (int i = 0; i < reps; ++i) {
+      timespec c0{}, c1{};
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
       const auto t0 = Clock::now();
       big.sum().item<float>();
       const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
       b.samples.push_back(static_cast<double>(big.nbytes()) / s / 1e9);
+      const double cs = static_cast<double>(c1.tv_sec - c0.tv_sec) +
+                        static_cast<double>(c1.tv_nsec - c0.tv_nsec) * 1e-9;
+      cpu.push_back(static_cast<double>(big.nbytes()) / cs / 1e9);
     }
+    b.cpu_gbs = Median(cpu);
     b.method = "at::sum over 512 MiB fp32 (read bytes), bench thread count";
   }
   b.gbs = Median(b.samples);
@@ -178,7 +194,10 @@ const char* kUsage =
     "                    [--timed N] [--dtypes fp32,bf16,fp16] [--quants none,int8wo,...]\n"
     "                    [--windows 60,1020,full] [--compile eager,cuda_graph] [--sinks N]\n"
     "                    [--full-tokens N] [--bandwidth-reps N] [--quantize-head 0|1]\n"
-    "                    [--out FILE] [--json]\n"
+    "                    [--model HF_DIR] [--fused-cpu-step 1|0] [--out FILE] [--json]\n"
+    "--fused-cpu-step 0 runs fp32 CPU steps on the tensor path (ATen per layer), for a\n"
+    "before/after of the fused step in one run.\n"
+    "--model reads config and weights from a Hugging Face folder instead (--shape ignored).\n"
     "A quant NAME+head (e.g. int8wo+head) quantizes the output layer too, for that case only.\n"
     "--out writes the JSON report to FILE; --json prints it instead of the table.\n"
     "--tokens N is --timed N.\n"
@@ -209,7 +228,7 @@ int main(int argc, char** argv) {
   static const std::set<std::string> kKnown = {"shape", "device", "threads", "timed", "dtypes",
                                               "quants", "windows", "compile", "sinks",
                                               "full-tokens", "bandwidth-reps", "out",
-                                              "quantize-head"};
+                                              "quantize-head", "model", "fused-cpu-step"};
   for (const auto& [k, v] : args)
     if (!kKnown.count(k)) {
       std::fprintf(stderr, "bench_decode: unknown option --%s\n%s", k.c_str(), kUsage);
@@ -228,10 +247,19 @@ int main(int argc, char** argv) {
   }
   const at::Device device = *device_opt;
   const bool cuda = device.is_cuda();
-  const std::string shape = arg("shape", cuda ? "pythia-2.8b" : "pythia-70m");
-  const auto config_opt = ShapeConfig(shape);
+  const std::string model_dir = arg("model", "");
+  const std::string shape =
+      model_dir.empty() ? arg("shape", cuda ? "pythia-2.8b" : "pythia-70m") : model_dir;
+  std::optional<ModelFiles> files;
+  if (!model_dir.empty() && !(files = LocateModel(model_dir, &err))) {
+    std::fprintf(stderr, "bench_decode: %s\n", err.c_str());
+    return 2;
+  }
+  const auto config_opt =
+      files ? ReadModelConfig(files->config_path, &err) : ShapeConfig(shape);
   if (!config_opt) {
-    std::fprintf(stderr, "bench_decode: unknown shape %s\n%s", shape.c_str(), kUsage);
+    std::fprintf(stderr, "bench_decode: %s\n%s",
+                 files ? err.c_str() : ("unknown shape " + shape).c_str(), kUsage);
     return 2;
   }
   const ModelConfig config = *config_opt;
@@ -247,9 +275,12 @@ int main(int argc, char** argv) {
   const auto compiles = Split(arg("compile", cuda ? "eager,cuda_graph" : "eager"));
   const int bw_reps = std::stoi(arg("bandwidth-reps", cuda ? "20" : "9"));
   const bool quantize_head = arg("quantize-head", "0") == "1";
+  const bool fused_cpu_step = arg("fused-cpu-step", "1") == "1";
 
   const Bandwidth bw = MeasureBandwidth(device, bw_reps);
-  RandomWeights weights(config);
+  std::unique_ptr<WeightSource> source =
+      files ? OpenWeights(*files) : std::make_unique<RandomWeights>(config);
+  WeightSource& weights = *source;
   nlohmann::json rows = nlohmann::json::array();
   for (const std::string& dtype_name : dtypes) {
     const std::map<std::string, at::ScalarType> kDtypes = {
@@ -279,6 +310,7 @@ int main(int argc, char** argv) {
       }
       auto model = GptNeox::Load(config, weights, device, dtype);
       model->Quantize(*spec, "all", head);
+      model->set_fused_cpu_step(fused_cpu_step);
       const double elem = c10::elementSize(dtype);
       // Weights in their stored form minus the embedding table (one row of it is read).
       const double weight_bytes = static_cast<double>(model->WeightBytes()) -
@@ -328,6 +360,13 @@ int main(int argc, char** argv) {
           row["tpot_ms_median"] = m["tpot_ms_median"];
           row["tpot_ms_p10"] = m["tpot_ms_p10"];
           row["tpot_ms_p90"] = m["tpot_ms_p90"];
+          if (!run.process_cpu_ms.empty() && bw.cpu_gbs > 0) {
+            // The same ratio in the process's CPU time (step and bandwidth alike), which a
+            // shared machine's descheduling does not inflate (one thread: all threads' time).
+            row["cpu_ms_median"] = Median(run.process_cpu_ms);
+            row["floor_cpu_ms"] = bytes / (bw.cpu_gbs * 1e9) * 1e3;
+            row["cpu_over_floor_cpu"] = Median(run.process_cpu_ms) / (bytes / (bw.cpu_gbs * 1e9) * 1e3);
+          }
           if (!run.device_ms.empty()) {
             std::vector<double> d = run.device_ms;
             row["tpot_device_ms_median"] = Median(d);
@@ -338,6 +377,7 @@ int main(int argc, char** argv) {
           row["floor_ms"] = floor_ms;
           row["tpot_over_floor"] = m["tpot_ms_median"] / floor_ms;
           row["non_finite"] = run.non_finite;
+          row["fused_cpu_step"] = model->UsesFusedCpuStep(model->MakeCache(policy, opt.tokens, graph));
           rows.push_back(row);
           std::fprintf(stderr, "%s %s %s %s: %.3f ms (floor %.3f)\n", dtype_name.c_str(),
                        (quant + (head ? "+head" : "")).c_str(), window.c_str(), compile.c_str(), m["tpot_ms_median"],
@@ -354,10 +394,11 @@ int main(int argc, char** argv) {
                            {"libtorch", LibtorchVersion()},
                            {"cuda_runtime", CudaRuntimeVersion()},
                            {"worker_build", WorkerBuildId()},
-                           {"shape", shape + " (random weights)"},
+                           {"shape", files ? shape : shape + " (random weights)"},
                            {"cpu_gemv_isa", IsaLevelName(ChosenIsaLevel())},
                            {"bandwidth_gbs", bw.gbs},
                            {"bandwidth_method", bw.method},
+                           {"bandwidth_cpu_time_gbs", bw.cpu_gbs},
                            {"bandwidth_samples_gbs", bw.samples},
                            {"cases", rows}};
   if (args.count("out")) {
@@ -376,8 +417,9 @@ int main(int argc, char** argv) {
               report["machine"].get<std::string>().c_str(), shape.c_str(), threads,
               report["cpu_gemv_isa"].get<std::string>().c_str(),
               report["load_average"].get<std::string>().c_str(), bw.gbs, bw.method.c_str());
-  std::printf("%-5s %-16s %-6s %-10s %10s %10s %10s %10s %9s %9s\n", "dtype", "quant", "window",
-              "compile", "tpot_med", "tpot_p10", "tpot_p90", "MB/token", "floor_ms", "tpot/fl");
+  std::printf("%-5s %-16s %-6s %-10s %10s %10s %10s %10s %9s %9s %9s\n", "dtype", "quant",
+              "window", "compile", "tpot_med", "tpot_p10", "tpot_p90", "MB/token", "floor_ms",
+              "tpot/fl", "cpu_med");
   for (const auto& r : rows) {
     const std::string q =
         r["quant"].get<std::string>() + (r.value("quantize_head", false) ? "+head" : "");
@@ -386,12 +428,13 @@ int main(int argc, char** argv) {
                   r["skipped"].get<std::string>().c_str());
       continue;
     }
-    std::printf("%-5s %-16s %-6s %-10s %10.3f %10.3f %10.3f %10.1f %9.3f %9.2f\n",
+    std::printf("%-5s %-16s %-6s %-10s %10.3f %10.3f %10.3f %10.1f %9.3f %9.2f %9.3f\n",
                 r["dtype"].get<std::string>().c_str(), q.c_str(),
                 r["window"].get<std::string>().c_str(), r["compile"].get<std::string>().c_str(),
                 r["tpot_ms_median"].get<double>(), r["tpot_ms_p10"].get<double>(),
                 r["tpot_ms_p90"].get<double>(), r["bytes_per_token"].get<double>() / 1e6,
-                r["floor_ms"].get<double>(), r["tpot_over_floor"].get<double>());
+                r["floor_ms"].get<double>(), r["tpot_over_floor"].get<double>(),
+                r.value("cpu_ms_median", 0.0));
   }
   return 0;
 }

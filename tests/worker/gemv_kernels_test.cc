@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "worker/cpu_kernels/gemv_kernels.h"
 #include "worker/quant/cpu_gemv.h"
 #include "worker/quant/quantized_linear.h"
 
@@ -147,6 +148,43 @@ TEST(GemvKernels, TwoThreadsSplitTheRowsAndAgree) {
     CheckDense(level, {2049, 512}, at::kFloat, {1, 3});
   }
   at::set_num_threads(before);
+}
+
+// The attention forms of the fused CPU step: keys as a dense fp32 GEMV whose rows are `ldw`
+// apart (M = 1 and 2), and the probabilities times the values (f32_weighted_rows), on a
+// [len, 2 hd] key|value layout, hd 64 (Pythia) and 13 (no vector width), against fp64.
+TEST(GemvKernels, StridedRowsAndWeightedRowsMatchFp64ReferenceAtEveryLevel) {
+  for (IsaLevel level : SupportedIsaLevels()) {
+    const GemvKernels& kern = GemvKernelsFor(level);
+    for (int64_t hd : {64, 13})
+      for (int64_t len : {1, 5, 128}) {
+        at::manual_seed(hd * 1000 + len);
+        const at::Tensor kv = at::randn({len, 2 * hd}), q = at::randn({2, hd});
+        const at::Tensor keys64 = kv.narrow(1, 0, hd).to(at::kDouble);
+        for (int m : {1, 2}) {
+          at::Tensor y = at::zeros({m, len});
+          GemvArgs a;
+          a.x = q.data_ptr<float>();
+          a.m = m;
+          a.k = hd;
+          a.n_end = len;
+          a.y = y.data_ptr<float>();
+          a.ldy = len;
+          a.ldw = 2 * hd;
+          kern.f32(a, kv.data_ptr<float>());
+          EXPECT_LE(ErrorRatio(y, q.narrow(0, 0, m).to(at::kDouble), keys64, at::Tensor(), 0), 1.0)
+              << IsaLevelName(level) << " strided hd " << hd << " len " << len << " m " << m;
+        }
+        const at::Tensor p = at::softmax(at::randn({1, len}), 1);
+        at::Tensor out = at::zeros({1, hd});
+        kern.f32_weighted_rows(p.data_ptr<float>(), len, kv.data_ptr<float>() + hd, 2 * hd, hd,
+                               out.data_ptr<float>());
+        const at::Tensor values64 = kv.narrow(1, hd, hd).to(at::kDouble);
+        EXPECT_LE(ErrorRatio(out, p.to(at::kDouble), values64.t().contiguous(), at::Tensor(), 0),
+                  1.0)
+            << IsaLevelName(level) << " weighted rows hd " << hd << " len " << len;
+      }
+  }
 }
 
 TEST(GemvKernels, RejectsWhatTheContractExcludes) {

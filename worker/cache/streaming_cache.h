@@ -17,6 +17,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -55,6 +56,13 @@ class StreamingCache {
   // this step's indices from the device step counter, and the counter's increment.
   StepIndices DeviceStepIndices() const;
   void AdvanceDeviceStep() { device_step_.add_(1); }
+  // The same indices read on the host, for the fused CPU step (the counter is a CPU tensor
+  // there; no ATen op): this step's token index t, its slot, its query's cache position, and
+  // the counter's increment. CPU caches only.
+  int64_t CpuStep() const { return *device_step_.data_ptr<int64_t>(); }
+  int64_t CpuWriteSlot() const { return SlotOf(CpuStep()); }
+  int64_t CpuQueryCachePos() const { return std::min(CpuStep(), capacity_ - 1); }
+  void AdvanceCpuStep() { ++*device_step_.data_ptr<int64_t>(); }
 
   int64_t capacity() const { return capacity_; }
   int64_t attend_len() const { return static_shapes_ ? capacity_ : valid_; }

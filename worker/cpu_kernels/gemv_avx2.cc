@@ -29,6 +29,7 @@ struct Isa {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  static void StoreF32(float* p, V v) { _mm256_storeu_ps(p, v); }
   static V LoadF32(const float* p) { return _mm256_loadu_ps(p); }
   static V LoadI8(const int8_t* p) {
     return _mm256_cvtepi32_ps(

@@ -27,6 +27,7 @@ struct Isa {
   static V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V Add(V a, V b) { return _mm512_add_ps(a, b); }
   static float Sum(V v) { return _mm512_reduce_add_ps(v); }
+  static void StoreF32(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V LoadF32(const float* p) { return _mm512_loadu_ps(p); }
   static V LoadI8(const int8_t* p) {
     return _mm512_cvtepi32_ps(

@@ -21,6 +21,7 @@ struct GemvArgs {
   float* y = nullptr;           // y[i * ldy + n] for row i of x
   int64_t ldy = 0;
   const float* bias = nullptr;  // fp32 [N] added to every row, or null
+  int64_t ldw = 0;              // dense kernels: weight row stride in elements (0: k)
 };
 
 struct Int4Extra {
@@ -35,6 +36,10 @@ struct GemvKernels {
   void (*f32)(const GemvArgs&, const float* w);
   void (*bf16)(const GemvArgs&, const uint16_t* w);
   void (*f16)(const GemvArgs&, const uint16_t* w);
+  // y[0, k) = sum over j < n of p[j] * w[j * ldw + (0, k)], fp32 (attention: probabilities
+  // times the cached values, whose rows are ldw apart).
+  void (*f32_weighted_rows)(const float* p, int64_t n, const float* w, int64_t ldw, int64_t k,
+                            float* y);
 };
 
 enum class IsaLevel { kPortable, kAvx2, kAvx512 };

@@ -34,6 +34,7 @@ struct Isa {
   static V Fma(V a, V b, V c) { return a * b + c; }
   static V Add(V a, V b) { return a + b; }
   static float Sum(V v) { return v; }
+  static void StoreF32(float* p, V v) { *p = v; }
   static V LoadF32(const float* p) { return *p; }
   static V LoadI8(const int8_t* p) { return static_cast<float>(*p); }
   static V LoadBf16(const uint16_t* p) { return Bits(static_cast<uint32_t>(*p) << 16); }

@@ -6,7 +6,7 @@
 // Includes nothing itself: every header comes before the target pragma.
 //
 // Isa provides: V, kLanes, Zero(), Set1(f), Fma(a, b, c) = a * b + c, Add(a, b), Sum(v),
-// LoadF32(p), LoadI8(p), LoadBf16(p), LoadF16(p) (kLanes values, widened to fp32),
+// LoadF32(p), LoadI8(p), LoadBf16(p), LoadF16(p) (kLanes values, widened to fp32), StoreF32(p, v),
 // LoadInt4Block(p, out) (16 bytes -> 32 values in order, as 32 / kLanes vectors) and the
 // scalar widenings Bf16ToF32(u), F16ToF32(u).
 //
@@ -69,12 +69,13 @@ inline void DenseBlock(const GemvArgs& a, const typename Kind::T* w, const float
   for (int r = 0; r < R; ++r)
     ORCH_UNROLL
     for (int m = 0; m < M; ++m) acc[r][m] = Isa::Zero();
+  const int64_t ldw = a.ldw ? a.ldw : k;
   const typename Kind::T* row[R];
   ORCH_UNROLL
-  for (int r = 0; r < R; ++r) row[r] = w + (n0 + r) * k;
+  for (int r = 0; r < R; ++r) row[r] = w + (n0 + r) * ldw;
   // The weight stream is linear (a block's rows are contiguous): prefetch two blocks ahead
   // into L2, once per cache line, so short rows (int8, K = 512: 512 bytes) keep DRAM busy.
-  const int64_t ahead = 2 * R * k * static_cast<int64_t>(sizeof(typename Kind::T));
+  const int64_t ahead = 2 * R * ldw * static_cast<int64_t>(sizeof(typename Kind::T));
   for (int64_t kk = 0; kk < kv; kk += L) {
     if ((kk * static_cast<int64_t>(sizeof(typename Kind::T))) % 64 == 0) {
       ORCH_UNROLL
@@ -201,9 +202,14 @@ inline void Int4Block(const GemvArgs& a, const uint8_t* packed, const float* sz,
   StoreRows<M, R>(a, n0, sums, nullptr);
 }
 
+// Rows per block: as many as the registers hold (R x M x NV partial sums plus R x NV unpacked
+// weight vectors): with 16-lane vectors (NV = 2) 4 rows at M = 1 and 2 at M = 2 -- 4 rows
+// instead of 2 made the Pythia-70M int4 step 1.2-1.3x faster (docs/benchmarks.md,
+// 2026-12-05); with 8 lanes (NV = 4, 16 registers) 2 rows at M = 1.
 template <int M>
 void Int4RowsM(const GemvArgs& a, const uint8_t* packed, const float* sz, const Int4Extra& ex) {
-  constexpr int R = M == 1 ? 2 : 1;
+  constexpr int NV = static_cast<int>(kInt4BlockK) / Isa::kLanes;
+  constexpr int R = M == 1 ? (NV <= 2 ? 4 : 2) : (M == 2 && NV <= 2 ? 2 : 1);
   int64_t n = a.n_begin;
   for (; n + R <= a.n_end; n += R) Int4Block<M, R>(a, packed, sz, ex, n);
   for (; n < a.n_end; ++n) Int4Block<M, 1>(a, packed, sz, ex, n);
@@ -229,6 +235,28 @@ void F32Rows(const GemvArgs& a, const float* w) { DenseRows<KindF32>(a, w, nullp
 void Bf16Rows(const GemvArgs& a, const uint16_t* w) { DenseRows<KindBf16>(a, w, nullptr); }
 void F16Rows(const GemvArgs& a, const uint16_t* w) { DenseRows<KindF16>(a, w, nullptr); }
 
+// Four rows of w per pass share each load and store of the kLanes-wide running sum.
+void F32WeightedRows(const float* p, int64_t n, const float* w, int64_t ldw, int64_t k, float* y) {
+  constexpr int L = Isa::kLanes;
+  const int64_t kv = k - k % L;
+  for (int64_t kk = 0; kk < kv; kk += L) {
+    V acc[4] = {Isa::Zero(), Isa::Zero(), Isa::Zero(), Isa::Zero()};
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4)
+      ORCH_UNROLL
+      for (int r = 0; r < 4; ++r)
+        acc[r] = Isa::Fma(Isa::Set1(p[j + r]), Isa::LoadF32(w + (j + r) * ldw + kk), acc[r]);
+    for (; j < n; ++j) acc[0] = Isa::Fma(Isa::Set1(p[j]), Isa::LoadF32(w + j * ldw + kk), acc[0]);
+    Isa::StoreF32(y + kk, Isa::Add(Isa::Add(acc[0], acc[1]), Isa::Add(acc[2], acc[3])));
+  }
+  for (int64_t kk = kv; kk < k; ++kk) {
+    float s = 0.f;
+    for (int64_t j = 0; j < n; ++j) s += p[j] * w[j * ldw + kk];
+    y[kk] = s;
+  }
+}
+
 #undef ORCH_UNROLL
 
-const GemvKernels kKernels = {kIsaName, Int8Rows, Int4Rows, F32Rows, Bf16Rows, F16Rows};
+const GemvKernels kKernels = {kIsaName, Int8Rows,  Int4Rows,       F32Rows,
+                              Bf16Rows, F16Rows,   F32WeightedRows};

@@ -329,6 +329,7 @@ at::Tensor GptNeox::StepAttention(const Layer& L, int64_t index, const at::Tenso
 
 at::Tensor GptNeox::DecodeStep(const at::Tensor& token, StreamingCache& cache,
                                ForwardObserver* obs) const {
+  if (CpuStepApplies(cache, obs)) return CpuDecodeStep(token, cache);
   const int64_t hd = config_.head_dim(), h = config_.rotary_dims() / 2;
   at::Tensor x;
   {

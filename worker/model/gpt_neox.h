@@ -22,6 +22,18 @@
 
 namespace orch::worker {
 
+// Per-step state of the fused CPU decode step (cpu_decode_step.cc).
+struct CpuRotation {
+  std::vector<float> cos, sin;  // [rotary_dims], times the query scale for queries
+};
+struct CpuStepRotations {
+  float q_scale = 1.f;  // 1 / sqrt(head_dim)
+  CpuRotation query_cache, query_abs, key_abs;
+};
+struct CpuStepBuffers {
+  std::vector<float> x, ln, qkv, q2, scores, attn_in, attn, ffn, mlp;
+};
+
 class GptNeox {
  public:
   // Reads every tensor from `weights` straight onto device/dtype. Throws std::runtime_error
@@ -58,6 +70,12 @@ class GptNeox {
   // Returns logits [1, vocab] in the model dtype.
   at::Tensor DecodeStep(const at::Tensor& token, StreamingCache& cache,
                         ForwardObserver* observer = nullptr) const;
+  // DecodeStep of an fp32 model on the CPU runs fused (cpu_decode_step.cc: raw buffers,
+  // orch's GEMV kernels, no ATen call per layer) when there is no observer, the cache has
+  // dynamic shapes and every linear has a raw CPU form; false forces the tensor path (tests
+  // compare the two).
+  void set_fused_cpu_step(bool on) { fused_cpu_step_ = on; }
+  bool UsesFusedCpuStep(const StreamingCache& cache) const { return CpuStepApplies(cache, nullptr); }
 
   // Bytes of all resident parameters (quantized linears count their packed form).
   int64_t WeightBytes() const;
@@ -86,6 +104,14 @@ class GptNeox {
   // float32 scores [H, 2, len] of the two queries against the cached keys.
   at::Tensor Scores(const at::Tensor& q, const at::Tensor& keys) const;
   void BuildStepRotation();
+  bool CpuStepApplies(const StreamingCache& cache, const ForwardObserver* obs) const;
+  at::Tensor CpuDecodeStep(const at::Tensor& token, StreamingCache& cache) const;
+  void CpuStepLayer(const Layer& layer, int64_t index, StreamingCache& cache,
+                    const CpuStepRotations& rot, CpuStepBuffers& buf) const;
+  // Writes the layer's attention output (after the dense projection) to buf.attn.
+  void CpuStepAttention(const Layer& layer, int64_t index, const float* ln1,
+                        StreamingCache& cache, const CpuStepRotations& rot,
+                        CpuStepBuffers& buf) const;
   at::Tensor Block(const Layer& layer, const at::Tensor& x, ForwardObserver* obs,
                    const std::function<at::Tensor(const at::Tensor&)>& attention) const;
 
@@ -100,6 +126,7 @@ class GptNeox {
   at::Tensor rot_base_;   // float32 [3 hd, 4 hd]: the position-independent entries
   at::Tensor rot_index_;  // int64: flat indices of the position-dependent entries
   at::Tensor rot_scale_;  // float32 [3, 1]: 1/sqrt(hd), 1/sqrt(hd), 1
+  bool fused_cpu_step_ = true;
 };
 
 // cos and sin [N, rotary_dims] of int64 `positions` [N] for float32 `inv_freq` [rotary_dims / 2]

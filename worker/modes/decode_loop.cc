@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <limits>
 #include <memory>
 
@@ -15,6 +16,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double MsSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+double ProcessCpuMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
 }
 
 }  // namespace
@@ -43,6 +50,7 @@ DecodeRun RunDecodeLoop(GptNeox& model, const std::vector<int32_t>& ids, const D
       at::Tensor token = ids_dev.narrow(0, i, 1);
       ForwardObserver* obs = i >= opt.warmup ? opt.observer : nullptr;
       SynchronizeDevice(device);
+      const double cpu0 = ProcessCpuMs();
       const auto t0 = Clock::now();
       if (device_timer) device_timer->Start();
       cache.BeginStep();
@@ -54,6 +62,7 @@ DecodeRun RunDecodeLoop(GptNeox& model, const std::vector<int32_t>& ids, const D
       }
       SynchronizeDevice(device);
       samples.latency_ms.push_back(MsSince(t0));
+      if (i >= opt.warmup) run.process_cpu_ms.push_back(ProcessCpuMs() - cpu0);
 
       // NLL of token i+1 in fp32, and the finiteness check, in one device->host copy.
       at::Tensor lf = logits.to(at::kFloat).view({-1});

@@ -1,6 +1,6 @@
 // The eval decode loop: one token per step through a StreamingCache, the next token's NLL
 // from that step's logits in fp32, and the step latency (host clock around a synchronized
-// step; CUDA events as well on CUDA). Stops at the first non-finite logits. Metrics are
+// step; CUDA events as well on CUDA; the process's CPU time as well). Stops at the first non-finite logits. Metrics are
 // derived separately (DecodeMetrics) so that they can be tested on synthetic samples.
 #pragma once
 
@@ -32,6 +32,10 @@ struct DecodeOptions {
 struct DecodeRun {
   std::vector<RepeatSamples> samples;
   std::vector<double> device_ms;  // CUDA-event step times (all repeats, warm-up excluded)
+  // CPU time of the whole process over each step (CLOCK_PROCESS_CPUTIME_ID, all threads;
+  // warm-up excluded): with one thread, the step's time less the time it was descheduled,
+  // which a benchmark on a shared machine reports beside the wall clock.
+  std::vector<double> process_cpu_ms;
   bool non_finite = false;
   int64_t nan_token = -1;  // the step whose logits were non-finite
   int64_t nan_repeat = -1;

@@ -21,8 +21,47 @@ const float* OptionalF32(const at::Tensor& t, int64_t n) {
   return t.data_ptr<float>();
 }
 
+// Runs `kernel(part)` over N in parallel ranges of at least ~64 KiB of weights each (1 thread:
+// one range, no thread hand-off).
+template <class Kernel>
+void ParallelRows(const GemvArgs& a, int64_t n, double row_bytes, const Kernel& kernel) {
+  const int64_t grain = std::max<int64_t>(16, static_cast<int64_t>(65536.0 / row_bytes));
+  if (at::get_num_threads() == 1 || n <= grain) {  // no thread-pool hand-off for one range
+    GemvArgs part = a;
+    part.n_begin = 0;
+    part.n_end = n;
+    kernel(part);
+    return;
+  }
+  at::parallel_for(0, n, grain, [&](int64_t begin, int64_t end) {
+    GemvArgs part = a;
+    part.n_begin = begin;
+    part.n_end = end;
+    kernel(part);
+  });
+}
+
+GemvArgs RawArgs(const float* x, int m, int64_t k, float* y, int64_t n, const float* bias) {
+  Check(m >= 1 && m <= kGemvMaxRows, "raw GEMV takes 1.." + std::to_string(kGemvMaxRows) + " rows");
+  GemvArgs a;
+  a.x = x;
+  a.m = m;
+  a.k = k;
+  a.y = y;
+  a.ldy = n;
+  a.bias = bias;
+  return a;
+}
+
+// Sums of x over each group of `g` (the int4 z' term), fp32, for m rows of k values.
+void GroupSums(const float* x, int64_t m, int64_t k, int64_t g, std::vector<float>& sums) {
+  sums.assign(static_cast<size_t>(m * (k / g)), 0.f);
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t i = 0; i < k; ++i) sums[r * (k / g) + i / g] += x[r * k + i];
+}
+
 // Runs `kernel(args, m0)` over x's rows in chunks of kGemvMaxRows and over N in parallel
-// ranges of at least ~64 KiB of weights each (1 thread: one range, no thread hand-off).
+// (ParallelRows).
 template <class Kernel>
 at::Tensor Run(const at::Tensor& x_in, int64_t n, int64_t k, double row_bytes,
                const at::Tensor& bias, const Kernel& kernel) {
@@ -33,21 +72,11 @@ at::Tensor Run(const at::Tensor& x_in, int64_t n, int64_t k, double row_bytes,
   const int64_t m = x.size(0);
   at::Tensor y = at::empty({m, n}, x.options());
   const float* b = OptionalF32(bias, n);
-  const int64_t grain = std::max<int64_t>(16, static_cast<int64_t>(65536.0 / row_bytes));
   for (int64_t m0 = 0; m0 < m; m0 += kGemvMaxRows) {
-    GemvArgs a;
-    a.x = x.data_ptr<float>() + m0 * k;
-    a.m = static_cast<int>(std::min<int64_t>(kGemvMaxRows, m - m0));
-    a.k = k;
-    a.y = y.data_ptr<float>() + m0 * n;
-    a.ldy = n;
-    a.bias = b;
-    at::parallel_for(0, n, grain, [&](int64_t begin, int64_t end) {
-      GemvArgs part = a;
-      part.n_begin = begin;
-      part.n_end = end;
-      kernel(part, m0);
-    });
+    const GemvArgs a = RawArgs(x.data_ptr<float>() + m0 * k,
+                               static_cast<int>(std::min<int64_t>(kGemvMaxRows, m - m0)), k,
+                               y.data_ptr<float>() + m0 * n, n, b);
+    ParallelRows(a, n, row_bytes, [&](const GemvArgs& part) { kernel(part, m0); });
   }
   return x_in.scalar_type() == at::kFloat ? y : y.to(x_in.scalar_type());
 }
@@ -100,12 +129,7 @@ at::Tensor CpuInt4Gemv(const at::Tensor& x, const CpuInt4Weights& w, const at::T
   // Sums of x over each group (the z' term), fp32, for every row of x.
   std::vector<float> sums;
   const at::Tensor xf = x.to(at::kFloat).contiguous();
-  if (x.dim() == 2 && x.size(1) == k) {
-    const float* xp = xf.data_ptr<float>();
-    sums.assign(static_cast<size_t>(x.size(0) * (k / g)), 0.f);
-    for (int64_t r = 0; r < x.size(0); ++r)
-      for (int64_t i = 0; i < k; ++i) sums[r * (k / g) + i / g] += xp[r * k + i];
-  }
+  if (x.dim() == 2 && x.size(1) == k) GroupSums(xf.data_ptr<float>(), x.size(0), k, g, sums);
   return Run(xf, n, k, static_cast<double>(k) / 2, bias, [&](const GemvArgs& a, int64_t m0) {
     Int4Extra ex;
     ex.group = g;
@@ -138,6 +162,54 @@ at::Tensor CpuDenseGemv(const at::Tensor& x, const at::Tensor& w, const at::Tens
       Check(false, "dense weights must be fp32, bf16 or fp16");
   }
   return at::Tensor();
+}
+
+void CpuInt8GemvRaw(const float* x, int m, float* y, const at::Tensor& q, const at::Tensor& scale,
+                    const float* bias) {
+  const int64_t n = q.size(0), k = q.size(1);
+  const GemvKernels& kern = GemvKernelsFor(ChosenIsaLevel());
+  const int8_t* w = q.data_ptr<int8_t>();
+  const float* s = scale.data_ptr<float>();
+  ParallelRows(RawArgs(x, m, k, y, n, bias), n, static_cast<double>(k),
+               [&](const GemvArgs& a) { kern.int8(a, w, s); });
+}
+
+void CpuInt4GemvRaw(const float* x, int m, float* y, const CpuInt4Weights& w, const float* bias) {
+  const int64_t n = w.packed.size(0), k = w.packed.size(1) * 2, g = w.group;
+  const GemvKernels& kern = GemvKernelsFor(ChosenIsaLevel());
+  const uint8_t* packed = w.packed.data_ptr<uint8_t>();
+  const float* sz = w.scale_zero.data_ptr<float>();
+  thread_local std::vector<float> sums;
+  GroupSums(x, m, k, g, sums);
+  Int4Extra ex;
+  ex.group = g;
+  ex.x_group_sums = sums.data();
+  ParallelRows(RawArgs(x, m, k, y, n, bias), n, static_cast<double>(k) / 2,
+               [&](const GemvArgs& a) { kern.int4(a, packed, sz, ex); });
+}
+
+void CpuDenseGemvRaw(const float* x, int m, float* y, const at::Tensor& w, const float* bias) {
+  const int64_t n = w.size(0), k = w.size(1);
+  const GemvKernels& kern = GemvKernelsFor(ChosenIsaLevel());
+  const GemvArgs a = RawArgs(x, m, k, y, n, bias);
+  const double row_bytes = static_cast<double>(k * w.element_size());
+  const void* p = w.data_ptr();
+  switch (w.scalar_type()) {
+    case at::kFloat:
+      return ParallelRows(a, n, row_bytes, [&](const GemvArgs& part) {
+        kern.f32(part, static_cast<const float*>(p));
+      });
+    case at::kBFloat16:
+      return ParallelRows(a, n, row_bytes, [&](const GemvArgs& part) {
+        kern.bf16(part, static_cast<const uint16_t*>(p));
+      });
+    case at::kHalf:
+      return ParallelRows(a, n, row_bytes, [&](const GemvArgs& part) {
+        kern.f16(part, static_cast<const uint16_t*>(p));
+      });
+    default:
+      Check(false, "dense weights must be fp32, bf16 or fp16");
+  }
 }
 
 }  // namespace orch::worker

@@ -37,4 +37,13 @@ at::Tensor CpuInt4Gemv(const at::Tensor& x, const CpuInt4Weights& w, const at::T
 at::Tensor CpuDenseGemv(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
                         IsaLevel level = ChosenIsaLevel());
 
+// The same kernels on raw fp32 rows, for the fused CPU decode step (no ATen op, no
+// allocation): x [m, K] and y [m, N] row-major fp32, m = 1..kGemvMaxRows, the weights as
+// above (dense: fp32, bf16 or fp16 `w`), bias fp32 [N] or null. N is split across ATen's
+// intra-op threads as in the tensor forms.
+void CpuInt8GemvRaw(const float* x, int m, float* y, const at::Tensor& q, const at::Tensor& scale,
+                    const float* bias);
+void CpuInt4GemvRaw(const float* x, int m, float* y, const CpuInt4Weights& w, const float* bias);
+void CpuDenseGemvRaw(const float* x, int m, float* y, const at::Tensor& w, const float* bias);
+
 }  // namespace orch::worker

@@ -38,6 +38,14 @@ class DenseLinear : public Linear {
       return CpuDenseGemv(x, w_, b32_);
     return b_.defined() ? at::linear(x, w_, b_) : at::linear(x, w_);
   }
+  bool HasCpuF32Form() const override {
+    const at::ScalarType t = w_.scalar_type();
+    return w_.is_cpu() && w_.is_contiguous() && w_.dim() == 2 &&
+           (t == at::kFloat || t == at::kBFloat16 || t == at::kHalf);
+  }
+  void ForwardCpuF32(const float* x, int m, float* y) const override {
+    CpuDenseGemvRaw(x, m, y, w_, b32_.defined() ? b32_.data_ptr<float>() : nullptr);
+  }
   int64_t WeightBytes() const override { return Bytes(w_) + Bytes(b_) + ExtraBytes(b32_, b_); }
   std::pair<at::Tensor, at::Tensor> DenseParameters() const override { return {w_, b_}; }
 
@@ -58,6 +66,10 @@ class Int8WeightOnlyLinear : public Linear {
     if (x.is_cpu()) return CpuInt8Gemv(x, q_, scale_, b32_);
     if (Int8GemvAvailable(x)) return AddBias(Int8GemvCuda(x, q_, scale_), b_);
     return AddBias(at::linear(x, q_.to(x.scalar_type()) * scale_.unsqueeze(1)), b_);
+  }
+  bool HasCpuF32Form() const override { return q_.is_cpu(); }
+  void ForwardCpuF32(const float* x, int m, float* y) const override {
+    CpuInt8GemvRaw(x, m, y, q_, scale_, b32_.defined() ? b32_.data_ptr<float>() : nullptr);
   }
   int64_t WeightBytes() const override {
     return Bytes(q_) + Bytes(scale_) + Bytes(b_) + ExtraBytes(b32_, b_);
@@ -135,6 +147,10 @@ class Int4WeightOnlyLinear : public Linear {
     if (x.is_cpu()) return CpuInt4Gemv(x, cpu_, b32_);
     return AddBias(at::_weight_int4pack_mm(x, packed_, group_, sz_), b_);
   }
+  bool HasCpuF32Form() const override { return cpu_.packed.defined(); }
+  void ForwardCpuF32(const float* x, int m, float* y) const override {
+    CpuInt4GemvRaw(x, m, y, cpu_, b32_.defined() ? b32_.data_ptr<float>() : nullptr);
+  }
   int64_t WeightBytes() const override {
     return Bytes(packed_) + Bytes(sz_) + Bytes(cpu_.packed) + Bytes(cpu_.scale_zero) + Bytes(b_) +
            ExtraBytes(b32_, b_);
@@ -148,6 +164,10 @@ class Int4WeightOnlyLinear : public Linear {
 };
 
 }  // namespace
+
+void Linear::ForwardCpuF32(const float*, int, float*) const {
+  throw std::logic_error("ForwardCpuF32: this layer has no raw CPU fp32 form");
+}
 
 std::pair<at::Tensor, at::Tensor> Linear::DenseParameters() const {
   throw std::logic_error("DenseParameters: layer is already quantized");
