@@ -264,7 +264,8 @@ struct ChosenExecutor {
 
 // The executor: SLURM when asked, or when the sweep has jobs with SLURM, or for `resume`
 // when its latest attempt ran there; else the local slots.
-ChosenExecutor ChooseExecutor(const PlannedSweep& p, const RunOptions& o, int* code) {
+ChosenExecutor ChooseExecutor(const PlannedSweep& p, const RunOptions& o,
+                              const std::vector<Slot>& slots, int* code) {
   *code = kExitUsage;
   auto jobs = slurm::UnfinishedJobs(*p.db, p.sweep_id);
   auto last_slurm = o.resume ? slurm::LastRanOnSlurm(*p.db, p.sweep_id) : StatusOr<bool>(false);
@@ -290,12 +291,7 @@ ChosenExecutor ChooseExecutor(const PlannedSweep& p, const RunOptions& o, int* c
     std::fprintf(stderr, "orch: --detach needs --executor slurm\n");
     return {};
   }
-  auto slots = MakeSlots(o.gpus, o.jobs);
-  if (!slots.ok()) {
-    std::fprintf(stderr, "orch: %s\n", slots.status().message().c_str());
-    return {};
-  }
-  return {std::make_unique<LocalExecutor>(LocalOptions{*slots, o.kill_grace_s}), std::nullopt};
+  return {std::make_unique<LocalExecutor>(LocalOptions{slots, o.kill_grace_s}), std::nullopt};
 }
 
 // Recovery of the attempts of orchs that are gone, then `--retry-failed`; false after
@@ -411,10 +407,17 @@ int RunParsed(SpecParse parsed, const std::string& spec_path_abs, const RunOptio
     PrintErrors(parsed.errors, parsed.spec.path);
     return kExitUsage;
   }
+  // --gpus / -j against what this process may use: a usage error before anything is
+  // written.
+  auto slots = MakeSlots(o.gpus, o.jobs);
+  if (!slots.ok()) {
+    std::fprintf(stderr, "orch: %s\n", slots.status().message().c_str());
+    return kExitUsage;
+  }
   int code = kExitOk;
   std::optional<PlannedSweep> p = PlanSweep(std::move(parsed), spec_path_abs, o, &code);
   if (!p) return code;
-  ChosenExecutor chosen = ChooseExecutor(*p, o, &code);
+  ChosenExecutor chosen = ChooseExecutor(*p, o, *slots, &code);
   if (!chosen.executor) return code;
   bool on_slurm = chosen.slurm.has_value();
   if (!RecoverAndReset(*p->db, p->sweep_id, o)) return kExitInternal;
