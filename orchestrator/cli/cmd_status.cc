@@ -42,12 +42,87 @@ StatusOr<std::vector<OwnerLine>> Owners(const store::Store& db) {
     if (!found.ok()) return found.status();
     const std::optional<store::RunRecord>& run = *found;
     if (!run) continue;
-    OwnerLine w{run_id, run->owner.host, run->owner.pid, n};
+    OwnerLine w{run_id, run->owner.host, run->owner.pid, n, std::nullopt, false};
     if (run->heartbeat_s) w.lease_age_s = static_cast<long long>(now - *run->heartbeat_s);
     w.gone = JudgeOwner(*run, me, now).gone;
     lines.push_back(std::move(w));
   }
   return lines;
+}
+
+// `orch status --json`: the counts and owners as data.
+void PrintStatusJson(const store::SweepRecord& sweep, const std::vector<store::StudyCounts>& counts,
+                     const std::vector<OwnerLine>& owners) {
+  nlohmann::json out = {{"sweep", sweep.name}, {"studies", nlohmann::json::array()}};
+  for (const auto& c : counts) {
+    nlohmann::json done = nlohmann::json::object();
+    for (const auto& [k, v] : c.done) done[k] = v;
+    out["studies"].push_back({{"id", c.study_id}, {"pending", c.pending},
+                              {"running", c.running}, {"done", done}, {"stale", c.stale},
+                              {"replicates_ok", c.replicates_ok},
+                              {"replicates", c.replicates_total}});
+  }
+  out["owners"] = nlohmann::json::array();
+  for (const auto& w : owners) {
+    nlohmann::json j = {{"run", w.run_id}, {"host", w.host}, {"pid", w.pid},
+                        {"attempts", w.attempts}, {"gone", w.gone}};
+    j["lease_age_s"] = w.lease_age_s ? nlohmann::json(*w.lease_age_s) : nlohmann::json();
+    out["owners"].push_back(j);
+  }
+  std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+}
+
+// The table of studies by state and outcome, stale cells and replicate progress.
+// Returns pending + running.
+int PrintCounts(const store::SweepRecord& sweep, const std::vector<store::StudyCounts>& counts) {
+  std::printf("sweep %s (spec %s, updated %s)\n", ForTerminal(sweep.name).c_str(),
+              ForTerminal(sweep.spec_path).c_str(), ForTerminal(sweep.updated_utc).c_str());
+  std::printf("%-10s %8s %8s", "study", "pending", "running");
+  for (OutcomeClass c : AllOutcomes()) std::printf(" %11s", std::string(OutcomeName(c)).c_str());
+  std::printf(" %6s\n", "stale");
+  int unfinished = 0, stale = 0;
+  int64_t replicates_ok = 0, replicates_total = 0, cells = 0;
+  for (const auto& c : counts) {
+    std::printf("%-10s %8d %8d", ForTerminal(c.study_id).c_str(), c.pending, c.running);
+    for (OutcomeClass oc : AllOutcomes()) {
+      auto it = c.done.find(std::string(OutcomeName(oc)));
+      std::printf(" %11d", it == c.done.end() ? 0 : it->second);
+    }
+    std::printf(" %6d\n", c.stale);
+    unfinished += c.pending + c.running;
+    stale += c.stale;
+    replicates_ok += c.replicates_ok;
+    replicates_total += c.replicates_total;
+    cells += c.pending + c.running;
+    for (const auto& [outcome, n] : c.done) cells += n;
+  }
+  if (stale) std::printf("%d stale cell(s): results kept, no longer in the spec\n", stale);
+  // Replicate progress, where some cell needs more than one (fresh worker processes).
+  if (replicates_total > cells) {
+    std::printf("replicates: %lld/%lld ok (fresh worker processes, claim order %s)\n",
+                static_cast<long long>(replicates_ok), static_cast<long long>(replicates_total),
+                ForTerminal(sweep.claim_order).c_str());
+  }
+  return unfinished;
+}
+
+// Who runs what: each run with running attempts, its lease, and whether it is gone.
+void PrintOwners(const std::vector<OwnerLine>& owners) {
+  int orphaned = 0;
+  if (!owners.empty()) std::printf("owners of running attempts:\n");
+  for (const auto& w : owners) {
+    if (w.gone) orphaned += w.attempts;
+    std::string lease = w.lease_age_s ? "lease renewed " + std::to_string(*w.lease_age_s) + " s ago"
+                                      : "no lease (older orch)";
+    std::printf("  run %lld  host %s  pid %lld  %d attempt(s)  %s%s\n",
+                static_cast<long long>(w.run_id), ForTerminal(w.host).c_str(),
+                static_cast<long long>(w.pid), w.attempts, lease.c_str(), w.gone ? "  (gone)" : "");
+  }
+  if (orphaned) {
+    std::printf("%d attempt(s) shown as running belong to an orch that is gone; the next "
+                "`orch run` or `orch resume` marks them interrupted and runs them again\n",
+                orphaned);
+  }
 }
 
 int RunStatus(const StatusOptions& o) {
@@ -64,75 +139,17 @@ int RunStatus(const StatusOptions& o) {
                                             .message().c_str());
     return kExitInternal;
   }
-  const std::vector<store::StudyCounts>& counts = *counted;
-  const std::vector<OwnerLine>& owners = *found_owners;
   if (o.json) {
-    nlohmann::json out = {{"sweep", sweep->name}, {"studies", nlohmann::json::array()}};
-    for (const auto& c : counts) {
-      nlohmann::json done = nlohmann::json::object();
-      for (const auto& [k, v] : c.done) done[k] = v;
-      out["studies"].push_back({{"id", c.study_id}, {"pending", c.pending},
-                                {"running", c.running}, {"done", done}, {"stale", c.stale},
-                                {"replicates_ok", c.replicates_ok},
-                                {"replicates", c.replicates_total}});
-    }
-    out["owners"] = nlohmann::json::array();
-    for (const auto& w : owners) {
-      nlohmann::json j = {{"run", w.run_id}, {"host", w.host}, {"pid", w.pid},
-                          {"attempts", w.attempts}, {"gone", w.gone}};
-      j["lease_age_s"] = w.lease_age_s ? nlohmann::json(*w.lease_age_s) : nlohmann::json();
-      out["owners"].push_back(j);
-    }
-    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    PrintStatusJson(*sweep, *counted, *found_owners);
     return kExitOk;
   }
-  std::printf("sweep %s (spec %s, updated %s)\n", ForTerminal(sweep->name).c_str(),
-              ForTerminal(sweep->spec_path).c_str(), ForTerminal(sweep->updated_utc).c_str());
-  std::printf("%-10s %8s %8s", "study", "pending", "running");
-  for (OutcomeClass c : AllOutcomes()) std::printf(" %11s", std::string(OutcomeName(c)).c_str());
-  std::printf(" %6s\n", "stale");
-  int pending = 0, running = 0, stale = 0;
-  for (const auto& c : counts) {
-    std::printf("%-10s %8d %8d", ForTerminal(c.study_id).c_str(), c.pending, c.running);
-    for (OutcomeClass oc : AllOutcomes()) {
-      auto it = c.done.find(std::string(OutcomeName(oc)));
-      std::printf(" %11d", it == c.done.end() ? 0 : it->second);
-    }
-    std::printf(" %6d\n", c.stale);
-    pending += c.pending;
-    running += c.running;
-    stale += c.stale;
-  }
-  if (stale) std::printf("%d stale cell(s): results kept, no longer in the spec\n", stale);
-  // Replicate progress, where some cell needs more than one (fresh worker processes).
-  int64_t replicates_ok = 0, replicates_total = 0, cells = 0;
-  for (const auto& c : counts) {
-    replicates_ok += c.replicates_ok;
-    replicates_total += c.replicates_total;
-    cells += c.pending + c.running;
-    for (const auto& [outcome, n] : c.done) cells += n;
-  }
-  if (replicates_total > cells) {
-    std::printf("replicates: %lld/%lld ok (fresh worker processes, claim order %s)\n",
-                static_cast<long long>(replicates_ok), static_cast<long long>(replicates_total),
-                ForTerminal(sweep->claim_order).c_str());
-  }
-  int orphaned = 0;
-  if (!owners.empty()) std::printf("owners of running attempts:\n");
-  for (const auto& w : owners) {
-    if (w.gone) orphaned += w.attempts;
-    std::string lease = w.lease_age_s ? "lease renewed " + std::to_string(*w.lease_age_s) + " s ago"
-                                      : "no lease (older orch)";
-    std::printf("  run %lld  host %s  pid %lld  %d attempt(s)  %s%s\n",
-                static_cast<long long>(w.run_id), ForTerminal(w.host).c_str(),
-                static_cast<long long>(w.pid), w.attempts, lease.c_str(), w.gone ? "  (gone)" : "");
-  }
-  if (orphaned) {
-    std::printf("%d attempt(s) shown as running belong to an orch that is gone; the next "
-                "`orch run` or `orch resume` marks them interrupted and runs them again\n",
-                orphaned);
-  }
-  std::printf(pending + running == 0 ? "complete\n" : "%d pending, %d running\n", pending, running);
+  int unfinished = PrintCounts(*sweep, *counted);
+  PrintOwners(*found_owners);
+  // The closing line: "complete", or what is left (running counted in pending's line).
+  int running = 0;
+  for (const auto& c : *counted) running += c.running;
+  std::printf(unfinished == 0 ? "complete\n" : "%d pending, %d running\n", unfinished - running,
+              running);
   return kExitOk;
 }
 

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <string_view>
 #include <chrono>
 #include <set>
 #include <sstream>
@@ -40,8 +41,17 @@ AttemptObservation Observe(const std::string& dir, const ExitInfo& exit) {
   obs.exit = exit;
   obs.result_text = ReadResultFile(ResultFilePath(dir));
   WorkerEvents events;
-  if (auto text = Slurp(EventsFilePath(dir), size_t{64} << 20)) {
-    events.Feed(*text);
+  // The end of the file, where a failure event is: a worker whose events outgrew the
+  // batch script's cap (or ran where perl is missing and nothing capped them) keeps its
+  // last events, as the local executor sees them last.
+  bool cut = false;
+  if (auto text = ReadAttemptFileTail(EventsFilePath(dir), size_t{64} << 20, &cut)) {
+    size_t from = 0;
+    if (cut) {  // the first line is partial
+      size_t nl = text->find('\n');
+      from = nl == std::string::npos ? text->size() : nl + 1;
+    }
+    events.Feed(std::string_view(*text).substr(from));
     events.Feed("\n");  // a last line without newline still counts
   }
   obs.failure_event = events.failure();

@@ -51,6 +51,26 @@ TEST(RecordedExit, AnExitCodeOf130IsAnErrorNotACrash) {
   EXPECT_FALSE(v.result.signal.has_value());
 }
 
+// events.jsonl past the 64 MiB orch reads (a worker that ran where no perl capped it):
+// the failure event at its end still decides the class, as when the local executor reads
+// the events last.
+TEST(RecordedExit, TheLastFailureEventOfAHugeEventsFileCounts) {
+  TempDir d;
+  Put(StartedFilePath(d.path()), "7 100\n");
+  Put(ExitStatusFilePath(d.path()), "exit 1\n");
+  {
+    std::ofstream ev(EventsFilePath(d.path()));
+    std::string beat = R"({"event": "heartbeat", "t": 1})" "\n";
+    for (size_t n = 0; n < (size_t{65} << 20); n += beat.size()) ev << beat;
+    ev << R"({"event": "failure", "outcome": "oom", "message": "CUDA out of memory", "t": 2})" << "\n";
+  }
+  TaskEnd end;
+  end.job_id = "7_0";
+  end.job.state = "FAILED";
+  auto v = JudgeAttempt(d.path(), end);
+  EXPECT_EQ(v.result.outcome, "oom") << v.result.reason;
+}
+
 TEST(JudgeFromFiles, ALostJobsFilesSayWhatHappened) {
   TempDir d;
   EXPECT_FALSE(JudgeFromFiles(d.path(), "7_0").has_value());  // nothing: runs again
