@@ -26,7 +26,8 @@ struct AttemptVerdict {
   static AttemptVerdict Observed(const AttemptObservation& obs);
 };
 
-// The attempt a verdict is about.
+// The attempt a verdict is about. try_number and config_json are read only for a result
+// (the retry budget); an interrupt needs the id alone.
 struct AttemptRef {
   int64_t attempt_id = 0;
   int try_number = 1;

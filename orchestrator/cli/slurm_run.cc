@@ -7,8 +7,6 @@
 
 #include "base/atomic_file.h"
 #include "orchestrator/cli/commands.h"
-#include "orchestrator/attempt/ownership.h"
-#include "orchestrator/provenance.h"
 #include "orchestrator/slurm/slurm_client.h"
 #include "orchestrator/slurm/slurm_executor.h"
 #include "orchestrator/cli/terminal_text.h"

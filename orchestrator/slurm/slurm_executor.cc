@@ -561,7 +561,7 @@ StatusOr<int> CancelSweepJobs(store::Store& db, int64_t sweep_id, const std::str
   int n = 0;
   for (const auto& a : jobs) {
     MarkAbandoned(a.attempt_dir);
-    auto rec = RecordVerdict(db, {a.id, 1, "{}"},
+    auto rec = RecordVerdict(db, {a.id},  // an interrupt: the id alone
                              AttemptVerdict::Interrupted("cancelled by `orch cancel` (SLURM job " + a.job_id + ")"));
     if (!rec.ok()) return rec.status();
     if (!rec->superseded) ++n;

@@ -15,19 +15,14 @@
 #include "store/store.h"
 #include "test_util.h"
 #include "tests/orchestrator/must.h"
+#include "tests/orchestrator/store_fixture.h"
 
 namespace orch::store {
 namespace {
 
 using orch::testing::TempDir;
-
-std::string Key(int i) {
-  char key[65];
-  std::snprintf(key, sizeof(key), "%064x", i + 1);
-  return key;
-}
-
-Owner Me() { return {"host", getpid(), 1}; }
+using testing::Key;
+using testing::Me;
 
 StatusOr<std::string> DirFor(const std::string& key, int n) {
   return "/runs/" + key + "/" + std::to_string(n);

@@ -15,17 +15,14 @@
 #include "old_database.h"
 #include "test_util.h"
 #include "tests/orchestrator/must.h"
+#include "tests/orchestrator/store_fixture.h"
 
 namespace orch::store {
 namespace {
 
 using orch::testing::TempDir;
-
-std::string Key(int i) {
-  char key[65];
-  std::snprintf(key, sizeof(key), "%064x", i + 1);
-  return key;
-}
+using testing::Key;
+using testing::Me;
 
 // One study of `cells` cells, each needing `replicates` replicates.
 SweepDef Sweep(int cells, int replicates, const std::string& order = "interleaved") {
@@ -44,8 +41,6 @@ SweepDef Sweep(int cells, int replicates, const std::string& order = "interleave
   d.studies.push_back(st);
   return d;
 }
-
-Owner Me() { return {"host", getpid(), 1}; }
 
 StatusOr<std::string> DirFor(const std::string& key, int n) {
   return "/runs/" + key + "/" + std::to_string(n);

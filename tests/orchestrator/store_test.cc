@@ -16,11 +16,14 @@
 #include "old_database.h"
 #include "test_util.h"
 #include "tests/orchestrator/must.h"
+#include "tests/orchestrator/store_fixture.h"
 
 namespace orch::store {
 namespace {
 
 using orch::testing::TempDir;
+using testing::Key;
+using testing::Me;
 
 SweepDef Sweep(int n, const std::string& name = "s") {
   SweepDef d;
@@ -32,15 +35,11 @@ SweepDef Sweep(int n, const std::string& name = "s") {
   st.id = "A";
   st.title = "t";
   for (int i = 0; i < n; ++i) {
-    char key[65];
-    std::snprintf(key, sizeof(key), "%064x", i + 1);
-    st.cells.push_back({key, "{\"i\":" + std::to_string(i) + "}"});
+    st.cells.push_back({Key(i), "{\"i\":" + std::to_string(i) + "}"});
   }
   d.studies.push_back(st);
   return d;
 }
-
-Owner Me() { return {"host", getpid(), 1}; }
 
 StatusOr<std::string> DirFor(const std::string& key, int n) {
   return "/runs/" + key + "/" + std::to_string(n);
