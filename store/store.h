@@ -186,7 +186,8 @@ class Store {
   Status PutFingerprint(const std::string& path, int64_t size, int64_t mtime_ns,
                         const std::string& sha256);
 
-  // `PRAGMA integrity_check`: ok or the first problem.
+  // `PRAGMA integrity_check`, then the study counts against a recount: ok or the first
+  // problem.
   Status IntegrityCheck() const;
   // How long a write waits for another process's lock before failing with Busy
   // (default 30 s).

@@ -9,6 +9,7 @@
 #include "store/sample_blob.h"
 #include "store/schema.h"
 #include "store/statement.h"
+#include "store/study_counts.h"
 #include "store/store.h"
 
 namespace orch::store {
@@ -99,14 +100,10 @@ StatusOr<std::vector<StudyCounts>> Store::Counts(int64_t sweep_id) const {
     out.back().study_id = id;
     return out.back();
   };
-  // One pass over the sweep's memberships: states, outcomes and replicate counts
-  // together (the ok replicates counted in the attempts_ok index, schema 6).
+  // The counts the database keeps by trigger (store/study_counts.h): a few rows.
   Statement st(db_,
-               "SELECT m.study_id, m.in_spec, t.state, t.outcome, count(*), sum(t.replicates), "
-               "sum(min(t.replicates, (SELECT count(*) FROM attempts o WHERE o.trial_key = "
-               "t.key AND o.finished = 1 AND o.outcome = 'ok'))) FROM memberships m "
-               "JOIN trials t ON t.key = m.trial_key WHERE m.sweep_id = ?1 "
-               "GROUP BY m.study_id, m.in_spec, t.state, t.outcome");
+               "SELECT study_id, in_spec, state, outcome, trials, replicates, ok_replicates "
+               "FROM study_counts WHERE sweep_id = ?1 AND trials != 0");
   st.Bind(1, sweep_id);
   Status s = st.ForEachRow("counting trials", [&](const Statement& st) {
     StudyCounts& c = find(st.Text(0));
@@ -381,7 +378,7 @@ Status Store::IntegrityCheck() const {
   if (!st.Step()) return Fail(st, "integrity_check");
   std::string r = st.Text(0);
   if (r != "ok") return Status::Corruption(path_ + ": integrity_check: " + r);
-  return Status::Ok();
+  return CheckStudyCounts(db_, path_);
 }
 
 }  // namespace orch::store
