@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,15 @@ class Store {
   // Trials of the sweep with their membership (one row per study the cell is in), in
   // spec order; stale cells last.
   StatusOr<std::vector<TrialRecord>> Trials(int64_t sweep_id) const;
+  // The same rows one at a time, each with its final attempt's metrics (empty when it
+  // has none): `orch export` streams 100,000 trials without holding them.
+  Status ForEachTrial(int64_t sweep_id,
+                      const std::function<void(TrialRecord&&, const std::map<std::string, double>&)>&
+                          each) const;
+  // The names used by the sweep's trials: the top-level keys of their configs (JSON
+  // objects only) and of their final attempts' metrics, each sorted (CSV headers).
+  StatusOr<std::set<std::string>> ConfigKeys(int64_t sweep_id) const;
+  StatusOr<std::set<std::string>> FinalMetricNames(int64_t sweep_id) const;
   StatusOr<std::vector<StudyCounts>> Counts(int64_t sweep_id) const;
   // Every trial key of the sweep whose state is not done (in spec only).
   StatusOr<int> UnfinishedCount(int64_t sweep_id) const;
