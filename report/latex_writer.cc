@@ -21,13 +21,13 @@ std::string StudyLabel(const std::string& id) { return "tab:orch-" + SafeFileSte
 
 // The cells a study's table lists: all of them, or for a big study (study_summary.h)
 // the baseline and the fastest and slowest cells, with a caption that says so.
-std::vector<size_t> TableCells(const Study& s, std::string* note) {
+std::vector<size_t> TableCells(const Study& s, const StudySummary* big, std::string* note) {
   std::vector<size_t> rows;
-  if (!IsBigStudy(s)) {
+  if (big == nullptr) {
     for (size_t i = 0; i < s.cells.size(); ++i) rows.push_back(i);
     return rows;
   }
-  const StudySummary sum = SummarizeStudy(s);
+  const StudySummary& sum = *big;
   if (s.baseline) rows.push_back(*s.baseline);
   for (const auto* list : {&sum.best, &sum.worst}) {
     for (const RankedCell& r : *list) {
@@ -42,9 +42,9 @@ std::vector<size_t> TableCells(const Study& s, std::string* note) {
   return rows;
 }
 
-std::string StudyTable(const ReportModel& model, const Study& s) {
+std::string StudyTable(const ReportModel& model, const Study& s, const StudySummary* big) {
   std::string note;
-  const std::vector<size_t> rows = TableCells(s, &note);
+  const std::vector<size_t> rows = TableCells(s, big, &note);
   std::string t;
   t += "\\begin{table*}[tbp]\n\\centering\n\\scriptsize\n\\setlength{\\tabcolsep}{3pt}\n";
   t += "\\caption{Study " + LatexEscape(s.id, ":") + ": " + LatexEscape(OneLine(s.title), ".") +
@@ -148,8 +148,7 @@ std::string Classes(const std::map<std::string, int>& classes) {
 
 // A big study's failure map: the groups with a failure on the axes that explain the
 // failures best (study_summary.h), not every cell.
-std::string CollapsedMapTable(const Study& s) {
-  const CollapsedMap map = SummarizeStudy(s).map;
+std::string CollapsedMapTable(const Study& s, const CollapsedMap& map) {
   if (map.axes.empty()) return "";
   std::string axes;
   for (const std::string& a : map.axes) axes += (axes.empty() ? "" : " and ") + Tt(a);
@@ -174,8 +173,8 @@ std::string CollapsedMapTable(const Study& s) {
   return t;
 }
 
-std::string MapTable(const Study& s, const FailureMap& map) {
-  if (IsBigStudy(s)) return CollapsedMapTable(s);
+std::string MapTable(const Study& s, const FailureMap& map, const StudySummary* big) {
+  if (big != nullptr) return CollapsedMapTable(s, big->map);
   std::string t;
   t += "\\begin{table}[tbp]\n\\centering\n\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n";
   t += "\\caption{Study " + LatexEscape(s.id, ":") + ": failure map, rows " +
@@ -279,9 +278,15 @@ std::string RenderLatexTables(const ReportModel& model,
       "\\providecommand{\\orchfit}[1]{\\sbox0{#1}\\ifdim\\wd0>\\linewidth"
       "\\resizebox{\\linewidth}{!}{\\usebox0}\\else\\usebox0\\fi}\n";
   out += "\n" + SummaryTable(model);
-  for (const Study& s : model.studies) out += "\n" + StudyTable(model, s);
+  std::vector<std::optional<StudySummary>> big(model.studies.size());  // big studies only
+  for (size_t i = 0; i < model.studies.size(); ++i) {
+    if (IsBigStudy(model.studies[i])) big[i] = SummarizeStudy(model.studies[i]);
+  }
+  for (size_t i = 0; i < model.studies.size(); ++i) {
+    out += "\n" + StudyTable(model, model.studies[i], big[i] ? &*big[i] : nullptr);
+  }
   for (size_t i = 0; i < model.studies.size() && i < maps.size(); ++i) {
-    if (maps[i]) out += "\n" + MapTable(model.studies[i], *maps[i]);
+    if (maps[i]) out += "\n" + MapTable(model.studies[i], *maps[i], big[i] ? &*big[i] : nullptr);
   }
   if (pairing != nullptr && !pairing->pairs.empty()) out += "\n" + StackTable(model, *pairing);
   return out;
