@@ -266,7 +266,7 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance, double min_
                FormatPercent(min_effect) + ").");
     if (s.sensitivity) speed.Text(" Sensitivity: " + DetectableChangeText(*s.sensitivity) + ".");
   }
-  out.push_back(speed);
+  out.push_back(std::move(speed));  // lists every cell: moved, not copied
   if (!stable.empty() || !unstable.empty()) {
     Prose ppl(head);
     const std::string tol = "+/-" + FormatPercent(ppl_tolerance);
@@ -279,7 +279,7 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance, double min_
                               : "; beyond " + tol + " for ");
       AppendCellList(ppl, s, unstable, Evidence::kPpl);
     }
-    out.push_back(ppl.Text("."));
+    out.push_back(std::move(ppl.Text(".")));
   }
   if (!apart.empty()) {
     Prose p(head);
@@ -293,7 +293,7 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance, double min_
           .Text("), ")
           .User(s.comparisons[apart[n]].unavailable_why);
     }
-    out.push_back(p.Text("."));
+    out.push_back(std::move(p.Text(".")));
   }
   return out;
 }

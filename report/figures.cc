@@ -5,6 +5,7 @@
 
 #include "report/cell_label.h"
 #include "report/number_format.h"
+#include "report/study_summary.h"
 
 namespace orch::report {
 namespace {
@@ -68,13 +69,56 @@ std::string TickText(double v, double step) {
   return FormatFixed(v, decimals);
 }
 
+// The cells a study's plot shows: every cell in spec order; in a big study
+// (study_summary.h) the kBigPlotRanked cells with the lowest and the highest `value`
+// and the baseline, ordered by value (a plot of every cell would be tens of thousands
+// of pixels tall; report.html's table holds them all).
+template <typename Value>
+std::vector<size_t> BigPlotCells(const Study& s, Value value) {
+  std::vector<size_t> all;
+  if (!IsBigStudy(s)) {
+    for (size_t i = 0; i < s.cells.size(); ++i) all.push_back(i);
+    return all;
+  }
+  std::vector<std::pair<double, size_t>> ranked;
+  for (size_t i = 0; i < s.cells.size(); ++i) {
+    const std::optional<double> v = value(s.cells[i]);
+    if (v && std::isfinite(*v)) ranked.push_back({*v, i});
+  }
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<std::pair<double, size_t>> keep;
+  for (size_t r = 0; r < ranked.size(); ++r) {
+    const bool end = r < kBigPlotRanked || r + kBigPlotRanked >= ranked.size();
+    if (end || (s.baseline && ranked[r].second == *s.baseline)) keep.push_back(ranked[r]);
+  }
+  if (s.baseline && std::none_of(keep.begin(), keep.end(), [&](const auto& k) {
+        return k.second == *s.baseline;
+      })) {
+    keep.insert(keep.begin(), {0, *s.baseline});  // no value: drawn first, as a note
+  }
+  for (const auto& [v, i] : keep) all.push_back(i);
+  return all;
+}
+
+std::string BigPlotTitle(const std::string& what, const char* low, const char* high,
+                         const Study& s) {
+  return what + ", study " + s.id + ": the " + std::to_string(kBigPlotRanked) + " " + low +
+         " and " + std::to_string(kBigPlotRanked) + " " + high + " of " +
+         std::to_string(s.cells.size()) + " cells";
+}
+
 }  // namespace
 
 DotPlot TpotPlot(const Study& s) {
   DotPlot p;
   p.title = "TPOT per variant, study " + s.id;
   p.x_label = "time per output token, median with 95% CI (ms)";
-  for (size_t i = 0; i < s.cells.size(); ++i) {
+  const std::vector<size_t> shown = BigPlotCells(s, [](const Cell& c) -> std::optional<double> {
+    if (!c.ok() || !c.tpot) return std::nullopt;
+    return c.tpot->median;
+  });
+  if (IsBigStudy(s)) p.title = BigPlotTitle("TPOT", "fastest", "slowest", s);
+  for (size_t i : shown) {
     DotRow r = RowFor(s, i);
     const Cell& c = s.cells[i];
     if (c.ok()) {
@@ -97,18 +141,29 @@ DotPlot PplPlot(const Study& s) {
   DotPlot p;
   p.title = "PPL per variant and window, study " + s.id;
   p.x_label = "perplexity";
-  // Grouped by window (first-seen order), spec order within a window.
+  const std::vector<size_t> shown = BigPlotCells(s, [](const Cell& c) -> std::optional<double> {
+    if (!c.ok()) return std::nullopt;
+    return c.ppl;
+  });
+  // Grouped by window (first-seen order), spec order within a window; a big study's
+  // cells in PPL order.
   std::vector<std::string> windows;
-  for (const Cell& c : s.cells) {
-    if (std::find(windows.begin(), windows.end(), c.config.window) == windows.end()) {
-      windows.push_back(c.config.window);
+  const bool by_window = !IsBigStudy(s);
+  if (!by_window) {
+    p.title = BigPlotTitle("PPL", "lowest", "highest", s);
+    windows.push_back("");
+  } else {
+    for (const Cell& c : s.cells) {
+      if (std::find(windows.begin(), windows.end(), c.config.window) == windows.end()) {
+        windows.push_back(c.config.window);
+      }
     }
   }
   double lo = INFINITY, hi = 0;
   for (const std::string& w : windows) {
-    for (size_t i = 0; i < s.cells.size(); ++i) {
+    for (size_t i : shown) {
       const Cell& c = s.cells[i];
-      if (c.config.window != w) continue;
+      if (by_window && c.config.window != w) continue;
       DotRow r = RowFor(s, i);
       if (c.ok()) {
         if (c.ppl) {

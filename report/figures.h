@@ -5,6 +5,7 @@
 // that into files. Deterministic; pure apart from the Canvas it is given.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,9 @@ struct DotPlot {
   bool log_x = false;
 };
 
+// A big study (study_summary.h) plots only the baseline and its kBigPlotRanked cells
+// at each end: TPOT the fastest and slowest, PPL the lowest and highest.
+inline constexpr size_t kBigPlotRanked = 10;
 DotPlot TpotPlot(const Study& study);
 DotPlot PplPlot(const Study& study);
 

@@ -154,7 +154,11 @@ std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
       }
     }
   }
-  std::string cells_text;  // the cells, each dumped as soon as it is made
+  // "cells" is the first key in sorted order: the cells, each dumped as soon as it is
+  // made, go in front of the rest (the same bytes as dumping one document holding them,
+  // without that document or a second copy of the text).
+  std::string text = "{\"cells\":[";
+  bool first = true;
   for (const Cell* c : cells) {
     json j;
     j["k"] = c->key;
@@ -180,8 +184,9 @@ std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
     if (!c->warnings.empty()) j["w"] = c->warnings;
     auto a = snap.attempts.find(c->key);
     j["a"] = a == snap.attempts.end() ? json::array() : Attempts(a->second);
-    cells_text += (cells_text.empty() ? "" : ",") +
-                  j.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (!first) text += ',';
+    first = false;
+    text += j.dump(-1, ' ', false, json::error_handler_t::replace);
   }
   json studies = json::array();
   for (const Study& s : model.studies) studies.push_back(StudyRows(s, index));
@@ -195,10 +200,10 @@ std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
                      {"pending", st.pending}};
   out["fixed"] = fixed;
   out["studies"] = std::move(studies);
-  // "cells" is the first key in sorted order: the cells dumped one at a time go in front
-  // (the same bytes as dumping one document holding them, without that document).
   const std::string rest = out.dump(-1, ' ', false, json::error_handler_t::replace);
-  return "{\"cells\":[" + cells_text + "]," + rest.substr(1);
+  text += "],";
+  text.append(rest, 1, std::string::npos);
+  return text;
 }
 
 }  // namespace orch::report

@@ -40,7 +40,12 @@ std::string HtmlEscape(std::string_view text) {
 
 std::string JsonForScript(std::string_view json) {
   std::string out;
-  out.reserve(json.size() + json.size() / 16);
+  AppendJsonForScript(json, out);
+  return out;
+}
+
+void AppendJsonForScript(std::string_view json, std::string& out) {
+  out.reserve(out.size() + json.size() + json.size() / 16);
   for (size_t i = 0; i < json.size(); ++i) {
     const char ch = json[i];
     if (ch == '<') {
@@ -57,7 +62,6 @@ std::string JsonForScript(std::string_view json) {
       out += ch;
     }
   }
-  return out;
 }
 
 std::string CspHash(std::string_view text) {

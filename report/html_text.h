@@ -20,6 +20,8 @@ std::string HtmlEscape(std::string_view text);
 // and U+2028/U+2029 as \u2028/\u2029: it can neither close the <script> element it sits
 // in nor open a comment, and JSON.parse reads it back unchanged.
 std::string JsonForScript(std::string_view json);
+// The same, appended to `out` (no copy of a large document).
+void AppendJsonForScript(std::string_view json, std::string& out);
 
 // "'sha256-BASE64'" of `text`: the CSP source that allows exactly this inline element.
 std::string CspHash(std::string_view text);

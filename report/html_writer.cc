@@ -6,6 +6,7 @@
 #include <set>
 
 #include "report/cell_label.h"
+#include "report/figures.h"
 #include "report/html_data.h"
 #include "report/text_escape.h"
 #include "report/html_text.h"
@@ -195,16 +196,17 @@ void StudySection(const HtmlInputs& in, size_t i, std::string& out) {
          "\"><noscript>The trial table needs JavaScript; report.md and "
          "<code>orch export</code> hold the same numbers.</noscript></div>\n";
   if (!s.cells.empty()) {
-    if (big) {
-      out += "<p>The figures of a study with more than " + std::to_string(kBigStudyCells) +
-             " cells are too tall to read inline; see the files under <code>figures/</code>.</p>\n";
-    } else {
-      out += "<div class=\"figures\"><figure>" + InlineSvg(in.tpot_svg[i]) +
-             "<figcaption>TPOT per variant, study " + HtmlEscape(s.id) +
-             "</figcaption></figure><figure>" + InlineSvg(in.ppl_svg[i]) +
-             "<figcaption>PPL per variant and window, study " + HtmlEscape(s.id) +
-             "</figcaption></figure></div>\n";
-    }
+    // A big study's figures show its fastest and slowest cells (figures.h); the table
+    // above holds them all.
+    const std::string ranked = std::to_string(kBigPlotRanked);
+    out += "<div class=\"figures\"><figure>" + InlineSvg(in.tpot_svg[i]) + "<figcaption>" +
+           (big ? "TPOT of the " + ranked + " fastest and " + ranked + " slowest cells" :
+                  std::string("TPOT per variant")) +
+           ", study " + HtmlEscape(s.id) + "</figcaption></figure><figure>" +
+           InlineSvg(in.ppl_svg[i]) + "<figcaption>" +
+           (big ? "PPL of the " + ranked + " lowest and " + ranked + " highest cells" :
+                  std::string("PPL per variant and window")) +
+           ", study " + HtmlEscape(s.id) + "</figcaption></figure></div>\n";
   }
   if (!big) {
     std::string ok, failed;
@@ -345,9 +347,13 @@ std::string RenderHtmlReport(const HtmlInputs& in) {
   Conclusion(in, out);
   Provenance(m, out);
   out += "</main>\n<aside id=\"panel\" hidden></aside>\n";
-  out += "<script type=\"application/json\" id=\"orch-data\">" +
-         JsonForScript(BuildHtmlData(m, *in.snapshot)) + "</script>\n";
-  out += "<script>" + std::string(script) + "</script>\n</body></html>\n";
+  out += "<script type=\"application/json\" id=\"orch-data\">";
+  {
+    const std::string data = BuildHtmlData(m, *in.snapshot);  // the page's largest part
+    out.reserve(out.size() + data.size() + data.size() / 16 + script.size() + 64);
+    AppendJsonForScript(data, out);
+  }
+  out += "</script>\n<script>" + std::string(script) + "</script>\n</body></html>\n";
   return out;
 }
 

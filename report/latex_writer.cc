@@ -1,9 +1,12 @@
 #include "report/latex_writer.h"
 
+#include <algorithm>
 #include <map>
 
 #include "report/cell_label.h"
+#include "report/figures.h"
 #include "report/number_format.h"
+#include "report/study_summary.h"
 #include "report/text_escape.h"
 
 namespace orch::report {
@@ -16,11 +19,36 @@ std::string Missing() { return "---"; }
 
 std::string StudyLabel(const std::string& id) { return "tab:orch-" + SafeFileStem(id); }
 
-std::string StudyTable(const ReportModel& model, const Study& s) {
+// The cells a study's table lists: all of them, or for a big study (study_summary.h)
+// the baseline and the fastest and slowest cells, with a caption that says so.
+std::vector<size_t> TableCells(const Study& s, const StudySummary* big, std::string* note) {
+  std::vector<size_t> rows;
+  if (big == nullptr) {
+    for (size_t i = 0; i < s.cells.size(); ++i) rows.push_back(i);
+    return rows;
+  }
+  const StudySummary& sum = *big;
+  if (s.baseline) rows.push_back(*s.baseline);
+  for (const auto* list : {&sum.best, &sum.worst}) {
+    for (const RankedCell& r : *list) {
+      if (std::find(rows.begin(), rows.end(), r.index) == rows.end()) rows.push_back(r.index);
+    }
+  }
+  *note = "Of its " + std::to_string(s.cells.size()) + " cells (" + std::to_string(sum.ok) +
+          " ok, " + std::to_string(sum.failed) + " failed, " + std::to_string(sum.unfinished) +
+          " not finished) the table lists the baseline and the " +
+          std::to_string(sum.best.size()) + " fastest and " + std::to_string(sum.worst.size()) +
+          " slowest by TPOT median; every cell is in report.html and in ";
+  return rows;
+}
+
+std::string StudyTable(const ReportModel& model, const Study& s, const StudySummary* big) {
+  std::string note;
+  const std::vector<size_t> rows = TableCells(s, big, &note);
   std::string t;
   t += "\\begin{table*}[tbp]\n\\centering\n\\scriptsize\n\\setlength{\\tabcolsep}{3pt}\n";
   t += "\\caption{Study " + LatexEscape(s.id, ":") + ": " + LatexEscape(OneLine(s.title), ".") +
-       ". ";
+       ". " + (note.empty() ? "" : LatexEscape(note) + Tt("orch export --format csv") + ". ");
   t += LatexEscape(
       "TPOT: median time per output token (geometric mean of the replicates' medians) with its "
       "95% Student-t CI over the replicates; ");
@@ -36,7 +64,7 @@ std::string StudyTable(const ReportModel& model, const Study& s) {
   t += "\\orchfit{\\begin{tabular}{lllllrllrll}\n\\toprule\n";
   t += "Variant & Scope & Window & dtype & Compile & PPL & TPOT [ms] & Ratio & Peak mem. & "
        "Outcome & Trial \\\\\n\\midrule\n";
-  for (size_t i = 0; i < s.cells.size(); ++i) {
+  for (size_t i : rows) {
     const Cell& c = s.cells[i];
     const Comparison& cmp = s.comparisons[i];
     const bool base = s.baseline && *s.baseline == i;
@@ -110,7 +138,43 @@ std::string SummaryTable(const ReportModel& model) {
   return t;
 }
 
-std::string MapTable(const Study& s, const FailureMap& map) {
+std::string Classes(const std::map<std::string, int>& classes) {
+  std::string out;
+  for (const auto& [o, n] : classes) {
+    out += (out.empty() ? "" : ", ") + LatexEscape(o) + " " + std::to_string(n);
+  }
+  return out;
+}
+
+// A big study's failure map: the groups with a failure on the axes that explain the
+// failures best (study_summary.h), not every cell.
+std::string CollapsedMapTable(const Study& s, const CollapsedMap& map) {
+  if (map.axes.empty()) return "";
+  std::string axes;
+  for (const std::string& a : map.axes) axes += (axes.empty() ? "" : " and ") + Tt(a);
+  std::string t;
+  t += "\\begin{table}[tbp]\n\\centering\n\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n";
+  t += "\\caption{Study " + LatexEscape(s.id, ":") + ": failures of its " +
+       std::to_string(s.cells.size()) + " cells by " + axes + ", the axes that separate " +
+       "failed from ok cells best (" + std::to_string(map.unexplained) +
+       LatexEscape(" finished cells in groups that mix both). Groups without a failure are "
+                   "left out; every cell is in report.html.") + "}";
+  t += "\\label{tab:orch-map-" + SafeFileStem(s.id) + "}\n";
+  t += "\\orchfit{\\begin{tabular}{" + std::string(map.axes.size(), 'l') + "rrl}\n\\toprule\n";
+  for (const std::string& a : map.axes) t += LatexEscape(a) + " & ";
+  t += "Cells & Failed & Failures by class \\\\\n\\midrule\n";
+  for (const CollapsedMap::Group& g : map.groups) {
+    if (g.failed == 0) continue;
+    for (const std::string& v : g.values) t += Tt(v) + " & ";
+    t += std::to_string(g.cells) + " & " + std::to_string(g.failed) + " & " + Classes(g.classes) +
+         " \\\\\n";
+  }
+  t += "\\bottomrule\n\\end{tabular}}\n\\end{table}\n";
+  return t;
+}
+
+std::string MapTable(const Study& s, const FailureMap& map, const StudySummary* big) {
+  if (big != nullptr) return CollapsedMapTable(s, big->map);
   std::string t;
   t += "\\begin{table}[tbp]\n\\centering\n\\footnotesize\n\\setlength{\\tabcolsep}{3pt}\n";
   t += "\\caption{Study " + LatexEscape(s.id, ":") + ": failure map, rows " +
@@ -214,9 +278,15 @@ std::string RenderLatexTables(const ReportModel& model,
       "\\providecommand{\\orchfit}[1]{\\sbox0{#1}\\ifdim\\wd0>\\linewidth"
       "\\resizebox{\\linewidth}{!}{\\usebox0}\\else\\usebox0\\fi}\n";
   out += "\n" + SummaryTable(model);
-  for (const Study& s : model.studies) out += "\n" + StudyTable(model, s);
+  std::vector<std::optional<StudySummary>> big(model.studies.size());  // big studies only
+  for (size_t i = 0; i < model.studies.size(); ++i) {
+    if (IsBigStudy(model.studies[i])) big[i] = SummarizeStudy(model.studies[i]);
+  }
+  for (size_t i = 0; i < model.studies.size(); ++i) {
+    out += "\n" + StudyTable(model, model.studies[i], big[i] ? &*big[i] : nullptr);
+  }
   for (size_t i = 0; i < model.studies.size() && i < maps.size(); ++i) {
-    if (maps[i]) out += "\n" + MapTable(model.studies[i], *maps[i]);
+    if (maps[i]) out += "\n" + MapTable(model.studies[i], *maps[i], big[i] ? &*big[i] : nullptr);
   }
   if (pairing != nullptr && !pairing->pairs.empty()) out += "\n" + StackTable(model, *pairing);
   return out;
@@ -230,15 +300,21 @@ std::string RenderLatexFigures(const ReportModel& model, const std::vector<Figur
   for (size_t i = 0; i < model.studies.size(); ++i) {
     const Study& s = model.studies[i];
     const std::string label = SafeFileStem(s.id);
+    const std::string ranked = std::to_string(kBigPlotRanked);
+    const bool big = IsBigStudy(s);
     out += "\n\\begin{figure}[tbp]\n\\centering\n\\includegraphics[width=\\linewidth]{" + dir +
            "/" + names[i].tpot + ".pdf}\n\\caption{Study " + LatexEscape(s.id, ":") + ": " +
-           LatexEscape("TPOT median per variant with 95% CI; dashed: the baseline.") +
+           LatexEscape(big ? "TPOT median with 95% CI of the " + ranked + " fastest and the " +
+                                 ranked + " slowest cells; dashed: the baseline."
+                           : "TPOT median per variant with 95% CI; dashed: the baseline.") +
            "}"
            "\\label{fig:orch-tpot-" +
            label + "}\n\\end{figure}\n";
     out += "\n\\begin{figure}[tbp]\n\\centering\n\\includegraphics[width=\\linewidth]{" + dir +
            "/" + names[i].ppl + ".pdf}\n\\caption{Study " + LatexEscape(s.id, ":") + ": " +
-           LatexEscape("PPL per variant, grouped by KV window; dashed: the baseline.") +
+           LatexEscape(big ? "PPL of the " + ranked + " cells with the lowest and the " + ranked +
+                                 " with the highest; dashed: the baseline."
+                           : "PPL per variant, grouped by KV window; dashed: the baseline.") +
            "}"
            "\\label{fig:orch-ppl-" +
            label + "}\n\\end{figure}\n";

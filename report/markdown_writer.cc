@@ -7,6 +7,7 @@
 #include <set>
 
 #include "report/cell_label.h"
+#include "report/figures.h"
 #include "report/claims.h"
 #include "report/markdown_summary.h"
 #include "report/number_format.h"
@@ -136,6 +137,11 @@ void StudySection(const ReportModel& m, const Study& s, const FigureNames& fig,
   out += ". " + RenderProseMarkdown(s.baseline_line) + "\n\n";
   if (IsBigStudy(s)) {
     out += RenderStudySummaryMarkdown(s, m.sweep.name);
+    const std::string ranked = std::to_string(kBigPlotRanked);
+    out += "![TPOT of the " + ranked + " fastest and " + ranked + " slowest cells, study " +
+           MarkdownEscape(s.id) + "](figures/" + fig.tpot + ".svg)\n\n![PPL of the " + ranked +
+           " lowest and " + ranked + " highest cells, study " + MarkdownEscape(s.id) +
+           "](figures/" + fig.ppl + ".svg)\n\n";
     if (!s.notes.empty()) out += "**Notes from the spec.**\n\n" + Paragraphs(s.notes);
     return;
   }

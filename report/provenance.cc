@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "report/study_summary.h"
+
 namespace orch::report {
 namespace {
 
@@ -74,21 +76,29 @@ std::string RenderProvenanceJson(const SweepSnapshot& snap, const ReportModel& m
   // The trials are dumped one at a time into the place `"trials"` takes among the sorted
   // keys (before "version"), indented as a dump of the whole document would indent
   // them: the same bytes, without the document of every trial in memory.
+  // A sweep with a big study (study_summary.h) writes each trial on one line, without
+  // indentation: half the bytes, and still one trial per line to grep.
+  const bool one_line = HasBigStudy(model);
   const std::string rest = out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   const size_t version = rest.rfind("  \"version\": ");  // the last key: found last
   std::string trials = rest.substr(0, version) + "  \"trials\": [";
   for (size_t i = 0; i < cells.size(); ++i) {
     const std::string one =
         TrialJson(*cells[i], studies_of[cells[i]->key], snap)
-            .dump(2, ' ', false, json::error_handler_t::replace);
+            .dump(one_line ? -1 : 2, ' ', false, json::error_handler_t::replace);
     trials += i == 0 ? "\n    " : ",\n    ";
+    if (one_line) {
+      trials += one;
+      continue;
+    }
     for (char ch : one) {
       trials += ch;
       if (ch == '\n') trials += "    ";
     }
   }
   trials += cells.empty() ? "],\n" : "\n  ],\n";
-  return trials + rest.substr(version);
+  trials.append(rest, version, std::string::npos);  // in place: no second copy of the trials
+  return trials;
 }
 
 }  // namespace orch::report

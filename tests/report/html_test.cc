@@ -2,6 +2,7 @@
 // data, the CSP hashes match the inline script and style, nothing is fetched), the
 // snapshot of a sweep that is still running, and the size of a 10,000-trial page.
 // The browser test (tests/report/html_browser_test.py) checks the page's behaviour.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -219,6 +220,28 @@ TEST(HtmlReportBig, TenThousandTrialsStayCompact) {
   const nlohmann::json j = nlohmann::json::parse(page.substr(b, page.find("</script>", b) - b));
   EXPECT_EQ(j["cells"].size(), 10000u);
   EXPECT_EQ(j["studies"][0]["rows"].size(), 10000u);
+
+  // The other outputs summarise the study too (issue 18): tables.tex lists the baseline
+  // and the fastest and slowest cells and the collapsed failure map, the figures plot
+  // the ranked cells, provenance.json holds every trial, one per line.
+  const std::string& tex = files.at("tables.tex");
+  EXPECT_LT(tex.size(), 64u << 10) << tex.size();
+  EXPECT_NE(tex.find("the table lists the baseline and the 5 fastest and 5 slowest"),
+            std::string::npos) << tex;
+  EXPECT_NE(tex.find("failures of its 10000 cells by \\texttt{window}"), std::string::npos)
+      << tex;
+  for (const char* fig : {"figures/tpot-G.svg", "figures/ppl-G.svg", "figures/tpot-G.pdf",
+                          "figures/ppl-G.pdf"}) {
+    EXPECT_LT(files.at(fig).size(), 64u << 10) << fig << " " << files.at(fig).size();
+  }
+  const std::string& tpot = files.at("figures/tpot-G.svg");
+  EXPECT_NE(tpot.find("the 10 fastest and 10 slowest of 10000 cells"), std::string::npos);
+  // Ties are ranked in spec order: the first fastest cell is the first cell.
+  EXPECT_NE(tpot.find(snap.trials[0].key.substr(0, 12)), std::string::npos);
+  EXPECT_NE(page.find("TPOT of the 10 fastest and 10 slowest cells"), std::string::npos);
+  const std::string& prov = files.at("provenance.json");
+  EXPECT_EQ(nlohmann::json::parse(prov)["trials"].size(), 10000u);
+  EXPECT_LT(std::count(prov.begin(), prov.end(), '\n'), 10100) << "one line per trial";
 }
 
 }  // namespace

@@ -103,5 +103,26 @@ TEST(Latex, StackComparisonAndFailureMapCompile) {
   });
 }
 
+// A study of more than kBigStudyCells cells: tables.tex lists its fastest and slowest
+// cells and the collapsed failure map, the figures its ranked cells (issue 18).
+TEST(Latex, BigStudySummaryCompiles) {
+  if (!HaveTool("pdflatex") || !HaveTool("chktex")) {
+    GTEST_SKIP() << "pdflatex or chktex not installed (scripts/install-deps.sh installs them)";
+  }
+  CompileAndLint("big", [](const std::string& path) -> Status {
+    auto db = store::Store::Open(path);
+    if (!db.ok()) return db.status();
+    testing::AttemptSpec ok, oom;
+    oom.outcome = "oom";
+    oom.reason = "CUDA out of memory";
+    std::vector<testing::CellSpec> cells;
+    for (int i = 0; i < 250; ++i) {
+      cells.push_back({"Big_study", testing::Config({{"window", 64 << (i % 5)}, {"x_seed", i / 5}}),
+                       {i % 5 == 4 ? oom : ok}});
+    }
+    return testing::BuildSweep(**db, "big_sweep", cells);
+  });
+}
+
 }  // namespace
 }  // namespace orch::report
