@@ -1,6 +1,8 @@
 #include "orchestrator/plan/matrix.h"
 
-#include <map>
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
 
 #include "orchestrator/plan/config_schema.h"
 
@@ -36,22 +38,53 @@ std::string DescribeCombination(const nlohmann::json& combination) {
   return out.empty() ? "(defaults)" : out;
 }
 
+namespace {
+
+// Whether the config's key `k` with value `v` is part of the experiment's identity.
+bool InIdentity(const std::string& k, const nlohmann::json& v) {
+  const ConfigKey* key = FindConfigKey(k);
+  if (key && !key->identity) return false;
+  // The inputs as the spec names them are for people; their fingerprints identify them.
+  if (k == "model" || k == "dataset") return false;
+  // The default worker is left out so that keys of sweeps written before the `worker`
+  // axis existed stay the same; any other worker is part of the identity (and its build
+  // id is in the trial key either way).
+  if (k == "worker" && v == kDefaultWorker) return false;
+  // quantize_head came later: its default stays out so that earlier keys stay the same.
+  if (k == "quantize_head" && v == "false") return false;
+  return true;
+}
+
+// A key as nlohmann's dump writes it: quoted, escaped only where it must be.
+void AppendKey(const std::string& k, std::string* out) {
+  bool plain = std::all_of(k.begin(), k.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return c != '"' && c != '\\' && u >= 0x20 && u < 0x7f;
+  });
+  *out += plain ? "\"" + k + "\"" : nlohmann::json(k).dump();
+}
+
+}  // namespace
+
 nlohmann::json IdentityConfig(const nlohmann::json& config) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [k, v] : config.items()) {
-    const ConfigKey* key = FindConfigKey(k);
-    if (key && !key->identity) continue;
-    // The inputs as the spec names them are for people; their fingerprints identify them.
-    if (k == "model" || k == "dataset") continue;
-    // The default worker is left out so that keys of sweeps written before the `worker`
-    // axis existed stay the same; any other worker is part of the identity (and its build
-    // id is in the trial key either way).
-    if (k == "worker" && v == kDefaultWorker) continue;
-    // quantize_head came later: its default stays out so that earlier keys stay the same.
-    if (k == "quantize_head" && v == "false") continue;
-    out[k] = v;
+    if (InIdentity(k, v)) out[k] = v;
   }
   return out;
+}
+
+std::string IdentityDump(const nlohmann::json& config) {
+  // The config's keys are sorted (std::map), so its identity keys come in dump order.
+  std::string out = "{";
+  for (const auto& [k, v] : config.items()) {
+    if (!InIdentity(k, v)) continue;
+    if (out.size() > 1) out += ',';
+    AppendKey(k, &out);
+    out += ':';
+    out += v.dump();
+  }
+  return out + "}";
 }
 
 namespace {
@@ -77,22 +110,24 @@ bool CheckMatrixSize(const Spec& spec, const StudySpec& study, const std::string
   return false;
 }
 
-// Cartesian product in the order the axes are written.
+// Cartesian product in the order the axes are written (the last axis varies fastest):
+// combination i read as a number whose digits are the axes' value indices, each built
+// once instead of copied axis by axis.
 std::vector<Combo> CartesianProduct(const StudySpec& study) {
   std::vector<Combo> combos;
   if (study.matrix.empty()) return combos;
-  combos.push_back({});
-  combos.back().origin = study.matrix.front().pos;
-  for (const Axis& axis : study.matrix) {
-    std::vector<Combo> next;
-    for (const Combo& c : combos) {
-      for (const SpecValue& v : axis.values) {
-        Combo n = c;
-        n.original[axis.name] = v.value;
-        next.push_back(std::move(n));
-      }
+  size_t n = 1;
+  for (const Axis& axis : study.matrix) n *= axis.values.size();  // CheckMatrixSize bounds it
+  combos.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    Combo& c = combos[i];
+    c.origin = study.matrix.front().pos;
+    size_t rest = i;
+    for (size_t a = study.matrix.size(); a-- > 0;) {
+      const Axis& axis = study.matrix[a];
+      c.original[axis.name] = axis.values[rest % axis.values.size()].value;
+      rest /= axis.values.size();
     }
-    combos = std::move(next);
   }
   return combos;
 }
@@ -157,56 +192,86 @@ void ApplyInclude(const Spec& spec, const StudySpec& study, const std::string& w
   }
 }
 
-// Each combination's full configuration (built-in defaults, the spec's defaults, the
-// study's settings, the combination); two that resolve to one configuration are an error.
+// A combination's full configuration: built-in defaults, the spec's defaults, the study's
+// settings, the combination.
+Cell ResolveCell(const nlohmann::json& base, const nlohmann::json& settings, const Combo& c) {
+  Cell cell;
+  cell.combination = c.original;
+  cell.combination.update(c.added);
+  cell.config = base;
+  cell.config.update(settings);
+  cell.config.update(cell.combination);
+  cell.origin = c.origin;
+  cell.identity = IdentityDump(cell.config);
+  return cell;
+}
+
+// Each combination's cell, handed to `each` as soon as it is resolved; two that resolve to
+// one configuration are an error. Only a 64-bit hash of each identity is kept (issue 18:
+// not the configurations); an equal hash is checked against the earlier cell's identity.
 void ResolveCells(const Spec& spec, const StudySpec& study, const std::string& where,
-                  const nlohmann::json& base, std::vector<Combo>* combos, ExpandedStudy* es,
-                  std::vector<SpecError>* errors) {
-  std::map<std::string, size_t> seen;  // identity -> index in es->cells
-  for (Combo& c : *combos) {
-    Cell cell;
-    cell.combination = c.original;
-    cell.combination.update(c.added);
-    cell.config = base;
-    cell.config.update(ToJson(study.settings));
-    cell.config.update(cell.combination);
-    cell.origin = c.origin;
-    std::string id = IdentityConfig(cell.config).dump();
-    auto [it, inserted] = seen.emplace(id, es->cells.size());
-    if (!inserted) {
-      errors->push_back({spec.path, c.origin, where,
+                  const nlohmann::json& base, const std::vector<Combo>& combos,
+                  const std::function<void(Cell&&)>& each, std::vector<SpecError>* errors) {
+  const nlohmann::json settings = ToJson(study.settings);
+  std::unordered_multimap<size_t, size_t> seen;  // hash of the identity -> combo index
+  seen.reserve(combos.size());
+  for (size_t i = 0; i < combos.size(); ++i) {
+    Cell cell = ResolveCell(base, settings, combos[i]);
+    const size_t hash = std::hash<std::string>{}(cell.identity);
+    std::optional<size_t> first;
+    for (auto [it, end] = seen.equal_range(hash); it != end && !first; ++it) {
+      if (ResolveCell(base, settings, combos[it->second]).identity == cell.identity) {
+        first = it->second;
+      }
+    }
+    if (first) {
+      errors->push_back({spec.path, cell.origin, where,
                          "duplicate cell: " + DescribeCombination(cell.combination) +
                              " resolves to the same configuration as " +
-                             DescribeCombination(es->cells[it->second].combination)});
+                             DescribeCombination(ResolveCell(base, settings, combos[*first])
+                                                     .combination)});
       continue;
     }
-    es->cells.push_back(std::move(cell));
+    seen.emplace(hash, i);
+    each(std::move(cell));
   }
 }
 
 }  // namespace
 
-std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError>* errors) {
-  std::vector<ExpandedStudy> out;
+nlohmann::json ExpansionBase(const Spec& spec) {
   nlohmann::json base = BuiltinDefaults();
   base.update(ToJson(spec.defaults));
   if (!spec.model.empty()) base["model"] = spec.model;
   if (!spec.dataset.empty()) base["dataset"] = spec.dataset;
+  return base;
+}
+
+bool ExpandStudy(const Spec& spec, const StudySpec& study, const nlohmann::json& base,
+                 const std::function<void(Cell&&)>& each, ExpandedStudy* es,
+                 std::vector<SpecError>* errors) {
+  es->study = &study;
+  std::string where = "studies." + study.id;
+  if (!CheckMatrixSize(spec, study, where, errors)) return false;
+  std::vector<Combo> combos = CartesianProduct(study);
+  ApplyExclude(spec, study, where, &combos, es);
+  ApplyInclude(spec, study, where, &combos, es);
+  if (combos.empty()) {
+    errors->push_back({spec.path, study.pos, where,
+                       study.exclude.empty() ? "empty matrix: the study has no cells"
+                                             : "exclude removes every cell of the matrix"});
+  }
+  ResolveCells(spec, study, where, base, combos, each, errors);
+  return true;
+}
+
+std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError>* errors) {
+  std::vector<ExpandedStudy> out;
+  const nlohmann::json base = ExpansionBase(spec);
   for (const StudySpec& study : spec.studies) {
     ExpandedStudy es;
-    es.study = &study;
-    std::string where = "studies." + study.id;
-    if (!CheckMatrixSize(spec, study, where, errors)) continue;
-    std::vector<Combo> combos = CartesianProduct(study);
-    ApplyExclude(spec, study, where, &combos, &es);
-    ApplyInclude(spec, study, where, &combos, &es);
-    if (combos.empty()) {
-      errors->push_back({spec.path, study.pos, where,
-                         study.exclude.empty() ? "empty matrix: the study has no cells"
-                                               : "exclude removes every cell of the matrix"});
-    }
-    ResolveCells(spec, study, where, base, &combos, &es, errors);
-    out.push_back(std::move(es));
+    auto keep = [&es](Cell&& cell) { es.cells.push_back(std::move(cell)); };
+    if (ExpandStudy(spec, study, base, keep, &es, errors)) out.push_back(std::move(es));
   }
   return out;
 }
