@@ -110,86 +110,116 @@ bool CheckMatrixSize(const Spec& spec, const StudySpec& study, const std::string
   return false;
 }
 
-// Cartesian product in the order the axes are written (the last axis varies fastest):
-// combination i read as a number whose digits are the axes' value indices, each built
-// once instead of copied axis by axis.
-std::vector<Combo> CartesianProduct(const StudySpec& study) {
-  std::vector<Combo> combos;
-  if (study.matrix.empty()) return combos;
-  size_t n = 1;
-  for (const Axis& axis : study.matrix) n *= axis.values.size();  // CheckMatrixSize bounds it
-  combos.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    Combo& c = combos[i];
-    c.origin = study.matrix.front().pos;
-    size_t rest = i;
-    for (size_t a = study.matrix.size(); a-- > 0;) {
-      const Axis& axis = study.matrix[a];
-      c.original[axis.name] = axis.values[rest % axis.values.size()].value;
-      rest /= axis.values.size();
-    }
+// A study's combinations, built one at a time: the matrix's product in the order the axes
+// are written (the last axis varies fastest; combination i read as a number whose digits
+// are the axes' value indices), each extended by the `include` entries that do not
+// contradict it on a matrix axis (GitHub Actions semantics), then the include entries that
+// extend none, as combinations of their own. Nothing is kept per combination (issue 18),
+// so any one can be built again from its number: i < product() is product combination i,
+// product() + j include entry j.
+class StudyCombos {
+ public:
+  explicit StudyCombos(const StudySpec& study) : study_(study) {
+    for (const PartialConfig& e : study.exclude) exclude_.push_back(ToJson(e));
+    for (const PartialConfig& e : study.include) include_.push_back(ToJson(e));
+    if (study.matrix.empty()) return;
+    product_ = 1;
+    for (const Axis& axis : study.matrix) product_ *= axis.values.size();  // bounded
   }
-  return combos;
-}
+  size_t product() const { return product_; }
+  const std::vector<nlohmann::json>& exclude() const { return exclude_; }
+  const std::vector<nlohmann::json>& include() const { return include_; }
 
-// exclude: drops every combination matching all keys of an entry; an entry that matches
-// nothing is a warning.
-void ApplyExclude(const Spec& spec, const StudySpec& study, const std::string& where,
-                  std::vector<Combo>* combos, ExpandedStudy* es) {
-  std::vector<nlohmann::json> exclude;
-  for (const PartialConfig& e : study.exclude) exclude.push_back(ToJson(e));
-  std::vector<bool> exclude_used(exclude.size(), false);
-  std::vector<Combo> kept;
-  for (Combo& c : *combos) {
-    bool drop = false;
-    for (size_t i = 0; i < exclude.size(); ++i) {
-      if (Matches(c.original, exclude[i])) drop = exclude_used[i] = true;
+  // Product combination i without its include extensions.
+  Combo Original(size_t i) const {
+    Combo c;
+    c.origin = study_.matrix.front().pos;
+    for (size_t a = study_.matrix.size(); a-- > 0;) {
+      const Axis& axis = study_.matrix[a];
+      c.original[axis.name] = axis.values[i % axis.values.size()].value;
+      i /= axis.values.size();
     }
-    if (drop) es->excluded.push_back(c.original);
-    else kept.push_back(std::move(c));
+    return c;
   }
-  *combos = std::move(kept);
-  for (size_t i = 0; i < exclude.size(); ++i) {
-    if (exclude_used[i]) continue;
-    es->warnings.push_back({spec.path, study.exclude[i].pos,
-                            where + ".exclude[" + std::to_string(i) + "]",
-                            "matches no cell of the matrix: " + DescribeCombination(exclude[i]) +
-                                " excludes nothing"});
-  }
-}
-
-// include: extends every original combination that the entry does not contradict on an
-// original axis; an entry that extends none becomes a new cell.
-void ApplyInclude(const Spec& spec, const StudySpec& study, const std::string& where,
-                  std::vector<Combo>* combos, ExpandedStudy* es) {
-  size_t n_original = combos->size();
-  for (size_t inc_i = 0; inc_i < study.include.size(); ++inc_i) {
-    const PartialConfig& inc = study.include[inc_i];
-    nlohmann::json entry = ToJson(inc);
-    bool extended = false;
-    for (size_t i = 0; i < n_original; ++i) {
-      Combo& c = (*combos)[i];
+  // Adds to `c` the keys of every include entry that does not contradict it (later
+  // entries win), marking in `used` (when given) the entries that extended it.
+  void Extend(Combo* c, std::vector<bool>* used) const {
+    for (size_t j = 0; j < include_.size(); ++j) {
       bool compatible = true;
-      for (const auto& [k, v] : entry.items()) {
-        if (c.original.contains(k) && c.original[k] != v) compatible = false;
+      for (const auto& [k, v] : include_[j].items()) {
+        if (c->original.contains(k) && c->original[k] != v) compatible = false;
       }
       if (!compatible) continue;
-      for (const auto& [k, v] : entry.items()) {
-        if (!c.original.contains(k)) c.added[k] = v;
+      for (const auto& [k, v] : include_[j].items()) {
+        if (!c->original.contains(k)) c->added[k] = v;
       }
-      extended = true;
+      if (used) (*used)[j] = true;
     }
-    if (extended) continue;
+  }
+  // Combination number `n` as it was streamed.
+  Combo At(size_t n) const {
+    if (n >= product_) return IncludeOnly(n - product_);
+    Combo c = Original(n);
+    Extend(&c, nullptr);
+    return c;
+  }
+  Combo IncludeOnly(size_t j) const {
+    Combo c;
+    c.added = include_[j];
+    c.origin = study_.include[j].pos;
+    return c;
+  }
+
+ private:
+  const StudySpec& study_;
+  std::vector<nlohmann::json> exclude_, include_;
+  size_t product_ = 0;
+};
+
+// Hands each of the study's combinations to `each` with its number (StudyCombos) in
+// order, leaving out those an `exclude` entry matches (kept in es->excluded); an exclude
+// entry that matches nothing, or an include entry that extends nothing, is a warning (the
+// latter becomes a cell of its own). Returns how many were handed over.
+size_t StreamCombos(const Spec& spec, const StudySpec& study, const std::string& where,
+                    const StudyCombos& combos, ExpandedStudy* es,
+                    const std::function<void(size_t, const Combo&)>& each) {
+  std::vector<bool> exclude_used(combos.exclude().size(), false);
+  std::vector<bool> include_used(combos.include().size(), false);
+  size_t handed = 0;
+  for (size_t i = 0; i < combos.product(); ++i) {
+    Combo c = combos.Original(i);
+    bool drop = false;
+    for (size_t j = 0; j < combos.exclude().size(); ++j) {
+      if (Matches(c.original, combos.exclude()[j])) drop = exclude_used[j] = true;
+    }
+    if (drop) {
+      es->excluded.push_back(std::move(c.original));
+      continue;
+    }
+    combos.Extend(&c, &include_used);
+    each(i, c);
+    ++handed;
+  }
+  for (size_t j = 0; j < exclude_used.size(); ++j) {
+    if (exclude_used[j]) continue;
+    es->warnings.push_back({spec.path, study.exclude[j].pos,
+                            where + ".exclude[" + std::to_string(j) + "]",
+                            "matches no cell of the matrix: " +
+                                DescribeCombination(combos.exclude()[j]) + " excludes nothing"});
+  }
+  for (size_t j = 0; j < include_used.size(); ++j) {
+    if (include_used[j]) continue;
     if (!study.matrix.empty()) {
-      es->warnings.push_back({spec.path, inc.pos, where + ".include[" + std::to_string(inc_i) + "]",
-                              "matches no cell of the matrix: " + DescribeCombination(entry) +
+      es->warnings.push_back({spec.path, study.include[j].pos,
+                              where + ".include[" + std::to_string(j) + "]",
+                              "matches no cell of the matrix: " +
+                                  DescribeCombination(combos.include()[j]) +
                                   " is added as a cell of its own"});
     }
-    Combo n;
-    n.added = entry;
-    n.origin = inc.pos;
-    combos->push_back(std::move(n));
+    each(combos.product() + j, combos.IncludeOnly(j));
+    ++handed;
   }
+  return handed;
 }
 
 // A combination's full configuration: built-in defaults, the spec's defaults, the study's
@@ -206,36 +236,43 @@ Cell ResolveCell(const nlohmann::json& base, const nlohmann::json& settings, con
   return cell;
 }
 
-// Each combination's cell, handed to `each` as soon as it is resolved; two that resolve to
+// Resolves each combination into its cell and hands it to `each`; two that resolve to
 // one configuration are an error. Only a 64-bit hash of each identity is kept (issue 18:
-// not the configurations); an equal hash is checked against the earlier cell's identity.
-void ResolveCells(const Spec& spec, const StudySpec& study, const std::string& where,
-                  const nlohmann::json& base, const std::vector<Combo>& combos,
-                  const std::function<void(Cell&&)>& each, std::vector<SpecError>* errors) {
-  const nlohmann::json settings = ToJson(study.settings);
-  std::unordered_multimap<size_t, size_t> seen;  // hash of the identity -> combo index
-  seen.reserve(combos.size());
-  for (size_t i = 0; i < combos.size(); ++i) {
-    Cell cell = ResolveCell(base, settings, combos[i]);
+// not the configurations); an equal hash is checked against the earlier cell, built again.
+class CellResolver {
+ public:
+  CellResolver(const Spec& spec, const StudySpec& study, const std::string& where,
+               const nlohmann::json& base, const StudyCombos& combos,
+               const std::function<void(Cell&&)>& each, std::vector<SpecError>* errors)
+      : spec_(spec), where_(where), base_(base), settings_(ToJson(study.settings)),
+        combos_(combos), each_(each), errors_(errors) {}
+
+  void operator()(size_t number, const Combo& c) {
+    Cell cell = ResolveCell(base_, settings_, c);
     const size_t hash = std::hash<std::string>{}(cell.identity);
-    std::optional<size_t> first;
-    for (auto [it, end] = seen.equal_range(hash); it != end && !first; ++it) {
-      if (ResolveCell(base, settings, combos[it->second]).identity == cell.identity) {
-        first = it->second;
-      }
+    for (auto [it, end] = seen_.equal_range(hash); it != end; ++it) {
+      Cell first = ResolveCell(base_, settings_, combos_.At(it->second));
+      if (first.identity != cell.identity) continue;
+      errors_->push_back({spec_.path, cell.origin, where_,
+                          "duplicate cell: " + DescribeCombination(cell.combination) +
+                              " resolves to the same configuration as " +
+                              DescribeCombination(first.combination)});
+      return;
     }
-    if (first) {
-      errors->push_back({spec.path, cell.origin, where,
-                         "duplicate cell: " + DescribeCombination(cell.combination) +
-                             " resolves to the same configuration as " +
-                             DescribeCombination(ResolveCell(base, settings, combos[*first])
-                                                     .combination)});
-      continue;
-    }
-    seen.emplace(hash, i);
-    each(std::move(cell));
+    seen_.emplace(hash, number);
+    each_(std::move(cell));
   }
-}
+
+ private:
+  const Spec& spec_;
+  const std::string& where_;
+  const nlohmann::json& base_;
+  const nlohmann::json settings_;
+  const StudyCombos& combos_;
+  const std::function<void(Cell&&)>& each_;
+  std::vector<SpecError>* errors_;
+  std::unordered_multimap<size_t, size_t> seen_;  // hash of the identity -> number
+};
 
 }  // namespace
 
@@ -253,15 +290,15 @@ bool ExpandStudy(const Spec& spec, const StudySpec& study, const nlohmann::json&
   es->study = &study;
   std::string where = "studies." + study.id;
   if (!CheckMatrixSize(spec, study, where, errors)) return false;
-  std::vector<Combo> combos = CartesianProduct(study);
-  ApplyExclude(spec, study, where, &combos, es);
-  ApplyInclude(spec, study, where, &combos, es);
-  if (combos.empty()) {
+  const StudyCombos combos(study);
+  CellResolver resolve(spec, study, where, base, combos, each, errors);
+  size_t n = StreamCombos(spec, study, where, combos, es,
+                          [&resolve](size_t number, const Combo& c) { resolve(number, c); });
+  if (n == 0) {  // (a study without cells has no duplicates: the errors keep their order)
     errors->push_back({spec.path, study.pos, where,
                        study.exclude.empty() ? "empty matrix: the study has no cells"
                                              : "exclude removes every cell of the matrix"});
   }
-  ResolveCells(spec, study, where, base, combos, each, errors);
   return true;
 }
 
