@@ -11,6 +11,7 @@
 #include "store/claim_queue.h"
 #include "store/sample_blob.h"
 #include "store/statement.h"
+#include "store/study_counts.h"
 
 namespace orch::store {
 namespace {
@@ -272,6 +273,10 @@ CREATE TABLE IF NOT EXISTS sample_blobs(
 CREATE INDEX IF NOT EXISTS attempts_ok ON attempts(trial_key) WHERE finished = 1 AND outcome = 'ok';
 )sql",
        PackSampleRows},
+      // 7: the study counts `orch status` prints, kept by triggers on trials,
+      // memberships and attempts (store/study_counts.h): a few rows to read instead of a
+      // join over every trial (issue 18). Filled from the rows the file has.
+      {"", CreateStudyCounts},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion,
               "kSchemaVersion (schema.h) must be the number of migrations");

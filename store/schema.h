@@ -13,7 +13,7 @@ namespace orch::store {
 
 // The schema this orch writes: the number of migrations in schema.cc (a static_assert
 // there keeps the two equal).
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 inline constexpr int kApplicationId = 0x6f726368;  // "orch"
 
 // Brings the database to kSchemaVersion; refuses newer or foreign files.

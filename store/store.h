@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,15 @@ class Store {
   // Trials of the sweep with their membership (one row per study the cell is in), in
   // spec order; stale cells last.
   StatusOr<std::vector<TrialRecord>> Trials(int64_t sweep_id) const;
+  // The same rows one at a time, each with its final attempt's metrics (empty when it
+  // has none): `orch export` streams 100,000 trials without holding them.
+  Status ForEachTrial(int64_t sweep_id,
+                      const std::function<void(TrialRecord&&, const std::map<std::string, double>&)>&
+                          each) const;
+  // The names used by the sweep's trials: the top-level keys of their configs (JSON
+  // objects only) and of their final attempts' metrics, each sorted (CSV headers).
+  StatusOr<std::set<std::string>> ConfigKeys(int64_t sweep_id) const;
+  StatusOr<std::set<std::string>> FinalMetricNames(int64_t sweep_id) const;
   StatusOr<std::vector<StudyCounts>> Counts(int64_t sweep_id) const;
   // Every trial key of the sweep whose state is not done (in spec only).
   StatusOr<int> UnfinishedCount(int64_t sweep_id) const;
@@ -206,7 +216,8 @@ class Store {
   Status PutFingerprint(const std::string& path, int64_t size, int64_t mtime_ns,
                         const std::string& sha256);
 
-  // `PRAGMA integrity_check`: ok or the first problem.
+  // `PRAGMA integrity_check`, then the study counts against a recount: ok or the first
+  // problem.
   Status IntegrityCheck() const;
   // How long a write waits for another process's lock before failing with Busy
   // (default 30 s).

@@ -9,6 +9,7 @@
 #include "store/sample_blob.h"
 #include "store/schema.h"
 #include "store/statement.h"
+#include "store/study_counts.h"
 #include "store/store.h"
 
 namespace orch::store {
@@ -63,22 +64,82 @@ StatusOr<std::vector<StudyRecord>> Store::Studies(int64_t sweep_id) const {
   return out;
 }
 
+namespace {
+// The sweep's memberships with their trials, in spec order; stale cells last.
+std::string TrialsInOrder(const std::string& columns) {
+  return "SELECT " + columns + " FROM memberships m JOIN trials t ON t.key = m.trial_key "
+         "LEFT JOIN studies s ON s.sweep_id = m.sweep_id AND s.study_id = m.study_id "
+         "WHERE m.sweep_id = ?1 ORDER BY m.in_spec DESC, s.position, m.position";
+}
+
+TrialRecord ReadMemberTrial(const Statement& st) {
+  TrialRecord t = ReadTrial(st);
+  t.study_id = st.Text(kTrialColumnCount);
+  t.position = static_cast<int>(st.Int(kTrialColumnCount + 1));
+  t.in_spec = st.Int(kTrialColumnCount + 2) != 0;
+  t.label = st.Text(kTrialColumnCount + 3);
+  return t;
+}
+
+constexpr const char* kMemberColumns = ", m.study_id, m.position, m.in_spec, m.label";
+}  // namespace
+
 StatusOr<std::vector<TrialRecord>> Store::Trials(int64_t sweep_id) const {
   std::vector<TrialRecord> out;
-  Statement st(db_, std::string("SELECT ") + kTrialColumns +
-                        ", m.study_id, m.position, m.in_spec, m.label FROM memberships m "
-                        "JOIN trials t ON t.key = m.trial_key "
-                        "LEFT JOIN studies s ON s.sweep_id = m.sweep_id AND s.study_id = m.study_id "
-                        "WHERE m.sweep_id = ?1 ORDER BY m.in_spec DESC, s.position, m.position");
+  Statement st(db_, TrialsInOrder(std::string(kTrialColumns) + kMemberColumns));
   st.Bind(1, sweep_id);
+  Status s = st.ForEachRow("reading trials",
+                           [&](const Statement& st) { out.push_back(ReadMemberTrial(st)); });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Status Store::ForEachTrial(
+    int64_t sweep_id,
+    const std::function<void(TrialRecord&&, const std::map<std::string, double>&)>& each) const {
+  Statement st(db_, TrialsInOrder(std::string(kTrialColumns) + kMemberColumns));
+  st.Bind(1, sweep_id);
+  // One prepared lookup for every trial's metrics (the metrics table's primary key).
+  Statement metric(db_, "SELECT name, value FROM metrics WHERE attempt_id = ?1");
+  Status metric_error = Status::Ok();
+  std::map<std::string, double> metrics;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
   Status s = st.ForEachRow("reading trials", [&](const Statement& st) {
-    TrialRecord t = ReadTrial(st);
-    t.study_id = st.Text(kTrialColumnCount);
-    t.position = static_cast<int>(st.Int(kTrialColumnCount + 1));
-    t.in_spec = st.Int(kTrialColumnCount + 2) != 0;
-    t.label = st.Text(kTrialColumnCount + 3);
-    out.push_back(std::move(t));
+    if (!metric_error.ok()) return;
+    TrialRecord t = ReadMemberTrial(st);
+    metrics.clear();
+    if (t.final_attempt_id) {
+      metric.Reset();
+      metric.Bind(1, *t.final_attempt_id);
+      metric_error = metric.ForEachRow("reading a trial's metrics", [&](const Statement& m) {
+        metrics[m.Text(0)] = m.IsNull(1) ? nan : m.Double(1);
+      });
+    }
+    each(std::move(t), metrics);
   });
+  return s.ok() ? metric_error : s;
+}
+
+StatusOr<std::set<std::string>> Store::ConfigKeys(int64_t sweep_id) const {
+  std::set<std::string> out;
+  Statement st(db_, "SELECT DISTINCT j.key FROM memberships m JOIN trials t ON t.key = "
+                    "m.trial_key, json_each(t.config_json) j WHERE m.sweep_id = ?1 AND "
+                    "json_valid(t.config_json) AND json_type(t.config_json) = 'object'");
+  st.Bind(1, sweep_id);
+  Status s = st.ForEachRow("reading config keys",
+                           [&](const Statement& st) { out.insert(st.Text(0)); });
+  if (!s.ok()) return s;
+  return out;
+}
+
+StatusOr<std::set<std::string>> Store::FinalMetricNames(int64_t sweep_id) const {
+  std::set<std::string> out;
+  Statement st(db_, "SELECT DISTINCT mt.name FROM memberships m JOIN trials t ON t.key = "
+                    "m.trial_key JOIN metrics mt ON mt.attempt_id = t.final_attempt_id "
+                    "WHERE m.sweep_id = ?1");
+  st.Bind(1, sweep_id);
+  Status s = st.ForEachRow("reading metric names",
+                           [&](const Statement& st) { out.insert(st.Text(0)); });
   if (!s.ok()) return s;
   return out;
 }
@@ -99,14 +160,10 @@ StatusOr<std::vector<StudyCounts>> Store::Counts(int64_t sweep_id) const {
     out.back().study_id = id;
     return out.back();
   };
-  // One pass over the sweep's memberships: states, outcomes and replicate counts
-  // together (the ok replicates counted in the attempts_ok index, schema 6).
+  // The counts the database keeps by trigger (store/study_counts.h): a few rows.
   Statement st(db_,
-               "SELECT m.study_id, m.in_spec, t.state, t.outcome, count(*), sum(t.replicates), "
-               "sum(min(t.replicates, (SELECT count(*) FROM attempts o WHERE o.trial_key = "
-               "t.key AND o.finished = 1 AND o.outcome = 'ok'))) FROM memberships m "
-               "JOIN trials t ON t.key = m.trial_key WHERE m.sweep_id = ?1 "
-               "GROUP BY m.study_id, m.in_spec, t.state, t.outcome");
+               "SELECT study_id, in_spec, state, outcome, trials, replicates, ok_replicates "
+               "FROM study_counts WHERE sweep_id = ?1 AND trials != 0");
   st.Bind(1, sweep_id);
   Status s = st.ForEachRow("counting trials", [&](const Statement& st) {
     StudyCounts& c = find(st.Text(0));
@@ -381,7 +438,7 @@ Status Store::IntegrityCheck() const {
   if (!st.Step()) return Fail(st, "integrity_check");
   std::string r = st.Text(0);
   if (r != "ok") return Status::Corruption(path_ + ": integrity_check: " + r);
-  return Status::Ok();
+  return CheckStudyCounts(db_, path_);
 }
 
 }  // namespace orch::store

@@ -12,7 +12,7 @@
 # into a benchmark virtualenv of its own, $LLAMA_BENCH_HOME/llama-cpp-venv: never a
 # dependency of orch. Generated weights and GGUFs stay under $LLAMA_BENCH_HOME/work, built
 # once (delete the folder to redo them). The first run compiles llama.cpp (minutes).
-# Usage: [THREADS="1 2"] [LLAMA_BENCH_HOME=~/.cache/orch-bench] [LLAMA_BUILD_JOBS=2]
+# Usage: [THREADS="1 2"] [REPEATS=1] [LLAMA_BENCH_HOME=~/.cache/orch-bench] [LLAMA_BUILD_JOBS=2]
 #        bench/worker/run_llama_cpp.sh BUILD_DIR OUT_DIR
 set -euo pipefail
 build=${1:?usage: run_llama_cpp.sh BUILD_DIR OUT_DIR}
@@ -50,19 +50,27 @@ done
   q4_0 2>"$work/quantize_q4_0.log" || { tail -20 "$work/quantize_q4_0.log"; rm -f "$work/q4_0.gguf"; exit 1; }
 
 echo "start $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/load.txt"
-orch=() llama=()
-for t in ${THREADS:-1 2}; do
-  echo "threads $t $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.txt"
-  "$build/bench/worker/bench_decode" --model "$work/hf" --threads "$t" --dtypes fp32 \
-    --quants none,int8wo+head,int4wo-g32+head --windows full,60 --out "$out/orch_t$t.json" |
-    tee "$out/orch_t$t.txt"
-  : >"$out/llama_t$t.jsonl"
-  for f in f32 q8_0 q4_0; do
-    "$venv/bin/python" "$bench" time "$work/$f.gguf" --label "$f" --threads "$t" \
-      --windows full,60 2>>"$out/llama_stderr.txt" >>"$out/llama_t$t.jsonl"
+# REPEATS rounds, each over every thread count, orch and llama.cpp interleaved; one table per
+# round (rN_ file prefix). /usr/bin/time's user+sys of each process (load, quantization and
+# every case included) goes to cpu_times.txt beside the per-step CPU medians of the tables.
+for r in $(seq 1 "${REPEATS:-1}"); do
+  orch=() llama=()
+  for t in ${THREADS:-1 2}; do
+    echo "round $r threads $t $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" |
+      tee -a "$out/load.txt"
+    /usr/bin/time -f "r$r t$t orch %e s wall %U user %S sys" -a -o "$out/cpu_times.txt" \
+      "$build/bench/worker/bench_decode" --model "$work/hf" --threads "$t" --dtypes fp32 \
+      --quants none,int8wo+head,int4wo-g32+head --windows full,60 --out "$out/r${r}_orch_t$t.json" |
+      tee "$out/r${r}_orch_t$t.txt"
+    : >"$out/r${r}_llama_t$t.jsonl"
+    for f in f32 q8_0 q4_0; do
+      /usr/bin/time -f "r$r t$t llama $f %e s wall %U user %S sys" -a -o "$out/cpu_times.txt" \
+        "$venv/bin/python" "$bench" time "$work/$f.gguf" --label "$f" --threads "$t" \
+        --windows full,60 2>>"$out/llama_stderr.txt" >>"$out/r${r}_llama_t$t.jsonl"
+    done
+    orch+=("$out/r${r}_orch_t$t.json") llama+=("$out/r${r}_llama_t$t.jsonl")
   done
-  orch+=("$out/orch_t$t.json") llama+=("$out/llama_t$t.jsonl")
+  "$py" "$bench" table "$out/r${r}_orch_vs_llama_cpp.json" --orch "${orch[@]}" \
+    --llama "${llama[@]}" | tee "$out/r${r}_table.txt"
 done
 echo "end $(date -u +%FT%TZ) load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/load.txt"
-"$py" "$bench" table "$out/orch_vs_llama_cpp.json" --orch "${orch[@]}" --llama "${llama[@]}" |
-  tee "$out/table.txt"

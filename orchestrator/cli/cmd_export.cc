@@ -95,75 +95,85 @@ int ExportSamples(const store::Store& db, const store::SweepRecord& sweep, bool 
   return kExitOk;
 }
 
-struct Row {
-  const store::TrialRecord* trial;
-  nlohmann::json config;
-  const std::map<std::string, double>* metrics;
-};
-
-// The JSON export: an array of one object per trial, written one element at a time
-// (the same bytes as dumping the whole array with indent 2, without holding it).
-void PrintJson(const std::vector<Row>& rows) {
-  if (rows.empty()) {
-    std::printf("[]\n");
-    return;
-  }
-  std::printf("[\n");
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const Row& r = rows[i];
-    nlohmann::json m = nlohmann::json::object();
-    for (const auto& [k, v] : *r.metrics) {
-      m[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
-    }
-    const store::TrialRecord& t = *r.trial;
-    // Texts stored from workers and specs are written as valid UTF-8 (invalid bytes
-    // become U+FFFD): dump() would throw on them otherwise.
-    nlohmann::json j = {{"key", t.key}, {"study", t.study_id},
-                        {"stale", !t.in_spec}, {"state", store::TrialStateName(t.state)},
-                        {"outcome", t.outcome}, {"reason", t.reason},
-                        {"attempts", t.attempts}, {"replicates", t.replicates},
-                        {"ok_replicates", t.ok_replicates}, {"config", r.config},
-                        {"metrics", m}};
-    std::string text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-    std::string indented = "  ";
-    for (char c : text) {
-      indented += c;
-      if (c == '\n') indented += "  ";
-    }
-    std::printf("%s%s\n", indented.c_str(), i + 1 < rows.size() ? "," : "");
-  }
-  std::printf("]\n");
+// A trial's config document; a damaged one (not a JSON object) exports as {}.
+nlohmann::json ConfigOf(const store::TrialRecord& t) {
+  nlohmann::json config = nlohmann::json::parse(t.config_json, nullptr, false);
+  return config.is_object() ? config : nlohmann::json::object();
 }
 
-void PrintCsv(const std::vector<Row>& rows) {
-  std::set<std::string> config_keys, metric_keys;
-  for (const Row& r : rows) {
-    for (const auto& [k, v] : r.config.items()) config_keys.insert(k);
-    for (const auto& [k, v] : *r.metrics) metric_keys.insert(k);
+// One trial as the JSON export's array element: the bytes of dumping the whole array
+// with indent 2 (each line of the element's own dump indented by two more spaces).
+std::string JsonElement(const store::TrialRecord& t, const std::map<std::string, double>& metrics) {
+  nlohmann::json m = nlohmann::json::object();
+  for (const auto& [k, v] : metrics) m[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+  // Texts stored from workers and specs are written as valid UTF-8 (invalid bytes
+  // become U+FFFD): dump() would throw on them otherwise.
+  nlohmann::json j = {{"key", t.key}, {"study", t.study_id},
+                      {"stale", !t.in_spec}, {"state", store::TrialStateName(t.state)},
+                      {"outcome", t.outcome}, {"reason", t.reason},
+                      {"attempts", t.attempts}, {"replicates", t.replicates},
+                      {"ok_replicates", t.ok_replicates}, {"config", ConfigOf(t)},
+                      {"metrics", m}};
+  const std::string text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out = "  ";
+  out.reserve(text.size() + text.size() / 8);
+  for (size_t at = 0; at < text.size();) {
+    size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) {
+      out.append(text, at, std::string::npos);
+      break;
+    }
+    out.append(text, at, nl + 1 - at).append("  ");
+    at = nl + 1;
   }
+  return out;
+}
+
+// The JSON export: an array of one object per trial, streamed one trial at a time.
+Status PrintJson(const store::Store& db, int64_t sweep_id) {
+  bool first = true;
+  Status s = db.ForEachTrial(
+      sweep_id, [&](store::TrialRecord&& t, const std::map<std::string, double>& metrics) {
+        std::fputs(first ? "[\n" : ",\n", stdout);
+        std::fputs(JsonElement(t, metrics).c_str(), stdout);
+        first = false;
+      });
+  if (s.ok()) std::fputs(first ? "[]\n" : "\n]\n", stdout);
+  return s;
+}
+
+// The CSV export: the header names every config key and metric of the sweep (two
+// small queries), then one line per trial, streamed.
+Status PrintCsv(const store::Store& db, int64_t sweep_id) {
+  auto config_keys = db.ConfigKeys(sweep_id);
+  if (!config_keys.ok()) return config_keys.status();
+  auto metric_keys = db.FinalMetricNames(sweep_id);
+  if (!metric_keys.ok()) return metric_keys.status();
   std::string header = "key,study,stale,state,outcome,reason,attempts,replicates,ok_replicates";
-  for (const auto& k : config_keys) header += "," + CsvField(k);
-  for (const auto& k : metric_keys) header += "," + CsvField(k);
+  for (const auto& k : *config_keys) header += "," + CsvField(k);
+  for (const auto& k : *metric_keys) header += "," + CsvField(k);
   std::printf("%s\n", header.c_str());
-  for (const Row& r : rows) {
-    const store::TrialRecord& t = *r.trial;
-    std::string line = CsvField(t.key) + "," + CsvField(t.study_id) + "," +
-                       (t.in_spec ? "0" : "1") + "," + store::TrialStateName(t.state) + "," +
-                       CsvField(t.outcome) + "," + CsvField(t.reason) + "," +
-                       std::to_string(t.attempts) + "," + std::to_string(t.replicates) + "," +
-                       std::to_string(t.ok_replicates);
-    for (const auto& k : config_keys) {
-      auto v = r.config.find(k);
-      // A number is written as a number (a negative one keeps its sign).
-      if (v == r.config.end()) line += ",";
-      else line += "," + (v->is_number() ? v->dump() : CsvField(Scalar(*v)));
-    }
-    for (const auto& k : metric_keys) {
-      auto it = r.metrics->find(k);
-      line += "," + (it == r.metrics->end() ? std::string() : Exact(it->second));
-    }
-    std::printf("%s\n", line.c_str());
-  }
+  return db.ForEachTrial(
+      sweep_id, [&](store::TrialRecord&& t, const std::map<std::string, double>& metrics) {
+        const nlohmann::json config = ConfigOf(t);
+        std::string line = CsvField(t.key) + "," + CsvField(t.study_id) + "," +
+                           (t.in_spec ? "0" : "1") + "," + store::TrialStateName(t.state) + "," +
+                           CsvField(t.outcome) + "," + CsvField(t.reason) + "," +
+                           std::to_string(t.attempts) + "," + std::to_string(t.replicates) + "," +
+                           std::to_string(t.ok_replicates);
+        for (const auto& k : *config_keys) {
+          auto v = config.find(k);
+          // A number is written as a number (a negative one keeps its sign).
+          if (v == config.end()) line += ",";
+          else line += "," + (v->is_number() ? v->dump() : CsvField(Scalar(*v)));
+        }
+        for (const auto& k : *metric_keys) {
+          auto it = metrics.find(k);
+          line += "," + (it == metrics.end() ? std::string() : Exact(it->second));
+        }
+        line += '\n';
+        std::fputs(line.c_str(), stdout);
+      });
 }
 
 int RunExport(const ExportOptions& o) {
@@ -174,29 +184,8 @@ int RunExport(const ExportOptions& o) {
   auto read = db->BeginRead();  // one state of the database, even while a run writes
   if (!read.ok()) return Fail(read.status());
   if (o.samples) return ExportSamples(*db, *sweep, o.format == "json");
-  auto trials = db->Trials(sweep->id);
-  if (!trials.ok()) return Fail(trials.status());
-  // The metrics of every final attempt, in one query.
-  std::unordered_map<int64_t, std::map<std::string, double>> metrics;
-  Status s = db->ForEachMetric(sweep->id, /*final_only=*/true,
-                               [&](int64_t id, const std::string& name, double value) {
-                                 metrics[id][name] = value;
-                               });
-  if (!s.ok()) return Fail(s);
-  static const std::map<std::string, double> kNone;
-  std::vector<Row> rows;
-  rows.reserve(trials->size());
-  for (const store::TrialRecord& t : *trials) {
-    Row r{&t, nlohmann::json::parse(t.config_json, nullptr, false), &kNone};
-    if (!r.config.is_object()) r.config = nlohmann::json::object();  // damaged: no config
-    if (t.final_attempt_id) {
-      if (auto it = metrics.find(*t.final_attempt_id); it != metrics.end()) r.metrics = &it->second;
-    }
-    rows.push_back(std::move(r));
-  }
-  if (o.format == "json") PrintJson(rows);
-  else PrintCsv(rows);
-  return kExitOk;
+  Status s = o.format == "json" ? PrintJson(*db, sweep->id) : PrintCsv(*db, sweep->id);
+  return s.ok() ? kExitOk : Fail(s);
 }
 
 }  // namespace

@@ -164,7 +164,7 @@ TEST(SampleMigration, AVersionFiveDatabasesRowsBecomeBlobsExactly) {
   // A reader (orch report after an upgrade) migrates it.
   auto s = Store::Open(path, OpenMode::kReadOnly);
   ASSERT_TRUE(s.ok()) << s.status().message();
-  EXPECT_EQ(Must((*s)->schema_version()), 6);
+  EXPECT_EQ(Must((*s)->schema_version()), kSchemaVersion);
   EXPECT_TRUE((*s)->IntegrityCheck().ok());
   ExpectSameSamples(Must((*s)->Samples(1)), rows1);
   ExpectSameSamples(Must((*s)->Samples(2)), rows2);

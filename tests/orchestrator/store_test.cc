@@ -306,6 +306,9 @@ TEST(Store, AFailedReadIsAnErrorNotAnEmptyResult) {
   EXPECT_NE(count.status().message().find("memberships"), std::string::npos)
       << count.status().message();
   EXPECT_FALSE(s->Trials(sweep).ok());
+  // The counts live in their own table (kept by triggers): losing it is an error too.
+  ASSERT_TRUE(s->Counts(sweep).ok());
+  SetPragma(d / "orch.db", "ALTER TABLE study_counts RENAME TO study_counts_gone");
   EXPECT_FALSE(s->Counts(sweep).ok());
   EXPECT_FALSE(s->MedianOkDuration(sweep).ok());
 }

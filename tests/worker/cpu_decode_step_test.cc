@@ -3,7 +3,9 @@
 // gpt_neox_test.cc) on the committed fixtures: dense and quantized (int8wo, int4wo-g32, each
 // with the head quantized too), full cache and 4 sinks + window 8 (evicting: the fixtures
 // have 40 tokens) and window 8 without sinks. Tolerance: logits max relative error < 1e-5
-// (the two paths differ only in the rounding of their sums).
+// (the two paths differ only in the rounding of their sums). The fused step's logits at 2 and
+// 3 threads against 1 thread: within 1e-5.
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -50,6 +52,31 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, FusedCpuStep,
                          ::testing::Combine(::testing::Values("tiny-parallel", "tiny-sequential",
                                                               "tiny-sequential-bin"),
                                             ::testing::Values("none", "int8wo", "int4wo-g32")));
+
+// The step's thread team (worker/cpu_kernels/thread_team.h) splits every GEMV's outputs and
+// the heads among the worker's threads: the logits at 2 and 3 threads are those at 1 (each
+// value is computed by the same code whatever the split; the bound allows for reassociation).
+TEST_P(FusedCpuStep, SameLogitsAtOneTwoAndThreeThreads) {
+  const auto& [fixture, quant] = GetParam();
+  Reference ref(fixture);
+  at::Tensor ids = ref.Get("input_ids");
+  std::string error;
+  const QuantSpec spec = *ParseQuant(quant, &error);
+  auto model = LoadFixture(fixture);
+  model->Quantize(spec, "all", spec.method != QuantMethod::kNone);
+  const int before = at::get_num_threads();
+  for (const CachePolicy& policy : {CachePolicy{0, std::nullopt}, CachePolicy{4, 8}}) {
+    at::set_num_threads(1);
+    const at::Tensor one = DecodeLogits(*model, ids, policy, false);
+    for (int threads : {2, 3}) {
+      at::set_num_threads(threads);
+      const at::Tensor many = DecodeLogits(*model, ids, policy, false);
+      EXPECT_LE((many - one).abs().max().item<double>(), 1e-5)
+          << "threads " << threads << " n_sink " << policy.n_sink;
+    }
+  }
+  at::set_num_threads(before);
+}
 
 TEST(FusedCpuStepScope, OnlyFp32EagerWithoutObserver) {
   auto bf16 = LoadFixture("tiny-parallel", at::kBFloat16);

@@ -30,9 +30,22 @@ struct CpuStepRotations {
   float q_scale = 1.f;  // 1 / sqrt(head_dim)
   CpuRotation query_cache, query_abs, key_abs;
 };
-struct CpuStepBuffers {
-  std::vector<float> x, ln, qkv, q2, scores, attn_in, attn, ffn, mlp;
+// One team member's private buffers: its layer-norm outputs (every member computes them) and
+// its heads' rotated queries and scores.
+struct CpuStepScratch {
+  std::vector<float> ln, ln2, q2, scores;
 };
+struct CpuStepBuffers {
+  std::vector<float> x, qkv, attn_in, attn, ffn, mlp;  // shared, each written in shares
+  std::vector<CpuStepScratch> member;                  // [team size]
+};
+// The cache as one step sees it: capacity, attended length, write slot, sinks attended, and
+// each layer's [heads, capacity, 2 head_dim] key | value buffer.
+struct CpuStepCache {
+  int64_t capacity = 0, len = 0, slot = 0, sinks = 0;
+  std::vector<float*> kv;
+};
+class TeamMember;
 
 class GptNeox {
  public:
@@ -72,8 +85,9 @@ class GptNeox {
                         ForwardObserver* observer = nullptr) const;
   // DecodeStep of an fp32 model on the CPU runs fused (cpu_decode_step.cc: raw buffers,
   // orch's GEMV kernels, no ATen call per layer) when there is no observer, the cache has
-  // dynamic shapes and every linear has a raw CPU form; false forces the tensor path (tests
-  // compare the two).
+  // dynamic shapes and every linear has a raw CPU form, as one parallel region over the
+  // worker's threads (at::get_num_threads()); false forces the tensor path (tests compare
+  // the two).
   void set_fused_cpu_step(bool on) { fused_cpu_step_ = on; }
   bool UsesFusedCpuStep(const StreamingCache& cache) const { return CpuStepApplies(cache, nullptr); }
 
@@ -106,12 +120,13 @@ class GptNeox {
   void BuildStepRotation();
   bool CpuStepApplies(const StreamingCache& cache, const ForwardObserver* obs) const;
   at::Tensor CpuDecodeStep(const at::Tensor& token, StreamingCache& cache) const;
-  void CpuStepLayer(const Layer& layer, int64_t index, StreamingCache& cache,
-                    const CpuStepRotations& rot, CpuStepBuffers& buf) const;
-  // Writes the layer's attention output (after the dense projection) to buf.attn.
-  void CpuStepAttention(const Layer& layer, int64_t index, const float* ln1,
-                        StreamingCache& cache, const CpuStepRotations& rot,
-                        CpuStepBuffers& buf) const;
+  // One layer for team member `tm`: its share of every GEMV's outputs and of the heads, with
+  // barriers between dependent phases; buf.x is updated (each member its share of rows).
+  void CpuStepLayer(const Layer& layer, const CpuStepCache& cache, int64_t index,
+                    const CpuStepRotations& rot, CpuStepBuffers& buf, const TeamMember& tm) const;
+  // Attention of heads [h0, h1) from buf.qkv into buf.attn_in (before the dense projection).
+  void CpuStepHeads(float* kv, const CpuStepCache& cache, const CpuStepRotations& rot,
+                    CpuStepBuffers& buf, CpuStepScratch& s, int64_t h0, int64_t h1) const;
   at::Tensor Block(const Layer& layer, const at::Tensor& x, ForwardObserver* obs,
                    const std::function<at::Tensor(const at::Tensor&)>& attention) const;
 

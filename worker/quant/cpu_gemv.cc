@@ -41,8 +41,13 @@ void ParallelRows(const GemvArgs& a, int64_t n, double row_bytes, const Kernel& 
   });
 }
 
-GemvArgs RawArgs(const float* x, int m, int64_t k, float* y, int64_t n, const float* bias) {
+GemvArgs RawArgs(const float* x, int m, int64_t k, float* y, int64_t n, const float* bias,
+                 int64_t n_begin = 0, int64_t n_end = -1) {
   Check(m >= 1 && m <= kGemvMaxRows, "raw GEMV takes 1.." + std::to_string(kGemvMaxRows) + " rows");
+  if (n_end < 0) n_end = n;
+  Check(0 <= n_begin && n_begin <= n_end && n_end <= n,
+        "raw GEMV rows [" + std::to_string(n_begin) + ", " + std::to_string(n_end) +
+            ") outside the weights' " + std::to_string(n));
   GemvArgs a;
   a.x = x;
   a.m = m;
@@ -50,6 +55,8 @@ GemvArgs RawArgs(const float* x, int m, int64_t k, float* y, int64_t n, const fl
   a.y = y;
   a.ldy = n;
   a.bias = bias;
+  a.n_begin = n_begin;
+  a.n_end = n_end;
   return a;
 }
 
@@ -165,48 +172,38 @@ at::Tensor CpuDenseGemv(const at::Tensor& x, const at::Tensor& w, const at::Tens
 }
 
 void CpuInt8GemvRaw(const float* x, int m, float* y, const at::Tensor& q, const at::Tensor& scale,
-                    const float* bias) {
+                    const float* bias, int64_t n_begin, int64_t n_end) {
   const int64_t n = q.size(0), k = q.size(1);
   const GemvKernels& kern = GemvKernelsFor(ChosenIsaLevel());
-  const int8_t* w = q.data_ptr<int8_t>();
-  const float* s = scale.data_ptr<float>();
-  ParallelRows(RawArgs(x, m, k, y, n, bias), n, static_cast<double>(k),
-               [&](const GemvArgs& a) { kern.int8(a, w, s); });
+  kern.int8(RawArgs(x, m, k, y, n, bias, n_begin, n_end), q.data_ptr<int8_t>(),
+            scale.data_ptr<float>());
 }
 
-void CpuInt4GemvRaw(const float* x, int m, float* y, const CpuInt4Weights& w, const float* bias) {
+void CpuInt4GemvRaw(const float* x, int m, float* y, const CpuInt4Weights& w, const float* bias,
+                    int64_t n_begin, int64_t n_end) {
   const int64_t n = w.packed.size(0), k = w.packed.size(1) * 2, g = w.group;
   const GemvKernels& kern = GemvKernelsFor(ChosenIsaLevel());
-  const uint8_t* packed = w.packed.data_ptr<uint8_t>();
-  const float* sz = w.scale_zero.data_ptr<float>();
-  thread_local std::vector<float> sums;
+  thread_local std::vector<float> sums;  // per thread: team members each sum x themselves
   GroupSums(x, m, k, g, sums);
   Int4Extra ex;
   ex.group = g;
   ex.x_group_sums = sums.data();
-  ParallelRows(RawArgs(x, m, k, y, n, bias), n, static_cast<double>(k) / 2,
-               [&](const GemvArgs& a) { kern.int4(a, packed, sz, ex); });
+  kern.int4(RawArgs(x, m, k, y, n, bias, n_begin, n_end), w.packed.data_ptr<uint8_t>(),
+            w.scale_zero.data_ptr<float>(), ex);
 }
 
-void CpuDenseGemvRaw(const float* x, int m, float* y, const at::Tensor& w, const float* bias) {
+void CpuDenseGemvRaw(const float* x, int m, float* y, const at::Tensor& w, const float* bias,
+                     int64_t n_begin, int64_t n_end) {
   const int64_t n = w.size(0), k = w.size(1);
   const GemvKernels& kern = GemvKernelsFor(ChosenIsaLevel());
-  const GemvArgs a = RawArgs(x, m, k, y, n, bias);
-  const double row_bytes = static_cast<double>(k * w.element_size());
-  const void* p = w.data_ptr();
+  const GemvArgs a = RawArgs(x, m, k, y, n, bias, n_begin, n_end);
   switch (w.scalar_type()) {
     case at::kFloat:
-      return ParallelRows(a, n, row_bytes, [&](const GemvArgs& part) {
-        kern.f32(part, static_cast<const float*>(p));
-      });
+      return kern.f32(a, w.data_ptr<float>());
     case at::kBFloat16:
-      return ParallelRows(a, n, row_bytes, [&](const GemvArgs& part) {
-        kern.bf16(part, static_cast<const uint16_t*>(p));
-      });
+      return kern.bf16(a, reinterpret_cast<const uint16_t*>(w.data_ptr()));
     case at::kHalf:
-      return ParallelRows(a, n, row_bytes, [&](const GemvArgs& part) {
-        kern.f16(part, static_cast<const uint16_t*>(p));
-      });
+      return kern.f16(a, reinterpret_cast<const uint16_t*>(w.data_ptr()));
     default:
       Check(false, "dense weights must be fp32, bf16 or fp16");
   }

@@ -38,12 +38,16 @@ at::Tensor CpuDenseGemv(const at::Tensor& x, const at::Tensor& w, const at::Tens
                         IsaLevel level = ChosenIsaLevel());
 
 // The same kernels on raw fp32 rows, for the fused CPU decode step (no ATen op, no
-// allocation): x [m, K] and y [m, N] row-major fp32, m = 1..kGemvMaxRows, the weights as
-// above (dense: fp32, bf16 or fp16 `w`), bias fp32 [N] or null. N is split across ATen's
-// intra-op threads as in the tensor forms.
+// allocation, no threading): output rows [n_begin, n_end) of y = x W^T (+ bias), x [m, K] and
+// y [m, N] row-major fp32 (only those columns of y are written), m = 1..kGemvMaxRows, the
+// weights as above (dense: fp32, bf16 or fp16 `w`), bias fp32 [N] or null. The caller splits
+// N across its threads (the decode step's ThreadTeam); each output row's value does not
+// depend on the split.
 void CpuInt8GemvRaw(const float* x, int m, float* y, const at::Tensor& q, const at::Tensor& scale,
-                    const float* bias);
-void CpuInt4GemvRaw(const float* x, int m, float* y, const CpuInt4Weights& w, const float* bias);
-void CpuDenseGemvRaw(const float* x, int m, float* y, const at::Tensor& w, const float* bias);
+                    const float* bias, int64_t n_begin, int64_t n_end);
+void CpuInt4GemvRaw(const float* x, int m, float* y, const CpuInt4Weights& w, const float* bias,
+                    int64_t n_begin, int64_t n_end);
+void CpuDenseGemvRaw(const float* x, int m, float* y, const at::Tensor& w, const float* bias,
+                     int64_t n_begin, int64_t n_end);
 
 }  // namespace orch::worker

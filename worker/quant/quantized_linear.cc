@@ -43,8 +43,9 @@ class DenseLinear : public Linear {
     return w_.is_cpu() && w_.is_contiguous() && w_.dim() == 2 &&
            (t == at::kFloat || t == at::kBFloat16 || t == at::kHalf);
   }
-  void ForwardCpuF32(const float* x, int m, float* y) const override {
-    CpuDenseGemvRaw(x, m, y, w_, b32_.defined() ? b32_.data_ptr<float>() : nullptr);
+  void ForwardCpuF32(const float* x, int m, float* y, int64_t n_begin,
+                     int64_t n_end) const override {
+    CpuDenseGemvRaw(x, m, y, w_, b32_.defined() ? b32_.data_ptr<float>() : nullptr, n_begin, n_end);
   }
   int64_t WeightBytes() const override { return Bytes(w_) + Bytes(b_) + ExtraBytes(b32_, b_); }
   std::pair<at::Tensor, at::Tensor> DenseParameters() const override { return {w_, b_}; }
@@ -68,8 +69,10 @@ class Int8WeightOnlyLinear : public Linear {
     return AddBias(at::linear(x, q_.to(x.scalar_type()) * scale_.unsqueeze(1)), b_);
   }
   bool HasCpuF32Form() const override { return q_.is_cpu(); }
-  void ForwardCpuF32(const float* x, int m, float* y) const override {
-    CpuInt8GemvRaw(x, m, y, q_, scale_, b32_.defined() ? b32_.data_ptr<float>() : nullptr);
+  void ForwardCpuF32(const float* x, int m, float* y, int64_t n_begin,
+                     int64_t n_end) const override {
+    CpuInt8GemvRaw(x, m, y, q_, scale_, b32_.defined() ? b32_.data_ptr<float>() : nullptr, n_begin,
+                   n_end);
   }
   int64_t WeightBytes() const override {
     return Bytes(q_) + Bytes(scale_) + Bytes(b_) + ExtraBytes(b32_, b_);
@@ -148,8 +151,10 @@ class Int4WeightOnlyLinear : public Linear {
     return AddBias(at::_weight_int4pack_mm(x, packed_, group_, sz_), b_);
   }
   bool HasCpuF32Form() const override { return cpu_.packed.defined(); }
-  void ForwardCpuF32(const float* x, int m, float* y) const override {
-    CpuInt4GemvRaw(x, m, y, cpu_, b32_.defined() ? b32_.data_ptr<float>() : nullptr);
+  void ForwardCpuF32(const float* x, int m, float* y, int64_t n_begin,
+                     int64_t n_end) const override {
+    CpuInt4GemvRaw(x, m, y, cpu_, b32_.defined() ? b32_.data_ptr<float>() : nullptr, n_begin,
+                   n_end);
   }
   int64_t WeightBytes() const override {
     return Bytes(packed_) + Bytes(sz_) + Bytes(cpu_.packed) + Bytes(cpu_.scale_zero) + Bytes(b_) +
@@ -165,7 +170,7 @@ class Int4WeightOnlyLinear : public Linear {
 
 }  // namespace
 
-void Linear::ForwardCpuF32(const float*, int, float*) const {
+void Linear::ForwardCpuF32(const float*, int, float*, int64_t, int64_t) const {
   throw std::logic_error("ForwardCpuF32: this layer has no raw CPU fp32 form");
 }
 

@@ -43,12 +43,14 @@ class Linear {
   // x: [M, in_features] in the model dtype; returns [M, out_features] in the same dtype.
   virtual at::Tensor Forward(const at::Tensor& x) const = 0;
   virtual int64_t WeightBytes() const = 0;
-  // The fused CPU decode step's form (worker/model/cpu_decode_step.cc): y = x W^T + b on raw
-  // fp32 rows, x [m, in], y [m, out], m = 1..kGemvMaxRows, with orch's CPU GEMV kernels and
-  // no ATen op. HasCpuF32Form: whether this layer has it (weights on the CPU in a layout of
-  // those kernels: dense fp32/bf16/fp16, int8wo, int4wo); ForwardCpuF32 throws otherwise.
+  // The fused CPU decode step's form (worker/model/cpu_decode_step.cc): output columns
+  // [n_begin, n_end) of y = x W^T + b on raw fp32 rows, x [m, in], y [m, out],
+  // m = 1..kGemvMaxRows, with orch's CPU GEMV kernels, no ATen op and no threading (the
+  // step's team members each compute their share of the outputs). HasCpuF32Form: whether this layer
+  // has it (weights on the CPU in a layout of those kernels: dense fp32/bf16/fp16, int8wo, int4wo);
+  // ForwardCpuF32 throws otherwise.
   virtual bool HasCpuF32Form() const { return false; }
-  virtual void ForwardCpuF32(const float* x, int m, float* y) const;
+  virtual void ForwardCpuF32(const float* x, int m, float* y, int64_t n_begin, int64_t n_end) const;
   // {weight, bias} of a dense layer (bias may be undefined); throws for quantized layers.
   virtual std::pair<at::Tensor, at::Tensor> DenseParameters() const;
 };
