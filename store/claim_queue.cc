@@ -1,7 +1,6 @@
 #include "store/claim_queue.h"
 
 #include <tuple>
-#include <unordered_set>
 #include <utility>
 
 #include "store/claim_order.h"
@@ -33,42 +32,38 @@ std::string Rank(const std::string& claim_order, int round, const std::string& k
   return order.random ? RandomRank(order.seed, round, key) : std::string();
 }
 
-// Writes one row of the plan: position, and round/rank from the trial's state.
-class RowWriter {
- public:
-  RowWriter(sqlite3* db, int64_t plan_id, std::string claim_order)
-      : plan_id_(plan_id),
-        order_(std::move(claim_order)),
-        insert_(db,
-                "INSERT INTO claim_queue(plan_id, trial_key, pos, round, rank) "
-                "VALUES(?1,?2,?3,?4,?5)"),
-        round_(db, kPendingRoundSql) {}
-
-  Status Add(const std::string& key, int64_t pos) {
-    auto round = PendingRound(round_, key);
-    if (!round.ok()) return round.status();
-    insert_.Reset();
-    insert_.Bind(1, plan_id_).Bind(2, key).Bind(3, pos);
-    if (*round) {
-      insert_.Bind(4, static_cast<int64_t>(**round)).Bind(5, Rank(order_, **round, key));
-    } else {
-      insert_.BindNull(4).Bind(5, "");
-    }
-    return insert_.Run();
-  }
-
- private:
-  int64_t plan_id_;
-  std::string order_;
-  Statement insert_;
-  Statement round_;
-};
-
 }  // namespace
 
-StatusOr<int64_t> RecordPlan(sqlite3* db, int64_t sweep_id, const std::string& plan_hash,
-                             const std::string& claim_order,
-                             const std::vector<std::string>& keys) {
+// Each row's round and rank come from the trial's state, read when the row is written.
+PlanWriter::PlanWriter(sqlite3* db, int64_t plan_id, std::string claim_order)
+    : db_(db),
+      plan_id_(plan_id),
+      order_(std::move(claim_order)),
+      insert_(db,
+              "INSERT INTO claim_queue(plan_id, trial_key, pos, round, rank) "
+              "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(plan_id, trial_key) DO NOTHING"),
+      round_(db, kPendingRoundSql) {}
+
+PlanWriter::~PlanWriter() = default;
+
+Status PlanWriter::Add(const std::string& key) {
+  auto round = PendingRound(round_, key);
+  if (!round.ok()) return round.status();
+  insert_.Reset();
+  insert_.Bind(1, plan_id_).Bind(2, key).Bind(3, next_pos_);
+  if (*round) {
+    insert_.Bind(4, static_cast<int64_t>(**round)).Bind(5, Rank(order_, **round, key));
+  } else {
+    insert_.BindNull(4).Bind(5, "");
+  }
+  if (Status s = insert_.Run(); !s.ok()) return s;
+  // A key already in the plan (a cell in several studies) keeps its first position.
+  if (sqlite3_changes(db_) > 0) ++next_pos_;
+  return Status::Ok();
+}
+
+StatusOr<int64_t> BeginPlan(sqlite3* db, int64_t sweep_id, const std::string& plan_hash,
+                            const std::string& claim_order) {
   {
     Statement st(db,
                  "INSERT INTO plans(sweep_id, plan_hash, claim_order) VALUES(?1,?2,?3) "
@@ -80,19 +75,22 @@ StatusOr<int64_t> RecordPlan(sqlite3* db, int64_t sweep_id, const std::string& p
   if (!plan.ok()) return plan.status();
   if (!*plan) return Status::Error("recording the plan: plan vanished (store bug)");
   int64_t plan_id = **plan;
-  {
-    Statement st(db, "DELETE FROM claim_queue WHERE plan_id = ?1");
-    st.Bind(1, plan_id);
-    if (Status s = st.Run(); !s.ok()) return s;
-  }
-  RowWriter rows(db, plan_id, claim_order);
-  std::unordered_set<std::string> seen;
-  int64_t pos = 0;
-  for (const std::string& key : keys) {
-    if (!seen.insert(key).second) continue;  // a cell in several studies: first one counts
-    if (Status s = rows.Add(key, pos++); !s.ok()) return s;
-  }
+  Statement st(db, "DELETE FROM claim_queue WHERE plan_id = ?1");
+  st.Bind(1, plan_id);
+  if (Status s = st.Run(); !s.ok()) return s;
   return plan_id;
+}
+
+StatusOr<int64_t> RecordPlan(sqlite3* db, int64_t sweep_id, const std::string& plan_hash,
+                             const std::string& claim_order,
+                             const std::vector<std::string>& keys) {
+  auto plan_id = BeginPlan(db, sweep_id, plan_hash, claim_order);
+  if (!plan_id.ok()) return plan_id.status();
+  PlanWriter rows(db, *plan_id, claim_order);
+  for (const std::string& key : keys) {
+    if (Status s = rows.Add(key); !s.ok()) return s;
+  }
+  return *plan_id;
 }
 
 Status DropUnusedPlans(sqlite3* db, int64_t sweep_id, int64_t keep, double now_s) {

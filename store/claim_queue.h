@@ -20,8 +20,35 @@
 #include <vector>
 
 #include "base/status.h"
+#include "store/statement.h"
 
 namespace orch::store {
+
+// Starts recording the plan (sweep, plan_hash): creates it, or empties the rows of an
+// existing plan of that hash. Returns the plan's id.
+StatusOr<int64_t> BeginPlan(sqlite3* db, int64_t sweep_id, const std::string& plan_hash,
+                            const std::string& claim_order);
+
+// Writes a plan's cells one by one in spec order after BeginPlan (a key that appears
+// again, a cell in several studies, keeps its first position): nothing of the plan is
+// held, so a 100,000-cell plan is recorded in constant memory (issue 18).
+class PlanWriter {
+ public:
+  PlanWriter(sqlite3* db, int64_t plan_id, std::string claim_order);
+  ~PlanWriter();
+  PlanWriter(const PlanWriter&) = delete;
+  PlanWriter& operator=(const PlanWriter&) = delete;
+  // The trial `key` must exist: its state decides the row's round and rank.
+  Status Add(const std::string& key);
+
+ private:
+  sqlite3* db_;
+  int64_t plan_id_;
+  std::string order_;
+  int64_t next_pos_ = 0;
+  Statement insert_;
+  Statement round_;
+};
 
 // Records the plan (sweep, plan_hash): its cells are `keys` in spec order (a key that
 // appears again, a cell in several studies, keeps its first position). Replaces the

@@ -215,73 +215,28 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, OpenMode m
 
 // --- Sweeps ------------------------------------------------------------------------
 
-StatusOr<int64_t> Store::UpsertSweep(const SweepDef& def) {
-  Transaction tx(db_);
-  if (!tx.begin_status().ok()) return tx.begin_status();
-  std::string now = NowUtc();
-  {
-    Statement st(db_,
-                 "INSERT INTO sweeps(name, spec_path, spec_text, spec_hash, context, conclusion, "
-                 "created_utc, updated_utc, plan_hash, claim_order) "
-                 "VALUES(?1,?2,?3,?4,?5,?6,?7,?7,?8,?9) "
-                 "ON CONFLICT(name) DO UPDATE SET spec_path=?2, spec_text=?3, spec_hash=?4, "
-                 "context=?5, conclusion=?6, updated_utc=?7, plan_hash=?8, claim_order=?9");
-    st.Bind(1, def.name).Bind(2, def.spec_path).Bind(3, def.spec_text).Bind(4, def.spec_hash);
-    st.Bind(5, def.context).Bind(6, def.conclusion).Bind(7, now).Bind(8, def.plan_hash);
-    st.Bind(9, def.claim_order.empty() ? std::string("interleaved") : def.claim_order);
-    if (Status s = st.Run(); !s.ok()) return s;
-  }
-  int64_t sweep_id = 0;
-  {
-    Statement st(db_, "SELECT id FROM sweeps WHERE name = ?1");
-    st.Bind(1, def.name);
-    if (!st.Step()) return Fail(st, "reading sweep id");
-    sweep_id = st.Int(0);
-  }
-  for (const char* sql : {"UPDATE studies SET in_spec = 0 WHERE sweep_id = ?1",
-                          "UPDATE memberships SET in_spec = 0 WHERE sweep_id = ?1"}) {
-    Statement st(db_, sql);
-    st.Bind(1, sweep_id);
-    if (Status s = st.Run(); !s.ok()) return s;
-  }
-  Statement study(db_,
-                  "INSERT INTO studies(sweep_id, study_id, position, title, notes, baseline_json, "
-                  "in_spec) VALUES(?1,?2,?3,?4,?5,?6,1) ON CONFLICT(sweep_id, study_id) DO UPDATE "
-                  "SET position=?3, title=?4, notes=?5, baseline_json=?6, in_spec=1");
-  Statement trial(db_,
-                  "INSERT INTO trials(key, config_json, state, updated_utc, replicates) "
-                  "VALUES(?1,?2,'pending',?3,?4) ON CONFLICT(key) DO NOTHING");
-  Statement member(db_,
-                   "INSERT INTO memberships(sweep_id, study_id, trial_key, position, label, in_spec) "
-                   "VALUES(?1,?2,?3,?4,?5,1) ON CONFLICT(sweep_id, study_id, trial_key) "
-                   "DO UPDATE SET position=?4, label=?5, in_spec=1");
-  for (size_t i = 0; i < def.studies.size(); ++i) {
-    const StudyDef& sd = def.studies[i];
-    study.Reset();
-    study.Bind(1, sweep_id).Bind(2, sd.id).Bind(3, static_cast<int64_t>(i));
-    study.Bind(4, sd.title).Bind(5, sd.notes).Bind(6, sd.baseline_json.empty() ? "{}" : sd.baseline_json);
-    if (Status s = study.Run(); !s.ok()) return s;
-    for (size_t j = 0; j < sd.cells.size(); ++j) {
-      trial.Reset();
-      trial.Bind(1, sd.cells[j].key).Bind(2, sd.cells[j].config_json).Bind(3, now);
-      trial.Bind(4, static_cast<int64_t>(std::max(1, sd.cells[j].replicates)));
-      if (Status s = trial.Run(); !s.ok()) return s;
-      member.Reset();
-      member.Bind(1, sweep_id).Bind(2, sd.id).Bind(3, sd.cells[j].key);
-      member.Bind(4, static_cast<int64_t>(j)).Bind(5, sd.cells[j].label);
-      if (Status s = member.Run(); !s.ok()) return s;
-    }
-  }
-  std::vector<std::string> keys;
-  for (const StudyDef& sd : def.studies) {
-    for (const CellDef& cell : sd.cells) keys.push_back(cell.key);
-  }
-  auto plan = RecordPlan(db_, sweep_id, def.plan_hash,
-                         def.claim_order.empty() ? "interleaved" : def.claim_order, keys);
-  if (!plan.ok()) return plan.status();
-  if (Status s = DropUnusedPlans(db_, sweep_id, *plan, UnixNow()); !s.ok()) return s;
-  if (Status s = tx.Commit(); !s.ok()) return s;
-  return sweep_id;
+StatusOr<Store::SweepProgress> Store::Progress(int64_t sweep_id) const {
+  Statement st(db_,
+               "SELECT count(*), coalesce(sum(t.state != 'done'), 0), coalesce(sum(CASE WHEN "
+               "t.state != 'done' THEN max(1, t.replicates - (SELECT count(*) FROM attempts o "
+               "WHERE o.trial_key = t.key AND o.finished = 1 AND o.outcome = 'ok')) ELSE 0 END), "
+               "0) FROM trials t WHERE t.key IN (SELECT trial_key FROM memberships WHERE "
+               "sweep_id = ?1 AND in_spec = 1)");
+  st.Bind(1, sweep_id);
+  if (!st.Step()) return Fail(st, "counting the sweep's trials");
+  return SweepProgress{st.Int(0), st.Int(1), st.Int(2)};
+}
+
+StatusOr<std::string> Store::TrialLabel(int64_t sweep_id, const std::string& trial_key) const {
+  Statement st(db_,
+               "SELECT m.study_id, m.label FROM memberships m JOIN studies s ON s.sweep_id = "
+               "m.sweep_id AND s.study_id = m.study_id WHERE m.trial_key = ?2 AND m.sweep_id "
+               "= ?1 AND m.in_spec = 1 ORDER BY s.position, m.position LIMIT 1");
+  st.Bind(1, sweep_id).Bind(2, trial_key);
+  auto row = st.StepOne("reading a trial's label");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::string();
+  return st.Text(0) + " " + st.Text(1);
 }
 
 // --- Runs and ownership -----------------------------------------------------------

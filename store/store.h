@@ -46,6 +46,15 @@ class Store {
   // yet as pending; membership of cells no longer in the spec is kept but marked stale.
   // One transaction. Returns the sweep id.
   StatusOr<int64_t> UpsertSweep(const SweepDef& def);
+  // The same with the cells streamed instead of held (a 100,000-cell sweep is recorded
+  // without its cells in memory, issue 18): `def` gives the sweep and its studies (their
+  // `cells` are ignored) and `cells`, called once inside the transaction, hands every
+  // cell to `add` with its study's index in def.studies, in spec order (studies in order,
+  // each study's cells in order). Nothing is committed unless `cells` returns Ok: its
+  // error (or add's) is returned and the database is as it was.
+  using AddCell = std::function<Status(size_t study, const CellDef& cell)>;
+  StatusOr<int64_t> UpsertSweep(const SweepDef& def,
+                                const std::function<Status(const AddCell& add)>& cells);
   StatusOr<std::vector<SweepRecord>> ListSweeps() const;
   StatusOr<std::optional<SweepRecord>> FindSweep(const std::string& name) const;
   StatusOr<std::vector<StudyRecord>> Studies(int64_t sweep_id) const;
@@ -64,6 +73,17 @@ class Store {
   StatusOr<std::vector<StudyCounts>> Counts(int64_t sweep_id) const;
   // Every trial key of the sweep whose state is not done (in spec only).
   StatusOr<int> UnfinishedCount(int64_t sweep_id) const;
+  // What `orch run` shows before it starts, in one aggregate query (no trial is read
+  // into memory): the sweep's distinct in-spec trials, those not done, and the worker
+  // processes their missing replicates need (at least one each).
+  struct SweepProgress {
+    int64_t total = 0, pending = 0, processes_left = 0;
+  };
+  StatusOr<SweepProgress> Progress(int64_t sweep_id) const;
+  // "A quant=int8wo window=64": the study and label of the trial's first in-spec cell in
+  // spec order (as Trials lists it); "" when the sweep has no in-spec cell of it. One
+  // indexed lookup: `orch run` labels each trial it runs without a map of them all.
+  StatusOr<std::string> TrialLabel(int64_t sweep_id, const std::string& trial_key) const;
 
   // --- Runs and ownership -------------------------------------------------------
   // Records a new run holding a lease of `lease_s` seconds from now. The run claims

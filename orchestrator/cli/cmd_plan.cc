@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/plan/sweep_plan.h"
@@ -15,6 +17,33 @@ struct PlanOptions {
   std::string spec, db;
   bool json = false;
 };
+
+// The plan's warnings, then its errors: false when it has errors.
+bool PrintProblems(const SweepPlan& plan, const std::string& spec) {
+  for (const auto& es : plan.studies) {
+    for (const auto& w : es.warnings) std::fprintf(stderr, "warning: %s\n", w.ToString().c_str());
+  }
+  if (plan.ok()) return true;
+  for (const auto& e : plan.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
+  std::fprintf(stderr, "%zu error(s) in %s\n", plan.errors.size(), ForTerminal(spec).c_str());
+  return false;
+}
+
+int PrintJson(const SweepPlan& plan, bool provisional, const std::string& spec) {
+  if (!PrintProblems(plan, spec)) return kExitUsage;
+  nlohmann::json out = {{"name", plan.spec.name},
+                        {"provisional_keys", provisional},
+                        {"trials", nlohmann::json::array()},
+                        {"excluded", nlohmann::json::array()}};
+  for (const auto& t : plan.trials) {
+    out["trials"].push_back({{"key", t.key}, {"study", t.study}, {"config", t.config}});
+  }
+  for (const auto& [study, combo] : plan.excluded) {
+    out["excluded"].push_back({{"study", study}, {"config", combo}});
+  }
+  std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  return kExitOk;
+}
 
 int RunPlan(const PlanOptions& o) {
   // Read-only use of the fingerprint cache when a database exists: no side effects.
@@ -43,53 +72,44 @@ int RunPlan(const PlanOptions& o) {
     }
     parsed.errors = std::move(input_errors);
   }
-  SweepPlan plan = BuildPlan(std::move(parsed), std::move(inputs));
-  for (const auto& es : plan.studies) {
-    for (const auto& w : es.warnings) std::fprintf(stderr, "warning: %s\n", w.ToString().c_str());
+  if (o.json) return PrintJson(BuildPlan(std::move(parsed), std::move(inputs)), provisional, o.spec);
+  SweepPlan plan;
+  plan.spec = std::move(parsed.spec);
+  plan.errors = std::move(parsed.errors);
+  plan.inputs = std::move(inputs);
+  // Each trial's line is kept, not its documents: 100,000 trials print in well under a
+  // second (issue 18).
+  std::vector<std::vector<std::string>> lines;  // per study in plan.studies
+  size_t cells = 0;
+  std::unordered_map<std::string, int64_t> processes;  // distinct key -> its replicates
+  if (plan.errors.empty() || !plan.inputs.worker.empty()) {
+    (void)ExpandPlan(&plan, [&](size_t study, PlannedTrial&& t) {
+      if (lines.size() <= study) lines.resize(study + 1);
+      lines[study].push_back("  " + t.key.substr(0, 12) + "  " +
+                             ForTerminal(DescribeCombination(t.combination)) + "\n");
+      ++cells;
+      // Each trial runs `repeats` replicates, each a fresh worker process (docs/report.md).
+      auto r = t.config.find("repeats");
+      processes.insert_or_assign(std::move(t.key), r != t.config.end() && r->is_number_integer()
+                                              ? std::max<int64_t>(1, *r) : 1);
+      return Status::Ok();
+    });
   }
-  if (!plan.ok()) {
-    for (const auto& e : plan.errors) std::fprintf(stderr, "%s\n", e.ToString().c_str());
-    std::fprintf(stderr, "%zu error(s) in %s\n", plan.errors.size(), ForTerminal(o.spec).c_str());
-    return kExitUsage;
-  }
-  if (o.json) {
-    nlohmann::json out = {{"name", plan.spec.name},
-                          {"provisional_keys", provisional},
-                          {"trials", nlohmann::json::array()},
-                          {"excluded", nlohmann::json::array()}};
-    for (const auto& t : plan.trials) {
-      out["trials"].push_back({{"key", t.key}, {"study", t.study}, {"config", t.config}});
-    }
-    for (const auto& [study, combo] : plan.excluded) {
-      out["excluded"].push_back({{"study", study}, {"config", combo}});
-    }
-    std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-    return kExitOk;
-  }
-  // Each trial runs `repeats` replicates, each a fresh worker process (docs/report.md).
-  std::map<std::string, int64_t> processes;
-  for (const auto& t : plan.trials) {
-    auto r = t.config.find("repeats");
-    processes[t.key] = r != t.config.end() && r->is_number_integer() ? std::max<int64_t>(1, *r) : 1;
-  }
+  if (!PrintProblems(plan, o.spec)) return kExitUsage;
   int64_t total_processes = 0;
   for (const auto& [key, n] : processes) total_processes += n;
-  std::printf("sweep %s: %zu cells, %d distinct trials (%lld worker processes with their "
+  std::printf("sweep %s: %zu cells, %zu distinct trials (%lld worker processes with their "
               "replicates) in %zu studies\n",
-              ForTerminal(plan.spec.name).c_str(), plan.trials.size(), plan.UniqueTrials(),
+              ForTerminal(plan.spec.name).c_str(), cells, processes.size(),
               static_cast<long long>(total_processes), plan.studies.size());
-  for (const auto& es : plan.studies) {
-    const auto cells = std::count_if(plan.trials.begin(), plan.trials.end(),
-                                     [&](const PlannedTrial& t) { return t.study == es.study->id; });
-    std::printf("\nstudy %s: %s (%zu cells)\n", ForTerminal(es.study->id).c_str(),
-                ForTerminal(es.study->title).c_str(), static_cast<size_t>(cells));
-    for (const auto& t : plan.trials) {
-      if (t.study != es.study->id) continue;
-      std::printf("  %s  %s\n", t.key.substr(0, 12).c_str(),
-                  ForTerminal(DescribeCombination(t.combination)).c_str());
-    }
-    for (const auto& [study, combo] : plan.excluded) {
-      if (study == es.study->id) {
+  lines.resize(plan.studies.size());
+  for (size_t i = 0; i < plan.studies.size(); ++i) {
+    const StudySpec& study = *plan.studies[i].study;
+    std::printf("\nstudy %s: %s (%zu cells)\n", ForTerminal(study.id).c_str(),
+                ForTerminal(study.title).c_str(), lines[i].size());
+    for (const std::string& line : lines[i]) std::fputs(line.c_str(), stdout);
+    for (const auto& [id, combo] : plan.excluded) {
+      if (id == study.id) {
         std::printf("  excluded      %s\n", ForTerminal(DescribeCombination(combo)).c_str());
       }
     }

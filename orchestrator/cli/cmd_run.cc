@@ -150,55 +150,74 @@ int StoreFailed(const Status& s) {
   return kExitInternal;
 }
 
-// What the run's progress line and first message need from the sweep, in one read.
+// What the run's progress line and first message need from the sweep: counts from one
+// aggregate query; the labels are looked up per trial as it runs (Store::TrialLabel), so
+// nothing here grows with the sweep (issue 18).
 struct SweepFacts {
-  std::map<std::string, std::string> labels;  // key -> "A quant=int8wo window=64"
   int total = 0, pending = 0;
   int64_t processes_left = 0;  // worker processes the unfinished replicates need
   std::optional<double> median_ok_s;
 };
 
 StatusOr<SweepFacts> ReadSweepFacts(const store::Store& db, int64_t sweep_id) {
+  auto progress = db.Progress(sweep_id);
+  if (!progress.ok()) return progress.status();
   SweepFacts f;
-  auto trials = db.Trials(sweep_id);
-  if (!trials.ok()) return trials.status();
-  for (const store::TrialRecord& t : *trials) {
-    if (!t.in_spec) continue;
-    if (!f.labels.emplace(t.key, t.study_id + " " + t.label).second) continue;
-    if (t.state != store::TrialState::kDone) {
-      ++f.pending;
-      f.processes_left += std::max(1, t.replicates - t.ok_replicates);
-    }
-  }
-  f.total = static_cast<int>(f.labels.size());
+  f.total = static_cast<int>(progress->total);
+  f.pending = static_cast<int>(progress->pending);
+  f.processes_left = progress->processes_left;
   auto median = db.MedianOkDuration(sweep_id);
   if (!median.ok()) return median.status();
   f.median_ok_s = *median;
   return f;
 }
 
-// Frees the plan's expanded cells (studies, trials, excluded) and gives the heap back to
-// the system: after UpsertSweep the run reads what it needs from the store.
-void ReleaseExpansion(SweepPlan* plan) {
-  std::vector<ExpandedStudy>().swap(plan->studies);
-  std::vector<PlannedTrial>().swap(plan->trials);
-  std::vector<std::pair<std::string, nlohmann::json>>().swap(plan->excluded);
-  ::malloc_trim(0);
-}
-
 // A sweep planned and recorded, ready to run: the first step of RunParsed.
 struct PlannedSweep {
   std::unique_ptr<store::Store> db;
-  SweepPlan plan;
+  SweepPlan plan;  // spec, inputs, the studies' warnings; never the expanded cells
   std::string plan_hash;  // the plan this orch expanded: its run claims only its cells (F6)
   int64_t sweep_id = 0;
   nlohmann::json inputs;  // for trial.json
   std::string results_dir;
 };
 
-// Opens the database, resolves the inputs, expands the plan unless the recorded one is
-// unchanged (same spec text, inputs and worker: resuming a 10,000-trial sweep starts at
-// once), and records it. nullopt after printing why, with the exit code in `code`.
+// Why recording a plan stopped before its transaction committed (nothing was written).
+enum class PlanStop { kNone, kSpecErrors, kWorkerInputs };
+
+// Expands the plan and records it in one transaction, study by study: each trial goes to
+// the store as soon as its key is computed and is then dropped, so memory does not grow
+// with the sweep (issue 18: the plan held whole took ~4 KB a trial, 443 MB at 100,000). The
+// spec's errors, its warnings and the worker's inputs come before the commit, in the
+// order `orch run` always gave them; any stop rolls everything back.
+StatusOr<int64_t> ExpandAndRecord(PlannedSweep& p, const std::string& spec_path_abs,
+                                  PlanStop* stop) {
+  const store::SweepDef header = p.plan.SweepHeader(spec_path_abs);
+  return p.db->UpsertSweep(header, [&](const store::Store::AddCell& add) -> Status {
+    Status added = ExpandPlan(&p.plan, [&add](size_t study, PlannedTrial&& t) {
+      return add(study, ToCellDef(t));
+    });
+    if (!added.ok()) return added;
+    if (!p.plan.ok()) {
+      *stop = PlanStop::kSpecErrors;
+      return Status::Error("the spec has errors");
+    }
+    for (const auto& es : p.plan.studies) {
+      for (const auto& w : es.warnings) std::fprintf(stderr, "warning: %s\n", w.ToString().c_str());
+    }
+    std::optional<nlohmann::json> inputs = WorkerInputs(p.plan, p.results_dir);
+    if (!inputs) {
+      *stop = PlanStop::kWorkerInputs;
+      return Status::Error("the worker's inputs");
+    }
+    p.inputs = std::move(*inputs);
+    return Status::Ok();
+  });
+}
+
+// Opens the database, resolves the inputs, expands and records the plan unless the
+// recorded one is unchanged (same spec text, inputs and worker: resuming a 10,000-trial
+// sweep starts at once). nullopt after printing why, with the exit code in `code`.
 std::optional<PlannedSweep> PlanSweep(SpecParse parsed, const std::string& spec_path_abs,
                                       const RunOptions& o, int* code) {
   *code = kExitInternal;
@@ -222,38 +241,42 @@ std::optional<PlannedSweep> PlanSweep(SpecParse parsed, const std::string& spec_
   }
   const std::optional<store::SweepRecord>& recorded = *found;
   bool replan = !input_errors.empty() || !recorded || recorded->plan_hash != p.plan_hash;
-  parsed.errors = std::move(input_errors);
-  if (replan) {
-    p.plan = BuildPlan(std::move(parsed), std::move(resolved));
-  } else {
-    p.plan.spec = std::move(parsed.spec);
-    p.plan.inputs = std::move(resolved);
-  }
+  p.plan.spec = std::move(parsed.spec);
+  p.plan.inputs = std::move(resolved);
+  p.plan.errors = std::move(input_errors);
+  p.results_dir = std::filesystem::absolute(o.db).parent_path().string();
   if (!p.plan.ok()) {
+    // The inputs' errors, with the spec's own when the worker is known (as BuildPlan).
+    auto drop = [](size_t, PlannedTrial&&) { return Status::Ok(); };
+    if (!p.plan.inputs.worker.empty()) (void)ExpandPlan(&p.plan, drop);
     PrintErrors(p.plan.errors, p.plan.spec.path);
     *code = kExitUsage;
     return std::nullopt;
   }
-  for (const auto& es : p.plan.studies) {
-    for (const auto& w : es.warnings) std::fprintf(stderr, "warning: %s\n", w.ToString().c_str());
+  StatusOr<int64_t> sweep_id = recorded ? recorded->id : 0;
+  if (replan) {
+    PlanStop stop = PlanStop::kNone;
+    sweep_id = ExpandAndRecord(p, spec_path_abs, &stop);
+    if (stop == PlanStop::kSpecErrors) PrintErrors(p.plan.errors, p.plan.spec.path);
+    if (stop != PlanStop::kNone) {
+      *code = kExitUsage;
+      return std::nullopt;
+    }
+    std::vector<std::pair<std::string, nlohmann::json>>().swap(p.plan.excluded);
+    ::malloc_trim(0);  // the expansion's heap goes back to the system for the run
+  } else {
+    std::optional<nlohmann::json> inputs = WorkerInputs(p.plan, p.results_dir);
+    if (!inputs) {
+      *code = kExitUsage;
+      return std::nullopt;
+    }
+    p.inputs = std::move(*inputs);
   }
-  p.results_dir = std::filesystem::absolute(o.db).parent_path().string();
-  std::optional<nlohmann::json> inputs = WorkerInputs(p.plan, p.results_dir);
-  if (!inputs) {
-    *code = kExitUsage;
-    return std::nullopt;
-  }
-  p.inputs = std::move(*inputs);
-  StatusOr<int64_t> sweep_id = replan ? db.UpsertSweep(p.plan.ToSweepDef(spec_path_abs))
-                                      : StatusOr<int64_t>(recorded->id);
   if (!sweep_id.ok()) {
     StoreFailed(sweep_id.status());
     return std::nullopt;
   }
   p.sweep_id = *sweep_id;
-  // The expanded cells are in the store now; the run reads them from there. Kept, they
-  // would hold the run's memory at ~5 KB per trial for its whole length.
-  ReleaseExpansion(&p.plan);
   return p;
 }
 
@@ -388,8 +411,14 @@ int ExecuteRun(PlannedSweep& p, Executor& executor, bool on_slurm, SweepFacts fa
                             p.plan_hash);
   if (!run_id.ok()) return StoreFailed(run_id.status());
   ctx.run_id = *run_id;
+  // A label lookup that fails shows the key instead: the run goes on.
+  auto label_of = [&db, &p](const std::string& key) {
+    auto label = db.TrialLabel(p.sweep_id, key);
+    return label.ok() ? *label : std::string();
+  };
   ProgressPrinter printer(stdout, ProgressPrinter::IsSmartTerminal(stdout), facts.total,
-                          facts.total - facts.pending, std::move(facts.labels), facts.median_ok_s);
+                          facts.total - facts.pending, {}, facts.median_ok_s);
+  printer.SetLabelLookup(label_of);
   printer.SetProcessesLeft(static_cast<int>(std::min<int64_t>(facts.processes_left, INT32_MAX)));
   printer.ShowWhere(on_slurm);
   auto result = executor.Run(db, ctx, printer);

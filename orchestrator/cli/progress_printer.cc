@@ -31,7 +31,18 @@ ProgressPrinter::ProgressPrinter(std::FILE* out, bool smart, int total, int alre
     : out_(out), smart_(smart), total_(total), done_(already_done), labels_(std::move(labels)),
       typical_s_(typical) {}
 
-void ProgressPrinter::OnStart(const store::Claim&, const std::string&) {}
+std::string ProgressPrinter::Label(const std::string& key) {
+  auto it = labels_.find(key);
+  if (it != labels_.end()) return it->second;
+  if (!label_of_) return "";
+  std::string label = label_of_(key);
+  if (!label.empty()) labels_.emplace(key, label);
+  return label;
+}
+
+void ProgressPrinter::OnStart(const store::Claim& claim, const std::string&) {
+  if (label_of_) Label(claim.trial_key);  // looked up once, shown while it runs
+}
 
 void ProgressPrinter::OnSubmitted(const std::string& array_job, int trials, int tasks) {
   Finish();
@@ -58,7 +69,7 @@ void ProgressPrinter::OnTick(const std::vector<const RunningAttempt*>& running) 
   std::string line = "[" + std::to_string(done_) + "/" + std::to_string(total_) + "] ";
   line += std::to_string(running.size()) + " running";
   for (const RunningAttempt* a : running) {
-    auto label = labels_.find(a->claim().trial_key);
+    auto label = labels_.find(a->claim().trial_key);  // OnStart looked it up
     line += " | " + (label != labels_.end() ? label->second : a->claim().trial_key.substr(0, 8));
     const auto& ev = a->events();
     if (ev.token() >= 0) {
@@ -106,8 +117,9 @@ void ProgressPrinter::OnFinish(const store::Claim& claim, const std::string& whe
     sum_s_ += r.duration_s;
     ++n_durations_;
   }
-  auto it = labels_.find(claim.trial_key);
-  std::string label = it == labels_.end() ? "" : " " + it->second;
+  std::string label = Label(claim.trial_key);
+  if (!label.empty()) label = " " + label;
+  if (label_of_) labels_.erase(claim.trial_key);  // a retry looks it up again
   std::string line = "[" + std::to_string(done_) + "/" + std::to_string(total_) + "] " +
                      r.outcome + " " + claim.trial_key.substr(0, 12) + label +
                      (claim.replicates > 1 ? " replicate " + std::to_string(claim.replicate) +

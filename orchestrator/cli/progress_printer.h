@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -33,6 +34,12 @@ class ProgressPrinter : public RunSink {
   // Worker processes still to run (the unfinished trials' missing replicates); the ETA
   // counts these, not trials: with `repeats: N` each trial is N processes. Unset: trials.
   void SetProcessesLeft(int n) { processes_left_ = n; }
+  // Labels looked up when a trial starts (or finishes, if it was not seen starting) and
+  // kept only while it runs, for trials not in `labels`: `orch run` of a 100,000-trial
+  // sweep holds no label map (issue 18). `label_of` returns "" for an unknown key.
+  void SetLabelLookup(std::function<std::string(const std::string& key)> label_of) {
+    label_of_ = std::move(label_of);
+  }
   // Ends the status line (call before printing anything else).
   void Finish();
   int failures() const { return failures_; }
@@ -43,12 +50,16 @@ class ProgressPrinter : public RunSink {
  private:
   void PrintLine(const std::string& text);
   std::string Eta(int running) const;
+  // The trial's label ("" when unknown), from `labels_` or looked up and kept there.
+  std::string Label(const std::string& key);
   std::FILE* out_;
   bool smart_;
   int total_, done_;
   int failures_ = 0;
   int processes_left_ = -1;
+  // The labels given, and those of the running trials that label_of_ looked up.
   std::map<std::string, std::string> labels_;
+  std::function<std::string(const std::string&)> label_of_;
   std::optional<double> typical_s_;
   double sum_s_ = 0;
   int n_durations_ = 0;

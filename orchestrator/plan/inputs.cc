@@ -238,6 +238,11 @@ ResolvedInputs ResolveInputs(const Spec& spec, store::Store* cache, bool write_c
 }
 
 std::string TrialKey(const nlohmann::json& config, const ResolvedInputs& inputs) {
+  return TrialKey(config, IdentityDump(config), inputs);
+}
+
+std::string TrialKey(const nlohmann::json& config, const std::string& identity_dump,
+                     const ResolvedInputs& inputs) {
   std::string worker_id = inputs.worker_id;
   auto name = config.find("worker");
   if (name != config.end() && name->is_string() && *name != kDefaultWorker) {
@@ -245,10 +250,11 @@ std::string TrialKey(const nlohmann::json& config, const ResolvedInputs& inputs)
     // Unresolved (orch plan without the worker): a provisional key, never the orch one.
     worker_id = it != inputs.workers.end() ? it->second.build_id : "unresolved:" + name->dump();
   }
-  nlohmann::json j = {{"config", IdentityConfig(config)},
-                      {"inputs", inputs.fingerprints},
-                      {"worker", worker_id}};
-  return Sha256Hex(j.dump());
+  // Byte for byte the dump of {"config": identity, "inputs": fingerprints, "worker": id}
+  // (sorted keys, no spaces), without copying the identity into a document first.
+  return Sha256Hex("{\"config\":" + identity_dump +
+                   ",\"inputs\":" + inputs.fingerprints.dump() +
+                   ",\"worker\":" + nlohmann::json(worker_id).dump() + "}");
 }
 
 }  // namespace orch

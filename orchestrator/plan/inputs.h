@@ -50,6 +50,10 @@ ResolvedInputs ResolveInputs(const Spec& spec, store::Store* cache, bool write_c
 // worker (config `worker`, default orch) and the input fingerprints. Key order in the
 // YAML never matters (canonical JSON, sorted keys).
 std::string TrialKey(const nlohmann::json& config, const ResolvedInputs& inputs);
+// The same with the identity already serialized (IdentityConfig(config).dump(), as the
+// matrix expansion has it for every cell): the same key, the identity not built again.
+std::string TrialKey(const nlohmann::json& config, const std::string& identity_dump,
+                     const ResolvedInputs& inputs);
 
 // Directory of the running orch executable (the default worker lives beside it).
 std::string SelfExeDir();

@@ -1,6 +1,8 @@
 #include "orchestrator/plan/matrix.h"
 
-#include <map>
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
 
 #include "orchestrator/plan/config_schema.h"
 
@@ -36,22 +38,53 @@ std::string DescribeCombination(const nlohmann::json& combination) {
   return out.empty() ? "(defaults)" : out;
 }
 
+namespace {
+
+// Whether the config's key `k` with value `v` is part of the experiment's identity.
+bool InIdentity(const std::string& k, const nlohmann::json& v) {
+  const ConfigKey* key = FindConfigKey(k);
+  if (key && !key->identity) return false;
+  // The inputs as the spec names them are for people; their fingerprints identify them.
+  if (k == "model" || k == "dataset") return false;
+  // The default worker is left out so that keys of sweeps written before the `worker`
+  // axis existed stay the same; any other worker is part of the identity (and its build
+  // id is in the trial key either way).
+  if (k == "worker" && v == kDefaultWorker) return false;
+  // quantize_head came later: its default stays out so that earlier keys stay the same.
+  if (k == "quantize_head" && v == "false") return false;
+  return true;
+}
+
+// A key as nlohmann's dump writes it: quoted, escaped only where it must be.
+void AppendKey(const std::string& k, std::string* out) {
+  bool plain = std::all_of(k.begin(), k.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return c != '"' && c != '\\' && u >= 0x20 && u < 0x7f;
+  });
+  *out += plain ? "\"" + k + "\"" : nlohmann::json(k).dump();
+}
+
+}  // namespace
+
 nlohmann::json IdentityConfig(const nlohmann::json& config) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [k, v] : config.items()) {
-    const ConfigKey* key = FindConfigKey(k);
-    if (key && !key->identity) continue;
-    // The inputs as the spec names them are for people; their fingerprints identify them.
-    if (k == "model" || k == "dataset") continue;
-    // The default worker is left out so that keys of sweeps written before the `worker`
-    // axis existed stay the same; any other worker is part of the identity (and its build
-    // id is in the trial key either way).
-    if (k == "worker" && v == kDefaultWorker) continue;
-    // quantize_head came later: its default stays out so that earlier keys stay the same.
-    if (k == "quantize_head" && v == "false") continue;
-    out[k] = v;
+    if (InIdentity(k, v)) out[k] = v;
   }
   return out;
+}
+
+std::string IdentityDump(const nlohmann::json& config) {
+  // The config's keys are sorted (std::map), so its identity keys come in dump order.
+  std::string out = "{";
+  for (const auto& [k, v] : config.items()) {
+    if (!InIdentity(k, v)) continue;
+    if (out.size() > 1) out += ',';
+    AppendKey(k, &out);
+    out += ':';
+    out += v.dump();
+  }
+  return out + "}";
 }
 
 namespace {
@@ -77,136 +110,205 @@ bool CheckMatrixSize(const Spec& spec, const StudySpec& study, const std::string
   return false;
 }
 
-// Cartesian product in the order the axes are written.
-std::vector<Combo> CartesianProduct(const StudySpec& study) {
-  std::vector<Combo> combos;
-  if (study.matrix.empty()) return combos;
-  combos.push_back({});
-  combos.back().origin = study.matrix.front().pos;
-  for (const Axis& axis : study.matrix) {
-    std::vector<Combo> next;
-    for (const Combo& c : combos) {
-      for (const SpecValue& v : axis.values) {
-        Combo n = c;
-        n.original[axis.name] = v.value;
-        next.push_back(std::move(n));
-      }
-    }
-    combos = std::move(next);
+// A study's combinations, built one at a time: the matrix's product in the order the axes
+// are written (the last axis varies fastest; combination i read as a number whose digits
+// are the axes' value indices), each extended by the `include` entries that do not
+// contradict it on a matrix axis (GitHub Actions semantics), then the include entries that
+// extend none, as combinations of their own. Nothing is kept per combination (issue 18),
+// so any one can be built again from its number: i < product() is product combination i,
+// product() + j include entry j.
+class StudyCombos {
+ public:
+  explicit StudyCombos(const StudySpec& study) : study_(study) {
+    for (const PartialConfig& e : study.exclude) exclude_.push_back(ToJson(e));
+    for (const PartialConfig& e : study.include) include_.push_back(ToJson(e));
+    if (study.matrix.empty()) return;
+    product_ = 1;
+    for (const Axis& axis : study.matrix) product_ *= axis.values.size();  // bounded
   }
-  return combos;
-}
+  size_t product() const { return product_; }
+  const std::vector<nlohmann::json>& exclude() const { return exclude_; }
+  const std::vector<nlohmann::json>& include() const { return include_; }
 
-// exclude: drops every combination matching all keys of an entry; an entry that matches
-// nothing is a warning.
-void ApplyExclude(const Spec& spec, const StudySpec& study, const std::string& where,
-                  std::vector<Combo>* combos, ExpandedStudy* es) {
-  std::vector<nlohmann::json> exclude;
-  for (const PartialConfig& e : study.exclude) exclude.push_back(ToJson(e));
-  std::vector<bool> exclude_used(exclude.size(), false);
-  std::vector<Combo> kept;
-  for (Combo& c : *combos) {
-    bool drop = false;
-    for (size_t i = 0; i < exclude.size(); ++i) {
-      if (Matches(c.original, exclude[i])) drop = exclude_used[i] = true;
+  // Product combination i without its include extensions.
+  Combo Original(size_t i) const {
+    Combo c;
+    c.origin = study_.matrix.front().pos;
+    for (size_t a = study_.matrix.size(); a-- > 0;) {
+      const Axis& axis = study_.matrix[a];
+      c.original[axis.name] = axis.values[i % axis.values.size()].value;
+      i /= axis.values.size();
     }
-    if (drop) es->excluded.push_back(c.original);
-    else kept.push_back(std::move(c));
+    return c;
   }
-  *combos = std::move(kept);
-  for (size_t i = 0; i < exclude.size(); ++i) {
-    if (exclude_used[i]) continue;
-    es->warnings.push_back({spec.path, study.exclude[i].pos,
-                            where + ".exclude[" + std::to_string(i) + "]",
-                            "matches no cell of the matrix: " + DescribeCombination(exclude[i]) +
-                                " excludes nothing"});
-  }
-}
-
-// include: extends every original combination that the entry does not contradict on an
-// original axis; an entry that extends none becomes a new cell.
-void ApplyInclude(const Spec& spec, const StudySpec& study, const std::string& where,
-                  std::vector<Combo>* combos, ExpandedStudy* es) {
-  size_t n_original = combos->size();
-  for (size_t inc_i = 0; inc_i < study.include.size(); ++inc_i) {
-    const PartialConfig& inc = study.include[inc_i];
-    nlohmann::json entry = ToJson(inc);
-    bool extended = false;
-    for (size_t i = 0; i < n_original; ++i) {
-      Combo& c = (*combos)[i];
+  // Adds to `c` the keys of every include entry that does not contradict it (later
+  // entries win), marking in `used` (when given) the entries that extended it.
+  void Extend(Combo* c, std::vector<bool>* used) const {
+    for (size_t j = 0; j < include_.size(); ++j) {
       bool compatible = true;
-      for (const auto& [k, v] : entry.items()) {
-        if (c.original.contains(k) && c.original[k] != v) compatible = false;
+      for (const auto& [k, v] : include_[j].items()) {
+        if (c->original.contains(k) && c->original[k] != v) compatible = false;
       }
       if (!compatible) continue;
-      for (const auto& [k, v] : entry.items()) {
-        if (!c.original.contains(k)) c.added[k] = v;
+      for (const auto& [k, v] : include_[j].items()) {
+        if (!c->original.contains(k)) c->added[k] = v;
       }
-      extended = true;
+      if (used) (*used)[j] = true;
     }
-    if (extended) continue;
-    if (!study.matrix.empty()) {
-      es->warnings.push_back({spec.path, inc.pos, where + ".include[" + std::to_string(inc_i) + "]",
-                              "matches no cell of the matrix: " + DescribeCombination(entry) +
-                                  " is added as a cell of its own"});
-    }
-    Combo n;
-    n.added = entry;
-    n.origin = inc.pos;
-    combos->push_back(std::move(n));
   }
-}
+  // Combination number `n` as it was streamed.
+  Combo At(size_t n) const {
+    if (n >= product_) return IncludeOnly(n - product_);
+    Combo c = Original(n);
+    Extend(&c, nullptr);
+    return c;
+  }
+  Combo IncludeOnly(size_t j) const {
+    Combo c;
+    c.added = include_[j];
+    c.origin = study_.include[j].pos;
+    return c;
+  }
 
-// Each combination's full configuration (built-in defaults, the spec's defaults, the
-// study's settings, the combination); two that resolve to one configuration are an error.
-void ResolveCells(const Spec& spec, const StudySpec& study, const std::string& where,
-                  const nlohmann::json& base, std::vector<Combo>* combos, ExpandedStudy* es,
-                  std::vector<SpecError>* errors) {
-  std::map<std::string, size_t> seen;  // identity -> index in es->cells
-  for (Combo& c : *combos) {
-    Cell cell;
-    cell.combination = c.original;
-    cell.combination.update(c.added);
-    cell.config = base;
-    cell.config.update(ToJson(study.settings));
-    cell.config.update(cell.combination);
-    cell.origin = c.origin;
-    std::string id = IdentityConfig(cell.config).dump();
-    auto [it, inserted] = seen.emplace(id, es->cells.size());
-    if (!inserted) {
-      errors->push_back({spec.path, c.origin, where,
-                         "duplicate cell: " + DescribeCombination(cell.combination) +
-                             " resolves to the same configuration as " +
-                             DescribeCombination(es->cells[it->second].combination)});
+ private:
+  const StudySpec& study_;
+  std::vector<nlohmann::json> exclude_, include_;
+  size_t product_ = 0;
+};
+
+// Hands each of the study's combinations to `each` with its number (StudyCombos) in
+// order, leaving out those an `exclude` entry matches (kept in es->excluded); an exclude
+// entry that matches nothing, or an include entry that extends nothing, is a warning (the
+// latter becomes a cell of its own). Returns how many were handed over.
+size_t StreamCombos(const Spec& spec, const StudySpec& study, const std::string& where,
+                    const StudyCombos& combos, ExpandedStudy* es,
+                    const std::function<void(size_t, const Combo&)>& each) {
+  std::vector<bool> exclude_used(combos.exclude().size(), false);
+  std::vector<bool> include_used(combos.include().size(), false);
+  size_t handed = 0;
+  for (size_t i = 0; i < combos.product(); ++i) {
+    Combo c = combos.Original(i);
+    bool drop = false;
+    for (size_t j = 0; j < combos.exclude().size(); ++j) {
+      if (Matches(c.original, combos.exclude()[j])) drop = exclude_used[j] = true;
+    }
+    if (drop) {
+      es->excluded.push_back(std::move(c.original));
       continue;
     }
-    es->cells.push_back(std::move(cell));
+    combos.Extend(&c, &include_used);
+    each(i, c);
+    ++handed;
   }
+  for (size_t j = 0; j < exclude_used.size(); ++j) {
+    if (exclude_used[j]) continue;
+    es->warnings.push_back({spec.path, study.exclude[j].pos,
+                            where + ".exclude[" + std::to_string(j) + "]",
+                            "matches no cell of the matrix: " +
+                                DescribeCombination(combos.exclude()[j]) + " excludes nothing"});
+  }
+  for (size_t j = 0; j < include_used.size(); ++j) {
+    if (include_used[j]) continue;
+    if (!study.matrix.empty()) {
+      es->warnings.push_back({spec.path, study.include[j].pos,
+                              where + ".include[" + std::to_string(j) + "]",
+                              "matches no cell of the matrix: " +
+                                  DescribeCombination(combos.include()[j]) +
+                                  " is added as a cell of its own"});
+    }
+    each(combos.product() + j, combos.IncludeOnly(j));
+    ++handed;
+  }
+  return handed;
 }
+
+// A combination's full configuration: built-in defaults, the spec's defaults, the study's
+// settings, the combination.
+Cell ResolveCell(const nlohmann::json& base, const nlohmann::json& settings, const Combo& c) {
+  Cell cell;
+  cell.combination = c.original;
+  cell.combination.update(c.added);
+  cell.config = base;
+  cell.config.update(settings);
+  cell.config.update(cell.combination);
+  cell.origin = c.origin;
+  cell.identity = IdentityDump(cell.config);
+  return cell;
+}
+
+// Resolves each combination into its cell and hands it to `each`; two that resolve to
+// one configuration are an error. Only a 64-bit hash of each identity is kept (issue 18:
+// not the configurations); an equal hash is checked against the earlier cell, built again.
+class CellResolver {
+ public:
+  CellResolver(const Spec& spec, const StudySpec& study, const std::string& where,
+               const nlohmann::json& base, const StudyCombos& combos,
+               const std::function<void(Cell&&)>& each, std::vector<SpecError>* errors)
+      : spec_(spec), where_(where), base_(base), settings_(ToJson(study.settings)),
+        combos_(combos), each_(each), errors_(errors) {}
+
+  void operator()(size_t number, const Combo& c) {
+    Cell cell = ResolveCell(base_, settings_, c);
+    const size_t hash = std::hash<std::string>{}(cell.identity);
+    for (auto [it, end] = seen_.equal_range(hash); it != end; ++it) {
+      Cell first = ResolveCell(base_, settings_, combos_.At(it->second));
+      if (first.identity != cell.identity) continue;
+      errors_->push_back({spec_.path, cell.origin, where_,
+                          "duplicate cell: " + DescribeCombination(cell.combination) +
+                              " resolves to the same configuration as " +
+                              DescribeCombination(first.combination)});
+      return;
+    }
+    seen_.emplace(hash, number);
+    each_(std::move(cell));
+  }
+
+ private:
+  const Spec& spec_;
+  const std::string& where_;
+  const nlohmann::json& base_;
+  const nlohmann::json settings_;
+  const StudyCombos& combos_;
+  const std::function<void(Cell&&)>& each_;
+  std::vector<SpecError>* errors_;
+  std::unordered_multimap<size_t, size_t> seen_;  // hash of the identity -> number
+};
 
 }  // namespace
 
-std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError>* errors) {
-  std::vector<ExpandedStudy> out;
+nlohmann::json ExpansionBase(const Spec& spec) {
   nlohmann::json base = BuiltinDefaults();
   base.update(ToJson(spec.defaults));
   if (!spec.model.empty()) base["model"] = spec.model;
   if (!spec.dataset.empty()) base["dataset"] = spec.dataset;
+  return base;
+}
+
+bool ExpandStudy(const Spec& spec, const StudySpec& study, const nlohmann::json& base,
+                 const std::function<void(Cell&&)>& each, ExpandedStudy* es,
+                 std::vector<SpecError>* errors) {
+  es->study = &study;
+  std::string where = "studies." + study.id;
+  if (!CheckMatrixSize(spec, study, where, errors)) return false;
+  const StudyCombos combos(study);
+  CellResolver resolve(spec, study, where, base, combos, each, errors);
+  size_t n = StreamCombos(spec, study, where, combos, es,
+                          [&resolve](size_t number, const Combo& c) { resolve(number, c); });
+  if (n == 0) {  // (a study without cells has no duplicates: the errors keep their order)
+    errors->push_back({spec.path, study.pos, where,
+                       study.exclude.empty() ? "empty matrix: the study has no cells"
+                                             : "exclude removes every cell of the matrix"});
+  }
+  return true;
+}
+
+std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError>* errors) {
+  std::vector<ExpandedStudy> out;
+  const nlohmann::json base = ExpansionBase(spec);
   for (const StudySpec& study : spec.studies) {
     ExpandedStudy es;
-    es.study = &study;
-    std::string where = "studies." + study.id;
-    if (!CheckMatrixSize(spec, study, where, errors)) continue;
-    std::vector<Combo> combos = CartesianProduct(study);
-    ApplyExclude(spec, study, where, &combos, &es);
-    ApplyInclude(spec, study, where, &combos, &es);
-    if (combos.empty()) {
-      errors->push_back({spec.path, study.pos, where,
-                         study.exclude.empty() ? "empty matrix: the study has no cells"
-                                               : "exclude removes every cell of the matrix"});
-    }
-    ResolveCells(spec, study, where, base, &combos, &es, errors);
-    out.push_back(std::move(es));
+    auto keep = [&es](Cell&& cell) { es.cells.push_back(std::move(cell)); };
+    if (ExpandStudy(spec, study, base, keep, &es, errors)) out.push_back(std::move(es));
   }
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ namespace orch {
 struct Cell {
   nlohmann::json config;       // fully resolved, every known key present, sorted keys
   nlohmann::json combination;  // the keys the matrix/include chose (for display)
+  std::string identity;        // IdentityConfig(config).dump(): what makes it one experiment
   SourcePos origin;            // where in the spec this cell comes from
 };
 
@@ -32,6 +34,18 @@ struct ExpandedStudy {
 // anything is expanded.
 inline constexpr unsigned long long kMaxCells = 1000000;
 
+// What every cell starts from: the built-in defaults, the spec's defaults, its inputs.
+nlohmann::json ExpansionBase(const Spec& spec);
+
+// Expands one study (`base` from ExpansionBase), handing each cell to `each` in order as
+// soon as it is resolved instead of keeping it: `es` gets the study, its excluded
+// combinations and warnings, and its `cells` stay as they were. Problems are appended to
+// `errors`; false, with nothing expanded, when the study is over kMaxCells. A cell that
+// duplicates an earlier one is reported and not handed over.
+bool ExpandStudy(const Spec& spec, const StudySpec& study, const nlohmann::json& base,
+                 const std::function<void(Cell&&)>& each, ExpandedStudy* es,
+                 std::vector<SpecError>* errors);
+
 // Expands every study; problems are appended to `errors` (file:line:col as in spec.h).
 // A study over kMaxCells is reported and not expanded.
 std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError>* errors);
@@ -41,6 +55,8 @@ std::vector<ExpandedStudy> ExpandStudies(const Spec& spec, std::vector<SpecError
 // sorted keys: two cells are the same experiment iff these are equal. `worker` is omitted
 // when it is the default (orch), so keys from before the worker axis are unchanged.
 nlohmann::json IdentityConfig(const nlohmann::json& config);
+// IdentityConfig(config).dump(), byte for byte, written without building the document.
+std::string IdentityDump(const nlohmann::json& config);
 
 // "quant=int8wo window=64": a combination for people to read.
 std::string DescribeCombination(const nlohmann::json& combination);

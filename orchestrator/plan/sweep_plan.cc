@@ -26,7 +26,7 @@ std::string PlanHash(const Spec& spec, const ResolvedInputs& inputs) {
   return Sha256Hex(j.dump());
 }
 
-store::SweepDef SweepPlan::ToSweepDef(const std::string& spec_path_abs) const {
+store::SweepDef SweepPlan::SweepHeader(const std::string& spec_path_abs) const {
   store::SweepDef def;
   def.name = spec.name;
   def.spec_path = spec_path_abs;
@@ -36,23 +36,32 @@ store::SweepDef SweepPlan::ToSweepDef(const std::string& spec_path_abs) const {
   def.conclusion = spec.conclusion;
   def.plan_hash = PlanHash(spec, inputs);
   def.claim_order = spec.claim_order;
-  for (const ExpandedStudy& es : studies) {
+  for (const StudySpec& study : spec.studies) {
     store::StudyDef sd;
-    sd.id = es.study->id;
-    sd.title = es.study->title;
-    sd.notes = es.study->notes;
+    sd.id = study.id;
+    sd.title = study.title;
+    sd.notes = study.notes;
     nlohmann::json baseline = nlohmann::json::object();
-    for (const auto& [k, v] : es.study->baseline.entries) baseline[k] = v.value;
+    for (const auto& [k, v] : study.baseline.entries) baseline[k] = v.value;
     sd.baseline_json = baseline.dump();
-    for (const PlannedTrial& t : trials) {
-      if (t.study == sd.id) {
-        auto repeats = t.config.find("repeats");  // replicates: one worker process each
-        bool given = repeats != t.config.end() && repeats->is_number_integer();
-        sd.cells.push_back({t.key, t.config.dump(), DescribeCombination(t.combination),
-                            given ? repeats->get<int>() : 1});
-      }
-    }
     def.studies.push_back(std::move(sd));
+  }
+  return def;
+}
+
+store::CellDef ToCellDef(const PlannedTrial& t) {
+  auto repeats = t.config.find("repeats");  // replicates: one worker process each
+  bool given = repeats != t.config.end() && repeats->is_number_integer();
+  return {t.key, t.config.dump(), DescribeCombination(t.combination),
+          given ? repeats->get<int>() : 1};
+}
+
+store::SweepDef SweepPlan::ToSweepDef(const std::string& spec_path_abs) const {
+  store::SweepDef def = SweepHeader(spec_path_abs);
+  for (store::StudyDef& sd : def.studies) {
+    for (const PlannedTrial& t : trials) {
+      if (t.study == sd.id) sd.cells.push_back(ToCellDef(t));
+    }
   }
   return def;
 }
@@ -65,26 +74,40 @@ SweepPlan BuildPlan(SpecParse parsed, store::Store* cache, bool write_cache) {
   return BuildPlan(std::move(parsed), std::move(inputs));
 }
 
+Status ExpandPlan(SweepPlan* plan, const std::function<Status(size_t, PlannedTrial&&)>& each) {
+  const nlohmann::json base = ExpansionBase(plan->spec);
+  Status failed = Status::Ok();
+  for (const StudySpec& study : plan->spec.studies) {
+    ExpandedStudy es;
+    const size_t index = plan->studies.size();
+    auto hand_over = [&](Cell&& cell) {
+      if (!failed.ok() || !plan->errors.empty()) return;
+      std::string key = TrialKey(cell.config, cell.identity, plan->inputs);
+      failed = each(index, {std::move(key), study.id, std::move(cell.config),
+                            std::move(cell.combination)});
+    };
+    if (!ExpandStudy(plan->spec, study, base, hand_over, &es, &plan->errors)) continue;
+    if (!failed.ok()) return failed;
+    for (const auto& ex : es.excluded) plan->excluded.emplace_back(study.id, ex);
+    plan->studies.push_back(std::move(es));
+  }
+  return Status::Ok();
+}
+
 SweepPlan BuildPlan(SpecParse parsed, ResolvedInputs inputs) {
   SweepPlan plan;
   plan.spec = std::move(parsed.spec);
   plan.errors = std::move(parsed.errors);
   plan.inputs = std::move(inputs);
   if (!plan.errors.empty() && plan.inputs.worker.empty()) return plan;  // spec errors
-  plan.studies = ExpandStudies(plan.spec, &plan.errors);
-  if (!plan.errors.empty()) return plan;
   // Each cell's documents move into its trial (one copy of every config in memory, not
-  // two: at 100,000 trials the plan is most of `orch run`'s memory, issue 18).
-  for (ExpandedStudy& es : plan.studies) {
-    for (Cell& cell : es.cells) {
-      std::string key = TrialKey(cell.config, plan.inputs);
-      plan.trials.push_back({std::move(key), es.study->id, std::move(cell.config),
-                             std::move(cell.combination)});
-    }
-    es.cells.clear();
-    es.cells.shrink_to_fit();
-    for (const auto& ex : es.excluded) plan.excluded.emplace_back(es.study->id, ex);
-  }
+  // two); `orch run` records the plan without keeping it (ExpandPlan, issue 18).
+  Status kept = ExpandPlan(&plan, [&plan](size_t, PlannedTrial&& t) {
+    plan.trials.push_back(std::move(t));
+    return Status::Ok();
+  });
+  (void)kept;  // keeping a trial cannot fail
+  if (!plan.errors.empty()) plan.trials.clear();  // as before: a plan with errors has none
   return plan;
 }
 

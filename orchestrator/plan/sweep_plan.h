@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,16 +26,31 @@ struct PlannedTrial {
 struct SweepPlan {
   Spec spec;
   ResolvedInputs inputs;
-  // The studies as expanded; BuildPlan moves their cells into `trials` (cells empty).
+  // The studies as expanded, their cells empty: BuildPlan moves them into `trials`,
+  // ExpandPlan hands them over one by one.
   std::vector<ExpandedStudy> studies;
   std::vector<PlannedTrial> trials;  // in spec order; a cell shared by studies appears per study
   std::vector<std::pair<std::string, nlohmann::json>> excluded;  // study id, combination
   std::vector<SpecError> errors;
   bool ok() const { return errors.empty(); }
   int UniqueTrials() const;
-  // The sweep as the store records it.
+  // The sweep as the store records it: SweepHeader's studies with the cells of `trials`.
   store::SweepDef ToSweepDef(const std::string& spec_path_abs) const;
+  // The sweep and its studies (in spec order, without cells), for the streaming
+  // Store::UpsertSweep that ExpandPlan feeds.
+  store::SweepDef SweepHeader(const std::string& spec_path_abs) const;
 };
+
+// A planned trial as the store records it.
+store::CellDef ToCellDef(const PlannedTrial& trial);
+
+// Expands `plan` (its spec, inputs and errors set, nothing expanded yet) study by study,
+// handing each trial to `each` with its study's index in plan.studies as soon as its key
+// is computed, in spec order; nothing of a trial is kept (plan.trials stays as it is), so
+// memory holds one study's matrix at a time however large the sweep (issue 18). Every
+// study is expanded, so plan.errors gets every problem; once it holds one no trial is
+// handed over any more. An error from `each` stops the expansion and is returned.
+Status ExpandPlan(SweepPlan* plan, const std::function<Status(size_t, PlannedTrial&&)>& each);
 
 // `cache` may be null; `write_cache` false keeps `orch plan` free of side effects.
 SweepPlan BuildPlan(SpecParse parsed, store::Store* cache, bool write_cache);

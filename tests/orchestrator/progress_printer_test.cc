@@ -41,6 +41,36 @@ TEST(ProgressPrinter, WorkerAndSpecTextIsEscaped) {
   EXPECT_NE(smart.find("evil\\x1b[2J"), std::string::npos) << smart;
 }
 
+// `orch run` holds no label map: a trial's label is looked up once, when it starts, and
+// a trial not seen starting is looked up when it finishes; an unknown one has none.
+TEST(ProgressPrinter, LooksEachLabelUpOnce) {
+  char* buf = nullptr;
+  size_t size = 0;
+  std::FILE* out = ::open_memstream(&buf, &size);
+  int lookups = 0;
+  {
+    auto label_of = [&lookups](const std::string& key) {
+      ++lookups;
+      return key == "aaaa" ? std::string("A x=1") : std::string();
+    };
+    ProgressPrinter p(out, false, 2, 0, {}, std::nullopt);
+    p.SetLabelLookup(label_of);
+    store::Claim a, b;
+    a.trial_key = "aaaa";
+    b.trial_key = "bbbb";
+    store::AttemptResult r;
+    r.outcome = "ok";
+    p.OnStart(a, "cpu:0");
+    p.OnFinish(a, "cpu:0", r);
+    p.OnFinish(b, "cpu:0", r);
+    p.Finish();
+  }
+  std::fclose(out);
+  EXPECT_EQ(std::string(buf, size), "[1/2] ok aaaa A x=1 (0.0s)\n[2/2] ok bbbb (0.0s)\n");
+  std::free(buf);
+  EXPECT_EQ(lookups, 2);
+}
+
 // With replicates the ETA counts worker processes, not trials: 2 trials x 3 replicates at
 // 10 s each, one slot, is a minute, not 20 s; an ok replicate takes one process off, a
 // terminal failure of replicate 1 of 3 takes the trial's three.
