@@ -25,8 +25,11 @@ StatusOr<int64_t> Store::UpsertSweep(const SweepDef& def) {
 
 namespace {
 
-// Records the sweep row and returns its id; its studies and memberships are marked out
-// of the spec until the cells of the new plan mark them again.
+// Records the sweep row and returns its id; its studies are marked out of the spec, and
+// its memberships' positions negated (-1 - position), until the cells of the new plan
+// mark them again; MarkStale ends it. A membership's in_spec changes only when it leaves
+// or re-enters the spec, so a re-plan does not move every trial's study counts
+// (store/study_counts.h) out of the spec and back.
 StatusOr<int64_t> WriteSweepRow(sqlite3* db, const SweepDef& def, const std::string& now) {
   {
     Statement st(db,
@@ -48,7 +51,8 @@ StatusOr<int64_t> WriteSweepRow(sqlite3* db, const SweepDef& def, const std::str
     sweep_id = st.Int(0);
   }
   for (const char* sql : {"UPDATE studies SET in_spec = 0 WHERE sweep_id = ?1",
-                          "UPDATE memberships SET in_spec = 0 WHERE sweep_id = ?1"}) {
+                          "UPDATE memberships SET position = -1 - position WHERE sweep_id = ?1 "
+                          "AND position >= 0"}) {
     Statement st(db, sql);
     st.Bind(1, sweep_id);
     if (Status s = st.Run(); !s.ok()) return s;
@@ -65,6 +69,15 @@ StatusOr<int64_t> WriteSweepRow(sqlite3* db, const SweepDef& def, const std::str
     if (Status s = study.Run(); !s.ok()) return s;
   }
   return sweep_id;
+}
+
+// The memberships the new plan did not mark again are out of the spec (stale), their
+// positions as they were.
+Status MarkStale(sqlite3* db, int64_t sweep_id) {
+  Statement st(db, "UPDATE memberships SET in_spec = 0, position = -1 - position WHERE "
+                   "sweep_id = ?1 AND position < 0");
+  st.Bind(1, sweep_id);
+  return st.Run();
 }
 
 // Writes the cells handed to it: each one's trial (when new), its membership and its row
@@ -132,6 +145,7 @@ StatusOr<int64_t> Store::UpsertSweep(const SweepDef& def,
       !s.ok()) {
     return s;  // the transaction rolls back: the database is as it was
   }
+  if (Status s = MarkStale(db_, *sweep_id); !s.ok()) return s;
   if (Status s = DropUnusedPlans(db_, *sweep_id, *plan_id, UnixNow()); !s.ok()) return s;
   if (Status s = tx.Commit(); !s.ok()) return s;
   return *sweep_id;
