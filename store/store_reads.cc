@@ -120,28 +120,33 @@ Status Store::ForEachTrial(
   return s.ok() ? metric_error : s;
 }
 
-StatusOr<std::set<std::string>> Store::ConfigKeys(int64_t sweep_id) const {
+namespace {
+// The distinct texts the first column of `sql` (the sweep bound to ?1) gives, sorted.
+StatusOr<std::set<std::string>> DistinctTexts(sqlite3* db, const char* sql, int64_t sweep_id,
+                                              const std::string& what) {
   std::set<std::string> out;
-  Statement st(db_, "SELECT DISTINCT j.key FROM memberships m JOIN trials t ON t.key = "
-                    "m.trial_key, json_each(t.config_json) j WHERE m.sweep_id = ?1 AND "
-                    "json_valid(t.config_json) AND json_type(t.config_json) = 'object'");
+  Statement st(db, sql);
   st.Bind(1, sweep_id);
-  Status s = st.ForEachRow("reading config keys",
-                           [&](const Statement& st) { out.insert(st.Text(0)); });
+  Status s = st.ForEachRow(what, [&](const Statement& st) { out.insert(st.Text(0)); });
   if (!s.ok()) return s;
   return out;
 }
+}  // namespace
+
+StatusOr<std::set<std::string>> Store::ConfigKeys(int64_t sweep_id) const {
+  return DistinctTexts(db_,
+                       "SELECT DISTINCT j.key FROM memberships m JOIN trials t ON t.key = "
+                       "m.trial_key, json_each(t.config_json) j WHERE m.sweep_id = ?1 AND "
+                       "json_valid(t.config_json) AND json_type(t.config_json) = 'object'",
+                       sweep_id, "reading config keys");
+}
 
 StatusOr<std::set<std::string>> Store::FinalMetricNames(int64_t sweep_id) const {
-  std::set<std::string> out;
-  Statement st(db_, "SELECT DISTINCT mt.name FROM memberships m JOIN trials t ON t.key = "
-                    "m.trial_key JOIN metrics mt ON mt.attempt_id = t.final_attempt_id "
-                    "WHERE m.sweep_id = ?1");
-  st.Bind(1, sweep_id);
-  Status s = st.ForEachRow("reading metric names",
-                           [&](const Statement& st) { out.insert(st.Text(0)); });
-  if (!s.ok()) return s;
-  return out;
+  return DistinctTexts(db_,
+                       "SELECT DISTINCT mt.name FROM memberships m JOIN trials t ON t.key = "
+                       "m.trial_key JOIN metrics mt ON mt.attempt_id = t.final_attempt_id "
+                       "WHERE m.sweep_id = ?1",
+                       sweep_id, "reading metric names");
 }
 
 StatusOr<std::vector<StudyCounts>> Store::Counts(int64_t sweep_id) const {

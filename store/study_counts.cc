@@ -4,6 +4,7 @@
 
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "store/statement.h"
 
@@ -58,6 +59,23 @@ std::string Trigger(const std::string& name, const std::string& when, const std:
   return "CREATE TRIGGER IF NOT EXISTS " + name + " " + when + " BEGIN\n" + body + "END;\n";
 }
 
+// The insert, delete and update triggers of `table`, whose row `r` counts as
+// `counted(r, sign)`; an update moves the row's counts when one of `columns` changed.
+std::string RowTriggers(const std::string& table, const std::string& name,
+                        const std::vector<std::string>& columns,
+                        std::string (*counted)(const std::string&, const char*)) {
+  std::string of, changed;
+  for (const std::string& c : columns) {
+    of += (of.empty() ? "" : ", ") + c;
+    changed += (changed.empty() ? "" : " OR ") + ("OLD." + c + " IS NOT NEW." + c);
+  }
+  const std::string prefix = "study_counts_" + name;
+  return Trigger(prefix + "_insert", "AFTER INSERT ON " + table, counted("NEW", "1")) +
+         Trigger(prefix + "_delete", "AFTER DELETE ON " + table, counted("OLD", "-1")) +
+         Trigger(prefix + "_update", "AFTER UPDATE OF " + of + " ON " + table + " WHEN " + changed,
+                 counted("OLD", "-1") + counted("NEW", "1"));
+}
+
 // Whether attempt row `a` (OLD or NEW) is a finished ok replicate (1 or 0).
 std::string IsOk(const std::string& a) {
   return "(" + a + ".finished = 1 AND " + a + ".outcome = 'ok')";
@@ -82,24 +100,9 @@ CREATE TABLE IF NOT EXISTS study_counts(
   sql += Trigger("study_counts_keys_attempts",
                  "BEFORE UPDATE OF trial_key ON attempts WHEN OLD.trial_key IS NOT NEW.trial_key",
                  "SELECT RAISE(ABORT, 'attempts.trial_key cannot change');\n");
-  sql += Trigger("study_counts_trial_insert", "AFTER INSERT ON trials",
-                 TrialInItsStudies("NEW", "1"));
-  sql += Trigger("study_counts_trial_delete", "AFTER DELETE ON trials",
-                 TrialInItsStudies("OLD", "-1"));
-  sql += Trigger("study_counts_trial_update",
-                 "AFTER UPDATE OF state, outcome, replicates ON trials WHEN OLD.state IS NOT "
-                 "NEW.state OR OLD.outcome IS NOT NEW.outcome OR OLD.replicates IS NOT "
-                 "NEW.replicates",
-                 TrialInItsStudies("OLD", "-1") + TrialInItsStudies("NEW", "1"));
-  sql += Trigger("study_counts_membership_insert", "AFTER INSERT ON memberships",
-                 MembershipOfItsTrial("NEW", "1"));
-  sql += Trigger("study_counts_membership_delete", "AFTER DELETE ON memberships",
-                 MembershipOfItsTrial("OLD", "-1"));
-  sql += Trigger("study_counts_membership_update",
-                 "AFTER UPDATE OF sweep_id, study_id, trial_key, in_spec ON memberships WHEN "
-                 "OLD.sweep_id IS NOT NEW.sweep_id OR OLD.study_id IS NOT NEW.study_id OR "
-                 "OLD.trial_key IS NOT NEW.trial_key OR OLD.in_spec IS NOT NEW.in_spec",
-                 MembershipOfItsTrial("OLD", "-1") + MembershipOfItsTrial("NEW", "1"));
+  sql += RowTriggers("trials", "trial", {"state", "outcome", "replicates"}, TrialInItsStudies);
+  sql += RowTriggers("memberships", "membership", {"sweep_id", "study_id", "trial_key", "in_spec"},
+                     MembershipOfItsTrial);
   sql += Trigger("study_counts_attempt_insert", "AFTER INSERT ON attempts WHEN " + IsOk("NEW"),
                  OkAttemptChanged("NEW", "1"));
   sql += Trigger("study_counts_attempt_delete", "AFTER DELETE ON attempts WHEN " + IsOk("OLD"),
