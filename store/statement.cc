@@ -1,5 +1,9 @@
 #include "store/statement.h"
 
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
 namespace orch::store {
 
 Status SqliteStatus(int rc, const std::string& message) {
@@ -18,16 +22,83 @@ Status SqliteStatus(int rc, const std::string& message) {
   }
 }
 
+namespace {
+
+// Prepared statements not in use, by connection and SQL text, for connections that asked
+// for them (EnableStatementCache). Compiling a statement costs more than running it here:
+// an UPDATE of trials compiles the study-count triggers with it (store/study_counts.h),
+// ~55 us each time, and a claim and a finish run about ten statements.
+constexpr size_t kMaxCachedPerConnection = 256;
+struct StatementCache {
+  std::mutex mu;
+  std::unordered_map<sqlite3*, std::unordered_multimap<std::string, sqlite3_stmt*>> idle;
+};
+StatementCache& Cache() {
+  static StatementCache* cache = new StatementCache;  // never destroyed (used at exit)
+  return *cache;
+}
+
+// A cached statement of `db` for `sql`, or nullptr (none idle, or `db` not caching).
+sqlite3_stmt* TakeCached(sqlite3* db, std::string_view sql, bool* caching) {
+  StatementCache& c = Cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto conn = c.idle.find(db);
+  *caching = conn != c.idle.end();
+  if (!*caching) return nullptr;
+  auto it = conn->second.find(std::string(sql));
+  if (it == conn->second.end()) return nullptr;
+  sqlite3_stmt* stmt = it->second;
+  conn->second.erase(it);
+  return stmt;
+}
+
+}  // namespace
+
+void EnableStatementCache(sqlite3* db) {
+  StatementCache& c = Cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.idle.try_emplace(db);
+}
+
+void DropStatementCache(sqlite3* db) {
+  StatementCache& c = Cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto conn = c.idle.find(db);
+  if (conn == c.idle.end()) return;
+  for (auto& [sql, stmt] : conn->second) sqlite3_finalize(stmt);
+  c.idle.erase(conn);
+}
+
 Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
-  if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
-      SQLITE_OK) {
+  stmt_ = TakeCached(db, sql, &cached_);
+  if (cached_) key_ = sql;
+  if (stmt_) return;
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()),
+                         cached_ ? SQLITE_PREPARE_PERSISTENT : 0, &stmt_, nullptr) != SQLITE_OK) {
     error_ = sqlite3_errmsg(db);
     rc_ = sqlite3_extended_errcode(db);
+    sqlite3_finalize(stmt_);
     stmt_ = nullptr;
   }
 }
 
-Statement::~Statement() { sqlite3_finalize(stmt_); }
+Statement::~Statement() {
+  if (!stmt_) return;
+  if (cached_) {
+    // Reset ends its read (no snapshot or lock outlives the Statement) and drops the
+    // bindings; then it waits for the next Statement of the same text.
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    StatementCache& c = Cache();
+    std::lock_guard<std::mutex> lock(c.mu);
+    auto conn = c.idle.find(db_);
+    if (conn != c.idle.end() && conn->second.size() < kMaxCachedPerConnection) {
+      conn->second.emplace(std::move(key_), stmt_);
+      return;
+    }
+  }
+  sqlite3_finalize(stmt_);
+}
 
 Statement& Statement::Bind(int i, int64_t v) {
   sqlite3_bind_int64(stmt_, i, v);

@@ -20,6 +20,13 @@ namespace orch::store {
 // The message is prefixed with "sqlite: ".
 Status SqliteStatus(int rc, const std::string& message);
 
+// Statements of a connection whose cache is enabled are kept prepared when destroyed
+// (reset, bindings cleared) and reused by the next Statement of the same SQL text.
+// DropStatementCache finalizes them: call it before closing such a connection. The Store
+// does both for its connection.
+void EnableStatementCache(sqlite3* db);
+void DropStatementCache(sqlite3* db);
+
 class Statement {
  public:
   Statement(sqlite3* db, std::string_view sql);
@@ -72,6 +79,8 @@ class Statement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool cached_ = false;  // its connection caches statements
+  std::string key_;      // then: its SQL text, the cache's key
   std::string error_;
   int rc_ = SQLITE_OK;  // result code of the last failure
 };

@@ -32,9 +32,14 @@ std::string TrialStateName(TrialState s) {
 }
 
 Store::Store(sqlite3* db, std::string path, bool read_only)
-    : db_(db), path_(std::move(path)), read_only_(read_only) {}
+    : db_(db), path_(std::move(path)), read_only_(read_only) {
+  EnableStatementCache(db_);
+}
 
-Store::~Store() { sqlite3_close_v2(db_); }
+Store::~Store() {
+  DropStatementCache(db_);
+  sqlite3_close_v2(db_);
+}
 
 namespace {
 
