@@ -80,26 +80,36 @@ TEST(Latex, TablesSnippetAndFiguresCompileWithPdflatexAndPassChktex) {
   CompileAndLint("fixture", [](const std::string& path) { return testing::BuildFixtureDb(path); });
 }
 
+// A database at `path` holding sweep `name` of the cells `cells(ok, oom)` makes from an ok
+// attempt and an out-of-memory one.
+Status BuildOkOrOom(const std::string& path, const std::string& name,
+                    const std::function<std::vector<testing::CellSpec>(
+                        const testing::AttemptSpec& ok, const testing::AttemptSpec& oom)>& cells) {
+  auto db = store::Store::Open(path);
+  if (!db.ok()) return db.status();
+  testing::AttemptSpec ok, oom;
+  oom.outcome = "oom";
+  oom.reason = "CUDA out of memory";
+  return testing::BuildSweep(**db, name, cells(ok, oom));
+}
+
 TEST(Latex, StackComparisonAndFailureMapCompile) {
   if (!HaveTool("pdflatex") || !HaveTool("chktex")) {
     GTEST_SKIP() << "pdflatex or chktex not installed (scripts/install-deps.sh installs them)";
   }
-  CompileAndLint("stacks", [](const std::string& path) -> Status {
-    auto db = store::Store::Open(path);
-    if (!db.ok()) return db.status();
-    testing::AttemptSpec ok, oom;
-    oom.outcome = "oom";
-    oom.reason = "CUDA out of memory";
-    std::vector<testing::CellSpec> cells;
-    for (const char* worker : {"orch", "reference"}) {
-      for (const char* window : {"64", "full"}) {
-        const bool fails = std::string(worker) == "reference" && std::string(window) == "full";
-        cells.push_back({"S",
-                         testing::Config({{"worker", worker}, {"window", window}, {"quant", "int8wo"}}),
-                         {fails ? oom : ok}});
+  CompileAndLint("stacks", [](const std::string& path) {
+    return BuildOkOrOom(path, "stacks_sweep", [](const auto& ok, const auto& oom) {
+      std::vector<testing::CellSpec> cells;
+      for (const char* worker : {"orch", "reference"}) {
+        for (const char* window : {"64", "full"}) {
+          const bool fails = std::string(worker) == "reference" && std::string(window) == "full";
+          cells.push_back({"S",
+                           testing::Config({{"worker", worker}, {"window", window}, {"quant", "int8wo"}}),
+                           {fails ? oom : ok}});
+        }
       }
-    }
-    return testing::BuildSweep(**db, "stacks_sweep", cells);
+      return cells;
+    });
   });
 }
 
@@ -109,18 +119,16 @@ TEST(Latex, BigStudySummaryCompiles) {
   if (!HaveTool("pdflatex") || !HaveTool("chktex")) {
     GTEST_SKIP() << "pdflatex or chktex not installed (scripts/install-deps.sh installs them)";
   }
-  CompileAndLint("big", [](const std::string& path) -> Status {
-    auto db = store::Store::Open(path);
-    if (!db.ok()) return db.status();
-    testing::AttemptSpec ok, oom;
-    oom.outcome = "oom";
-    oom.reason = "CUDA out of memory";
-    std::vector<testing::CellSpec> cells;
-    for (int i = 0; i < 250; ++i) {
-      cells.push_back({"Big_study", testing::Config({{"window", 64 << (i % 5)}, {"x_seed", i / 5}}),
-                       {i % 5 == 4 ? oom : ok}});
-    }
-    return testing::BuildSweep(**db, "big_sweep", cells);
+  CompileAndLint("big", [](const std::string& path) {
+    return BuildOkOrOom(path, "big_sweep", [](const auto& ok, const auto& oom) {
+      std::vector<testing::CellSpec> cells;
+      for (int i = 0; i < 250; ++i) {
+        cells.push_back({"Big_study",
+                         testing::Config({{"window", 64 << (i % 5)}, {"x_seed", i / 5}}),
+                         {i % 5 == 4 ? oom : ok}});
+      }
+      return cells;
+    });
   });
 }
 
