@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <fstream>
@@ -298,11 +299,14 @@ TEST(Concurrency, TwoOrchestratorsOnOneDatabaseNeverRunTheSameTrial) {
 
 TEST(EndToEnd, ShowAndExportFindTrialsByKeyPrefix) {
   TempDir d;
-  WriteText(d / "spec.yaml", SpecWith("  - id: A\n    matrix: {x_behavior: [crash]}\n"));
+  WriteText(d / "spec.yaml", SpecWith("  - id: A\n    matrix: {x_behavior: [crash, ok]}\n"));
   ASSERT_EQ(RunOrch(d.path(), "run spec.yaml").exit_code, 0);
   auto exported = RunOrch(d.path(), "export --format json");
+  // Streamed one trial at a time: still one JSON array, an element per trial, spec order.
   auto j = nlohmann::json::parse(exported.output);
-  ASSERT_EQ(j.size(), 1u);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[1]["outcome"], "ok");
+  EXPECT_EQ(j[1]["config"]["x_behavior"], "ok");
   std::string key = j[0]["key"];
   EXPECT_EQ(j[0]["outcome"], "crash");
   EXPECT_EQ(j[0]["replicates"], 1);
@@ -315,6 +319,7 @@ TEST(EndToEnd, ShowAndExportFindTrialsByKeyPrefix) {
   EXPECT_EQ(csv.output.rfind("key,study,stale,state,outcome,reason,attempts,replicates,ok_replicates", 0),
             0u)
       << csv.output;
+  EXPECT_EQ(std::count(csv.output.begin(), csv.output.end(), '\n'), 3) << csv.output;  // header + 2
   EXPECT_EQ(RunOrch(d.path(), "show zzzz").exit_code, 2);
 }
 
