@@ -1,6 +1,6 @@
 #include "worker/cpu_kernels/int4_activations.h"
 
-#include <cmath>
+#include <bit>
 #include <cstring>
 #include <limits>
 
@@ -18,44 +18,53 @@ float PowerOfTwo(int p) {
 // round-to-nearest-even(v) for |v| <= 2^22: adding 1.5 * 2^23 leaves the rounded integer in
 // the low mantissa bits (fp32 addition rounds to nearest even; no -ffast-math in this build).
 int32_t RoundToInt(float v) {
-  const float t = v + 12582912.0f;
-  int32_t bits;
-  std::memcpy(&bits, &t, sizeof bits);
-  return bits - 0x4B400000;
+  return std::bit_cast<int32_t>(v + 12582912.0f) - 0x4B400000;
 }
 
-// One group of g values: its sum, unit and limbs (limbs[0 .. g) for limb 0, then limb 1 at
-// limbs + k, limb 2 at limbs + 2 k).
+// One group of g values (a multiple of 32): its sum, unit and limbs (limbs[0 .. g) for limb
+// 0, then limb 1 at limbs + k, limb 2 at limbs + 2 k). Written in chunks of 32 with 8
+// partial sums and integer compares so that the baseline build vectorizes it (~1 ns per value
+// instead of ~4.5 with one serial fp32 sum, fmax and frexp: ~22k values per Pythia-70M step).
 void PrepareGroup(const float* x, int64_t g, int64_t k, float* sum, float* unit, int8_t* limbs) {
-  float s = 0.f, max_abs = 0.f;
-  bool finite = true;
-  for (int64_t i = 0; i < g; ++i) {
-    s += x[i];
-    max_abs = std::fmax(max_abs, std::fabs(x[i]));
-    finite = finite && std::isfinite(x[i]);
-  }
-  *sum = s;
-  if (!finite) {
+  constexpr int kChunk = 32;
+  float part[8] = {};
+  uint32_t max_bits[8] = {};  // |x| as bits: ordered like |x| for non-NaN, inf = 0x7F800000
+  for (int64_t c = 0; c < g; c += kChunk)
+    for (int i = 0; i < kChunk; i += 8)
+      for (int j = 0; j < 8; ++j) {
+        const float v = x[c + i + j];
+        part[j] += v;
+        uint32_t b;
+        std::memcpy(&b, &v, sizeof b);
+        b &= 0x7FFFFFFFu;
+        max_bits[j] = b > max_bits[j] ? b : max_bits[j];
+      }
+  *sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+  uint32_t top = 0;
+  for (uint32_t b : max_bits) top = b > top ? b : top;
+  if (top >= 0x7F800000u) {  // an infinity or a NaN
     *unit = std::numeric_limits<float>::quiet_NaN();
     for (int l = 0; l < 3; ++l) std::memset(limbs + l * k, 0, static_cast<size_t>(g));
     return;
   }
-  int e = 0;
-  if (max_abs > 0.f) std::frexp(max_abs, &e);
+  // max |x| = f 2^e with 0.5 <= f < 1: e = biased exponent - 126 (zero and subnormals: below
+  // the clamp).
+  int e = static_cast<int>(top >> 23) - 126;
   if (e < -100) e = -100;  // keeps 2^(e - 22) and 2^(22 - e) normal floats
   *unit = PowerOfTwo(e - 22);
   const float scale = PowerOfTwo(22 - e);
-  for (int64_t i = 0; i < g; ++i) {
-    const int32_t v = RoundToInt(x[i] * scale);  // exact product: scale is a power of two
-    // Balanced base-256 digits: v = l0 * 2^16 + l1 * 2^8 + l2, l1, l2 in [-128, 127], |l0| <= 65.
-    const int32_t l2 = ((v + 128) & 0xFF) - 128;
-    const int32_t v1 = (v - l2) / 256;
-    const int32_t l1 = ((v1 + 128) & 0xFF) - 128;
-    const int32_t l0 = (v1 - l1) / 256;
-    limbs[i] = static_cast<int8_t>(l0);
-    limbs[k + i] = static_cast<int8_t>(l1);
-    limbs[2 * k + i] = static_cast<int8_t>(l2);
-  }
+  for (int64_t c = 0; c < g; c += kChunk)
+    for (int i = 0; i < kChunk; ++i) {
+      const int32_t v = RoundToInt(x[c + i] * scale);  // exact product: a power of two
+      // Balanced base-256 digits: v = l0 2^16 + l1 2^8 + l2, l1, l2 in [-128, 127], |l0| <= 65
+      // (the shifts divide exactly: the low bits are zero).
+      const int32_t l2 = ((v + 128) & 0xFF) - 128;
+      const int32_t v1 = (v - l2) >> 8;
+      const int32_t l1 = ((v1 + 128) & 0xFF) - 128;
+      limbs[c + i] = static_cast<int8_t>((v1 - l1) >> 8);
+      limbs[k + c + i] = static_cast<int8_t>(l1);
+      limbs[2 * k + c + i] = static_cast<int8_t>(l2);
+    }
 }
 
 }  // namespace
