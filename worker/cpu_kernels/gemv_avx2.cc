@@ -46,7 +46,9 @@ struct Isa {
   using VI = __m256i;
   static VI ZeroI() { return _mm256_setzero_si256(); }
   static VI AddI(VI a, VI b) { return _mm256_add_epi32(a, b); }
-  static VI LoadI(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static VI LoadI(const uint8_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
   static VI LowNibbles(VI v) { return _mm256_and_si256(v, _mm256_set1_epi8(0x0F)); }
   static VI HighNibbles(VI v) {
     return _mm256_and_si256(_mm256_srli_epi32(v, 4), _mm256_set1_epi8(0x0F));
@@ -61,8 +63,8 @@ struct Isa {
   static constexpr bool kDotTakesAnyU8 = false;
   // u8 x s8 pairs to int16 (|2 * 15 * 128| fits, no saturation), pairs of those to int32.
   static VI DotU8S8(VI acc, VI u, VI s) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s),
-                                                   _mm256_set1_epi16(1)));
+    return _mm256_add_epi32(acc,
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
   }
   static V ToF32(VI v) { return _mm256_cvtepi32_ps(v); }
 };

@@ -17,9 +17,7 @@ float PowerOfTwo(int p) {
 
 // round-to-nearest-even(v) for |v| <= 2^22: adding 1.5 * 2^23 leaves the rounded integer in
 // the low mantissa bits (fp32 addition rounds to nearest even; no -ffast-math in this build).
-int32_t RoundToInt(float v) {
-  return std::bit_cast<int32_t>(v + 12582912.0f) - 0x4B400000;
-}
+int32_t RoundToInt(float v) { return std::bit_cast<int32_t>(v + 12582912.0f) - 0x4B400000; }
 
 // One group of g values (a multiple of 32): its sum, unit and limbs (limbs[0 .. g) for limb
 // 0, then limb 1 at limbs + k, limb 2 at limbs + 2 k). Written in chunks of 32 with 8
