@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -148,6 +150,39 @@ TEST(GemvKernels, TwoThreadsSplitTheRowsAndAgree) {
     CheckDense(level, {2049, 512}, at::kFloat, {1, 3});
   }
   at::set_num_threads(before);
+}
+
+// The fused step's threads split the int4 outputs anywhere (in multiples of 16 today); a
+// split inside a 16-row tile writes only its own rows, each with the whole call's value.
+TEST(GemvKernels, Int4RowsSplitInsideTilesEqualTheWholeCall) {
+  const int64_t n = 37, k = 64;
+  at::manual_seed(3);
+  Int4Weights q = QuantizeInt4Grouped(at::randn({n, k}), 32);
+  const CpuInt4Weights w = PackInt4ForCpu(q.q, q.scale, q.zero, 32);
+  const at::Tensor x = at::randn({2, k});
+  at::Tensor whole = at::full({2, n}, -1.f), parts = at::full({2, n}, -1.f);
+  CpuInt4GemvRaw(x.data_ptr<float>(), 2, whole.data_ptr<float>(), w, nullptr, 0, n);
+  for (auto [b, e] : {std::pair<int64_t, int64_t>{0, 5}, {5, 21}, {21, 36}, {36, 37}})
+    CpuInt4GemvRaw(x.data_ptr<float>(), 2, parts.data_ptr<float>(), w, nullptr, b, e);
+  EXPECT_TRUE(at::equal(whole, parts));
+  at::Tensor none = at::full({2, n}, -1.f);
+  CpuInt4GemvRaw(x.data_ptr<float>(), 2, none.data_ptr<float>(), w, nullptr, 17, 17);
+  EXPECT_TRUE(at::equal(none, at::full({2, n}, -1.f)));  // an empty range writes nothing
+}
+
+// int4 is weight-only: x is not clipped to the fixed point's range; a non-finite value makes
+// its row's outputs NaN (as NaN would with fp32 products), never a finite wrong number.
+TEST(GemvKernels, Int4NonFiniteActivationGivesNanAtEveryLevel) {
+  at::manual_seed(4);
+  Int4Weights q = QuantizeInt4Grouped(at::randn({20, 64}), 32);
+  const CpuInt4Weights w = PackInt4ForCpu(q.q, q.scale, q.zero, 32);
+  at::Tensor x = at::randn({2, 64});
+  x[1][50] = std::numeric_limits<float>::infinity();
+  for (IsaLevel level : SupportedIsaLevels()) {
+    const at::Tensor y = CpuInt4Gemv(x, w, at::Tensor(), level);
+    EXPECT_TRUE(at::isfinite(y[0]).all().item<bool>()) << IsaLevelName(level);
+    EXPECT_TRUE(at::isnan(y[1]).all().item<bool>()) << IsaLevelName(level);
+  }
 }
 
 // The attention forms of the fused CPU step: keys as a dense fp32 GEMV whose rows are `ldw`

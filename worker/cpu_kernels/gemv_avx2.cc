@@ -42,17 +42,31 @@ struct Isa {
   static V LoadF16(const uint16_t* p) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }
-  // 16 bytes: byte j = value j (low nibble) and value j + 16 (high nibble).
-  static void LoadInt4Block(const uint8_t* p, V (&out)[4]) {
-    const __m256i lo8 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-    const __m256i hi8 =
-        _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 8)));
-    const __m256i mask = _mm256_set1_epi32(0xF);
-    out[0] = _mm256_cvtepi32_ps(_mm256_and_si256(lo8, mask));  // values 0..7
-    out[1] = _mm256_cvtepi32_ps(_mm256_and_si256(hi8, mask));  // 8..15
-    out[2] = _mm256_cvtepi32_ps(_mm256_srli_epi32(lo8, 4));    // 16..23
-    out[3] = _mm256_cvtepi32_ps(_mm256_srli_epi32(hi8, 4));    // 24..31
+  static V Mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  using VI = __m256i;
+  static VI ZeroI() { return _mm256_setzero_si256(); }
+  static VI AddI(VI a, VI b) { return _mm256_add_epi32(a, b); }
+  static VI LoadI(const uint8_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   }
+  static VI LowNibbles(VI v) { return _mm256_and_si256(v, _mm256_set1_epi8(0x0F)); }
+  static VI HighNibbles(VI v) {
+    return _mm256_and_si256(_mm256_srli_epi32(v, 4), _mm256_set1_epi8(0x0F));
+  }
+  static VI HighNibblesTimes16(VI v) { return _mm256_and_si256(v, _mm256_set1_epi8(-16)); }
+  static VI ShiftRight4I(VI v) { return _mm256_srai_epi32(v, 4); }
+  static VI Broadcast4(const int8_t* p) {
+    int32_t v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return _mm256_set1_epi32(v);
+  }
+  static constexpr bool kDotTakesAnyU8 = false;
+  // u8 x s8 pairs to int16 (|2 * 15 * 128| fits, no saturation), pairs of those to int32.
+  static VI DotU8S8(VI acc, VI u, VI s) {
+    return _mm256_add_epi32(acc,
+                            _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+  }
+  static V ToF32(VI v) { return _mm256_cvtepi32_ps(v); }
 };
 
 #include "worker/cpu_kernels/gemv_simd.h"

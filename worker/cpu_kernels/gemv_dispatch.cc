@@ -20,6 +20,9 @@ bool CpuHas(IsaLevel level) {
       return Avx512GemvKernels() && __builtin_cpu_supports("avx512f") &&
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
              __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+    case IsaLevel::kAvx512Vnni:
+      return Avx512VnniGemvKernels() && CpuHas(IsaLevel::kAvx512) &&
+             __builtin_cpu_supports("avx512vnni");
   }
   return false;
 #else
@@ -40,7 +43,8 @@ IsaLevel Choose() {
 
 std::vector<IsaLevel> SupportedIsaLevels() {
   std::vector<IsaLevel> out;
-  for (IsaLevel l : {IsaLevel::kPortable, IsaLevel::kAvx2, IsaLevel::kAvx512})
+  for (IsaLevel l :
+       {IsaLevel::kPortable, IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kAvx512Vnni})
     if (CpuHas(l)) out.push_back(l);
   return out;
 }
@@ -52,6 +56,9 @@ IsaLevel ChosenIsaLevel() {
 
 const GemvKernels& GemvKernelsFor(IsaLevel level) {
   switch (level) {
+    case IsaLevel::kAvx512Vnni:
+      if (CpuHas(level)) return *Avx512VnniGemvKernels();
+      break;
     case IsaLevel::kAvx512:
       if (CpuHas(level)) return *Avx512GemvKernels();
       break;
@@ -66,6 +73,8 @@ const GemvKernels& GemvKernelsFor(IsaLevel level) {
 
 const char* IsaLevelName(IsaLevel level) {
   switch (level) {
+    case IsaLevel::kAvx512Vnni:
+      return "avx512vnni";
     case IsaLevel::kAvx512:
       return "avx512";
     case IsaLevel::kAvx2:

@@ -1,9 +1,11 @@
-// orch-worker's CPU GEMV kernels for decode (M = 1..kGemvMaxRows), in three instruction-set
-// levels chosen at run time: AVX-512 (F, BW, VL; gemv_avx512.cc), AVX2 + FMA + F16C
-// (gemv_avx2.cc) and portable C++ (gemv_portable.cc, the reference structure and the
-// fallback on other CPUs). Layouts and scales: worker/quant/gemv_contract.h. Raw pointers
-// only, no ATen: the callers (worker/quant/cpu_gemv.cc) split N across threads and convert
-// dtypes. Every function computes the output rows [n_begin, n_end) for all M rows of x.
+// orch-worker's CPU GEMV kernels for decode (M = 1..kGemvMaxRows), in four instruction-set
+// levels chosen at run time: AVX-512 F, BW, VL with VNNI (gemv_avx512_vnni.cc) and without
+// (gemv_avx512.cc), AVX2 + FMA + F16C (gemv_avx2.cc) and portable C++ (gemv_portable.cc, the
+// reference structure and the fallback on other CPUs). The int4 kernels' integer sums are
+// exact at every level; the levels differ in fp32 rounding (FMA or not, order of sums) only.
+// Layouts and scales: worker/quant/gemv_contract.h. Raw pointers only, no ATen: the callers
+// (worker/quant/cpu_gemv.cc) split N across threads and convert dtypes. Every function
+// computes the output rows [n_begin, n_end) for all M rows of x.
 #pragma once
 
 #include <cstdint>
@@ -24,15 +26,21 @@ struct GemvArgs {
   int64_t ldw = 0;              // dense kernels: weight row stride in elements (0: k)
 };
 
-struct Int4Extra {
+// x prepared once per call for the int4 kernels (PrepareInt4Activations, int4_activations.h;
+// the fixed point is described in gemv_contract.h). Row i of x starts at i * (k / group) in
+// group_sums and group_unit and at i * 3 * k in limbs.
+struct Int4Activations {
   int64_t group = 0;
-  const float* x_group_sums = nullptr;  // [m, k / group]: sum of x over each group
+  const float* group_sums = nullptr;  // [m, k / group]: fp32 sum of x over each group
+  const float* group_unit = nullptr;  // [m, k / group]: 2^(e - 22), the value of X = 1
+  const int8_t* limbs = nullptr;      // [m, 3, k]: X = limb0 * 2^16 + limb1 * 2^8 + limb2
 };
 
 struct GemvKernels {
   const char* name;
   void (*int8)(const GemvArgs&, const int8_t* q, const float* scale);
-  void (*int4)(const GemvArgs&, const uint8_t* packed, const float* scale_zero, const Int4Extra&);
+  void (*int4)(const GemvArgs&, const uint8_t* packed, const float* scale_zero,
+               const Int4Activations&);
   void (*f32)(const GemvArgs&, const float* w);
   void (*bf16)(const GemvArgs&, const uint16_t* w);
   void (*f16)(const GemvArgs&, const uint16_t* w);
@@ -42,11 +50,12 @@ struct GemvKernels {
                             float* y);
 };
 
-enum class IsaLevel { kPortable, kAvx2, kAvx512 };
+enum class IsaLevel { kPortable, kAvx2, kAvx512, kAvx512Vnni };
 
 // Levels this CPU can run, portable first.
 std::vector<IsaLevel> SupportedIsaLevels();
-// The best supported level, or ORCH_GEMV_ISA=portable|avx2|avx512 when that is supported.
+// The best supported level, or ORCH_GEMV_ISA=portable|avx2|avx512|avx512vnni
+// when that is supported.
 IsaLevel ChosenIsaLevel();
 const GemvKernels& GemvKernelsFor(IsaLevel level);
 const char* IsaLevelName(IsaLevel level);
@@ -55,5 +64,6 @@ const char* IsaLevelName(IsaLevel level);
 const GemvKernels* PortableGemvKernels();
 const GemvKernels* Avx2GemvKernels();
 const GemvKernels* Avx512GemvKernels();
+const GemvKernels* Avx512VnniGemvKernels();
 
 }  // namespace orch::worker

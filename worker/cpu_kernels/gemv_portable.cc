@@ -39,12 +39,34 @@ struct Isa {
   static V LoadI8(const int8_t* p) { return static_cast<float>(*p); }
   static V LoadBf16(const uint16_t* p) { return Bits(static_cast<uint32_t>(*p) << 16); }
   static V LoadF16(const uint16_t* p) { return HalfToFloat(*p); }
-  static void LoadInt4Block(const uint8_t* p, V (&out)[32]) {
-    for (int j = 0; j < 16; ++j) {
-      out[j] = static_cast<float>(p[j] & 0xF);
-      out[j + 16] = static_cast<float>(p[j] >> 4);
-    }
+  static V Mul(V a, V b) { return a * b; }
+  // int4: one lane of 4 bytes.
+  using VI = uint32_t;
+  static VI ZeroI() { return 0; }
+  static VI AddI(VI a, VI b) { return a + b; }  // two's complement: int32 addition
+  static VI LoadI(const uint8_t* p) {
+    VI v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
   }
+  static VI LowNibbles(VI v) { return v & 0x0F0F0F0Fu; }
+  static VI HighNibbles(VI v) { return (v >> 4) & 0x0F0F0F0Fu; }
+  static VI HighNibblesTimes16(VI v) { return v & 0xF0F0F0F0u; }
+  static VI ShiftRight4I(VI v) { return static_cast<VI>(static_cast<int32_t>(v) >> 4); }
+  static VI Broadcast4(const int8_t* p) {
+    VI v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static constexpr bool kDotTakesAnyU8 = true;
+  static VI DotU8S8(VI acc, VI u, VI s) {
+    int32_t sum = static_cast<int32_t>(acc);
+    for (int j = 0; j < 4; ++j)
+      sum += static_cast<int32_t>((u >> (8 * j)) & 0xFF) *
+             static_cast<int32_t>(static_cast<int8_t>((s >> (8 * j)) & 0xFF));
+    return static_cast<VI>(sum);
+  }
+  static V ToF32(VI v) { return static_cast<float>(static_cast<int32_t>(v)); }
 };
 
 #include "worker/cpu_kernels/gemv_simd.h"

@@ -7,10 +7,13 @@
 //
 // Isa provides: V, kLanes, Zero(), Set1(f), Fma(a, b, c) = a * b + c, Add(a, b), Sum(v),
 // LoadF32(p), LoadI8(p), LoadBf16(p), LoadF16(p) (kLanes values, widened to fp32), StoreF32(p, v),
-// LoadInt4Block(p, out) (16 bytes -> 32 values in order, as 32 / kLanes vectors) and the
-// scalar widenings Bf16ToF32(u), F16ToF32(u).
+// Mul(a, b); for int4, an int32 vector VI of kLanes lanes of 4 bytes each: ZeroI(), AddI,
+// LoadI(p) (4 kLanes bytes), LowNibbles / HighNibbles / HighNibblesTimes16 (each byte & 15,
+// >> 4, & 0xF0), ShiftRight4I (int32 >> 4, arithmetic), Broadcast4(p)
+// (4 bytes into every lane), DotU8S8(acc, u, s) (acc + sum of the 4 products u8 x s8 per
+// lane, exact for u8 <= 15; for any u8 when kDotTakesAnyU8) and ToF32 (int32 -> fp32).
 //
-// Structure (gemv_contract.h): per call, R output rows at a time share every load of x; each
+// Structure of the dense kernels (gemv_contract.h): per call, R output rows at a time share every load of x; each
 // of the R x M accumulators is an independent FMA chain (R = 4 for M <= 2, 2 for M <= 4, 1
 // above, so chains x lanes cover the FMA latency and registers suffice); a K tail (K % kLanes)
 // goes through zero-padded stack copies; the sum of a vector, the scale and the bias are
@@ -137,94 +140,118 @@ void DenseRows(const GemvArgs& a, const typename Kind::T* w, const float* scale)
   }
 }
 
-// int4: rows n0 .. n0 + R - 1. Per group, one partial sum per (row, x row, vector of the
-// 32-value block) -- independent chains -- then acc += partial * s_g; the z'_g * sum(x over
-// g) term is scalar, from the caller's group sums.
-template <int M, int R>
-inline void Int4Block(const GemvArgs& a, const uint8_t* packed, const float* sz,
-                      const Int4Extra& ex, int64_t n0) {
-  constexpr int L = Isa::kLanes, NV = static_cast<int>(kInt4BlockK) / L;
-  const int64_t k = a.k, g_size = ex.group, groups = k / g_size, half = k / 2;
-  V acc[R][M];
-  float zsum[R][M];
+// int4 (gemv_contract.h): one tile of 16 output rows (TV = 16 / kLanes vectors) per pass.
+// Per group: int32 sums of q X per (x row, limb, lane) by integer dot products of 4 u8
+// nibbles with 4 s8 limbs -- exact, no overflow (|sum| <= 128 * 240 * 128 < 2^22) -- then per
+// group and x row: T = sum0 2^16 + sum1 2^8 + sum2 in fp32, acc += T * (s * unit) + z' * sum x.
+// With M <= 2 at 16 lanes, the low and high nibbles feed separate sums (NH = 2): six
+// independent dot-product chains cover the instruction's latency.
+template <int M>
+inline void Int4Tile(const GemvArgs& a, const uint8_t* packed, const float* scale_zero,
+                     const Int4Activations& x, int64_t t) {
+  constexpr int L = Isa::kLanes, TV = static_cast<int>(kInt4TileRows) / L;
+  constexpr int NH = M <= 2 && TV == 1 ? 2 : 1;
+  // With separate high-nibble sums and a dot product that takes any u8 (VNNI: no int16
+  // saturation), the high nibbles go in as 16 q (a mask, no shift: vector shifts share the
+  // dot product's port) and each group's sum is shifted back once (exact).
+  constexpr bool kHighTimes16 = NH == 2 && Isa::kDotTakesAnyU8;
+  constexpr int kStepBytes = 64, kLaneBytes = 4 * L;
+  using VI = typename Isa::VI;
+  const int64_t k = a.k, group = x.group, groups = k / group;
+  const uint8_t* w = packed + t * (k / kInt4StepK) * kStepBytes;
+  const float* sz = scale_zero + t * groups * 2 * kInt4TileRows;
+  V acc[M][TV];
   ORCH_UNROLL
-  for (int r = 0; r < R; ++r)
+  for (int m = 0; m < M; ++m)
     ORCH_UNROLL
-    for (int m = 0; m < M; ++m) {
-      acc[r][m] = Isa::Zero();
-      zsum[r][m] = 0.f;
-    }
+    for (int v = 0; v < TV; ++v) acc[m][v] = Isa::Zero();
   for (int64_t g = 0; g < groups; ++g) {
-    V part[R][M][NV];
+    VI c[M][3][NH][TV];
     ORCH_UNROLL
-    for (int r = 0; r < R; ++r)
+    for (int m = 0; m < M; ++m)
       ORCH_UNROLL
-      for (int m = 0; m < M; ++m)
+      for (int l = 0; l < 3; ++l)
         ORCH_UNROLL
-        for (int v = 0; v < NV; ++v) part[r][m][v] = Isa::Zero();
-    for (int64_t kk = g * g_size; kk < (g + 1) * g_size; kk += kInt4BlockK) {
-      if ((kk / 2) % 64 == 0) {  // as DenseBlock: two blocks of rows ahead, once per line
-        ORCH_UNROLL
-        for (int r = 0; r < R; ++r)
-          __builtin_prefetch(packed + (n0 + r) * half + kk / 2 + 2 * R * half, 0, 2);
-      }
-      V wv[R][NV];
-      ORCH_UNROLL
-      for (int r = 0; r < R; ++r) Isa::LoadInt4Block(packed + (n0 + r) * half + kk / 2, wv[r]);
-      ORCH_UNROLL
-      for (int m = 0; m < M; ++m)
-        ORCH_UNROLL
-        for (int v = 0; v < NV; ++v) {
-          const V xv = Isa::LoadF32(a.x + m * k + kk + v * L);
+        for (int h = 0; h < NH; ++h)
           ORCH_UNROLL
-          for (int r = 0; r < R; ++r) part[r][m][v] = Isa::Fma(wv[r][v], xv, part[r][m][v]);
+          for (int v = 0; v < TV; ++v) c[m][l][h][v] = Isa::ZeroI();
+    for (int64_t kk = g * group; kk < (g + 1) * group; kk += kInt4StepK) {
+      const uint8_t* step = w + (kk / kInt4StepK) * kStepBytes;
+      // The tiles are one linear stream: prefetch 16 steps (1 KiB) ahead into L2.
+      __builtin_prefetch(step + 16 * kStepBytes, 0, 2);
+      VI lo[TV], hi[TV];
+      ORCH_UNROLL
+      for (int v = 0; v < TV; ++v) {
+        const VI raw = Isa::LoadI(step + v * kLaneBytes);
+        lo[v] = Isa::LowNibbles(raw);
+        hi[v] = kHighTimes16 ? Isa::HighNibblesTimes16(raw) : Isa::HighNibbles(raw);
+      }
+      ORCH_UNROLL
+      for (int m = 0; m < M; ++m)
+        ORCH_UNROLL
+        for (int l = 0; l < 3; ++l) {
+          const int8_t* xl = x.limbs + (m * 3 + l) * k + kk;
+          const VI x_lo = Isa::Broadcast4(xl), x_hi = Isa::Broadcast4(xl + 4);
+          ORCH_UNROLL
+          for (int v = 0; v < TV; ++v) {
+            c[m][l][0][v] = Isa::DotU8S8(c[m][l][0][v], lo[v], x_lo);
+            c[m][l][NH - 1][v] = Isa::DotU8S8(c[m][l][NH - 1][v], hi[v], x_hi);
+          }
         }
     }
+    const float* s = sz + g * 2 * kInt4TileRows;
     ORCH_UNROLL
-    for (int r = 0; r < R; ++r) {
-      const float* p = sz + ((n0 + r) * groups + g) * 2;
-      const V s = Isa::Set1(p[0]);
+    for (int m = 0; m < M; ++m) {
+      const V unit = Isa::Set1(x.group_unit[m * groups + g]);
+      const V xsum = Isa::Set1(x.group_sums[m * groups + g]);
       ORCH_UNROLL
-      for (int m = 0; m < M; ++m) {
-        V t = part[r][m][0];
+      for (int v = 0; v < TV; ++v) {
+        VI ci[3];
         ORCH_UNROLL
-        for (int v = 1; v < NV; ++v) t = Isa::Add(t, part[r][m][v]);
-        acc[r][m] = Isa::Fma(t, s, acc[r][m]);
-        zsum[r][m] += p[1] * ex.x_group_sums[m * groups + g];
+        for (int l = 0; l < 3; ++l)
+          ci[l] = NH == 1         ? c[m][l][0][v]
+                  : kHighTimes16 ? Isa::AddI(c[m][l][0][v], Isa::ShiftRight4I(c[m][l][1][v]))
+                                 : Isa::AddI(c[m][l][0][v], c[m][l][1][v]);
+        V sum = Isa::Fma(Isa::ToF32(ci[0]), Isa::Set1(256.f), Isa::ToF32(ci[1]));
+        sum = Isa::Fma(sum, Isa::Set1(256.f), Isa::ToF32(ci[2]));
+        const V scale = Isa::Mul(Isa::LoadF32(s + v * L), unit);
+        acc[m][v] = Isa::Fma(sum, scale, acc[m][v]);
+        acc[m][v] = Isa::Fma(Isa::LoadF32(s + kInt4TileRows + v * L), xsum, acc[m][v]);
       }
     }
   }
-  float sums[R][M];
+  // Only the tile's rows inside [n_begin, n_end) are written (a split may cut a tile).
+  const int64_t n0 = t * kInt4TileRows;
+  const int64_t r_begin = a.n_begin > n0 ? a.n_begin - n0 : 0;
+  const int64_t r_end = a.n_end - n0 < kInt4TileRows ? a.n_end - n0 : kInt4TileRows;
   ORCH_UNROLL
-  for (int r = 0; r < R; ++r)
+  for (int m = 0; m < M; ++m) {
+    float out[kInt4TileRows];
     ORCH_UNROLL
-    for (int m = 0; m < M; ++m) sums[r][m] = Isa::Sum(acc[r][m]) + zsum[r][m];
-  StoreRows<M, R>(a, n0, sums, nullptr);
+    for (int v = 0; v < TV; ++v) Isa::StoreF32(out + v * L, acc[m][v]);
+    for (int64_t r = r_begin; r < r_end; ++r)
+      a.y[m * a.ldy + n0 + r] = out[r] + (a.bias ? a.bias[n0 + r] : 0.f);
+  }
 }
 
-// Rows per block: as many as the registers hold (R x M x NV partial sums plus R x NV unpacked
-// weight vectors): with 16-lane vectors (NV = 2) 4 rows at M = 1 and 2 at M = 2 -- 4 rows
-// instead of 2 made the Pythia-70M int4 step 1.2-1.3x faster (docs/benchmarks.md,
-// 2026-12-05); with 8 lanes (NV = 4, 16 registers) 2 rows at M = 1.
 template <int M>
-void Int4RowsM(const GemvArgs& a, const uint8_t* packed, const float* sz, const Int4Extra& ex) {
-  constexpr int NV = static_cast<int>(kInt4BlockK) / Isa::kLanes;
-  constexpr int R = M == 1 ? (NV <= 2 ? 4 : 2) : (M == 2 && NV <= 2 ? 2 : 1);
-  int64_t n = a.n_begin;
-  for (; n + R <= a.n_end; n += R) Int4Block<M, R>(a, packed, sz, ex, n);
-  for (; n < a.n_end; ++n) Int4Block<M, 1>(a, packed, sz, ex, n);
+void Int4RowsM(const GemvArgs& a, const uint8_t* packed, const float* sz,
+               const Int4Activations& x) {
+  const int64_t t_end = (a.n_end + kInt4TileRows - 1) / kInt4TileRows;
+  for (int64_t t = a.n_begin / kInt4TileRows; t < t_end; ++t) Int4Tile<M>(a, packed, sz, x, t);
 }
 
-void Int4Rows(const GemvArgs& a, const uint8_t* packed, const float* sz, const Int4Extra& ex) {
+void Int4Rows(const GemvArgs& a, const uint8_t* packed, const float* sz,
+              const Int4Activations& x) {
   switch (a.m) {
-    case 1: Int4RowsM<1>(a, packed, sz, ex); break;
-    case 2: Int4RowsM<2>(a, packed, sz, ex); break;
-    case 3: Int4RowsM<3>(a, packed, sz, ex); break;
-    case 4: Int4RowsM<4>(a, packed, sz, ex); break;
-    case 5: Int4RowsM<5>(a, packed, sz, ex); break;
-    case 6: Int4RowsM<6>(a, packed, sz, ex); break;
-    case 7: Int4RowsM<7>(a, packed, sz, ex); break;
-    default: Int4RowsM<8>(a, packed, sz, ex); break;
+    case 1: Int4RowsM<1>(a, packed, sz, x); break;
+    case 2: Int4RowsM<2>(a, packed, sz, x); break;
+    case 3: Int4RowsM<3>(a, packed, sz, x); break;
+    case 4: Int4RowsM<4>(a, packed, sz, x); break;
+    case 5: Int4RowsM<5>(a, packed, sz, x); break;
+    case 6: Int4RowsM<6>(a, packed, sz, x); break;
+    case 7: Int4RowsM<7>(a, packed, sz, x); break;
+    default: Int4RowsM<8>(a, packed, sz, x); break;
   }
 }
 

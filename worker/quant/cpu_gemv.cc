@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "worker/cpu_kernels/int4_activations.h"
+
 namespace orch::worker {
 namespace {
 
@@ -21,11 +23,14 @@ const float* OptionalF32(const at::Tensor& t, int64_t n) {
   return t.data_ptr<float>();
 }
 
-// Runs `kernel(part)` over N in parallel ranges of at least ~64 KiB of weights each (1 thread:
-// one range, no thread hand-off).
+// Runs `kernel(part)` over N in parallel ranges of at least ~64 KiB of weights each, whose
+// bounds are multiples of `align` rows (int4: whole tiles), 1 thread: one range, no thread
+// hand-off.
 template <class Kernel>
-void ParallelRows(const GemvArgs& a, int64_t n, double row_bytes, const Kernel& kernel) {
-  const int64_t grain = std::max<int64_t>(16, static_cast<int64_t>(65536.0 / row_bytes));
+void ParallelRows(const GemvArgs& a, int64_t n, double row_bytes, int64_t align,
+                  const Kernel& kernel) {
+  int64_t grain = std::max<int64_t>(16, static_cast<int64_t>(65536.0 / row_bytes));
+  grain = (grain + align - 1) / align * align;
   if (at::get_num_threads() == 1 || n <= grain) {  // no thread-pool hand-off for one range
     GemvArgs part = a;
     part.n_begin = 0;
@@ -33,10 +38,10 @@ void ParallelRows(const GemvArgs& a, int64_t n, double row_bytes, const Kernel& 
     kernel(part);
     return;
   }
-  at::parallel_for(0, n, grain, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, (n + align - 1) / align, grain / align, [&](int64_t begin, int64_t end) {
     GemvArgs part = a;
-    part.n_begin = begin;
-    part.n_end = end;
+    part.n_begin = begin * align;
+    part.n_end = std::min(n, end * align);
     kernel(part);
   });
 }
@@ -60,17 +65,10 @@ GemvArgs RawArgs(const float* x, int m, int64_t k, float* y, int64_t n, const fl
   return a;
 }
 
-// Sums of x over each group of `g` (the int4 z' term), fp32, for m rows of k values.
-void GroupSums(const float* x, int64_t m, int64_t k, int64_t g, std::vector<float>& sums) {
-  sums.assign(static_cast<size_t>(m * (k / g)), 0.f);
-  for (int64_t r = 0; r < m; ++r)
-    for (int64_t i = 0; i < k; ++i) sums[r * (k / g) + i / g] += x[r * k + i];
-}
-
 // Runs `kernel(args, m0)` over x's rows in chunks of kGemvMaxRows and over N in parallel
-// (ParallelRows).
+// (ParallelRows, ranges aligned to `align` rows).
 template <class Kernel>
-at::Tensor Run(const at::Tensor& x_in, int64_t n, int64_t k, double row_bytes,
+at::Tensor Run(const at::Tensor& x_in, int64_t n, int64_t k, double row_bytes, int64_t align,
                const at::Tensor& bias, const Kernel& kernel) {
   Check(CpuGemvTakes(x_in), "x must be a 2-D fp32/bf16/fp16 CPU tensor");
   Check(x_in.size(1) == k, "x has " + std::to_string(x_in.size(1)) + " columns, weights have " +
@@ -83,7 +81,7 @@ at::Tensor Run(const at::Tensor& x_in, int64_t n, int64_t k, double row_bytes,
     const GemvArgs a = RawArgs(x.data_ptr<float>() + m0 * k,
                                static_cast<int>(std::min<int64_t>(kGemvMaxRows, m - m0)), k,
                                y.data_ptr<float>() + m0 * n, n, b);
-    ParallelRows(a, n, row_bytes, [&](const GemvArgs& part) { kernel(part, m0); });
+    ParallelRows(a, n, row_bytes, align, [&](const GemvArgs& part) { kernel(part, m0); });
   }
   return x_in.scalar_type() == at::kFloat ? y : y.to(x_in.scalar_type());
 }
@@ -105,7 +103,7 @@ at::Tensor CpuInt8Gemv(const at::Tensor& x, const at::Tensor& q, const at::Tenso
   Check(s != nullptr, "int8 needs an fp32 scale per output row");
   const GemvKernels& kern = GemvKernelsFor(level);
   const int8_t* w = q.data_ptr<int8_t>();
-  return Run(x, n, k, static_cast<double>(k), bias,
+  return Run(x, n, k, static_cast<double>(k), 1, bias,
              [&](const GemvArgs& a, int64_t) { kern.int8(a, w, s); });
 }
 
@@ -114,35 +112,45 @@ CpuInt4Weights PackInt4ForCpu(const at::Tensor& q, const at::Tensor& scale,
   const int64_t n = q.size(0), k = q.size(1);
   Check(Int4GroupSupported(group) && k % group == 0,
         "int4 needs a group of 32, 64, 128 or 256 dividing K = " + std::to_string(k));
-  // [N, K/32, 2, 16]: the first 16 values of a block go to the low nibbles, the next 16 to
-  // the high nibbles of the same 16 bytes.
-  at::Tensor v = q.to(at::kByte).reshape({n, k / kInt4BlockK, 2, kInt4BlockK / 2});
-  at::Tensor packed = v.select(2, 0).bitwise_or(v.select(2, 1).bitwise_left_shift(4));
+  const int64_t tiles = (n + kInt4TileRows - 1) / kInt4TileRows, pad = tiles * kInt4TileRows - n;
+  const int64_t steps = k / kInt4StepK, groups = k / group;
+  // [tiles, 16 rows, steps, 2 halves, 4]: the first 4 values of a step go to the low nibbles,
+  // the next 4 to the high nibbles of the same 4 bytes; then [tiles, steps, 16 rows, 4 bytes].
+  const at::Tensor v = at::constant_pad_nd(q.to(at::kByte), {0, 0, 0, pad})
+                           .reshape({tiles, kInt4TileRows, steps, 2, 4});
+  const at::Tensor bytes = v.select(3, 0).bitwise_or(v.select(3, 1).bitwise_left_shift(4));
   CpuInt4Weights out;
-  out.packed = packed.reshape({n, k / 2}).contiguous();
-  at::Tensor s = scale.to(at::kFloat);
-  out.scale_zero = at::stack({s, zero.to(at::kFloat) - s * 8.f}, 2).contiguous();
+  out.packed = bytes.permute({0, 2, 1, 3}).reshape({tiles, steps, 4 * kInt4TileRows}).contiguous();
+  const at::Tensor s = scale.to(at::kFloat).reshape({n, groups});
+  const at::Tensor z = zero.to(at::kFloat).reshape({n, groups}) - s * 8.f;
+  // [tiles, 16 rows, groups, 2] -> [tiles, groups, 2, 16 rows]; padding rows 0.
+  out.scale_zero = at::constant_pad_nd(at::stack({s, z}, 2), {0, 0, 0, 0, 0, pad})
+                       .reshape({tiles, kInt4TileRows, groups, 2})
+                       .permute({0, 2, 3, 1})
+                       .contiguous();
+  out.n = n;
+  out.k = k;
   out.group = group;
   return out;
 }
 
 at::Tensor CpuInt4Gemv(const at::Tensor& x, const CpuInt4Weights& w, const at::Tensor& bias,
                        IsaLevel level) {
-  const int64_t n = w.packed.size(0), k = w.packed.size(1) * 2, g = w.group;
-  Check(w.scale_zero.numel() == n * (k / g) * 2, "int4 scale_zero has the wrong size");
+  const int64_t n = w.n, k = w.k, g = w.group;
   const GemvKernels& kern = GemvKernelsFor(level);
   const uint8_t* packed = w.packed.data_ptr<uint8_t>();
   const float* sz = w.scale_zero.data_ptr<float>();
-  // Sums of x over each group (the z' term), fp32, for every row of x.
-  std::vector<float> sums;
+  // x prepared once for all rows (fixed-point limbs, group sums), shared by the threads.
+  Int4ActivationBuffer buf;
+  Int4Activations prepared;
   const at::Tensor xf = x.to(at::kFloat).contiguous();
-  if (x.dim() == 2 && x.size(1) == k) GroupSums(xf.data_ptr<float>(), x.size(0), k, g, sums);
-  return Run(xf, n, k, static_cast<double>(k) / 2, bias, [&](const GemvArgs& a, int64_t m0) {
-    Int4Extra ex;
-    ex.group = g;
-    ex.x_group_sums = sums.data() + m0 * (k / g);
-    kern.int4(a, packed, sz, ex);
-  }).to(x.scalar_type());
+  if (CpuGemvTakes(x) && x.size(1) == k)
+    prepared = PrepareInt4Activations(xf.data_ptr<float>(), x.size(0), k, g, buf);
+  return Run(xf, n, k, static_cast<double>(k) / 2, kInt4TileRows, bias,
+             [&](const GemvArgs& a, int64_t m0) {
+               kern.int4(a, packed, sz, Int4ActivationRows(prepared, k, m0));
+             })
+      .to(x.scalar_type());
 }
 
 at::Tensor CpuDenseGemv(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
@@ -155,15 +163,15 @@ at::Tensor CpuDenseGemv(const at::Tensor& x, const at::Tensor& w, const at::Tens
   switch (w.scalar_type()) {
     case at::kFloat: {
       const float* p = w.data_ptr<float>();
-      return Run(x, n, k, row_bytes, bias, [&](const GemvArgs& a, int64_t) { kern.f32(a, p); });
+      return Run(x, n, k, row_bytes, 1, bias, [&](const GemvArgs& a, int64_t) { kern.f32(a, p); });
     }
     case at::kBFloat16: {
       const auto* p = reinterpret_cast<const uint16_t*>(w.data_ptr());
-      return Run(x, n, k, row_bytes, bias, [&](const GemvArgs& a, int64_t) { kern.bf16(a, p); });
+      return Run(x, n, k, row_bytes, 1, bias, [&](const GemvArgs& a, int64_t) { kern.bf16(a, p); });
     }
     case at::kHalf: {
       const auto* p = reinterpret_cast<const uint16_t*>(w.data_ptr());
-      return Run(x, n, k, row_bytes, bias, [&](const GemvArgs& a, int64_t) { kern.f16(a, p); });
+      return Run(x, n, k, row_bytes, 1, bias, [&](const GemvArgs& a, int64_t) { kern.f16(a, p); });
     }
     default:
       Check(false, "dense weights must be fp32, bf16 or fp16");
@@ -181,15 +189,11 @@ void CpuInt8GemvRaw(const float* x, int m, float* y, const at::Tensor& q, const 
 
 void CpuInt4GemvRaw(const float* x, int m, float* y, const CpuInt4Weights& w, const float* bias,
                     int64_t n_begin, int64_t n_end) {
-  const int64_t n = w.packed.size(0), k = w.packed.size(1) * 2, g = w.group;
   const GemvKernels& kern = GemvKernelsFor(ChosenIsaLevel());
-  thread_local std::vector<float> sums;  // per thread: team members each sum x themselves
-  GroupSums(x, m, k, g, sums);
-  Int4Extra ex;
-  ex.group = g;
-  ex.x_group_sums = sums.data();
-  kern.int4(RawArgs(x, m, k, y, n, bias, n_begin, n_end), w.packed.data_ptr<uint8_t>(),
-            w.scale_zero.data_ptr<float>(), ex);
+  thread_local Int4ActivationBuffer buf;  // per thread: team members each prepare x themselves
+  const Int4Activations prepared = PrepareInt4Activations(x, m, w.k, w.group, buf);
+  kern.int4(RawArgs(x, m, w.k, y, w.n, bias, n_begin, n_end), w.packed.data_ptr<uint8_t>(),
+            w.scale_zero.data_ptr<float>(), prepared);
 }
 
 void CpuDenseGemvRaw(const float* x, int m, float* y, const at::Tensor& w, const float* bias,

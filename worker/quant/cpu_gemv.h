@@ -22,8 +22,9 @@ at::Tensor CpuInt8Gemv(const at::Tensor& x, const at::Tensor& q, const at::Tenso
 
 // int4 weights in the CPU kernels' layout (gemv_contract.h).
 struct CpuInt4Weights {
-  at::Tensor packed;      // uint8 [N, K / 2]
-  at::Tensor scale_zero;  // fp32 [N, K / group, 2]: {s, z'}, w = q * s + z'
+  at::Tensor packed;      // uint8 [ceil(N / 16), K / 8, 64]: tiles of 16 rows
+  at::Tensor scale_zero;  // fp32 [ceil(N / 16), K / group, 2, 16]: {s, z'}, w = q * s + z'
+  int64_t n = 0, k = 0;   // the weight's shape (N without the tiles' padding rows)
   int64_t group = 0;
 };
 // From the quantizer's form (q int 0..15 [N, K], scale, zero fp32 [N, K / group]:

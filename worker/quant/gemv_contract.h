@@ -19,15 +19,23 @@
 //
 // int4 weight-only, groups of G along K (quant `int4wo-gG`), CPU only (CUDA uses ATen's
 // tinygemm layout, see quantized_linear.cc):
-//    packed: uint8 [N, K / 2]; K is split into blocks of kInt4BlockK = 32 values stored in 16
-//      bytes: byte j of a block holds value j in its low nibble and value j + 16 in its high
-//      nibble (so one 16-byte load and two nibble masks give 32 values in order);
-//    G in {32, 64, 128, 256} and K % G == 0 (hence K % 32 == 0);
-//    scale_zero: fp32 [N, K / G, 2] = {s, z'} per group, where the weight is
-//      w = q * s + z' with q in 0..15 (z' = zero - 8 s for w = (q - 8) s + zero, the
-//      quantizer's form, QuantizeInt4Grouped);
+//    G in {32, 64, 128, 256} and K % G == 0 (hence K % 8 == 0);
+//    the weight is w = q * s + z' with q in 0..15 and {s, z'} per (row, group) (z' = zero -
+//      8 s for w = (q - 8) s + zero, the quantizer's form, QuantizeInt4Grouped);
+//    rows are stored in tiles of kInt4TileRows = 16 (N padded with zero rows to a multiple
+//      of 16), so that one 512-bit vector holds 16 rows x 4 consecutive K values and an
+//      integer dot product (AVX512-VNNI vpdpbusd) advances 16 outputs at once:
+//    packed: uint8 [ceil(N / 16), K / 8, 64]: for tile t and step s (K values 8s .. 8s + 7),
+//      byte 4 r + j (row r = 0..15 of the tile, j = 0..3) holds q[16 t + r, 8 s + j] in its
+//      low nibble and q[16 t + r, 8 s + 4 + j] in its high nibble;
+//    scale_zero: fp32 [ceil(N / 16), K / G, 2, 16]: per tile and group, s of the 16 rows,
+//      then z' of the 16 rows (zero for padding rows);
 //    y[m, n] = sum_g (s_g * sum_{k in g} x[m,k] q[n,k] + z'_g * sum_{k in g} x[m,k]).
-//
+//    x stays fp32 in meaning (weight-only): the CPU kernels take it per group as an exact
+//      24-bit fixed point X = round(x * 2^(22 - e)) relative to the group's largest |x| <
+//      2^e, split into three signed 8-bit limbs (Int4Activations, int4_activations.h), so
+//      sum q X is exact in int32 and each x is off by at most 2^-22 of its group's max
+//      (fp32 rounds to 2^-24 of itself); then one fp32 product with s_g per group.
 // Dense 16-bit weights (fp16 / bf16 models), CPU: w uint16 [N, K] holding IEEE fp16 or bf16
 // bits; each weight is widened in registers (bf16: << 16; fp16: F16C), never in memory.
 // Dense fp32 weights, CPU: w float [N, K].
@@ -38,7 +46,8 @@
 namespace orch::worker {
 
 inline constexpr int kGemvMaxRows = 8;
-inline constexpr int64_t kInt4BlockK = 32;
+inline constexpr int64_t kInt4TileRows = 16;
+inline constexpr int64_t kInt4StepK = 8;  // K values per 64-byte step of a tile
 inline constexpr int kCudaInt8KMultiple = 16;
 
 inline constexpr bool Int4GroupSupported(int64_t group) {
