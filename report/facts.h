@@ -48,7 +48,7 @@ Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& o
 
 // Index of the baseline among `cells`: cells matching every key of `baseline_json`
 // (first in spec order), or when it is "{}", the cells with quant none, preferring
-// window full. `how` says which rule chose it or why none was found.
+// window full. Matches the cells' config.fields (values as displayed: 256 equals "256"). `how` says which rule chose it or why none was found.
 std::optional<size_t> ChooseBaseline(const std::vector<Cell>& cells,
                                      const std::string& baseline_json, std::string* how);
 

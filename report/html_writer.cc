@@ -348,11 +348,8 @@ std::string RenderHtmlReport(const HtmlInputs& in) {
   Provenance(m, out);
   out += "</main>\n<aside id=\"panel\" hidden></aside>\n";
   out += "<script type=\"application/json\" id=\"orch-data\">";
-  {
-    const std::string data = BuildHtmlData(m, *in.snapshot);  // the page's largest part
-    out.reserve(out.size() + data.size() + data.size() / 16 + script.size() + 64);
-    AppendJsonForScript(data, out);
-  }
+  // The page's largest part, escaped into it piece by piece (html_data.h).
+  EmitHtmlData(m, *in.snapshot, [&](std::string_view piece) { AppendJsonForScript(piece, out); });
   out += "</script>\n<script>" + std::string(script) + "</script>\n</body></html>\n";
   return out;
 }

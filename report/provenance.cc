@@ -41,6 +41,45 @@ json TrialJson(const Cell& c, const std::vector<std::string>& studies, const Swe
   return t;
 }
 
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// TrialJson(c, studies, snap).dump(-1, ...) byte for byte, without parsing the config
+// again or each attempt's environment: the config is the model's canonical dump
+// (CellConfig::json is the dump of a parse, so dumping its parse gives the same bytes),
+// and a sweep's attempts share a few environments, each parsed and dumped once (`envs`).
+// Keys are spliced in the sorted order a dump uses.
+std::string TrialLine(const Cell& c, const std::vector<std::string>& studies,
+                      const SweepSnapshot& snap, std::map<std::string, std::string>& envs) {
+  std::string out = "{\"attempts\":[";
+  if (auto it = snap.attempts.find(c.key); it != snap.attempts.end()) {
+    bool first = true;
+    for (const AttemptData& a : it->second) {
+      const store::AttemptRecord& r = a.record;
+      auto env = envs.find(r.environment_json);
+      if (env == envs.end()) {
+        env = envs.emplace(r.environment_json, Dump(ParseOr(r.environment_json, json::object())))
+                  .first;
+      }
+      const json rest = {{"finished_utc", r.finished_utc}, {"id", r.id},
+                         {"number", r.number},             {"outcome", r.outcome},
+                         {"run_id", r.run_id},             {"slot", r.slot},
+                         {"started_utc", r.started_utc}};
+      out += first ? "" : ",";
+      first = false;
+      out += "{\"duration_s\":" + Dump(json(r.duration_s)) + ",\"environment\":" + env->second +
+             "," + Dump(rest).substr(1);
+    }
+  }
+  const bool canonical = !c.config.json.empty() && json::accept(c.config.json);
+  out += "],\"config\":" + (canonical ? c.config.json : std::string("{}")) + ",";
+  json rest = {{"key", c.key}, {"studies", studies}, {"outcome", c.outcome}};
+  if (c.platform) {
+    rest["platform"] = {{"hardware", c.platform->hardware}, {"build", c.platform->build}};
+  }
+  out.append(Dump(rest), 1, std::string::npos);
+  return out;
+}
+
 }  // namespace
 
 std::string RenderProvenanceJson(const SweepSnapshot& snap, const ReportModel& model) {
@@ -82,15 +121,20 @@ std::string RenderProvenanceJson(const SweepSnapshot& snap, const ReportModel& m
   const std::string rest = out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   const size_t version = rest.rfind("  \"version\": ");  // the last key: found last
   std::string trials = rest.substr(0, version) + "  \"trials\": [";
+  std::map<std::string, std::string> envs;
   for (size_t i = 0; i < cells.size(); ++i) {
-    const std::string one =
-        TrialJson(*cells[i], studies_of[cells[i]->key], snap)
-            .dump(one_line ? -1 : 2, ' ', false, json::error_handler_t::replace);
     trials += i == 0 ? "\n    " : ",\n    ";
     if (one_line) {
-      trials += one;
+      const std::string line = TrialLine(*cells[i], studies_of[cells[i]->key], snap, envs);
+      // Room for every trial at once, from the first one's size: doubling a 76 MB string
+      // held its old 64 MB and its new 128 MB at once (issue 18).
+      if (i == 0) trials.reserve(rest.size() + cells.size() * (line.size() + 6) * 5 / 4);
+      trials += line;
       continue;
     }
+    const std::string one =
+        TrialJson(*cells[i], studies_of[cells[i]->key], snap)
+            .dump(2, ' ', false, json::error_handler_t::replace);
     for (char ch : one) {
       trials += ch;
       if (ch == '\n') trials += "    ";

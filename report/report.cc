@@ -39,7 +39,7 @@ StatusOr<ReportModel> CheckedModel(const SweepSnapshot& snapshot, const ReportOp
   for (const std::string& axis : {opts.map_axes.row, opts.map_axes.col}) {
     bool known = axis.empty();
     for (const Study& s : model->studies) {
-      for (const Cell& c : s.cells) known = known || c.config.fields.count(axis) > 0;
+      for (const Cell& c : s.cells) known = known || c.config.fields.Has(axis);
     }
     if (!known) {
       return Status::Error("--map-axes: no cell of sweep " + snapshot.sweep.name +
@@ -74,10 +74,15 @@ std::optional<KeyPairing> Pairing(const ReportModel& model, const ReportOptions&
 Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const ReportSink& sink) {
   StatusOr<ReportModel> model = CheckedModel(snapshot, opts);
   if (!model.ok()) return model.status();
-  // The latencies are in the model's statistics now; nothing after reads them.
+  // The latencies are in the model's statistics now, the configs in its cells (parsed):
+  // nothing after reads them.
   for (auto& [key, attempts] : snapshot.attempts) {
-    for (AttemptData& a : attempts) std::vector<std::vector<double>>().swap(a.latencies);
+    for (AttemptData& a : attempts) {
+      std::vector<std::vector<double>>().swap(a.latencies);
+      std::map<std::string, double>().swap(a.metrics);  // the cells hold the final ones
+    }
   }
+  for (store::TrialRecord& t : snapshot.trials) std::string().swap(t.config_json);
   const std::vector<FigureNames> names = FigureNamesFor(*model);
   std::vector<std::optional<FailureMap>> maps(model->studies.size());
   for (size_t i = 0; i < model->studies.size(); ++i) {

@@ -202,6 +202,7 @@ Cell CellWith(const std::string& quant, const std::string& window) {
   c.config.json =
       json{{"quant", quant}, {"window", window == "full" ? json("full") : json(std::stoi(window))}}
           .dump();
+  c.config.fields = {{"quant", quant}, {"window", window}};
   return c;
 }
 
