@@ -13,6 +13,7 @@
 #include "report/claims.h"
 #include "report/error_line.h"
 #include "report/number_format.h"
+#include "report/study_summary.h"
 
 namespace orch::report {
 namespace {
@@ -360,36 +361,65 @@ std::optional<size_t> ChooseBaseline(const std::vector<Cell>& cells,
 
 namespace {
 
-// Cells are computed once per key (a cell may belong to several studies); counts the
-// unfinished and stale cells into the model.
-StatusOr<std::map<std::string, Cell>> BuildCells(const SweepSnapshot& snap,
-                                                 const FactsOptions& opts, ReportModel* model) {
+// Counts the unfinished and the stale cells (not in the spec) into the model.
+void CountCells(const SweepSnapshot& snap, ReportModel* model) {
   std::set<std::string> unfinished, stale, in_spec;
-  std::vector<const store::TrialRecord*> to_build;
   for (const store::TrialRecord& t : snap.trials) {
     if (!t.in_spec) {
       stale.insert(t.key);
       continue;
     }
     if (t.state != store::TrialState::kDone) unfinished.insert(t.key);
-    if (in_spec.insert(t.key).second) to_build.push_back(&t);
+    in_spec.insert(t.key);
   }
-  // Cells are independent (parsing their JSON is most of the work), so building them on
-  // several threads changes no output bit. Each is built straight into its node of the
-  // map (made here, before the threads; they touch distinct nodes only): a Cell is ~1 KB,
-  // and a second array of 100,000 of them would double the report's peak (issue 18).
-  std::map<std::string, Cell> cells;
-  std::vector<Cell*> slots;
-  slots.reserve(to_build.size());
-  for (const store::TrialRecord* t : to_build) slots.push_back(&cells[t->key]);
+  model->unfinished = static_cast<int>(unfinished.size());
+  for (const std::string& k : in_spec) stale.erase(k);  // stale in one study, kept in another
+  model->stale = static_cast<int>(stale.size());
+}
+
+// The in-spec studies with their cells in spec order, each cell built in its place in
+// its study (a Cell is ~1 KB: a map of 100,000 cells beside the studies, moved into them
+// afterwards, held both at once, issue 18). A trial in several studies is built once
+// and copied. Cells are independent (parsing their JSON is most of the work), so they
+// are built on several threads, each into its own slot: no output bit changes.
+Status BuildStudyCells(const SweepSnapshot& snap, const FactsOptions& opts, ReportModel* model) {
+  std::vector<std::pair<const store::TrialRecord*, Cell*>> to_build;
+  std::vector<std::pair<Cell*, const Cell*>> copies;  // made once the originals are built
+  std::map<std::string_view, Cell*> first_slot;
+  size_t in_spec_studies = 0;
+  for (const store::StudyRecord& sr : snap.studies) in_spec_studies += sr.in_spec;
+  model->studies.reserve(in_spec_studies);
+  for (const store::StudyRecord& sr : snap.studies) {
+    if (!sr.in_spec) continue;
+    Study& s = model->studies.emplace_back();
+    s.id = sr.id;
+    s.title = sr.title;
+    s.notes = sr.notes;
+    s.baseline_json = sr.baseline_json;
+    std::vector<const store::TrialRecord*> members;
+    for (const store::TrialRecord& t : snap.trials) {
+      if (t.in_spec && t.study_id == sr.id) members.push_back(&t);
+    }
+    std::stable_sort(members.begin(), members.end(),
+                     [](const auto* a, const auto* b) { return a->position < b->position; });
+    s.cells.resize(members.size());  // never resized again: the slots stay put
+    for (size_t i = 0; i < members.size(); ++i) {
+      auto [it, fresh] = first_slot.emplace(members[i]->key, &s.cells[i]);
+      if (fresh) {
+        to_build.push_back({members[i], &s.cells[i]});
+      } else {
+        copies.push_back({&s.cells[i], it->second});
+      }
+    }
+  }
   std::vector<Status> failed(to_build.size(), Status::Ok());
   const RunProvenance runs = ParseRunProvenance(snap);
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < to_build.size(); i = next++) {
-      StatusOr<Cell> cell = BuildCell(*to_build[i], snap, runs, opts);
+      StatusOr<Cell> cell = BuildCell(*to_build[i].first, snap, runs, opts);
       if (cell.ok()) {
-        *slots[i] = std::move(*cell);
+        *to_build[i].second = std::move(*cell);
       } else {
         failed[i] = cell.status();
       }
@@ -404,39 +434,12 @@ StatusOr<std::map<std::string, Cell>> BuildCells(const SweepSnapshot& snap,
   for (const Status& f : failed) {
     if (!f.ok()) return f;
   }
-  model->unfinished = static_cast<int>(unfinished.size());
-  for (const std::string& k : in_spec) stale.erase(k);  // stale in one study, kept in another
-  model->stale = static_cast<int>(stale.size());
-  return cells;
+  for (const auto& [to, from] : copies) *to = *from;
+  return Status::Ok();
 }
 
-// One study: its cells in spec order (moved out of `cells` at their last use, copied
-// before), its baseline, comparisons, sensitivity and observations.
-Study BuildStudy(const store::StudyRecord& sr, const SweepSnapshot& snap,
-                 std::map<std::string, Cell>& cells, std::map<std::string, int>& uses_left,
-                 const FactsOptions& opts) {
-  Study s;
-  s.id = sr.id;
-  s.title = sr.title;
-  s.notes = sr.notes;
-  s.baseline_json = sr.baseline_json;
-  std::vector<std::pair<int, std::string>> members;
-  for (const store::TrialRecord& t : snap.trials) {
-    if (t.in_spec && t.study_id == sr.id) members.push_back({t.position, t.key});
-  }
-  std::stable_sort(members.begin(), members.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  s.cells.reserve(members.size());  // a Cell is large: no doubling slack at 10,000 cells
-  for (const auto& m : members) {
-    auto it = cells.find(m.second);
-    if (it == cells.end()) continue;  // cannot happen: every in-spec trial was built
-    if (--uses_left[m.second] > 0) {
-      s.cells.push_back(it->second);
-      continue;
-    }
-    s.cells.push_back(std::move(it->second));
-    cells.erase(it);  // its last use: the moved-from Cell's ~1 KB goes too
-  }
+// One study, its cells in place: its baseline, comparisons, sensitivity and observations.
+void CompleteStudy(Study& s, const FactsOptions& opts) {
   s.varying = VaryingFields(s.cells);
   s.baseline = ChooseBaseline(s.cells, s.baseline_json, &s.baseline_how);
   s.comparisons.resize(s.cells.size());
@@ -447,11 +450,11 @@ Study BuildStudy(const store::StudyRecord& sr, const SweepSnapshot& snap,
   }
   s.sensitivity = StudySensitivity(s.cells, opts.intervals.confidence, opts.min_effect);
   s.observations.reserve(s.cells.size());
-  for (size_t i = 0; i < s.cells.size(); ++i)
+  for (size_t i = 0; i < s.cells.size(); ++i) {
     s.observations.push_back(CellObservation(s, i, opts.ppl_tolerance, opts.min_effect));
     s.observations.back().ShrinkToFit();
+  }
   s.baseline_line = BaselineLine(s);
-  return s;
 }
 
 // Context: recorded values in first-seen (spec) order; profile breakdowns.
@@ -504,12 +507,16 @@ void AddConclusions(ReportModel& model, const FactsOptions& opts) {
         Prose().Text("The sweep is incomplete: " + std::to_string(model.unfinished) +
                      " cells are not done; what follows covers the cells that are."));
   }
+  // With a big study, a claim that lists every cell keeps what the writers show of it.
+  const bool big = HasBigStudy(model);
+  auto add = [&](Prose p) {
+    if (big && p.spans().size() > kKeptConclusionSpans) p = FirstSpans(p, kKeptConclusionSpans);
+    model.conclusions.push_back(std::move(p));
+  };
   for (const Study& s : model.studies) {
-    for (Prose& p : StudyClaims(s, opts.ppl_tolerance, opts.min_effect)) model.conclusions.push_back(std::move(p));
+    for (Prose& p : StudyClaims(s, opts.ppl_tolerance, opts.min_effect)) add(std::move(p));
   }
-  if (std::optional<Prose> failures = FailureClaim(model.studies)) {
-    model.conclusions.push_back(std::move(*failures));
-  }
+  if (std::optional<Prose> failures = FailureClaim(model.studies)) add(std::move(*failures));
   if (model.hardware.size() > 1 || model.builds.size() > 1) {
     model.conclusions.push_back(
         Prose().Text("Measured cells were recorded on " + std::to_string(model.hardware.size()) +
@@ -527,19 +534,9 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& 
   model.ppl_tolerance = opts.ppl_tolerance;
   model.min_effect = opts.min_effect;
   model.intervals = opts.intervals;
-  StatusOr<std::map<std::string, Cell>> cells = BuildCells(snap, opts, &model);
-  if (!cells.ok()) return cells.status();
-  std::set<std::string> in_spec_studies;
-  for (const store::StudyRecord& sr : snap.studies) {
-    if (sr.in_spec) in_spec_studies.insert(sr.id);
-  }
-  std::map<std::string, int> uses_left;  // per key: in-spec study memberships
-  for (const store::TrialRecord& t : snap.trials) {
-    if (t.in_spec && in_spec_studies.count(t.study_id)) ++uses_left[t.key];
-  }
-  for (const store::StudyRecord& sr : snap.studies) {
-    if (sr.in_spec) model.studies.push_back(BuildStudy(sr, snap, *cells, uses_left, opts));
-  }
+  CountCells(snap, &model);
+  if (Status built = BuildStudyCells(snap, opts, &model); !built.ok()) return built;
+  for (Study& s : model.studies) CompleteStudy(s, opts);
   AddContext(model);
   AddConclusions(model, opts);
   for (const auto& [id, run] : snap.runs) {

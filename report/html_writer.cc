@@ -20,6 +20,7 @@ namespace {
 constexpr size_t kListCap = 100;
 // A conclusion longer than this many spans (one per cell named) is cut.
 constexpr size_t kMaxSpans = 200;
+static_assert(kMaxSpans < kKeptConclusionSpans, "the model keeps more spans than a page shows");
 
 std::string Paragraphs(const std::string& text) {
   std::string out;

@@ -23,6 +23,7 @@ std::string Code(const std::string& s, bool in_table = false) { return MarkdownC
 // line saying how many more there are; sweeps without one are listed in full.
 constexpr size_t kNoCap = std::numeric_limits<size_t>::max();
 constexpr size_t kBigSweepListCap = 50;
+static_assert(4 * kBigSweepListCap < kKeptConclusionSpans, "the model keeps more than report.md shows");
 
 std::string More(size_t shown, size_t total) {
   return total > shown ? "- ... and " + std::to_string(total - shown) +
