@@ -143,8 +143,10 @@ Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attemp
   return p;
 }
 
+// `drop`: the snapshot (as `snap`) whose latencies of this trial are freed once read.
 StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& snap,
-                         const RunProvenance& runs, const FactsOptions& opts) {
+                         const RunProvenance& runs, const FactsOptions& opts,
+                         SweepSnapshot* drop) {
   Cell cell;
   cell.key = trial.key;
   cell.short_key = ShortKey(trial.key);
@@ -207,6 +209,12 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
     cell.replicate_processes = reps.processes;
     for (std::string& w : reps.warnings) cell.warnings.push_back(std::move(w));
     if (!reps.latencies.empty()) cell.tpot = SummarizeReplicates(reps.latencies, opts.intervals);
+  }
+  if (drop != nullptr) {
+    // Only this call reads this trial's attempts (each trial is built once).
+    if (auto it = drop->attempts.find(trial.key); it != drop->attempts.end()) {
+      for (AttemptData& a : it->second) std::vector<std::vector<double>>().swap(a.latencies);
+    }
   }
   for (const char* m : {"peak_alloc_bytes", "peak_rss_bytes"}) {
     if (auto it = cell.metrics.find(m); it != cell.metrics.end() && std::isfinite(it->second)) {
@@ -382,7 +390,8 @@ void CountCells(const SweepSnapshot& snap, ReportModel* model) {
 // afterwards, held both at once, issue 18). A trial in several studies is built once
 // and copied. Cells are independent (parsing their JSON is most of the work), so they
 // are built on several threads, each into its own slot: no output bit changes.
-Status BuildStudyCells(const SweepSnapshot& snap, const FactsOptions& opts, ReportModel* model) {
+Status BuildStudyCells(const SweepSnapshot& snap, const FactsOptions& opts, ReportModel* model,
+                       SweepSnapshot* drop) {
   std::vector<std::pair<const store::TrialRecord*, Cell*>> to_build;
   std::vector<std::pair<Cell*, const Cell*>> copies;  // made once the originals are built
   std::map<std::string_view, Cell*> first_slot;
@@ -417,7 +426,7 @@ Status BuildStudyCells(const SweepSnapshot& snap, const FactsOptions& opts, Repo
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < to_build.size(); i = next++) {
-      StatusOr<Cell> cell = BuildCell(*to_build[i].first, snap, runs, opts);
+      StatusOr<Cell> cell = BuildCell(*to_build[i].first, snap, runs, opts, drop);
       if (cell.ok()) {
         *to_build[i].second = std::move(*cell);
       } else {
@@ -528,14 +537,17 @@ void AddConclusions(ReportModel& model, const FactsOptions& opts) {
 
 }  // namespace
 
-StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& opts) {
+namespace {
+
+StatusOr<ReportModel> Build(const SweepSnapshot& snap, const FactsOptions& opts,
+                            SweepSnapshot* drop) {
   ReportModel model;
   model.sweep = snap.sweep;
   model.ppl_tolerance = opts.ppl_tolerance;
   model.min_effect = opts.min_effect;
   model.intervals = opts.intervals;
   CountCells(snap, &model);
-  if (Status built = BuildStudyCells(snap, opts, &model); !built.ok()) return built;
+  if (Status built = BuildStudyCells(snap, opts, &model, drop); !built.ok()) return built;
   for (Study& s : model.studies) CompleteStudy(s, opts);
   AddContext(model);
   AddConclusions(model, opts);
@@ -544,6 +556,16 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& 
                           ParseOr(run.provenance_json, json::object()).dump()});
   }
   return model;
+}
+
+}  // namespace
+
+StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& opts) {
+  return Build(snap, opts, nullptr);
+}
+
+StatusOr<ReportModel> BuildModelDroppingLatencies(SweepSnapshot& snap, const FactsOptions& opts) {
+  return Build(snap, opts, &snap);
 }
 
 }  // namespace orch::report

@@ -21,7 +21,8 @@ namespace orch::report {
 namespace {
 
 // The model, once the options are checked (and the map axes known to some cell).
-StatusOr<ReportModel> CheckedModel(const SweepSnapshot& snapshot, const ReportOptions& opts) {
+// Frees the snapshot's latencies as it goes (BuildModelDroppingLatencies).
+StatusOr<ReportModel> CheckedModel(SweepSnapshot& snapshot, const ReportOptions& opts) {
   FactsOptions facts;
   facts.ppl_tolerance = opts.ppl_tolerance;
   facts.min_effect = opts.min_effect;
@@ -33,7 +34,7 @@ StatusOr<ReportModel> CheckedModel(const SweepSnapshot& snapshot, const ReportOp
         "report options: confidence in (0, 1), a non-negative PPL tolerance "
         "and a minimum effect in [0, 1) are required");
   }
-  StatusOr<ReportModel> model = BuildModel(snapshot, facts);
+  StatusOr<ReportModel> model = BuildModelDroppingLatencies(snapshot, facts);
   if (!model.ok()) return model.status().WithContext("sweep " + snapshot.sweep.name);
 
   for (const std::string& axis : {opts.map_axes.row, opts.map_axes.col}) {
