@@ -48,8 +48,15 @@ class ConfigFields {
     using reference = Field;
     Iterator(const ConfigFields* f, size_t i) : f_(f), i_(i) {}
     Field operator*() const { return f_->at(i_); }
-    Iterator& operator++() { ++i_; return *this; }
-    Iterator operator++(int) { Iterator t = *this; ++i_; return t; }
+    Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    Iterator operator++(int) {
+      Iterator t = *this;
+      ++i_;
+      return t;
+    }
     bool operator==(const Iterator& o) const { return i_ == o.i_; }
     bool operator!=(const Iterator& o) const { return i_ != o.i_; }
 
@@ -68,7 +75,7 @@ class ConfigFields {
   // The first field whose key is not less than `key`, and whether it equals `key`.
   std::pair<size_t, bool> Index(std::string_view key) const;
 
-  std::string text_;           // key 0, value 0, key 1, value 1, ... back to back
+  std::string text_;            // key 0, value 0, key 1, value 1, ... back to back
   std::vector<uint32_t> ends_;  // where each key and each value ends in text_
 };
 

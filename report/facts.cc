@@ -145,8 +145,7 @@ Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attemp
 
 // `drop`: the snapshot (as `snap`) whose latencies of this trial are freed once read.
 StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& snap,
-                         const RunProvenance& runs, const FactsOptions& opts,
-                         SweepSnapshot* drop) {
+                         const RunProvenance& runs, const FactsOptions& opts, SweepSnapshot* drop) {
   Cell cell;
   cell.key = trial.key;
   cell.short_key = ShortKey(trial.key);
@@ -337,7 +336,8 @@ std::optional<size_t> ChooseBaseline(const std::vector<Cell>& cells,
   }
   std::vector<ConfigFields::Field> wanted;
   size_t n = 0;
-  for (auto it = partial.begin(); it != partial.end(); ++it) wanted.push_back({it.key(), texts[n++]});
+  for (auto it = partial.begin(); it != partial.end(); ++it)
+    wanted.push_back({it.key(), texts[n++]});
   std::vector<size_t> matches;
   for (size_t i = 0; i < cells.size(); ++i) {
     const ConfigFields& cfg = cells[i].config.fields;

@@ -60,10 +60,10 @@ std::string TrialLine(const Cell& c, const std::vector<std::string>& studies,
         env = envs.emplace(r.environment_json, Dump(ParseOr(r.environment_json, json::object())))
                   .first;
       }
-      const json rest = {{"finished_utc", r.finished_utc}, {"id", r.id},
-                         {"number", r.number},             {"outcome", r.outcome},
-                         {"run_id", r.run_id},             {"slot", r.slot},
-                         {"started_utc", r.started_utc}};
+      const json rest = {
+          {"finished_utc", r.finished_utc}, {"id", r.id},         {"number", r.number},
+          {"outcome", r.outcome},           {"run_id", r.run_id}, {"slot", r.slot},
+          {"started_utc", r.started_utc}};
       out += first ? "" : ",";
       first = false;
       out += "{\"duration_s\":" + Dump(json(r.duration_s)) + ",\"environment\":" + env->second +
@@ -132,9 +132,8 @@ std::string RenderProvenanceJson(const SweepSnapshot& snap, const ReportModel& m
       trials += line;
       continue;
     }
-    const std::string one =
-        TrialJson(*cells[i], studies_of[cells[i]->key], snap)
-            .dump(2, ' ', false, json::error_handler_t::replace);
+    const std::string one = TrialJson(*cells[i], studies_of[cells[i]->key], snap)
+                                .dump(2, ' ', false, json::error_handler_t::replace);
     for (char ch : one) {
       trials += ch;
       if (ch == '\n') trials += "    ";

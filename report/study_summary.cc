@@ -42,7 +42,8 @@ AxisCodes CodesOf(const Study& s, const std::string& axis) {
 }
 
 // Groups the done cells by their values of `axes` (one or two), in first-seen order.
-std::vector<CollapsedMap::Group> GroupBy(const Study& s, const std::vector<const AxisCodes*>& axes) {
+std::vector<CollapsedMap::Group> GroupBy(const Study& s,
+                                         const std::vector<const AxisCodes*>& axes) {
   std::vector<CollapsedMap::Group> groups;
   std::map<uint64_t, size_t> at;
   for (size_t i = 0; i < s.cells.size(); ++i) {

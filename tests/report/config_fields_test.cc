@@ -32,8 +32,9 @@ TEST(ConfigFields, FindsEveryKeyAndNoOther) {
 
 TEST(ConfigFields, KeepsKeysSortedWhateverTheInsertionOrder) {
   ConfigFields f = {{"window", "256"}, {"quant", "int8wo"}, {"dtype", "fp16"}, {"n_sink", "4"}};
-  EXPECT_EQ(Items(f), (std::vector<std::pair<std::string, std::string>>{
-                          {"dtype", "fp16"}, {"n_sink", "4"}, {"quant", "int8wo"}, {"window", "256"}}));
+  EXPECT_EQ(Items(f),
+            (std::vector<std::pair<std::string, std::string>>{
+                {"dtype", "fp16"}, {"n_sink", "4"}, {"quant", "int8wo"}, {"window", "256"}}));
   EXPECT_EQ(f.size(), 4u);
 }
 
