@@ -83,6 +83,13 @@ std::string TrialLine(const Cell& c, const std::vector<std::string>& studies,
 }  // namespace
 
 std::string RenderProvenanceJson(const SweepSnapshot& snap, const ReportModel& model) {
+  std::string text;
+  EmitProvenanceJson(snap, model, [&](std::string_view piece) { text.append(piece); });
+  return text;
+}
+
+void EmitProvenanceJson(const SweepSnapshot& snap, const ReportModel& model,
+                        const std::function<void(std::string_view)>& emit) {
   json out = json::object();
   out["format"] = "orch-report-provenance";
   out["version"] = 1;
@@ -120,28 +127,26 @@ std::string RenderProvenanceJson(const SweepSnapshot& snap, const ReportModel& m
   const bool one_line = HasBigStudy(model);
   const std::string rest = out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   const size_t version = rest.rfind("  \"version\": ");  // the last key: found last
-  std::string trials = rest.substr(0, version) + "  \"trials\": [";
+  emit(std::string_view(rest).substr(0, version));
+  emit("  \"trials\": [");
   std::map<std::string, std::string> envs;
+  std::string piece;  // one trial at a time (76 MB for 100,000 trials: never held whole)
   for (size_t i = 0; i < cells.size(); ++i) {
-    trials += i == 0 ? "\n    " : ",\n    ";
+    piece = i == 0 ? "\n    " : ",\n    ";
     if (one_line) {
-      const std::string line = TrialLine(*cells[i], studies_of[cells[i]->key], snap, envs);
-      // Room for every trial at once, from the first one's size: doubling a 76 MB string
-      // held its old 64 MB and its new 128 MB at once (issue 18).
-      if (i == 0) trials.reserve(rest.size() + cells.size() * (line.size() + 6) * 5 / 4);
-      trials += line;
-      continue;
+      piece += TrialLine(*cells[i], studies_of[cells[i]->key], snap, envs);
+    } else {
+      const std::string one = TrialJson(*cells[i], studies_of[cells[i]->key], snap)
+                                  .dump(2, ' ', false, json::error_handler_t::replace);
+      for (char ch : one) {
+        piece += ch;
+        if (ch == '\n') piece += "    ";
+      }
     }
-    const std::string one = TrialJson(*cells[i], studies_of[cells[i]->key], snap)
-                                .dump(2, ' ', false, json::error_handler_t::replace);
-    for (char ch : one) {
-      trials += ch;
-      if (ch == '\n') trials += "    ";
-    }
+    emit(piece);
   }
-  trials += cells.empty() ? "],\n" : "\n  ],\n";
-  trials.append(rest, version, std::string::npos);  // in place: no second copy of the trials
-  return trials;
+  emit(cells.empty() ? "],\n" : "\n  ],\n");
+  emit(std::string_view(rest).substr(version));
 }
 
 }  // namespace orch::report
