@@ -30,8 +30,7 @@ std::string ConfigField(const CellConfig& c, const std::string& f) {
   if (f == "model") return c.model;
   if (f == "dataset") return c.dataset;
   if (f == "device") return c.device;
-  auto it = c.fields.find(f);
-  return it == c.fields.end() ? "" : it->second;
+  return std::string(c.fields.Value(f));
 }
 
 std::vector<std::pair<std::string, std::string>> FixedFields(const Study& study) {
@@ -50,18 +49,34 @@ std::vector<std::string> VaryingFields(const std::vector<Cell>& cells) {
   // The known fields in display order, then any other key (matrix extras such as a
   // worker option) in sorted order: a label must tell every two cells of a study apart.
   std::vector<std::string> candidates = ShownFields();
-  std::set<std::string> extra;
+  std::set<std::string, std::less<>> extra;
+  const ConfigFields* last_keys = nullptr;  // most cells have the keys of the one before
   for (const Cell& c : cells) {
-    for (const auto& [k, v] : c.config.fields) {
-      if (std::find(candidates.begin(), candidates.end(), k) == candidates.end()) extra.insert(k);
+    const ConfigFields& fields = c.config.fields;
+    if (last_keys != nullptr && last_keys->size() == fields.size() &&
+        std::equal(fields.begin(), fields.end(), last_keys->begin(),
+                   [](const auto& a, const auto& b) { return a.first == b.first; })) {
+      continue;
+    }
+    last_keys = &fields;
+    for (const auto& [k, v] : fields) {
+      if (std::find(candidates.begin(), candidates.end(), k) == candidates.end() &&
+          extra.find(k) == extra.end()) {
+        extra.emplace(k);
+      }
     }
   }
   candidates.insert(candidates.end(), extra.begin(), extra.end());
   std::vector<std::string> out;
   for (const std::string& f : candidates) {
-    std::set<std::string> values;
-    for (const Cell& c : cells) values.insert(ConfigField(c.config, f));
-    if (values.size() > 1) out.push_back(f);
+    // Varies when any cell's value differs from the first's.
+    const std::string first = cells.empty() ? "" : ConfigField(cells.front().config, f);
+    for (const Cell& c : cells) {
+      if (ConfigField(c.config, f) != first) {
+        out.push_back(f);
+        break;
+      }
+    }
   }
   return out;
 }

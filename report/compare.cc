@@ -56,7 +56,7 @@ StatusOr<SweepComparison> CompareSweeps(const SweepSnapshot& first, const std::s
   for (const std::string& k : opts.ignored_keys) {
     auto has = [&](const std::vector<Cell>& cells) {
       return std::any_of(cells.begin(), cells.end(),
-                         [&](const Cell& c) { return c.config.fields.count(k) > 0; });
+                         [&](const Cell& c) { return c.config.fields.Has(k); });
     };
     if (!has(cells_a) && !has(cells_b)) {
       return Status::Error("--ignore " + k + ": no cell of " + first_name + " or " + second_name +

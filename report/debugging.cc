@@ -14,18 +14,21 @@ namespace {
 
 using nlohmann::json;
 
+// A trial with the study whose labels name it; the label is made only for the few cells
+// a finding names (a Prose per cell of a 100,000-trial sweep was ~60 MB, issue 18).
 struct LabeledCell {
   const Cell* cell;
-  Prose label;
+  const Study* study;
+  Prose label() const { return CellLabelProse(*cell, study->varying); }
 };
 
 // Each trial once, labeled as in the first study that holds it.
 std::vector<LabeledCell> UniqueCells(const ReportModel& m) {
   std::vector<LabeledCell> out;
-  std::set<std::string> seen;
+  std::set<std::string_view> seen;
   for (const Study& s : m.studies) {
     for (const Cell& c : s.cells) {
-      if (seen.insert(c.key).second) out.push_back({&c, CellLabelProse(c, s.varying)});
+      if (seen.insert(c.key).second) out.push_back({&c, &s});
     }
   }
   return out;
@@ -143,7 +146,7 @@ DebuggingSteps BuildDebuggingSteps(const ReportModel& model, const SweepSnapshot
     if (c.config.mode == "sanity") {
       ++out.sanity_cells;
       Finding f;
-      f.line.Append(lc.label).Text(" ").Key(c.short_key).Text(": ");
+      f.line.Append(lc.label()).Text(" ").Key(c.short_key).Text(": ");
       // The last attempt that said where a value went non-finite, else the final state.
       const AttemptData* where = nullptr;
       for (const AttemptData& a : attempts) {
@@ -172,7 +175,7 @@ DebuggingSteps BuildDebuggingSteps(const ReportModel& model, const SweepSnapshot
         const Prose where = NonFiniteWhere(Details(a.record));
         if (a.record.outcome != "nan" && where.empty()) continue;
         Finding f;
-        f.line.Append(lc.label)
+        f.line.Append(lc.label())
             .Text(" ")
             .Key(c.short_key)
             .Text(", attempt #" + std::to_string(a.record.number) + " (mode ");
@@ -201,7 +204,7 @@ DebuggingSteps BuildDebuggingSteps(const ReportModel& model, const SweepSnapshot
         [](const AttemptData& a) { return a.record.finished && a.record.outcome != "ok"; });
     if (attempts.size() > 1 && failed_once) {
       Finding f;
-      f.line.Append(lc.label)
+      f.line.Append(lc.label())
           .Text(" ")
           .Key(c.short_key)
           .Text(": " + std::to_string(attempts.size()) + " attempts, final outcome ");
@@ -219,7 +222,7 @@ DebuggingSteps BuildDebuggingSteps(const ReportModel& model, const SweepSnapshot
     const size_t n = blocked[reason].size();
     f.line.User(reason).Text(": " + std::to_string(n) + (n == 1 ? " cell" : " cells"));
     for (const LabeledCell* lc : blocked[reason]) {
-      f.details.push_back(Prose().Append(lc->label).Text(" ").Key(lc->cell->short_key));
+      f.details.push_back(Prose().Append(lc->label()).Text(" ").Key(lc->cell->short_key));
     }
     out.blocked.push_back(std::move(f));
   }

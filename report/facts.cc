@@ -13,6 +13,7 @@
 #include "report/claims.h"
 #include "report/error_line.h"
 #include "report/number_format.h"
+#include "report/study_summary.h"
 
 namespace orch::report {
 namespace {
@@ -80,7 +81,7 @@ StatusOr<CellConfig> ParseConfig(const std::string& key, const std::string& text
   c.repeats = IntField(j, "repeats");
   c.seed = IntField(j, "seed");
   c.json = j.dump();  // compact, keys sorted: the same bytes for the same config
-  for (auto it = j.begin(); it != j.end(); ++it) c.fields[it.key()] = JsonScalarText(it.value());
+  for (auto it = j.begin(); it != j.end(); ++it) c.fields.Set(it.key(), JsonScalarText(it.value()));
   return c;
 }
 
@@ -142,8 +143,9 @@ Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attemp
   return p;
 }
 
+// `drop`: the snapshot (as `snap`) whose latencies of this trial are freed once read.
 StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& snap,
-                         const RunProvenance& runs, const FactsOptions& opts) {
+                         const RunProvenance& runs, const FactsOptions& opts, SweepSnapshot* drop) {
   Cell cell;
   cell.key = trial.key;
   cell.short_key = ShortKey(trial.key);
@@ -207,6 +209,12 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
     for (std::string& w : reps.warnings) cell.warnings.push_back(std::move(w));
     if (!reps.latencies.empty()) cell.tpot = SummarizeReplicates(reps.latencies, opts.intervals);
   }
+  if (drop != nullptr) {
+    // Only this call reads this trial's attempts (each trial is built once).
+    if (auto it = drop->attempts.find(trial.key); it != drop->attempts.end()) {
+      for (AttemptData& a : it->second) std::vector<std::vector<double>>().swap(a.latencies);
+    }
+  }
   for (const char* m : {"peak_alloc_bytes", "peak_rss_bytes"}) {
     if (auto it = cell.metrics.find(m); it != cell.metrics.end() && std::isfinite(it->second)) {
       cell.peak_memory_bytes = it->second;
@@ -217,13 +225,13 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
   return cell;
 }
 
-bool ConfigMatches(const json& cfg, const json& partial) {
-  for (auto it = partial.begin(); it != partial.end(); ++it) {
-    auto c = cfg.find(it.key());
-    if (c == cfg.end()) return false;
-    if (*c == it.value()) continue;
-    // Numbers and their spellings ("256" vs 256) count as equal: specs are hand-written.
-    if (JsonScalarText(*c) != JsonScalarText(it.value())) return false;
+// Compares displayed values (JsonScalarText), which equal JSON values also have: numbers
+// and their spellings ("256" vs 256) count as equal, since specs are hand-written. The
+// cell's parsed fields, not its JSON: parsing 100,000 configs again cost 4% of a report.
+bool ConfigMatches(const ConfigFields& cfg, const std::vector<ConfigFields::Field>& partial) {
+  for (const auto& [key, value] : partial) {
+    const std::optional<std::string_view> c = cfg.Find(key);
+    if (!c || *c != value) return false;
   }
   return true;
 }
@@ -322,10 +330,18 @@ std::optional<size_t> ChooseBaseline(const std::vector<Cell>& cells,
     *how = "the spec's baseline is not a mapping";
     return std::nullopt;
   }
+  std::vector<std::string> texts;  // the partial's values as displayed
+  for (auto it = partial.begin(); it != partial.end(); ++it) {
+    texts.push_back(JsonScalarText(it.value()));
+  }
+  std::vector<ConfigFields::Field> wanted;
+  size_t n = 0;
+  for (auto it = partial.begin(); it != partial.end(); ++it)
+    wanted.push_back({it.key(), texts[n++]});
   std::vector<size_t> matches;
   for (size_t i = 0; i < cells.size(); ++i) {
-    const json cfg = ParseOr(cells[i].config.json, json::object());
-    if (partial.empty() ? StringField(cfg, "quant") == "none" : ConfigMatches(cfg, partial)) {
+    const ConfigFields& cfg = cells[i].config.fields;
+    if (partial.empty() ? cfg.Value("quant") == "none" : ConfigMatches(cfg, wanted)) {
       matches.push_back(i);
     }
   }
@@ -353,36 +369,66 @@ std::optional<size_t> ChooseBaseline(const std::vector<Cell>& cells,
 
 namespace {
 
-// Cells are computed once per key (a cell may belong to several studies); counts the
-// unfinished and stale cells into the model.
-StatusOr<std::map<std::string, Cell>> BuildCells(const SweepSnapshot& snap,
-                                                 const FactsOptions& opts, ReportModel* model) {
+// Counts the unfinished and the stale cells (not in the spec) into the model.
+void CountCells(const SweepSnapshot& snap, ReportModel* model) {
   std::set<std::string> unfinished, stale, in_spec;
-  std::vector<const store::TrialRecord*> to_build;
   for (const store::TrialRecord& t : snap.trials) {
     if (!t.in_spec) {
       stale.insert(t.key);
       continue;
     }
     if (t.state != store::TrialState::kDone) unfinished.insert(t.key);
-    if (in_spec.insert(t.key).second) to_build.push_back(&t);
+    in_spec.insert(t.key);
   }
-  // Cells are independent (parsing their JSON is most of the work), so building them on
-  // several threads changes no output bit. Each is built straight into its node of the
-  // map (made here, before the threads; they touch distinct nodes only): a Cell is ~1 KB,
-  // and a second array of 100,000 of them would double the report's peak (issue 18).
-  std::map<std::string, Cell> cells;
-  std::vector<Cell*> slots;
-  slots.reserve(to_build.size());
-  for (const store::TrialRecord* t : to_build) slots.push_back(&cells[t->key]);
+  model->unfinished = static_cast<int>(unfinished.size());
+  for (const std::string& k : in_spec) stale.erase(k);  // stale in one study, kept in another
+  model->stale = static_cast<int>(stale.size());
+}
+
+// The in-spec studies with their cells in spec order, each cell built in its place in
+// its study (a Cell is ~1 KB: a map of 100,000 cells beside the studies, moved into them
+// afterwards, held both at once, issue 18). A trial in several studies is built once
+// and copied. Cells are independent (parsing their JSON is most of the work), so they
+// are built on several threads, each into its own slot: no output bit changes.
+Status BuildStudyCells(const SweepSnapshot& snap, const FactsOptions& opts, ReportModel* model,
+                       SweepSnapshot* drop) {
+  std::vector<std::pair<const store::TrialRecord*, Cell*>> to_build;
+  std::vector<std::pair<Cell*, const Cell*>> copies;  // made once the originals are built
+  std::map<std::string_view, Cell*> first_slot;
+  size_t in_spec_studies = 0;
+  for (const store::StudyRecord& sr : snap.studies) in_spec_studies += sr.in_spec;
+  model->studies.reserve(in_spec_studies);
+  for (const store::StudyRecord& sr : snap.studies) {
+    if (!sr.in_spec) continue;
+    Study& s = model->studies.emplace_back();
+    s.id = sr.id;
+    s.title = sr.title;
+    s.notes = sr.notes;
+    s.baseline_json = sr.baseline_json;
+    std::vector<const store::TrialRecord*> members;
+    for (const store::TrialRecord& t : snap.trials) {
+      if (t.in_spec && t.study_id == sr.id) members.push_back(&t);
+    }
+    std::stable_sort(members.begin(), members.end(),
+                     [](const auto* a, const auto* b) { return a->position < b->position; });
+    s.cells.resize(members.size());  // never resized again: the slots stay put
+    for (size_t i = 0; i < members.size(); ++i) {
+      auto [it, fresh] = first_slot.emplace(members[i]->key, &s.cells[i]);
+      if (fresh) {
+        to_build.push_back({members[i], &s.cells[i]});
+      } else {
+        copies.push_back({&s.cells[i], it->second});
+      }
+    }
+  }
   std::vector<Status> failed(to_build.size(), Status::Ok());
   const RunProvenance runs = ParseRunProvenance(snap);
   std::atomic<size_t> next{0};
   auto work = [&] {
     for (size_t i = next++; i < to_build.size(); i = next++) {
-      StatusOr<Cell> cell = BuildCell(*to_build[i], snap, runs, opts);
+      StatusOr<Cell> cell = BuildCell(*to_build[i].first, snap, runs, opts, drop);
       if (cell.ok()) {
-        *slots[i] = std::move(*cell);
+        *to_build[i].second = std::move(*cell);
       } else {
         failed[i] = cell.status();
       }
@@ -397,39 +443,12 @@ StatusOr<std::map<std::string, Cell>> BuildCells(const SweepSnapshot& snap,
   for (const Status& f : failed) {
     if (!f.ok()) return f;
   }
-  model->unfinished = static_cast<int>(unfinished.size());
-  for (const std::string& k : in_spec) stale.erase(k);  // stale in one study, kept in another
-  model->stale = static_cast<int>(stale.size());
-  return cells;
+  for (const auto& [to, from] : copies) *to = *from;
+  return Status::Ok();
 }
 
-// One study: its cells in spec order (moved out of `cells` at their last use, copied
-// before), its baseline, comparisons, sensitivity and observations.
-Study BuildStudy(const store::StudyRecord& sr, const SweepSnapshot& snap,
-                 std::map<std::string, Cell>& cells, std::map<std::string, int>& uses_left,
-                 const FactsOptions& opts) {
-  Study s;
-  s.id = sr.id;
-  s.title = sr.title;
-  s.notes = sr.notes;
-  s.baseline_json = sr.baseline_json;
-  std::vector<std::pair<int, std::string>> members;
-  for (const store::TrialRecord& t : snap.trials) {
-    if (t.in_spec && t.study_id == sr.id) members.push_back({t.position, t.key});
-  }
-  std::stable_sort(members.begin(), members.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  s.cells.reserve(members.size());  // a Cell is large: no doubling slack at 10,000 cells
-  for (const auto& m : members) {
-    auto it = cells.find(m.second);
-    if (it == cells.end()) continue;  // cannot happen: every in-spec trial was built
-    if (--uses_left[m.second] > 0) {
-      s.cells.push_back(it->second);
-      continue;
-    }
-    s.cells.push_back(std::move(it->second));
-    cells.erase(it);  // its last use: the moved-from Cell's ~1 KB goes too
-  }
+// One study, its cells in place: its baseline, comparisons, sensitivity and observations.
+void CompleteStudy(Study& s, const FactsOptions& opts) {
   s.varying = VaryingFields(s.cells);
   s.baseline = ChooseBaseline(s.cells, s.baseline_json, &s.baseline_how);
   s.comparisons.resize(s.cells.size());
@@ -440,10 +459,11 @@ Study BuildStudy(const store::StudyRecord& sr, const SweepSnapshot& snap,
   }
   s.sensitivity = StudySensitivity(s.cells, opts.intervals.confidence, opts.min_effect);
   s.observations.reserve(s.cells.size());
-  for (size_t i = 0; i < s.cells.size(); ++i)
+  for (size_t i = 0; i < s.cells.size(); ++i) {
     s.observations.push_back(CellObservation(s, i, opts.ppl_tolerance, opts.min_effect));
+    s.observations.back().ShrinkToFit();
+  }
   s.baseline_line = BaselineLine(s);
-  return s;
 }
 
 // Context: recorded values in first-seen (spec) order; profile breakdowns.
@@ -496,12 +516,16 @@ void AddConclusions(ReportModel& model, const FactsOptions& opts) {
         Prose().Text("The sweep is incomplete: " + std::to_string(model.unfinished) +
                      " cells are not done; what follows covers the cells that are."));
   }
+  // With a big study, a claim that lists every cell keeps what the writers show of it.
+  const bool big = HasBigStudy(model);
+  auto add = [&](Prose p) {
+    if (big && p.spans().size() > kKeptConclusionSpans) p = FirstSpans(p, kKeptConclusionSpans);
+    model.conclusions.push_back(std::move(p));
+  };
   for (const Study& s : model.studies) {
-    for (Prose& p : StudyClaims(s, opts.ppl_tolerance, opts.min_effect)) model.conclusions.push_back(std::move(p));
+    for (Prose& p : StudyClaims(s, opts.ppl_tolerance, opts.min_effect)) add(std::move(p));
   }
-  if (std::optional<Prose> failures = FailureClaim(model.studies)) {
-    model.conclusions.push_back(std::move(*failures));
-  }
+  if (std::optional<Prose> failures = FailureClaim(model.studies)) add(std::move(*failures));
   if (model.hardware.size() > 1 || model.builds.size() > 1) {
     model.conclusions.push_back(
         Prose().Text("Measured cells were recorded on " + std::to_string(model.hardware.size()) +
@@ -513,25 +537,18 @@ void AddConclusions(ReportModel& model, const FactsOptions& opts) {
 
 }  // namespace
 
-StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& opts) {
+namespace {
+
+StatusOr<ReportModel> Build(const SweepSnapshot& snap, const FactsOptions& opts,
+                            SweepSnapshot* drop) {
   ReportModel model;
   model.sweep = snap.sweep;
   model.ppl_tolerance = opts.ppl_tolerance;
   model.min_effect = opts.min_effect;
   model.intervals = opts.intervals;
-  StatusOr<std::map<std::string, Cell>> cells = BuildCells(snap, opts, &model);
-  if (!cells.ok()) return cells.status();
-  std::set<std::string> in_spec_studies;
-  for (const store::StudyRecord& sr : snap.studies) {
-    if (sr.in_spec) in_spec_studies.insert(sr.id);
-  }
-  std::map<std::string, int> uses_left;  // per key: in-spec study memberships
-  for (const store::TrialRecord& t : snap.trials) {
-    if (t.in_spec && in_spec_studies.count(t.study_id)) ++uses_left[t.key];
-  }
-  for (const store::StudyRecord& sr : snap.studies) {
-    if (sr.in_spec) model.studies.push_back(BuildStudy(sr, snap, *cells, uses_left, opts));
-  }
+  CountCells(snap, &model);
+  if (Status built = BuildStudyCells(snap, opts, &model, drop); !built.ok()) return built;
+  for (Study& s : model.studies) CompleteStudy(s, opts);
   AddContext(model);
   AddConclusions(model, opts);
   for (const auto& [id, run] : snap.runs) {
@@ -539,6 +556,16 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& 
                           ParseOr(run.provenance_json, json::object()).dump()});
   }
   return model;
+}
+
+}  // namespace
+
+StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& opts) {
+  return Build(snap, opts, nullptr);
+}
+
+StatusOr<ReportModel> BuildModelDroppingLatencies(SweepSnapshot& snap, const FactsOptions& opts) {
+  return Build(snap, opts, &snap);
 }
 
 }  // namespace orch::report

@@ -24,6 +24,12 @@ struct FactsOptions {
 
 StatusOr<ReportModel> BuildModel(const SweepSnapshot& snapshot, const FactsOptions& opts);
 
+// BuildModel, freeing each trial's latencies once its cell's statistics are made: the
+// report's peak then holds the latencies or the cells they became, not both (issue 18:
+// ~100 MB of latencies at 100,000 trials). The rest of `snapshot` is left as it was.
+StatusOr<ReportModel> BuildModelDroppingLatencies(SweepSnapshot& snapshot,
+                                                  const FactsOptions& opts);
+
 // --- Pieces, public for the writers and for tests ------------------------------------
 
 // slower when the CI lies above 1 and the ratio exceeds 1 + min_effect, faster when the
@@ -48,7 +54,7 @@ Comparison Compare(const Cell& cell, const Cell& baseline, const FactsOptions& o
 
 // Index of the baseline among `cells`: cells matching every key of `baseline_json`
 // (first in spec order), or when it is "{}", the cells with quant none, preferring
-// window full. `how` says which rule chose it or why none was found.
+// window full. Matches the cells' config.fields (values as displayed: 256 equals "256"). `how` says which rule chose it or why none was found.
 std::optional<size_t> ChooseBaseline(const std::vector<Cell>& cells,
                                      const std::string& baseline_json, std::string* how);
 

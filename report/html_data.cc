@@ -135,6 +135,13 @@ json StudyRows(const Study& s, const std::map<std::string, size_t>& index) {
 }  // namespace
 
 std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
+  std::string text;
+  EmitHtmlData(model, snap, [&](std::string_view piece) { text.append(piece); });
+  return text;
+}
+
+void EmitHtmlData(const ReportModel& model, const SweepSnapshot& snap,
+                  const std::function<void(std::string_view)>& emit) {
   // Unique trials in first-seen order; the config fields shared by all of them go once.
   std::vector<const Cell*> cells;
   std::map<std::string, size_t> index;
@@ -145,19 +152,18 @@ std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
   }
   std::map<std::string, std::string> fixed;
   if (!cells.empty()) {
-    fixed = cells.front()->config.fields;
+    for (const auto& [k, v] : cells.front()->config.fields) fixed.emplace(k, v);
     for (const Cell* c : cells) {
       for (auto it = fixed.begin(); it != fixed.end();) {
-        auto f = c->config.fields.find(it->first);
-        it = (f == c->config.fields.end() || f->second != it->second) ? fixed.erase(it)
-                                                                      : std::next(it);
+        const std::optional<std::string_view> f = c->config.fields.Find(it->first);
+        it = (!f || *f != it->second) ? fixed.erase(it) : std::next(it);
       }
     }
   }
   // "cells" is the first key in sorted order: the cells, each dumped as soon as it is
   // made, go in front of the rest (the same bytes as dumping one document holding them,
   // without that document or a second copy of the text).
-  std::string text = "{\"cells\":[";
+  emit("{\"cells\":[");
   bool first = true;
   for (const Cell* c : cells) {
     json j;
@@ -167,7 +173,7 @@ std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
     if (!why.empty()) j["r"] = why;
     json cfg = json::object();
     for (const auto& [k, v] : c->config.fields) {
-      if (!fixed.count(k)) cfg[k] = v;
+      if (!fixed.count(std::string(k))) cfg[std::string(k)] = std::string(v);
     }
     j["c"] = std::move(cfg);
     if (c->ok() && c->ppl) j["p"] = Rounded(*c->ppl, 2);
@@ -184,9 +190,8 @@ std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
     if (!c->warnings.empty()) j["w"] = c->warnings;
     auto a = snap.attempts.find(c->key);
     j["a"] = a == snap.attempts.end() ? json::array() : Attempts(a->second);
-    if (!first) text += ',';
+    emit((first ? "" : ",") + j.dump(-1, ' ', false, json::error_handler_t::replace));
     first = false;
-    text += j.dump(-1, ' ', false, json::error_handler_t::replace);
   }
   json studies = json::array();
   for (const Study& s : model.studies) studies.push_back(StudyRows(s, index));
@@ -201,9 +206,8 @@ std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
   out["fixed"] = fixed;
   out["studies"] = std::move(studies);
   const std::string rest = out.dump(-1, ' ', false, json::error_handler_t::replace);
-  text += "],";
-  text.append(rest, 1, std::string::npos);
-  return text;
+  emit("],");
+  emit(std::string_view(rest).substr(1));
 }
 
 }  // namespace orch::report

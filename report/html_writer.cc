@@ -20,6 +20,7 @@ namespace {
 constexpr size_t kListCap = 100;
 // A conclusion longer than this many spans (one per cell named) is cut.
 constexpr size_t kMaxSpans = 200;
+static_assert(kMaxSpans < kKeptConclusionSpans, "the model keeps more spans than a page shows");
 
 std::string Paragraphs(const std::string& text) {
   std::string out;
@@ -318,6 +319,12 @@ void Provenance(const ReportModel& m, std::string& out) {
 }  // namespace
 
 std::string RenderHtmlReport(const HtmlInputs& in) {
+  std::string text;
+  EmitHtmlReport(in, [&](std::string_view piece) { text.append(piece); });
+  return text;
+}
+
+void EmitHtmlReport(const HtmlInputs& in, const std::function<void(std::string_view)>& emit) {
   const ReportModel& m = *in.model;
   const std::string_view script = HtmlPageScript(), style = HtmlPageStyle();
   std::string out =
@@ -348,13 +355,17 @@ std::string RenderHtmlReport(const HtmlInputs& in) {
   Provenance(m, out);
   out += "</main>\n<aside id=\"panel\" hidden></aside>\n";
   out += "<script type=\"application/json\" id=\"orch-data\">";
-  {
-    const std::string data = BuildHtmlData(m, *in.snapshot);  // the page's largest part
-    out.reserve(out.size() + data.size() + data.size() / 16 + script.size() + 64);
-    AppendJsonForScript(data, out);
-  }
-  out += "</script>\n<script>" + std::string(script) + "</script>\n</body></html>\n";
-  return out;
+  emit(out);
+  std::string().swap(out);
+  // The page's largest part, escaped and handed on piece by piece (html_data.h).
+  EmitHtmlData(m, *in.snapshot, [&](std::string_view piece) {
+    out.clear();
+    AppendJsonForScript(piece, out);
+    emit(out);
+  });
+  emit("</script>\n<script>");
+  emit(script);
+  emit("</script>\n</body></html>\n");
 }
 
 }  // namespace orch::report

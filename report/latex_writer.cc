@@ -220,14 +220,13 @@ std::string StackTable(const ReportModel& model, const KeyPairing& k) {
   t += "Cell & " + LatexEscape(k.key) +
        " & Outcome ref. & Outcome & Ratio & PPL change & Ref.\\ trial & Trial \\\\\n\\midrule\n";
   for (const CellPair& p : k.pairs) {
-    auto it = p.other.config.fields.find(k.key);
     std::string ratio = Missing();
     if (p.ratio) {
       ratio = FormatRatio(*p.ratio) + " [" + FormatRatio(p.ratio_ci.lo) + ", " +
               FormatRatio(p.ratio_ci.hi) + "] " + LatexEscape(SpeedVerdictText(p.speed));
     }
     t += LatexEscape(p.label) + " & " +
-         Tt(it == p.other.config.fields.end() ? "" : it->second) + " & " +
+         Tt(std::string(p.other.config.fields.Value(k.key))) + " & " +
          PairOutcome(p.reference) + " & " + PairOutcome(p.other) + " & " + ratio + " & " +
          (p.ppl_change ? LatexEscape(FormatSignedPercent(*p.ppl_change)) : Missing()) + " & " +
          Tt(p.reference.short_key) + " & " + Tt(p.other.short_key) + " \\\\\n";

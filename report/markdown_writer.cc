@@ -23,6 +23,7 @@ std::string Code(const std::string& s, bool in_table = false) { return MarkdownC
 // line saying how many more there are; sweeps without one are listed in full.
 constexpr size_t kNoCap = std::numeric_limits<size_t>::max();
 constexpr size_t kBigSweepListCap = 50;
+static_assert(4 * kBigSweepListCap < kKeptConclusionSpans, "the model keeps more than report.md shows");
 
 std::string More(size_t shown, size_t total) {
   return total > shown ? "- ... and " + std::to_string(total - shown) +
@@ -295,8 +296,7 @@ void PairTable(const std::vector<CellPair>& pairs, const std::string& ref_name,
     const CellPair& p = pairs[i];
     out += "| " + MarkdownEscape(p.label) + " |";
     if (show_other_value) {
-      auto it = p.other.config.fields.find(key);
-      out += " " + Code(it == p.other.config.fields.end() ? "" : it->second, true) + " |";
+      out += " " + Code(std::string(p.other.config.fields.Value(key)), true) + " |";
     }
     out += " " + OutcomeText(p.reference) + " | " + OutcomeText(p.other) + " | " +
            TpotText(p.reference) + " | " + TpotText(p.other) + " | " + PairRatioText(p) + " | " +
@@ -329,8 +329,7 @@ void DifferingOutcomes(const std::vector<CellPair>& pairs, const std::string& re
     if (++differing > cap) continue;
     ++listed;
     std::string name = other_name;
-    if (auto it = p.other.config.fields.find(key); !key.empty() && it != p.other.config.fields.end())
-      name = Code(it->second);
+    if (auto v = p.other.config.fields.Find(key); !key.empty() && v) name = Code(std::string(*v));
     out += "- " + MarkdownEscape(p.label) + ": " + ref_name + " " + FailureDetail(p.reference) +
            " " + Code(p.reference.short_key) + ", " + name + " " + FailureDetail(p.other) +
            " " + Code(p.other.short_key) + "\n";
@@ -367,7 +366,7 @@ void StackSection(const KeyPairing& k, const std::string& n, double min_effect, 
     out += "**Cells without a counterpart.**\n\n";
     std::vector<std::pair<std::string, std::vector<const KeyPairing::Unpaired*>>> groups;
     for (const KeyPairing::Unpaired& u : k.unpaired) {
-      std::string value = u.cell.config.fields.count(k.key) ? u.cell.config.fields.at(k.key) : "";
+      std::string value = std::string(u.cell.config.fields.Value(k.key));
       std::string head = MarkdownEscape(k.key) + "=" + Code(value) + ": " + MarkdownEscape(u.why);
       auto it = std::find_if(groups.begin(), groups.end(),
                              [&](const auto& g) { return g.first == head; });

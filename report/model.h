@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "report/config_fields.h"
 #include "report/prose.h"
 #include "report/stats.h"
 #include "store/records.h"
@@ -21,7 +22,7 @@ struct CellConfig {
   std::string quant, scope, window, dtype, compile, mode, device, model, dataset;
   int64_t n_sink = 0, tokens = 0, warmup = 0, repeats = 0, seed = 0;
   std::string json;                           // canonical config as recorded
-  std::map<std::string, std::string> fields;  // every top-level key, as displayed
+  ConfigFields fields;  // every top-level key, as displayed
 };
 
 // A failed attempt that preceded the final one (a transient failure that was retried).

@@ -19,11 +19,11 @@ std::optional<KeyPairing> PairOnKey(const std::vector<const Cell*>& cells,
   out.key = opts.key;
   std::vector<const Cell*> carrying;
   for (const Cell* c : cells) {
-    auto it = c->config.fields.find(opts.key);
-    if (it == c->config.fields.end()) continue;
+    const std::optional<std::string_view> v = c->config.fields.Find(opts.key);
+    if (!v) continue;
     carrying.push_back(c);
-    if (std::find(out.values.begin(), out.values.end(), it->second) == out.values.end())
-      out.values.push_back(it->second);
+    if (std::find(out.values.begin(), out.values.end(), *v) == out.values.end())
+      out.values.push_back(std::string(*v));
   }
   if (out.values.size() < 2) return std::nullopt;
   out.reference_value =
@@ -56,7 +56,7 @@ std::optional<KeyPairing> PairOnKey(const std::vector<const Cell*>& cells,
     const std::vector<const Cell*>& group = groups[join];
     const Cell* reference = nullptr;
     for (const Cell* c : group) {
-      if (c->config.fields.at(opts.key) == out.reference_value) {
+      if (c->config.fields.Value(opts.key) == out.reference_value) {
         reference = c;
         break;
       }

@@ -34,6 +34,8 @@ class Prose {
   }
   const std::vector<Span>& spans() const { return spans_; }
   bool empty() const { return spans_.empty(); }
+  // Gives back the spans' spare capacity: a model keeps one Prose per cell (issue 18).
+  void ShrinkToFit() { spans_.shrink_to_fit(); }
   // Plain text without markup (tests, SVG labels).
   std::string PlainText() const {
     std::string out;

@@ -41,9 +41,55 @@ json TrialJson(const Cell& c, const std::vector<std::string>& studies, const Swe
   return t;
 }
 
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// TrialJson(c, studies, snap).dump(-1, ...) byte for byte, without parsing the config
+// again or each attempt's environment: the config is the model's canonical dump
+// (CellConfig::json is the dump of a parse, so dumping its parse gives the same bytes),
+// and a sweep's attempts share a few environments, each parsed and dumped once (`envs`).
+// Keys are spliced in the sorted order a dump uses.
+std::string TrialLine(const Cell& c, const std::vector<std::string>& studies,
+                      const SweepSnapshot& snap, std::map<std::string, std::string>& envs) {
+  std::string out = "{\"attempts\":[";
+  if (auto it = snap.attempts.find(c.key); it != snap.attempts.end()) {
+    bool first = true;
+    for (const AttemptData& a : it->second) {
+      const store::AttemptRecord& r = a.record;
+      auto env = envs.find(r.environment_json);
+      if (env == envs.end()) {
+        env = envs.emplace(r.environment_json, Dump(ParseOr(r.environment_json, json::object())))
+                  .first;
+      }
+      const json rest = {
+          {"finished_utc", r.finished_utc}, {"id", r.id},         {"number", r.number},
+          {"outcome", r.outcome},           {"run_id", r.run_id}, {"slot", r.slot},
+          {"started_utc", r.started_utc}};
+      out += first ? "" : ",";
+      first = false;
+      out += "{\"duration_s\":" + Dump(json(r.duration_s)) + ",\"environment\":" + env->second +
+             "," + Dump(rest).substr(1);
+    }
+  }
+  const bool canonical = !c.config.json.empty() && json::accept(c.config.json);
+  out += "],\"config\":" + (canonical ? c.config.json : std::string("{}")) + ",";
+  json rest = {{"key", c.key}, {"studies", studies}, {"outcome", c.outcome}};
+  if (c.platform) {
+    rest["platform"] = {{"hardware", c.platform->hardware}, {"build", c.platform->build}};
+  }
+  out.append(Dump(rest), 1, std::string::npos);
+  return out;
+}
+
 }  // namespace
 
 std::string RenderProvenanceJson(const SweepSnapshot& snap, const ReportModel& model) {
+  std::string text;
+  EmitProvenanceJson(snap, model, [&](std::string_view piece) { text.append(piece); });
+  return text;
+}
+
+void EmitProvenanceJson(const SweepSnapshot& snap, const ReportModel& model,
+                        const std::function<void(std::string_view)>& emit) {
   json out = json::object();
   out["format"] = "orch-report-provenance";
   out["version"] = 1;
@@ -81,24 +127,26 @@ std::string RenderProvenanceJson(const SweepSnapshot& snap, const ReportModel& m
   const bool one_line = HasBigStudy(model);
   const std::string rest = out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
   const size_t version = rest.rfind("  \"version\": ");  // the last key: found last
-  std::string trials = rest.substr(0, version) + "  \"trials\": [";
+  emit(std::string_view(rest).substr(0, version));
+  emit("  \"trials\": [");
+  std::map<std::string, std::string> envs;
+  std::string piece;  // one trial at a time (76 MB for 100,000 trials: never held whole)
   for (size_t i = 0; i < cells.size(); ++i) {
-    const std::string one =
-        TrialJson(*cells[i], studies_of[cells[i]->key], snap)
-            .dump(one_line ? -1 : 2, ' ', false, json::error_handler_t::replace);
-    trials += i == 0 ? "\n    " : ",\n    ";
+    piece = i == 0 ? "\n    " : ",\n    ";
     if (one_line) {
-      trials += one;
-      continue;
+      piece += TrialLine(*cells[i], studies_of[cells[i]->key], snap, envs);
+    } else {
+      const std::string one = TrialJson(*cells[i], studies_of[cells[i]->key], snap)
+                                  .dump(2, ' ', false, json::error_handler_t::replace);
+      for (char ch : one) {
+        piece += ch;
+        if (ch == '\n') piece += "    ";
+      }
     }
-    for (char ch : one) {
-      trials += ch;
-      if (ch == '\n') trials += "    ";
-    }
+    emit(piece);
   }
-  trials += cells.empty() ? "],\n" : "\n  ],\n";
-  trials.append(rest, version, std::string::npos);  // in place: no second copy of the trials
-  return trials;
+  emit(cells.empty() ? "],\n" : "\n  ],\n");
+  emit(std::string_view(rest).substr(version));
 }
 
 }  // namespace orch::report

@@ -4,7 +4,9 @@
 // recorded times, so the same database gives the same bytes. Pure; any thread.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "report/model.h"
 #include "report/snapshot.h"
@@ -12,5 +14,10 @@
 namespace orch::report {
 
 std::string RenderProvenanceJson(const SweepSnapshot& snapshot, const ReportModel& model);
+
+// The same text handed to `emit` in pieces (a trial at a time), so that a writer never
+// holds it whole (76 MB at 100,000 trials, issue 18).
+void EmitProvenanceJson(const SweepSnapshot& snapshot, const ReportModel& model,
+                        const std::function<void(std::string_view)>& emit);
 
 }  // namespace orch::report

@@ -21,7 +21,8 @@ namespace orch::report {
 namespace {
 
 // The model, once the options are checked (and the map axes known to some cell).
-StatusOr<ReportModel> CheckedModel(const SweepSnapshot& snapshot, const ReportOptions& opts) {
+// Frees the snapshot's latencies as it goes (BuildModelDroppingLatencies).
+StatusOr<ReportModel> CheckedModel(SweepSnapshot& snapshot, const ReportOptions& opts) {
   FactsOptions facts;
   facts.ppl_tolerance = opts.ppl_tolerance;
   facts.min_effect = opts.min_effect;
@@ -33,13 +34,13 @@ StatusOr<ReportModel> CheckedModel(const SweepSnapshot& snapshot, const ReportOp
         "report options: confidence in (0, 1), a non-negative PPL tolerance "
         "and a minimum effect in [0, 1) are required");
   }
-  StatusOr<ReportModel> model = BuildModel(snapshot, facts);
+  StatusOr<ReportModel> model = BuildModelDroppingLatencies(snapshot, facts);
   if (!model.ok()) return model.status().WithContext("sweep " + snapshot.sweep.name);
 
   for (const std::string& axis : {opts.map_axes.row, opts.map_axes.col}) {
     bool known = axis.empty();
     for (const Study& s : model->studies) {
-      for (const Cell& c : s.cells) known = known || c.config.fields.count(axis) > 0;
+      for (const Cell& c : s.cells) known = known || c.config.fields.Has(axis);
     }
     if (!known) {
       return Status::Error("--map-axes: no cell of sweep " + snapshot.sweep.name +
@@ -71,13 +72,19 @@ std::optional<KeyPairing> Pairing(const ReportModel& model, const ReportOptions&
 
 }  // namespace
 
-Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const ReportSink& sink) {
+Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const ReportSink& sink,
+                      const ReportPieceSink& pieces) {
   StatusOr<ReportModel> model = CheckedModel(snapshot, opts);
   if (!model.ok()) return model.status();
-  // The latencies are in the model's statistics now; nothing after reads them.
+  // The latencies are in the model's statistics now, the configs in its cells (parsed):
+  // nothing after reads them.
   for (auto& [key, attempts] : snapshot.attempts) {
-    for (AttemptData& a : attempts) std::vector<std::vector<double>>().swap(a.latencies);
+    for (AttemptData& a : attempts) {
+      std::vector<std::vector<double>>().swap(a.latencies);
+      std::map<std::string, double>().swap(a.metrics);  // the cells hold the final ones
+    }
   }
+  for (store::TrialRecord& t : snapshot.trials) std::string().swap(t.config_json);
   const std::vector<FigureNames> names = FigureNamesFor(*model);
   std::vector<std::optional<FailureMap>> maps(model->studies.size());
   for (size_t i = 0; i < model->studies.size(); ++i) {
@@ -105,16 +112,36 @@ Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const R
   const std::string snippet_md = RenderSnippetMarkdown(html.snippet);
   MarkdownInputs md{&*model, names, snippet_md, maps, &debugging,
                     pairing ? &*pairing : nullptr};
+  using Emitter = std::function<void(std::string_view)>;
+  const std::pair<const char*, std::function<void(const Emitter&)>> streamed[] = {
+      {"provenance.json", [&](const Emitter& e) { EmitProvenanceJson(snapshot, *model, e); }},
+      {"report.html", [&](const Emitter& e) { EmitHtmlReport(html, e); }}};
+  auto stream = [&](const char* path) {
+    for (const auto& [name, emit_all] : streamed) {
+      if (std::string_view(name) != path) continue;
+      if (!pieces) {
+        std::string text;
+        emit_all([&](std::string_view piece) { text.append(piece); });
+        return sink(path, std::move(text));
+      }
+      Status failed = Status::Ok();
+      emit_all([&](std::string_view piece) {
+        if (failed.ok()) failed = pieces(path, piece, false);
+      });
+      return failed.ok() ? pieces(path, {}, true) : failed;
+    }
+    return Status::Error(std::string("report: no renderer for ") + path);
+  };
   const std::pair<const char*, std::function<std::string()>> files[] = {
       {"figures/figures.tex", [&] { return RenderLatexFigures(*model, names, "figures", maps); }},
       {"snippet.md", [&] { return snippet_md; }},
       {"snippet.tex", [&] { return RenderSnippetLatex(html.snippet); }},
       {"tables.tex", [&] { return RenderLatexTables(*model, maps, pairing ? &*pairing : nullptr); }},
-      {"provenance.json", [&] { return RenderProvenanceJson(snapshot, *model); }},
+      {"provenance.json", nullptr},
       {"report.md", [&] { return RenderMarkdownReport(md); }},
-      {"report.html", [&] { return RenderHtmlReport(html); }}};
+      {"report.html", nullptr}};
   for (const auto& [path, render] : files) {
-    if (Status s = sink(path, render()); !s.ok()) return s;
+    if (Status s = render ? sink(path, render()) : stream(path); !s.ok()) return s;
   }
   return Status::Ok();
 }
@@ -134,17 +161,39 @@ Status WriteReport(const store::Store& db, const ReportOptions& opts) {
   StatusOr<SweepSnapshot> snapshot = LoadSnapshot(db, opts.sweep_name);
   if (!snapshot.ok()) return snapshot.status();
   namespace fs = std::filesystem;
-  // Each file is written as soon as it is rendered: the report never holds them all.
-  return RenderReportTo(std::move(*snapshot), opts, [&](const std::string& rel, std::string content) {
-    const fs::path path = fs::path(opts.out_dir) / rel;
+  auto make_dirs = [&](const fs::path& path) {
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
     if (ec) {
       return Status::Error(path.parent_path().string() +
                            ": cannot create directory: " + ec.message());
     }
-    return WriteFileAtomically(path.string(), content);
-  });
+    return Status::Ok();
+  };
+  // Each file is written as soon as it is rendered: the report never holds them all, and
+  // the two that grow with the sweep are written piece by piece, never held whole.
+  std::unique_ptr<AtomicFileWriter> open;  // the file whose pieces are coming
+  return RenderReportTo(
+      std::move(*snapshot), opts,
+      [&](const std::string& rel, std::string content) {
+        const fs::path path = fs::path(opts.out_dir) / rel;
+        if (Status s = make_dirs(path); !s.ok()) return s;
+        return WriteFileAtomically(path.string(), content);
+      },
+      [&](const std::string& rel, std::string_view piece, bool last) {
+        if (!open) {
+          const fs::path path = fs::path(opts.out_dir) / rel;
+          if (Status s = make_dirs(path); !s.ok()) return s;
+          StatusOr<std::unique_ptr<AtomicFileWriter>> w = AtomicFileWriter::Open(path.string());
+          if (!w.ok()) return w.status();
+          open = std::move(*w);
+        }
+        if (Status s = open->Append(piece); !s.ok()) return s;
+        if (!last) return Status::Ok();
+        Status s = open->Commit();
+        open.reset();
+        return s;
+      });
 }
 
 }  // namespace orch::report

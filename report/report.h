@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 #include "report/failure_map.h"
@@ -42,8 +43,14 @@ StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOp
 // writes them out holds one at a time (with the SVGs report.html embeds); the first
 // error of `sink` stops the rendering and is returned. Takes the snapshot to drop its
 // latencies once the statistics are made (move it in to save the copy).
+// With `pieces`, the two files that grow with the sweep (provenance.json, report.html)
+// go to it instead, in consecutive pieces, `last` set on the final one (possibly empty),
+// so that neither is ever held whole (issue 18); its first error stops the rendering.
 using ReportSink = std::function<Status(const std::string& path, std::string content)>;
-Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const ReportSink& sink);
+using ReportPieceSink =
+    std::function<Status(const std::string& path, std::string_view piece, bool last)>;
+Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const ReportSink& sink,
+                      const ReportPieceSink& pieces = nullptr);
 
 // LoadSnapshot + RenderReport, then writes each file atomically (creating directories).
 Status WriteReport(const store::Store& db, const ReportOptions& opts);

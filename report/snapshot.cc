@@ -56,7 +56,12 @@ Status LoadAttempts(const store::Store& db, SweepSnapshot* snap) {
   Status s = db.ForEachAttempt(snap->sweep.id, [&](store::AttemptRecord&& a) {
     std::vector<AttemptData>& list = snap->attempts[a.trial_key];
     list.emplace_back();
-    list.back().record = std::move(a);
+    AttemptData& d = list.back();
+    d.record = std::move(a);
+    // No output shows them (the map's key is the trial key): ~300 bytes an attempt.
+    std::string().swap(d.record.trial_key);
+    std::string().swap(d.record.attempt_dir);
+    std::string().swap(d.record.log_path);
   });
   if (!s.ok()) return s;
   for (const store::TrialRecord& t : snap->trials) snap->attempts[t.key];  // none: empty list
@@ -117,6 +122,7 @@ StatusOr<SweepSnapshot> LoadSnapshot(const store::Store& db, const std::string& 
   auto trials = db.Trials(snap.sweep.id);
   if (!trials.ok()) return trials.status();
   snap.trials = std::move(*trials);
+  for (store::TrialRecord& t : snap.trials) std::string().swap(t.label);  // no output shows it
   if (Status s = LoadAttempts(db, &snap); !s.ok()) return s;
   std::set<int64_t> run_ids;
   for (const auto& [key, list] : snap.attempts) {

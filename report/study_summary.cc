@@ -1,6 +1,7 @@
 #include "report/study_summary.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "report/cell_label.h"
 
@@ -16,16 +17,46 @@ std::optional<double> MedianOf(std::vector<double> v) {
 
 bool Unfinished(const Cell& c) { return c.outcome == "pending" || c.outcome == "running"; }
 
-// Groups the done cells by their values of `axes`, in first-seen order.
-std::vector<CollapsedMap::Group> GroupBy(const Study& s, const std::vector<std::string>& axes) {
-  std::vector<CollapsedMap::Group> groups;
-  std::map<std::vector<std::string>, size_t> at;
+// A varying axis of the study: its values in first-seen order, and each cell's value as
+// an index into them. Read once per axis, so that grouping the cells by one or two axes
+// (eleven groupings for four axes) compares integers, not config strings.
+struct AxisCodes {
+  std::vector<std::string> values;
+  std::vector<uint32_t> of_cell;  // parallel to study.cells
+};
+
+AxisCodes CodesOf(const Study& s, const std::string& axis) {
+  AxisCodes out;
+  out.of_cell.reserve(s.cells.size());
+  std::map<std::string, uint32_t, std::less<>> at;
   for (const Cell& c : s.cells) {
+    std::string v = ConfigField(c.config, axis);
+    auto it = at.find(v);
+    if (it == at.end()) {
+      it = at.emplace(v, static_cast<uint32_t>(out.values.size())).first;
+      out.values.push_back(std::move(v));
+    }
+    out.of_cell.push_back(it->second);
+  }
+  return out;
+}
+
+// Groups the done cells by their values of `axes` (one or two), in first-seen order.
+std::vector<CollapsedMap::Group> GroupBy(const Study& s,
+                                         const std::vector<const AxisCodes*>& axes) {
+  std::vector<CollapsedMap::Group> groups;
+  std::map<uint64_t, size_t> at;
+  for (size_t i = 0; i < s.cells.size(); ++i) {
+    const Cell& c = s.cells[i];
     if (Unfinished(c)) continue;
-    std::vector<std::string> values;
-    for (const std::string& a : axes) values.push_back(ConfigField(c.config, a));
-    auto [it, fresh] = at.emplace(values, groups.size());
-    if (fresh) groups.push_back({values, 0, 0, {}});
+    uint64_t key = 0;
+    for (const AxisCodes* a : axes) key = (key << 32) | a->of_cell[i];
+    auto [it, fresh] = at.emplace(key, groups.size());
+    if (fresh) {
+      std::vector<std::string> values;
+      for (const AxisCodes* a : axes) values.push_back(a->values[a->of_cell[i]]);
+      groups.push_back({std::move(values), 0, 0, {}});
+    }
     CollapsedMap::Group& g = groups[it->second];
     ++g.cells;
     if (!c.ok()) {
@@ -83,24 +114,23 @@ bool HasBigStudy(const ReportModel& model) {
 
 StudySummary SummarizeStudy(const Study& s, size_t ranked) {
   StudySummary out;
-  for (const std::string& axis : s.varying) {
+  std::vector<AxisCodes> codes;
+  codes.reserve(s.varying.size());
+  for (const std::string& axis : s.varying) codes.push_back(CodesOf(s, axis));
+  for (size_t a = 0; a < s.varying.size(); ++a) {
+    const std::string& axis = s.varying[a];
     std::vector<MarginalRow> rows;
-    std::map<std::string, size_t> at;
-    std::vector<std::vector<double>> tpots, ppls;
-    for (const Cell& c : s.cells) {
-      const std::string v = ConfigField(c.config, axis);
-      auto [it, fresh] = at.emplace(v, rows.size());
-      if (fresh) {
-        rows.push_back({axis, v});
-        tpots.emplace_back();
-        ppls.emplace_back();
-      }
-      MarginalRow& r = rows[it->second];
+    for (const std::string& v : codes[a].values) rows.push_back({axis, v});
+    std::vector<std::vector<double>> tpots(rows.size()), ppls(rows.size());
+    for (size_t i = 0; i < s.cells.size(); ++i) {
+      const Cell& c = s.cells[i];
+      const uint32_t v = codes[a].of_cell[i];
+      MarginalRow& r = rows[v];
       ++r.cells;
       if (c.ok()) {
         ++r.ok;
-        if (c.tpot) tpots[it->second].push_back(c.tpot->median);
-        if (c.ppl) ppls[it->second].push_back(*c.ppl);
+        if (c.tpot) tpots[v].push_back(c.tpot->median);
+        if (c.ppl) ppls[v].push_back(*c.ppl);
       } else if (Unfinished(c)) {
         ++r.unfinished;
       } else {
@@ -134,18 +164,24 @@ StudySummary SummarizeStudy(const Study& s, size_t ranked) {
   if (out.failed == 0) return out;
   // The axes that explain the failures: the one axis or pair of axes of least Cost
   // (ties: fewer axes, then spec order).
-  std::optional<std::pair<int, std::vector<std::string>>> best;
-  auto consider = [&](std::vector<std::string> axes) {
-    const int cost = Cost(GroupBy(s, axes));
+  std::optional<std::pair<int, std::vector<size_t>>> best;
+  auto consider = [&](std::vector<size_t> axes) {
+    std::vector<const AxisCodes*> by;
+    for (size_t a : axes) by.push_back(&codes[a]);
+    const int cost = Cost(GroupBy(s, by));
     if (!best || cost < best->first) best = {{cost, std::move(axes)}};
   };
-  for (const std::string& a : s.varying) consider({a});
+  for (size_t a = 0; a < s.varying.size(); ++a) consider({a});
   for (size_t i = 0; i < s.varying.size(); ++i) {
-    for (size_t j = i + 1; j < s.varying.size(); ++j) consider({s.varying[i], s.varying[j]});
+    for (size_t j = i + 1; j < s.varying.size(); ++j) consider({i, j});
   }
   if (best) {
-    out.map.axes = best->second;
-    out.map.groups = GroupBy(s, best->second);
+    std::vector<const AxisCodes*> by;
+    for (size_t a : best->second) {
+      out.map.axes.push_back(s.varying[a]);
+      by.push_back(&codes[a]);
+    }
+    out.map.groups = GroupBy(s, by);
     out.map.unexplained = Mixed(out.map.groups);
   }
   return out;

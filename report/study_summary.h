@@ -17,6 +17,11 @@
 namespace orch::report {
 
 inline constexpr size_t kBigStudyCells = 200;
+// In a sweep with a big study, a conclusion that names every cell keeps this many spans
+// in the model (issue 18: two such lists of 100,000 cells took ~90 MB): report.md and
+// report.html show at most 200 (kBigSweepListCap, kMaxSpans), and the one more tells
+// them it was cut.
+inline constexpr size_t kKeptConclusionSpans = 201;
 bool IsBigStudy(const Study& study);
 bool HasBigStudy(const ReportModel& model);
 

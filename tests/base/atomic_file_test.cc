@@ -57,5 +57,36 @@ TEST(ReadFile, MissingFileNamesThePath) {
   EXPECT_NE(r.status().message().find(dir.Path("absent")), std::string::npos);
 }
 
+TEST(AtomicFileWriter, PiecesMakeTheFileOnlyOnCommit) {
+  TempDir dir;
+  std::string expected;
+  {
+    StatusOr<std::unique_ptr<AtomicFileWriter>> w = AtomicFileWriter::Open(dir.Path("p.json"));
+    ASSERT_TRUE(w.ok());
+    // Small pieces (buffered), one larger than the buffer (written through), then small.
+    for (const std::string& piece : {std::string("{\"a\": ["), std::string(3 << 20, 'x'),
+                                     std::string("1, 2"), std::string("]}\n")}) {
+      ASSERT_TRUE((*w)->Append(piece).ok());
+      expected += piece;
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.Path("p.json")));  // not before Commit
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  EXPECT_EQ(*ReadFile(dir.Path("p.json")), expected);
+  EXPECT_EQ(FilesIn(dir.path()), 1);
+}
+
+TEST(AtomicFileWriter, AWriterDroppedBeforeCommitLeavesTheOldFile) {
+  TempDir dir;
+  ASSERT_TRUE(WriteFileAtomically(dir.Path("p.json"), "old").ok());
+  {
+    StatusOr<std::unique_ptr<AtomicFileWriter>> w = AtomicFileWriter::Open(dir.Path("p.json"));
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Append(std::string(2 << 20, 'n')).ok());
+  }
+  EXPECT_EQ(*ReadFile(dir.Path("p.json")), "old");
+  EXPECT_EQ(FilesIn(dir.path()), 1);  // no temporary left behind
+}
+
 }  // namespace
 }  // namespace orch

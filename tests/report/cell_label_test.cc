@@ -12,7 +12,7 @@ Cell CellWith(const std::string& quant, const std::string& window, const std::st
   c.config.quant = quant;
   c.config.window = window;
   c.config.fields = {{"quant", quant}, {"window", window}};
-  if (!extra.empty()) c.config.fields["x_behavior"] = extra;
+  if (!extra.empty()) c.config.fields.Set("x_behavior", extra);
   return c;
 }
 

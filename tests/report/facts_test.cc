@@ -202,6 +202,7 @@ Cell CellWith(const std::string& quant, const std::string& window) {
   c.config.json =
       json{{"quant", quant}, {"window", window == "full" ? json("full") : json(std::stoi(window))}}
           .dump();
+  c.config.fields = {{"quant", quant}, {"window", window}};
   return c;
 }
 
@@ -218,6 +219,38 @@ TEST(ChooseBaseline, NamedInSpecOrDefaultQuantNonePreferringFullWindow) {
                                CellWith("none", "128")};
   EXPECT_EQ(ChooseBaseline(windows, "{}", &how), 1u);
   EXPECT_FALSE(ChooseBaseline({CellWith("int8wo", "full")}, "{}", &how));
+}
+
+// The report's model frees the latencies it has summarised (issue 18); the model is the
+// one BuildModel makes from the same snapshot.
+TEST(Facts, DroppingLatenciesFreesThemAndChangesNoStatistic) {
+  TwoCells t(10, 12);
+  for (auto& [key, list] : t.samples) t.snap.attempts[key][0].latencies = LatencyRepeats(list);
+  StatusOr<ReportModel> kept = BuildModel(t.snap, FactsOptions{});
+  SweepSnapshot consumed = t.snap;
+  StatusOr<ReportModel> dropped = BuildModelDroppingLatencies(consumed, FactsOptions{});
+  ASSERT_TRUE(kept.ok() && dropped.ok());
+  size_t had = 0;
+  for (const auto& [key, attempts] : t.snap.attempts) {
+    for (const AttemptData& a : attempts) had += a.latencies.size();
+  }
+  EXPECT_GT(had, 0u);
+  for (const auto& [key, attempts] : consumed.attempts) {
+    for (const AttemptData& a : attempts) EXPECT_TRUE(a.latencies.empty()) << key;
+  }
+  ASSERT_EQ(kept->studies.size(), 1u);
+  ASSERT_EQ(dropped->studies.size(), 1u);
+  ASSERT_EQ(kept->studies[0].cells.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const Cell& a = kept->studies[0].cells[i];
+    const Cell& b = dropped->studies[0].cells[i];
+    ASSERT_TRUE(a.tpot && b.tpot);
+    EXPECT_EQ(a.tpot->median, b.tpot->median);
+    EXPECT_EQ(a.tpot->count, b.tpot->count);
+    EXPECT_EQ(a.tpot->median_ci.lo, b.tpot->median_ci.lo);
+    EXPECT_EQ(a.tpot->median_ci.hi, b.tpot->median_ci.hi);
+  }
+  EXPECT_EQ(*kept->studies[0].comparisons[1].ratio, *dropped->studies[0].comparisons[1].ratio);
 }
 
 TEST(Facts, NanCellsNameLayerAndToken) {

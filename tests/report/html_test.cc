@@ -9,7 +9,9 @@
 
 #include "base/sha256.h"
 #include "fixture_db.h"
+#include "report/facts.h"
 #include "report/html_data.h"
+#include "report/study_summary.h"
 #include "report/html_text.h"
 #include "report/html_writer.h"
 #include "report_test_util.h"
@@ -167,13 +169,14 @@ TEST_F(HtmlReport, ARunningSweepShowsItsSnapshot) {
 // 10,000 trials in one study: report.md is a summary under 1 MB, report.html a few MB.
 // The snapshot is built in memory (RenderReport is pure): 10,000 claims through the store
 // take minutes on a shared machine; html_sweep_builder does that for the browser test.
-TEST(HtmlReportBig, TenThousandTrialsStayCompact) {
+// `n` trials in one study G (window 1024 runs out of memory), built in memory.
+SweepSnapshot BigSnapshot(int n) {
   SweepSnapshot snap;
   snap.sweep.id = 1;
   snap.sweep.name = "big";
   snap.sweep.updated_utc = "2026-12-04T10:00:00";
-  snap.studies.push_back({1, "G", "Ten thousand cells", "", "{}", 0, true});
-  for (int i = 0; i < 10000; ++i) {
+  snap.studies.push_back({1, "G", "Big", "", "{}", 0, true});
+  for (int i = 0; i < n; ++i) {
     store::TrialRecord t;
     t.config_json = testing::Config({{"window", 64 << (i % 5)}, {"x_seed", i / 5}}).dump();
     t.key = Sha256Hex(t.config_json);
@@ -204,6 +207,11 @@ TEST(HtmlReportBig, TenThousandTrialsStayCompact) {
     snap.attempts[t.key].push_back(a);
     snap.trials.push_back(t);
   }
+  return snap;
+}
+
+TEST(HtmlReportBig, TenThousandTrialsStayCompact) {
+  const SweepSnapshot snap = BigSnapshot(10000);
   ReportOptions opts;
   StatusOr<ReportFiles> rendered = RenderReport(snap, opts);
   ASSERT_TRUE(rendered.ok()) << rendered.status().message();
@@ -242,6 +250,27 @@ TEST(HtmlReportBig, TenThousandTrialsStayCompact) {
   const std::string& prov = files.at("provenance.json");
   EXPECT_EQ(nlohmann::json::parse(prov)["trials"].size(), 10000u);
   EXPECT_LT(std::count(prov.begin(), prov.end(), '\n'), 10100) << "one line per trial";
+}
+
+// A big study's conclusions name every cell; the model keeps only what report.md and
+// report.html show of them and one span more (issue 18: ~90 MB at 100,000 cells), and
+// both still say where they cut.
+TEST(HtmlReportBig, ConclusionsKeepWhatTheReportShows) {
+  const SweepSnapshot snap = BigSnapshot(1000);
+  StatusOr<ReportModel> model = BuildModel(snap, FactsOptions{});
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  size_t cut = 0;
+  for (const Prose& p : model->conclusions) {
+    EXPECT_LE(p.spans().size(), kKeptConclusionSpans);
+    cut += p.spans().size() == kKeptConclusionSpans;
+  }
+  EXPECT_GT(cut, 1u);  // the 800 ok cells and the 200 failed ones: lists that were cut
+  StatusOr<ReportFiles> rendered = RenderReport(snap, ReportOptions{});
+  ASSERT_TRUE(rendered.ok()) << rendered.status().message();
+  EXPECT_NE(rendered->at("report.md").find("(cut here: the full list is in `report.html`)"),
+            std::string::npos);
+  EXPECT_NE(rendered->at("report.html").find("(cut here: every trial is in the tables above)"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -88,7 +88,7 @@ TEST_F(Pairing, PairsGenericallyOnAnyKeyAndNeedsTwoValues) {
   EXPECT_EQ(p->unpaired[0].cell.key, cells[2].key);
   opts.key = "worker";  // no cell has it
   EXPECT_FALSE(PairOnKey(cells, opts).has_value());
-  cells[1].config.fields["x_gpu"] = "a100";  // one value only
+  cells[1].config.fields.Set("x_gpu", "a100");  // one value only
   opts.key = "x_gpu";
   EXPECT_FALSE(PairOnKey(cells, opts).has_value());
 }
