@@ -103,8 +103,12 @@ Status AtomicFileWriter::Commit() {
   if (Status s = Flush(); !s.ok()) return s;
   const int fd = fd_;
   fd_ = -1;
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    Status s = Errno("fsync/close failed", tmp_);
+  // The descriptor is closed whatever fsync says; the first error is the one reported.
+  const int synced = ::fsync(fd) == 0 ? 0 : errno;
+  const int closed = ::close(fd) == 0 ? 0 : errno;
+  if (synced != 0 || closed != 0) {
+    Status s = OsError(synced != 0 ? synced : closed,
+                       tmp_ + (synced != 0 ? ": fsync failed" : ": close failed"));
     ::unlink(tmp_.c_str());
     return failed_ = s;
   }
