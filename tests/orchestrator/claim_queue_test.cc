@@ -51,11 +51,7 @@ std::optional<ClaimCandidate> Reference(const Store& db, int64_t sweep, const st
 }
 
 SweepDef RandomSweep(std::mt19937& rng, const std::string& order) {
-  SweepDef d;
-  d.name = "s";
-  d.spec_path = "/x/spec.yaml";
-  d.spec_text = "name: s";
-  d.spec_hash = "h";
+  SweepDef d = testing::BareSweep();
   d.plan_hash = "p";
   d.claim_order = order;
   int studies = 1 + static_cast<int>(rng() % 3);
@@ -136,11 +132,7 @@ TEST(ClaimQueue, AClaimDoesNotCostMoreInALargerSweep) {
   auto work = [](int cells) {
     TempDir dir;
     auto db = std::move(Store::Open(dir / "orch.db")).value();
-    SweepDef d;
-    d.name = "s";
-    d.spec_path = "/x/spec.yaml";
-    d.spec_text = "name: s";
-    d.spec_hash = "h";
+    SweepDef d = testing::BareSweep();
     StudyDef st;
     st.id = "A";
     st.title = "A";

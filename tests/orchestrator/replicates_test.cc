@@ -26,11 +26,7 @@ using testing::Me;
 
 // One study of `cells` cells, each needing `replicates` replicates.
 SweepDef Sweep(int cells, int replicates, const std::string& order = "interleaved") {
-  SweepDef d;
-  d.name = "s";
-  d.spec_path = "/x/spec.yaml";
-  d.spec_text = "name: s";
-  d.spec_hash = "h";
+  SweepDef d = testing::BareSweep();
   d.claim_order = order;
   StudyDef st;
   st.id = "A";

@@ -1,4 +1,5 @@
-// What the store tests share: a trial key for cell i and this process as an owner.
+// What the store tests share: a trial key for cell i, this process as an owner, and a
+// sweep definition with no studies yet.
 // Test-only.
 #pragma once
 
@@ -24,6 +25,16 @@ inline Owner Me() {
   me.pid = getpid();
   me.pid_start = 1;
   return me;
+}
+
+// A sweep named `name` whose spec text and path are placeholders; the caller adds studies.
+inline SweepDef BareSweep(const std::string& name = "s", const std::string& spec_hash = "h") {
+  SweepDef d;
+  d.name = name;
+  d.spec_path = "/x/spec.yaml";
+  d.spec_text = "name: s";
+  d.spec_hash = spec_hash;
+  return d;
 }
 
 }  // namespace orch::store::testing

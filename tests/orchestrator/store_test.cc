@@ -26,11 +26,7 @@ using testing::Key;
 using testing::Me;
 
 SweepDef Sweep(int n, const std::string& name = "s") {
-  SweepDef d;
-  d.name = name;
-  d.spec_path = "/x/spec.yaml";
-  d.spec_text = "name: s";
-  d.spec_hash = "h";
+  SweepDef d = testing::BareSweep(name);
   StudyDef st;
   st.id = "A";
   st.title = "t";

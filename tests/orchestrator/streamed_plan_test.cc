@@ -111,11 +111,7 @@ TEST(StreamedPlan, AnErrorFromTheReceiverStopsTheExpansion) {
 }
 
 SweepDef TwoStudies(const std::string& plan_hash, int n, int replicates = 1) {
-  SweepDef d;
-  d.name = "s";
-  d.spec_path = "/x/spec.yaml";
-  d.spec_text = "name: s";
-  d.spec_hash = "h";
+  SweepDef d = store::testing::BareSweep();
   d.plan_hash = plan_hash;
   for (const char* id : {"A", "B"}) {
     store::StudyDef sd;

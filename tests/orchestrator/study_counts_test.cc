@@ -23,11 +23,7 @@ using testing::Me;
 // Two studies over cells [first, first + n): study B shares every third cell with A
 // (one trial in two studies), replicates 1..3.
 SweepDef Sweep(int first, int n) {
-  SweepDef d;
-  d.name = "s";
-  d.spec_path = "/x/spec.yaml";
-  d.spec_text = "name: s";
-  d.spec_hash = "h" + std::to_string(first) + "_" + std::to_string(n);
+  SweepDef d = testing::BareSweep("s", "h" + std::to_string(first) + "_" + std::to_string(n));
   d.plan_hash = d.spec_hash;
   for (const char* id : {"A", "B"}) {
     StudyDef st;
