@@ -84,7 +84,7 @@ SnapshotState SnapshotStateOf(const SweepSnapshot& snap) {
     }
   }
   st.time_utc = newest;
-  std::set<std::string> seen, stale;
+  std::set<std::string_view> seen, stale;
   for (const store::TrialRecord& t : snap.trials) {
     if (!t.in_spec) {
       stale.insert(t.key);
@@ -105,7 +105,7 @@ SnapshotState SnapshotStateOf(const SweepSnapshot& snap) {
         break;
     }
   }
-  for (const std::string& k : stale) st.stale += seen.count(k) == 0;
+  for (std::string_view k : stale) st.stale += seen.count(k) == 0;
   return st;
 }
 
@@ -113,7 +113,7 @@ namespace {
 
 // A study's table: per cell its index in the page's cells, its verdict code and, when
 // compared, the ratio with its interval.
-json StudyRows(const Study& s, const std::map<std::string, size_t>& index) {
+json StudyRows(const Study& s, const std::map<std::string_view, size_t>& index) {
   json js;
   js["id"] = s.id;
   js["axes"] = s.varying;
@@ -144,7 +144,7 @@ void EmitHtmlData(const ReportModel& model, const SweepSnapshot& snap,
                   const std::function<void(std::string_view)>& emit) {
   // Unique trials in first-seen order; the config fields shared by all of them go once.
   std::vector<const Cell*> cells;
-  std::map<std::string, size_t> index;
+  std::map<std::string_view, size_t> index;
   for (const Study& s : model.studies) {
     for (const Cell& c : s.cells) {
       if (index.emplace(c.key, cells.size()).second) cells.push_back(&c);

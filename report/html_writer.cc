@@ -297,7 +297,7 @@ void Provenance(const ReportModel& m, std::string& out) {
   }
   std::vector<std::string> envs;
   std::map<std::string, std::vector<std::string>> keys;
-  std::set<std::string> seen;
+  std::set<std::string_view> seen;
   for (const Study& s : m.studies) {
     for (const Cell& c : s.cells) {
       if (c.worker_environment_json == "{}" || !seen.insert(c.key).second) continue;

@@ -70,7 +70,7 @@ void Context(const ReportModel& m, std::string& out) {
   out += "## 1. Context and goal\n\n";
   out += m.sweep.context.empty() ? "The spec gives no `context`.\n\n" : Paragraphs(m.sweep.context);
   int done = 0, total = 0;
-  std::set<std::string> seen;
+  std::set<std::string_view> seen;
   for (const Study& s : m.studies) {
     for (const Cell& c : s.cells) {
       if (!seen.insert(c.key).second) continue;
@@ -389,7 +389,7 @@ void StackSection(const KeyPairing& k, const std::string& n, double min_effect, 
 
 void Appendix(const ReportModel& m, const std::string& n, size_t cap, std::string& out) {
   out += "## " + n + ". Appendix\n\n### " + n + ".1 Every trial\n\n";
-  std::map<std::string, std::vector<std::string>> studies_of;
+  std::map<std::string_view, std::vector<std::string>> studies_of;
   std::vector<const Cell*> cells;
   for (const Study& s : m.studies) {
     for (const Cell& c : s.cells) {

@@ -110,7 +110,7 @@ void EmitProvenanceJson(const SweepSnapshot& snap, const ReportModel& model,
   out["runs"] = std::move(runs);
 
   // Trials in report order (studies, then cells), each once with all its studies.
-  std::map<std::string, std::vector<std::string>> studies_of;
+  std::map<std::string_view, std::vector<std::string>> studies_of;
   std::vector<const Cell*> cells;
   for (const Study& s : model.studies) {
     for (const Cell& c : s.cells) {

@@ -5,8 +5,8 @@
 // on anything but recorded data. Of the samples it keeps only what the statistics read:
 // the finite non-warm-up latencies of ok attempts (8 bytes a token, where a Sample row
 // takes 32), so a 100,000-trial sweep fits in memory (issue 18); nor does it keep what no
-// output shows: the attempts' trial_key (the key of `attempts` holds it), attempt_dir and
-// log_path, and the trials' label. Loading reads only;
+// output shows: the attempts' trial_key (the key of `attempts` holds it), attempt_dir,
+// log_path and owner's host and PID namespace, and the trials' label. Loading reads only;
 // one thread per Store, as the Store requires.
 #pragma once
 

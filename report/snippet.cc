@@ -26,7 +26,7 @@ std::string Ci(const Interval& ci) {
 
 // The sweep's distinct cells, counted once each.
 struct CellTally {
-  std::set<std::string> keys;
+  std::set<std::string_view> keys;
   std::set<int64_t> repeats;    // replicates as in-process repeats (older sweeps)
   std::set<int64_t> processes;  // replicates as fresh worker processes
   int ok = 0;
