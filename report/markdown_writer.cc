@@ -13,6 +13,7 @@
 #include "report/number_format.h"
 #include "report/study_summary.h"
 #include "report/text_escape.h"
+#include "report/trial_index.h"
 
 namespace orch::report {
 namespace {
@@ -389,19 +390,13 @@ void StackSection(const KeyPairing& k, const std::string& n, double min_effect, 
 
 void Appendix(const ReportModel& m, const std::string& n, size_t cap, std::string& out) {
   out += "## " + n + ". Appendix\n\n### " + n + ".1 Every trial\n\n";
-  std::map<std::string_view, std::vector<std::string>> studies_of;
-  std::vector<const Cell*> cells;
-  for (const Study& s : m.studies) {
-    for (const Cell& c : s.cells) {
-      if (studies_of[c.key].empty()) cells.push_back(&c);
-      studies_of[c.key].push_back(s.id);
-    }
-  }
+  const TrialIndex index(m);
+  const std::vector<const Cell*>& cells = index.trials();
   if (cap != kNoCap) out += RenderTrialCountsMarkdown(m);
-  for (const Cell* c : cells) {
-    if (cap != kNoCap) break;
+  for (size_t t = 0; t < cells.size() && cap == kNoCap; ++t) {
+    const Cell* c = cells[t];
     std::string in;
-    for (const std::string& id : studies_of[c->key])
+    for (const std::string& id : index.StudiesOf(t))
       in += (in.empty() ? "" : ", ") + MarkdownEscape(id);
     out += "- " + Code(c->key) + " (study " + in + "): **" + MarkdownEscape(c->outcome) + "**, " +
            std::to_string(c->attempts) + (c->attempts == 1 ? " attempt" : " attempts");
