@@ -1,6 +1,7 @@
 #include "report/claims.h"
 
 #include <cctype>
+#include <unordered_set>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -301,7 +302,7 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance, double min_
 std::optional<Prose> FailureClaim(const std::vector<Study>& studies) {
   // Failures by outcome class, over every study (a cell in two studies counted once).
   std::map<std::string, std::vector<std::pair<const Study*, size_t>>> by_outcome;
-  std::set<std::string_view> seen;
+  std::unordered_set<std::string_view> seen;
   int total = 0;
   for (const Study& s : studies) {
     for (size_t i = 0; i < s.cells.size(); ++i) {

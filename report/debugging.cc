@@ -1,6 +1,7 @@
 #include "report/debugging.h"
 
 #include <algorithm>
+#include <unordered_set>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -25,7 +26,7 @@ struct LabeledCell {
 // Each trial once, labeled as in the first study that holds it.
 std::vector<LabeledCell> UniqueCells(const ReportModel& m) {
   std::vector<LabeledCell> out;
-  std::set<std::string_view> seen;
+  std::unordered_set<std::string_view> seen;
   for (const Study& s : m.studies) {
     for (const Cell& c : s.cells) {
       if (seen.insert(c.key).second) out.push_back({&c, &s});

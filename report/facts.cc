@@ -1,6 +1,7 @@
 #include "report/facts.h"
 
 #include <algorithm>
+#include <unordered_set>
 #include <map>
 #include <atomic>
 #include <cmath>
@@ -388,7 +389,7 @@ namespace {
 
 // Counts the unfinished and the stale cells (not in the spec) into the model.
 void CountCells(const SweepSnapshot& snap, ReportModel* model) {
-  std::set<std::string_view> unfinished, stale, in_spec;  // views of the trials' keys
+  std::unordered_set<std::string_view> unfinished, stale, in_spec;  // views of the trials' keys
   for (const store::TrialRecord& t : snap.trials) {
     if (!t.in_spec) {
       stale.insert(t.key);

@@ -1,6 +1,7 @@
 #include "report/html_data.h"
 
 #include <cmath>
+#include <unordered_set>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -85,7 +86,7 @@ SnapshotState SnapshotStateOf(const SweepSnapshot& snap) {
     }
   }
   st.time_utc = newest;
-  std::set<std::string_view> seen, stale;
+  std::unordered_set<std::string_view> seen, stale;
   for (const store::TrialRecord& t : snap.trials) {
     if (!t.in_spec) {
       stale.insert(t.key);

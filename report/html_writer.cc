@@ -1,6 +1,7 @@
 #include "report/html_writer.h"
 
 #include <algorithm>
+#include <unordered_set>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -297,7 +298,7 @@ void Provenance(const ReportModel& m, std::string& out) {
   }
   std::vector<std::string> envs;
   std::map<std::string, std::vector<std::string>> keys;
-  std::set<std::string_view> seen;
+  std::unordered_set<std::string_view> seen;
   for (const Study& s : m.studies) {
     for (const Cell& c : s.cells) {
       if (c.worker_environment_json == "{}" || !seen.insert(c.key).second) continue;

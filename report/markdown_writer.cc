@@ -1,6 +1,7 @@
 #include "report/markdown_writer.h"
 
 #include <algorithm>
+#include <unordered_set>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -71,7 +72,7 @@ void Context(const ReportModel& m, std::string& out) {
   out += "## 1. Context and goal\n\n";
   out += m.sweep.context.empty() ? "The spec gives no `context`.\n\n" : Paragraphs(m.sweep.context);
   int done = 0, total = 0;
-  std::set<std::string_view> seen;
+  std::unordered_set<std::string_view> seen;
   for (const Study& s : m.studies) {
     for (const Cell& c : s.cells) {
       if (!seen.insert(c.key).second) continue;

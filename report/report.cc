@@ -1,6 +1,7 @@
 #include "report/report.h"
 
 #include <filesystem>
+#include <unordered_set>
 #include <future>
 #include <mutex>
 #include <set>
@@ -61,7 +62,7 @@ StatusOr<ReportModel> CheckedModel(SweepSnapshot& snapshot, const ReportOptions&
 std::optional<KeyPairing> Pairing(const ReportModel& model, const ReportOptions& opts) {
   if (opts.pair_key.empty()) return std::nullopt;
   std::vector<const Cell*> unique_cells;
-  std::set<std::string> seen;
+  std::unordered_set<std::string_view> seen;
   for (const Study& s : model.studies) {
     for (const Cell& c : s.cells) {
       if (seen.insert(c.key).second) unique_cells.push_back(&c);

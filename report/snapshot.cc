@@ -53,6 +53,7 @@ namespace {
 // streaming queries (store.h, "Whole-sweep reads"), each sample blob reduced to its
 // latencies as it is read.
 Status LoadAttempts(const store::Store& db, SweepSnapshot* snap) {
+  snap->attempts.reserve(snap->trials.size());
   Status s = db.ForEachAttempt(snap->sweep.id, [&](store::AttemptRecord&& a) {
     std::vector<AttemptData>& list = snap->attempts[a.trial_key];
     list.emplace_back();

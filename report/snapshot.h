@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -42,8 +43,11 @@ struct SweepSnapshot {
   store::SweepRecord sweep;
   std::vector<store::StudyRecord> studies;  // spec order
   std::vector<store::TrialRecord> trials;   // one row per (study, cell), spec order
-  // Attempts of every trial key, by attempt number.
-  std::map<std::string, std::vector<AttemptData>> attempts;
+  // Attempts of every trial key, by attempt number. Hashed: the report looks a trial's
+  // attempts up ~7 times per cell, and in a std::map of 100,000 keys each lookup was ~17
+  // compares of 64-character keys, most of them cache misses (15% of a 100,000-trial
+  // report, issue 18). Nothing depends on its order.
+  std::unordered_map<std::string, std::vector<AttemptData>> attempts;
   std::map<int64_t, store::RunRecord> runs;  // every run an attempt belongs to
 };
 
