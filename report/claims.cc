@@ -1,12 +1,12 @@
 #include "report/claims.h"
 
 #include <cctype>
-#include <unordered_set>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <unordered_set>
 
 #include "report/cell_label.h"
 #include "report/number_format.h"

@@ -1,10 +1,10 @@
 #include "report/debugging.h"
 
 #include <algorithm>
-#include <unordered_set>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 
 #include "report/cell_label.h"
 #include "report/error_line.h"

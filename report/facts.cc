@@ -1,13 +1,13 @@
 #include "report/facts.h"
 
 #include <algorithm>
-#include <unordered_set>
-#include <map>
 #include <atomic>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+#include <unordered_set>
 #include <utility>
 
 #include "report/cell_label.h"

@@ -1,10 +1,10 @@
 #include "report/html_data.h"
 
 #include <cmath>
-#include <unordered_set>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 
 #include "report/number_format.h"
 #include "report/trial_index.h"

@@ -1,18 +1,18 @@
 #include "report/html_writer.h"
 
 #include <algorithm>
-#include <unordered_set>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 
 #include "report/cell_label.h"
 #include "report/figures.h"
 #include "report/html_data.h"
-#include "report/text_escape.h"
 #include "report/html_text.h"
 #include "report/number_format.h"
 #include "report/study_summary.h"
+#include "report/text_escape.h"
 
 namespace orch::report {
 namespace {

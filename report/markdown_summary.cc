@@ -1,9 +1,9 @@
 #include "report/markdown_summary.h"
 
 #include <algorithm>
-#include <unordered_set>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "report/cell_label.h"
 #include "report/number_format.h"

@@ -1,15 +1,15 @@
 #include "report/markdown_writer.h"
 
 #include <algorithm>
-#include <unordered_set>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 
 #include "report/cell_label.h"
-#include "report/figures.h"
 #include "report/claims.h"
+#include "report/figures.h"
 #include "report/markdown_summary.h"
 #include "report/number_format.h"
 #include "report/study_summary.h"

@@ -1,12 +1,12 @@
 #include "report/report.h"
 
 #include <filesystem>
-#include <unordered_set>
 #include <future>
 #include <mutex>
 #include <set>
 #include <system_error>
 #include <thread>
+#include <unordered_set>
 
 #include "base/atomic_file.h"
 #include "report/debugging.h"
@@ -118,26 +118,34 @@ Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const R
   HtmlInputs html{&*model, &snapshot, {}, {}, maps, nullptr, {}};
   std::string snippet_md;
 
-  enum Part { kFigures, kFiguresTex, kSnippetMd, kSnippetTex, kTables, kProvenance, kMarkdown,
-              kHtml, kParts };
+  enum Part {
+    kFigures,
+    kFiguresTex,
+    kSnippetMd,
+    kSnippetTex,
+    kTables,
+    kProvenance,
+    kMarkdown,
+    kHtml,
+    kParts
+  };
   std::vector<Status> done(kParts, Status::Ok());
   std::promise<bool> inputs_ready;  // false: stream A failed before the inputs were made
   std::shared_future<bool> inputs = inputs_ready.get_future().share();
   auto stream_b = [&] {
-    done[kProvenance] = stream("provenance.json", [&](const Emitter& e) {
-      EmitProvenanceJson(snapshot, *model, e);
-    });
+    done[kProvenance] = stream("provenance.json",
+                               [&](const Emitter& e) { EmitProvenanceJson(snapshot, *model, e); });
     if (!inputs.get()) return;
-    MarkdownInputs md{&*model, names, snippet_md, maps, &*debugging,
-                      pairing ? &*pairing : nullptr};
+    MarkdownInputs md{&*model, names, snippet_md, maps, &*debugging, pairing ? &*pairing : nullptr};
     const std::pair<Part, std::pair<const char*, std::function<std::string()>>> files[] = {
-        {kFiguresTex, {"figures/figures.tex",
-                       [&] { return RenderLatexFigures(*model, names, "figures", maps); }}},
+        {kFiguresTex,
+         {"figures/figures.tex",
+          [&] { return RenderLatexFigures(*model, names, "figures", maps); }}},
         {kSnippetMd, {"snippet.md", [&] { return snippet_md; }}},
         {kSnippetTex, {"snippet.tex", [&] { return RenderSnippetLatex(html.snippet); }}},
-        {kTables, {"tables.tex", [&] {
-                     return RenderLatexTables(*model, maps, pairing ? &*pairing : nullptr);
-                   }}},
+        {kTables,
+         {"tables.tex",
+          [&] { return RenderLatexTables(*model, maps, pairing ? &*pairing : nullptr); }}},
         {kMarkdown, {"report.md", [&] { return RenderMarkdownReport(md); }}}};
     for (const auto& [part, file] : files) {
       done[part] = sink(file.first, file.second());

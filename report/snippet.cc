@@ -1,8 +1,8 @@
 #include "report/snippet.h"
 
 #include <map>
-#include <unordered_set>
 #include <set>
+#include <unordered_set>
 
 #include "report/cell_label.h"
 #include "report/latex_writer.h"

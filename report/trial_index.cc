@@ -25,9 +25,8 @@ TrialIndex::TrialIndex(const ReportModel& model) : model_(&model) {
   // cell first.
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return keys[a] != keys[b] ? keys[a] < keys[b] : a < b;
-  });
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return keys[a] != keys[b] ? keys[a] < keys[b] : a < b; });
   next_same_.assign(n, kNone);
   std::vector<bool> first(n, false);
   for (size_t i = 0; i < n; ++i) {

@@ -25,19 +25,17 @@ class TrialIndex {
   // The ids of the studies trial `t` is in, in study order (one per cell of the trial).
   std::vector<std::string> StudiesOf(size_t t) const;
   // The trial (an index into trials()) of cell `cell` of study `study`.
-  size_t TrialOf(size_t study, size_t cell) const {
-    return trial_of_[study_start_[study] + cell];
-  }
+  size_t TrialOf(size_t study, size_t cell) const { return trial_of_[study_start_[study] + cell]; }
 
  private:
   static constexpr uint32_t kNone = UINT32_MAX;
   const ReportModel* model_;
   std::vector<const Cell*> trials_;
-  std::vector<size_t> study_start_;       // per study: its first cell in the flat order
-  std::vector<uint32_t> trial_of_;        // per cell (flat order): its trial
-  std::vector<uint32_t> next_same_;       // per cell: the next cell of its trial, or kNone
-  std::vector<uint32_t> first_cell_;      // per trial: its first cell (flat order)
-  std::vector<uint32_t> study_of_cell_;   // per cell: its study
+  std::vector<size_t> study_start_;      // per study: its first cell in the flat order
+  std::vector<uint32_t> trial_of_;       // per cell (flat order): its trial
+  std::vector<uint32_t> next_same_;      // per cell: the next cell of its trial, or kNone
+  std::vector<uint32_t> first_cell_;     // per trial: its first cell (flat order)
+  std::vector<uint32_t> study_of_cell_;  // per cell: its study
 };
 
 }  // namespace orch::report

@@ -2,9 +2,9 @@
 // data, the CSP hashes match the inline script and style, nothing is fetched), the
 // snapshot of a sweep that is still running, and the size of a 10,000-trial page.
 // The browser test (tests/report/html_browser_test.py) checks the page's behaviour.
-#include <algorithm>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -14,9 +14,9 @@
 #include "fixture_db.h"
 #include "report/facts.h"
 #include "report/html_data.h"
-#include "report/study_summary.h"
 #include "report/html_text.h"
 #include "report/html_writer.h"
+#include "report/study_summary.h"
 #include "report_test_util.h"
 #include "sweep_builder.h"
 
@@ -320,8 +320,7 @@ TEST(ReportStreams, PiecesAndWholeFilesAreTheSameBytes) {
 // report.html).
 TEST(ReportStreams, FirstErrorInFileOrderWhicheverStreamMetIt) {
   const SweepSnapshot snap = BigSnapshot(50);
-  for (const auto& [failing, expected] :
-       std::vector<std::pair<std::set<std::string>, std::string>>{
+  for (const auto& [failing, expected] : std::vector<std::pair<std::set<std::string>, std::string>>{
            {{"report.md", "report.html"}, "report.md"},
            {{"provenance.json", "report.md"}, "provenance.json"},
            {{"report.html", "tables.tex"}, "tables.tex"},
