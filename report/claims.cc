@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <unordered_set>
 
 #include "report/cell_label.h"
 #include "report/number_format.h"
@@ -301,7 +302,7 @@ std::vector<Prose> StudyClaims(const Study& s, double ppl_tolerance, double min_
 std::optional<Prose> FailureClaim(const std::vector<Study>& studies) {
   // Failures by outcome class, over every study (a cell in two studies counted once).
   std::map<std::string, std::vector<std::pair<const Study*, size_t>>> by_outcome;
-  std::set<std::string> seen;
+  std::unordered_set<std::string_view> seen;
   int total = 0;
   for (const Study& s : studies) {
     for (size_t i = 0; i < s.cells.size(); ++i) {

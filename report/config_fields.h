@@ -34,6 +34,13 @@ class ConfigFields {
   // The value of `key`, "" when absent.
   std::string_view Value(std::string_view key) const { return Find(key).value_or(""); }
 
+  // Gives back the spare capacity of the buffer and offsets (filled field by field, they
+  // grow by doubling): a model keeps one ConfigFields per cell (issue 18).
+  void ShrinkToFit() {
+    text_.shrink_to_fit();
+    ends_.shrink_to_fit();
+  }
+
   size_t size() const { return ends_.size() / 2; }
   bool empty() const { return ends_.empty(); }
   Field at(size_t i) const { return {Key(i), Val(i)}; }

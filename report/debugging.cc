@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 
 #include "report/cell_label.h"
 #include "report/error_line.h"
@@ -25,7 +26,7 @@ struct LabeledCell {
 // Each trial once, labeled as in the first study that holds it.
 std::vector<LabeledCell> UniqueCells(const ReportModel& m) {
   std::vector<LabeledCell> out;
-  std::set<std::string_view> seen;
+  std::unordered_set<std::string_view> seen;
   for (const Study& s : m.studies) {
     for (const Cell& c : s.cells) {
       if (seen.insert(c.key).second) out.push_back({&c, &s});

@@ -26,7 +26,9 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snapshot, const FactsOptio
 
 // BuildModel, freeing each trial's latencies once its cell's statistics are made: the
 // report's peak then holds the latencies or the cells they became, not both (issue 18:
-// ~100 MB of latencies at 100,000 trials). The rest of `snapshot` is left as it was.
+// ~100 MB of latencies at 100,000 trials). Also moved or freed as each cell is made, since
+// the cell holds them: the trial's config text and the final attempt's metrics, and every
+// attempt's warnings text. The rest of `snapshot` is left as it was.
 StatusOr<ReportModel> BuildModelDroppingLatencies(SweepSnapshot& snapshot,
                                                   const FactsOptions& opts);
 

@@ -4,8 +4,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 
 #include "report/number_format.h"
+#include "report/trial_index.h"
 
 namespace orch::report {
 namespace {
@@ -84,7 +86,7 @@ SnapshotState SnapshotStateOf(const SweepSnapshot& snap) {
     }
   }
   st.time_utc = newest;
-  std::set<std::string> seen, stale;
+  std::unordered_set<std::string_view> seen, stale;
   for (const store::TrialRecord& t : snap.trials) {
     if (!t.in_spec) {
       stale.insert(t.key);
@@ -105,7 +107,7 @@ SnapshotState SnapshotStateOf(const SweepSnapshot& snap) {
         break;
     }
   }
-  for (const std::string& k : stale) st.stale += seen.count(k) == 0;
+  for (std::string_view k : stale) st.stale += seen.count(k) == 0;
   return st;
 }
 
@@ -113,14 +115,14 @@ namespace {
 
 // A study's table: per cell its index in the page's cells, its verdict code and, when
 // compared, the ratio with its interval.
-json StudyRows(const Study& s, const std::map<std::string, size_t>& index) {
+json StudyRows(const Study& s, size_t study, const TrialIndex& index) {
   json js;
   js["id"] = s.id;
   js["axes"] = s.varying;
   json rows = json::array();
   for (size_t i = 0; i < s.cells.size(); ++i) {
     const Comparison& cmp = s.comparisons[i];
-    json row = {index.at(s.cells[i].key), VerdictCode(s, i)};
+    json row = {index.TrialOf(study, i), VerdictCode(s, i)};
     if (s.cells[i].ok() && cmp.ratio) {
       row.push_back(Rounded(*cmp.ratio, 3));
       row.push_back(Rounded(cmp.ratio_ci.lo, 3));
@@ -143,13 +145,8 @@ std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
 void EmitHtmlData(const ReportModel& model, const SweepSnapshot& snap,
                   const std::function<void(std::string_view)>& emit) {
   // Unique trials in first-seen order; the config fields shared by all of them go once.
-  std::vector<const Cell*> cells;
-  std::map<std::string, size_t> index;
-  for (const Study& s : model.studies) {
-    for (const Cell& c : s.cells) {
-      if (index.emplace(c.key, cells.size()).second) cells.push_back(&c);
-    }
-  }
+  const TrialIndex index(model);
+  const std::vector<const Cell*>& cells = index.trials();
   std::map<std::string, std::string> fixed;
   if (!cells.empty()) {
     for (const auto& [k, v] : cells.front()->config.fields) fixed.emplace(k, v);
@@ -194,7 +191,9 @@ void EmitHtmlData(const ReportModel& model, const SweepSnapshot& snap,
     first = false;
   }
   json studies = json::array();
-  for (const Study& s : model.studies) studies.push_back(StudyRows(s, index));
+  for (size_t i = 0; i < model.studies.size(); ++i) {
+    studies.push_back(StudyRows(model.studies[i], i, index));
+  }
   const SnapshotState st = SnapshotStateOf(snap);
   json out;
   out["sweep"] = model.sweep.name;

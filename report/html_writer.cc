@@ -4,14 +4,15 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 
 #include "report/cell_label.h"
 #include "report/figures.h"
 #include "report/html_data.h"
-#include "report/text_escape.h"
 #include "report/html_text.h"
 #include "report/number_format.h"
 #include "report/study_summary.h"
+#include "report/text_escape.h"
 
 namespace orch::report {
 namespace {
@@ -297,7 +298,7 @@ void Provenance(const ReportModel& m, std::string& out) {
   }
   std::vector<std::string> envs;
   std::map<std::string, std::vector<std::string>> keys;
-  std::set<std::string> seen;
+  std::unordered_set<std::string_view> seen;
   for (const Study& s : m.studies) {
     for (const Cell& c : s.cells) {
       if (c.worker_environment_json == "{}" || !seen.insert(c.key).second) continue;

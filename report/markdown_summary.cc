@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "report/cell_label.h"
 #include "report/number_format.h"
@@ -119,7 +120,7 @@ std::string RenderStudySummaryMarkdown(const Study& s, const std::string& sweep_
 
 std::string RenderTrialCountsMarkdown(const ReportModel& m) {
   std::map<std::string, int> outcomes;
-  std::set<std::string> seen;
+  std::unordered_set<std::string_view> seen;
   for (const Study& s : m.studies) {
     for (const Cell& c : s.cells) {
       if (seen.insert(c.key).second) ++outcomes[c.outcome];

@@ -5,14 +5,16 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 
 #include "report/cell_label.h"
-#include "report/figures.h"
 #include "report/claims.h"
+#include "report/figures.h"
 #include "report/markdown_summary.h"
 #include "report/number_format.h"
 #include "report/study_summary.h"
 #include "report/text_escape.h"
+#include "report/trial_index.h"
 
 namespace orch::report {
 namespace {
@@ -70,7 +72,7 @@ void Context(const ReportModel& m, std::string& out) {
   out += "## 1. Context and goal\n\n";
   out += m.sweep.context.empty() ? "The spec gives no `context`.\n\n" : Paragraphs(m.sweep.context);
   int done = 0, total = 0;
-  std::set<std::string> seen;
+  std::unordered_set<std::string_view> seen;
   for (const Study& s : m.studies) {
     for (const Cell& c : s.cells) {
       if (!seen.insert(c.key).second) continue;
@@ -389,19 +391,13 @@ void StackSection(const KeyPairing& k, const std::string& n, double min_effect, 
 
 void Appendix(const ReportModel& m, const std::string& n, size_t cap, std::string& out) {
   out += "## " + n + ". Appendix\n\n### " + n + ".1 Every trial\n\n";
-  std::map<std::string, std::vector<std::string>> studies_of;
-  std::vector<const Cell*> cells;
-  for (const Study& s : m.studies) {
-    for (const Cell& c : s.cells) {
-      if (studies_of[c.key].empty()) cells.push_back(&c);
-      studies_of[c.key].push_back(s.id);
-    }
-  }
+  const TrialIndex index(m);
+  const std::vector<const Cell*>& cells = index.trials();
   if (cap != kNoCap) out += RenderTrialCountsMarkdown(m);
-  for (const Cell* c : cells) {
-    if (cap != kNoCap) break;
+  for (size_t t = 0; t < cells.size() && cap == kNoCap; ++t) {
+    const Cell* c = cells[t];
     std::string in;
-    for (const std::string& id : studies_of[c->key])
+    for (const std::string& id : index.StudiesOf(t))
       in += (in.empty() ? "" : ", ") + MarkdownEscape(id);
     out += "- " + Code(c->key) + " (study " + in + "): **" + MarkdownEscape(c->outcome) + "**, " +
            std::to_string(c->attempts) + (c->attempts == 1 ? " attempt" : " attempts");

@@ -96,7 +96,9 @@ struct Study {
   std::vector<Comparison> comparisons;  // parallel to cells (baseline compares to itself)
   std::vector<std::string> varying;     // config fields that differ between cells
   Prose baseline_line;                  // which cell is the baseline and why
-  std::vector<Prose> observations;      // generated from the data, parallel to cells
+  // Generated from the data, parallel to cells; empty for a big study (study_summary.h),
+  // whose every output summarises it and shows no cell's observation.
+  std::vector<Prose> observations;
   std::optional<Sensitivity> sensitivity;  // with 2+ replicates in every measured cell
 };
 

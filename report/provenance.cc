@@ -5,6 +5,7 @@
 #include <set>
 
 #include "report/study_summary.h"
+#include "report/trial_index.h"
 
 namespace orch::report {
 namespace {
@@ -110,14 +111,8 @@ void EmitProvenanceJson(const SweepSnapshot& snap, const ReportModel& model,
   out["runs"] = std::move(runs);
 
   // Trials in report order (studies, then cells), each once with all its studies.
-  std::map<std::string, std::vector<std::string>> studies_of;
-  std::vector<const Cell*> cells;
-  for (const Study& s : model.studies) {
-    for (const Cell& c : s.cells) {
-      if (studies_of[c.key].empty()) cells.push_back(&c);
-      studies_of[c.key].push_back(s.id);
-    }
-  }
+  const TrialIndex index(model);
+  const std::vector<const Cell*>& cells = index.trials();
   // Names and texts from the database may hold invalid UTF-8: replaced, never thrown on.
   // The trials are dumped one at a time into the place `"trials"` takes among the sorted
   // keys (before "version"), indented as a dump of the whole document would indent
@@ -134,9 +129,9 @@ void EmitProvenanceJson(const SweepSnapshot& snap, const ReportModel& model,
   for (size_t i = 0; i < cells.size(); ++i) {
     piece = i == 0 ? "\n    " : ",\n    ";
     if (one_line) {
-      piece += TrialLine(*cells[i], studies_of[cells[i]->key], snap, envs);
+      piece += TrialLine(*cells[i], index.StudiesOf(i), snap, envs);
     } else {
-      const std::string one = TrialJson(*cells[i], studies_of[cells[i]->key], snap)
+      const std::string one = TrialJson(*cells[i], index.StudiesOf(i), snap)
                                   .dump(2, ' ', false, json::error_handler_t::replace);
       for (char ch : one) {
         piece += ch;

@@ -1,8 +1,12 @@
 #include "report/report.h"
 
 #include <filesystem>
+#include <future>
+#include <mutex>
 #include <set>
 #include <system_error>
+#include <thread>
+#include <unordered_set>
 
 #include "base/atomic_file.h"
 #include "report/debugging.h"
@@ -10,6 +14,7 @@
 #include "report/figures.h"
 #include "report/html_writer.h"
 #include "report/latex_writer.h"
+#include "report/malloc_arenas.h"
 #include "report/markdown_writer.h"
 #include "report/pdf_figures.h"
 #include "report/provenance.h"
@@ -57,7 +62,7 @@ StatusOr<ReportModel> CheckedModel(SweepSnapshot& snapshot, const ReportOptions&
 std::optional<KeyPairing> Pairing(const ReportModel& model, const ReportOptions& opts) {
   if (opts.pair_key.empty()) return std::nullopt;
   std::vector<const Cell*> unique_cells;
-  std::set<std::string> seen;
+  std::unordered_set<std::string_view> seen;
   for (const Study& s : model.studies) {
     for (const Cell& c : s.cells) {
       if (seen.insert(c.key).second) unique_cells.push_back(&c);
@@ -86,69 +91,126 @@ Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const R
   }
   for (store::TrialRecord& t : snapshot.trials) std::string().swap(t.config_json);
   const std::vector<FigureNames> names = FigureNamesFor(*model);
-  std::vector<std::optional<FailureMap>> maps(model->studies.size());
-  for (size_t i = 0; i < model->studies.size(); ++i) {
-    if (!WantsFailureMap(model->studies[i])) continue;
-    maps[i] = BuildFailureMap(model->studies[i], opts.map_axes);
-    if (Status s = sink("figures/" + names[i].map + ".svg", RenderSvg(*maps[i])); !s.ok()) return s;
-    if (Status s = sink("figures/" + names[i].map + ".pdf", RenderPdf(*maps[i])); !s.ok()) return s;
-  }
-  const DebuggingSteps debugging = BuildDebuggingSteps(*model, snapshot);
-  const std::optional<KeyPairing> pairing = Pairing(*model, opts);
-  HtmlInputs html{&*model, &snapshot, {}, {}, maps, &debugging, {}};
-  for (size_t i = 0; i < model->studies.size(); ++i) {
-    const DotPlot tpot = TpotPlot(model->studies[i]);
-    const DotPlot ppl = PplPlot(model->studies[i]);
-    html.tpot_svg.push_back(RenderSvg(tpot));
-    html.ppl_svg.push_back(RenderSvg(ppl));
-    for (auto [path, text] : {std::pair{names[i].tpot + ".svg", html.tpot_svg.back()},
-                              std::pair{names[i].tpot + ".pdf", RenderPdf(tpot)},
-                              std::pair{names[i].ppl + ".svg", html.ppl_svg.back()},
-                              std::pair{names[i].ppl + ".pdf", RenderPdf(ppl)}}) {
-      if (Status s = sink("figures/" + path, std::move(text)); !s.ok()) return s;
-    }
-  }
-  html.snippet = BuildSnippet(*model);
-  const std::string snippet_md = RenderSnippetMarkdown(html.snippet);
-  MarkdownInputs md{&*model, names, snippet_md, maps, &debugging,
-                    pairing ? &*pairing : nullptr};
+
+  // Two streams of files, one per core (issue 18): from here on the model and the snapshot
+  // are only read. Stream B writes provenance.json (it needs nothing else), then, once
+  // stream A has made the figures and the other inputs, the small files; stream A writes
+  // the figures, then report.html. Each file's bytes are what one thread would write; the
+  // error returned is the first in the fixed order of `kFileOrder` whichever stream met it.
   using Emitter = std::function<void(std::string_view)>;
-  const std::pair<const char*, std::function<void(const Emitter&)>> streamed[] = {
-      {"provenance.json", [&](const Emitter& e) { EmitProvenanceJson(snapshot, *model, e); }},
-      {"report.html", [&](const Emitter& e) { EmitHtmlReport(html, e); }}};
-  auto stream = [&](const char* path) {
-    for (const auto& [name, emit_all] : streamed) {
-      if (std::string_view(name) != path) continue;
-      if (!pieces) {
-        std::string text;
-        emit_all([&](std::string_view piece) { text.append(piece); });
-        return sink(path, std::move(text));
-      }
-      Status failed = Status::Ok();
-      emit_all([&](std::string_view piece) {
-        if (failed.ok()) failed = pieces(path, piece, false);
-      });
-      return failed.ok() ? pieces(path, {}, true) : failed;
+  auto stream = [&](const char* path, const std::function<void(const Emitter&)>& emit_all) {
+    if (!pieces) {
+      std::string text;
+      emit_all([&](std::string_view piece) { text.append(piece); });
+      return sink(path, std::move(text));
     }
-    return Status::Error(std::string("report: no renderer for ") + path);
+    Status failed = Status::Ok();
+    emit_all([&](std::string_view piece) {
+      if (failed.ok()) failed = pieces(path, piece, false);
+    });
+    return failed.ok() ? pieces(path, {}, true) : failed;
   };
-  const std::pair<const char*, std::function<std::string()>> files[] = {
-      {"figures/figures.tex", [&] { return RenderLatexFigures(*model, names, "figures", maps); }},
-      {"snippet.md", [&] { return snippet_md; }},
-      {"snippet.tex", [&] { return RenderSnippetLatex(html.snippet); }},
-      {"tables.tex", [&] { return RenderLatexTables(*model, maps, pairing ? &*pairing : nullptr); }},
-      {"provenance.json", nullptr},
-      {"report.md", [&] { return RenderMarkdownReport(md); }},
-      {"report.html", nullptr}};
-  for (const auto& [path, render] : files) {
-    if (Status s = render ? sink(path, render()) : stream(path); !s.ok()) return s;
+
+  // What stream A prepares for both streams.
+  std::vector<std::optional<FailureMap>> maps(model->studies.size());
+  std::optional<DebuggingSteps> debugging;
+  std::optional<KeyPairing> pairing;
+  HtmlInputs html{&*model, &snapshot, {}, {}, maps, nullptr, {}};
+  std::string snippet_md;
+
+  enum Part {
+    kFigures,
+    kFiguresTex,
+    kSnippetMd,
+    kSnippetTex,
+    kTables,
+    kProvenance,
+    kMarkdown,
+    kHtml,
+    kParts
+  };
+  std::vector<Status> done(kParts, Status::Ok());
+  std::promise<bool> inputs_ready;  // false: stream A failed before the inputs were made
+  std::shared_future<bool> inputs = inputs_ready.get_future().share();
+  auto stream_b = [&] {
+    done[kProvenance] = stream("provenance.json",
+                               [&](const Emitter& e) { EmitProvenanceJson(snapshot, *model, e); });
+    if (!inputs.get()) return;
+    MarkdownInputs md{&*model, names, snippet_md, maps, &*debugging, pairing ? &*pairing : nullptr};
+    const std::pair<Part, std::pair<const char*, std::function<std::string()>>> files[] = {
+        {kFiguresTex,
+         {"figures/figures.tex",
+          [&] { return RenderLatexFigures(*model, names, "figures", maps); }}},
+        {kSnippetMd, {"snippet.md", [&] { return snippet_md; }}},
+        {kSnippetTex, {"snippet.tex", [&] { return RenderSnippetLatex(html.snippet); }}},
+        {kTables,
+         {"tables.tex",
+          [&] { return RenderLatexTables(*model, maps, pairing ? &*pairing : nullptr); }}},
+        {kMarkdown, {"report.md", [&] { return RenderMarkdownReport(md); }}}};
+    for (const auto& [part, file] : files) {
+      done[part] = sink(file.first, file.second());
+      if (!done[part].ok()) return;
+    }
+  };
+  auto figures = [&]() -> Status {
+    for (size_t i = 0; i < model->studies.size(); ++i) {
+      if (!WantsFailureMap(model->studies[i])) continue;
+      maps[i] = BuildFailureMap(model->studies[i], opts.map_axes);
+      if (Status s = sink("figures/" + names[i].map + ".svg", RenderSvg(*maps[i])); !s.ok())
+        return s;
+      if (Status s = sink("figures/" + names[i].map + ".pdf", RenderPdf(*maps[i])); !s.ok())
+        return s;
+    }
+    html.maps = maps;
+    debugging = BuildDebuggingSteps(*model, snapshot);
+    html.debugging = &*debugging;
+    pairing = Pairing(*model, opts);
+    for (size_t i = 0; i < model->studies.size(); ++i) {
+      const DotPlot tpot = TpotPlot(model->studies[i]);
+      const DotPlot ppl = PplPlot(model->studies[i]);
+      html.tpot_svg.push_back(RenderSvg(tpot));
+      html.ppl_svg.push_back(RenderSvg(ppl));
+      for (auto [path, text] : {std::pair{names[i].tpot + ".svg", html.tpot_svg.back()},
+                                std::pair{names[i].tpot + ".pdf", RenderPdf(tpot)},
+                                std::pair{names[i].ppl + ".svg", html.ppl_svg.back()},
+                                std::pair{names[i].ppl + ".pdf", RenderPdf(ppl)}}) {
+        if (Status s = sink("figures/" + path, std::move(text)); !s.ok()) return s;
+      }
+    }
+    html.snippet = BuildSnippet(*model);
+    snippet_md = RenderSnippetMarkdown(html.snippet);
+    return Status::Ok();
+  };
+  {
+    std::thread b(stream_b);
+    // Joined on every path out of this block, exceptions included.
+    struct Join {
+      std::thread& t;
+      std::promise<bool>& ready;
+      bool set = false;
+      ~Join() {
+        if (!set) ready.set_value(false);
+        t.join();
+      }
+    } join{b, inputs_ready};
+    done[kFigures] = figures();
+    join.set = true;
+    inputs_ready.set_value(done[kFigures].ok());
+    if (done[kFigures].ok()) {
+      done[kHtml] = stream("report.html", [&](const Emitter& e) { EmitHtmlReport(html, e); });
+    }
+  }
+  for (const Status& s : done) {
+    if (!s.ok()) return s;
   }
   return Status::Ok();
 }
 
 StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOptions& opts) {
   ReportFiles files;
+  std::mutex files_mutex;  // the sink is called from two threads (RenderReportTo)
   Status s = RenderReportTo(snapshot, opts, [&](const std::string& path, std::string content) {
+    std::lock_guard<std::mutex> lock(files_mutex);
     files[path] = std::move(content);
     return Status::Ok();
   });
@@ -158,6 +220,7 @@ StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOp
 
 Status WriteReport(const store::Store& db, const ReportOptions& opts) {
   if (opts.out_dir.empty()) return Status::Error("report: an output directory (--out) is required");
+  OneMallocArena();  // the threads below share the memory the snapshot frees
   StatusOr<SweepSnapshot> snapshot = LoadSnapshot(db, opts.sweep_name);
   if (!snapshot.ok()) return snapshot.status();
   namespace fs = std::filesystem;
@@ -172,7 +235,10 @@ Status WriteReport(const store::Store& db, const ReportOptions& opts) {
   };
   // Each file is written as soon as it is rendered: the report never holds them all, and
   // the two that grow with the sweep are written piece by piece, never held whole.
-  std::unique_ptr<AtomicFileWriter> open;  // the file whose pieces are coming
+  // The files whose pieces are coming, one per stream (RenderReportTo streams two at once);
+  // the mutex guards the map, each writer is used by its stream's thread alone.
+  std::map<std::string, std::unique_ptr<AtomicFileWriter>> open;
+  std::mutex open_mutex;
   return RenderReportTo(
       std::move(*snapshot), opts,
       [&](const std::string& rel, std::string content) {
@@ -181,17 +247,25 @@ Status WriteReport(const store::Store& db, const ReportOptions& opts) {
         return WriteFileAtomically(path.string(), content);
       },
       [&](const std::string& rel, std::string_view piece, bool last) {
-        if (!open) {
+        AtomicFileWriter* writer = nullptr;
+        {
+          std::lock_guard<std::mutex> lock(open_mutex);
+          if (auto it = open.find(rel); it != open.end()) writer = it->second.get();
+        }
+        if (writer == nullptr) {
           const fs::path path = fs::path(opts.out_dir) / rel;
           if (Status s = make_dirs(path); !s.ok()) return s;
           StatusOr<std::unique_ptr<AtomicFileWriter>> w = AtomicFileWriter::Open(path.string());
           if (!w.ok()) return w.status();
-          open = std::move(*w);
+          writer = w->get();
+          std::lock_guard<std::mutex> lock(open_mutex);
+          open[rel] = std::move(*w);
         }
-        if (Status s = open->Append(piece); !s.ok()) return s;
+        if (Status s = writer->Append(piece); !s.ok()) return s;
         if (!last) return Status::Ok();
-        Status s = open->Commit();
-        open.reset();
+        Status s = writer->Commit();
+        std::lock_guard<std::mutex> lock(open_mutex);
+        open.erase(rel);
         return s;
       });
 }

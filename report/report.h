@@ -39,13 +39,19 @@ struct ReportOptions {
 // Every output file: path relative to out_dir -> content. Pure: no store, no files.
 using ReportFiles = std::map<std::string, std::string>;
 StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOptions& opts);
-// The same files handed to `sink` one at a time as each is rendered, so a caller that
-// writes them out holds one at a time (with the SVGs report.html embeds); the first
-// error of `sink` stops the rendering and is returned. Takes the snapshot to drop its
+// The same files handed to `sink` as each is rendered, so a caller that writes them out
+// holds few at a time (with the SVGs report.html embeds). Takes the snapshot to drop its
 // latencies once the statistics are made (move it in to save the copy).
 // With `pieces`, the two files that grow with the sweep (provenance.json, report.html)
 // go to it instead, in consecutive pieces, `last` set on the final one (possibly empty),
-// so that neither is ever held whole (issue 18); its first error stops the rendering.
+// so that neither is ever held whole (issue 18).
+// Threads: once the model is built, the files are rendered on two threads (issue 18):
+// provenance.json then figures.tex, the snippets, tables.tex and report.md on one; the
+// figures then report.html on the other. `sink` and `pieces` may therefore be called
+// from both at once, each call for a different file (a file's pieces all come from one
+// thread, in order). A thread stops at its first error; the error returned is the first
+// in that fixed order of files, whichever thread met it (the other thread's files may
+// have been written). The bytes of every file do not depend on the threads.
 using ReportSink = std::function<Status(const std::string& path, std::string content)>;
 using ReportPieceSink =
     std::function<Status(const std::string& path, std::string_view piece, bool last)>;

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "report/cell_label.h"
 #include "report/latex_writer.h"
@@ -26,7 +27,7 @@ std::string Ci(const Interval& ci) {
 
 // The sweep's distinct cells, counted once each.
 struct CellTally {
-  std::set<std::string> keys;
+  std::unordered_set<std::string_view> keys;
   std::set<int64_t> repeats;    // replicates as in-process repeats (older sweeps)
   std::set<int64_t> processes;  // replicates as fresh worker processes
   int ok = 0;

@@ -6,6 +6,7 @@
 
 #include "report/cell_label.h"
 #include "report/error_line.h"
+#include "report/study_summary.h"
 
 namespace orch::report {
 namespace {
@@ -238,6 +239,8 @@ TEST(Facts, DroppingLatenciesFreesThemAndChangesNoStatistic) {
   for (const auto& [key, attempts] : consumed.attempts) {
     for (const AttemptData& a : attempts) EXPECT_TRUE(a.latencies.empty()) << key;
   }
+  // The trials' config texts too, once their cells hold them.
+  for (const store::TrialRecord& trial : consumed.trials) EXPECT_TRUE(trial.config_json.empty());
   ASSERT_EQ(kept->studies.size(), 1u);
   ASSERT_EQ(dropped->studies.size(), 1u);
   ASSERT_EQ(kept->studies[0].cells.size(), 2u);
@@ -251,6 +254,34 @@ TEST(Facts, DroppingLatenciesFreesThemAndChangesNoStatistic) {
     EXPECT_EQ(a.tpot->median_ci.hi, b.tpot->median_ci.hi);
   }
   EXPECT_EQ(*kept->studies[0].comparisons[1].ratio, *dropped->studies[0].comparisons[1].ratio);
+  for (size_t i = 0; i < 2; ++i) {
+    const Cell& a = kept->studies[0].cells[i];
+    const Cell& b = dropped->studies[0].cells[i];
+    EXPECT_EQ(a.config.json, b.config.json);
+    // The final attempt's metrics move into the cell after its PPL is read.
+    EXPECT_EQ(a.metrics, b.metrics);
+    ASSERT_TRUE(a.ppl && b.ppl);
+    EXPECT_EQ(*a.ppl, *b.ppl);
+  }
+}
+
+// No output shows a big study's per-cell observations (each summarises it instead), so the
+// model makes none for it: at 100,000 trials they were 90 MB (issue 18). A study at the
+// limit keeps one per cell.
+TEST(Facts, BigStudyHasNoPerCellObservations) {
+  for (int cells : {static_cast<int>(kBigStudyCells), static_cast<int>(kBigStudyCells) + 1}) {
+    TwoCells t(10, 12);
+    for (int i = 2; i < cells; ++i) t.Add("q" + std::to_string(i), 11, 20, i);
+    const ReportModel m = t.Build();
+    ASSERT_EQ(m.studies.size(), 1u);
+    ASSERT_EQ(m.studies[0].cells.size(), static_cast<size_t>(cells));
+    if (cells > static_cast<int>(kBigStudyCells)) {
+      EXPECT_TRUE(m.studies[0].observations.empty());
+    } else {
+      ASSERT_EQ(m.studies[0].observations.size(), m.studies[0].cells.size());
+      EXPECT_NE(m.studies[0].observations[1].PlainText().find("slower"), std::string::npos);
+    }
+  }
 }
 
 TEST(Facts, NanCellsNameLayerAndToken) {

@@ -2,18 +2,21 @@
 // data, the CSP hashes match the inline script and style, nothing is fetched), the
 // snapshot of a sweep that is still running, and the size of a 10,000-trial page.
 // The browser test (tests/report/html_browser_test.py) checks the page's behaviour.
-#include <algorithm>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <mutex>
 #include <regex>
+#include <set>
 
 #include "base/sha256.h"
 #include "fixture_db.h"
 #include "report/facts.h"
 #include "report/html_data.h"
-#include "report/study_summary.h"
 #include "report/html_text.h"
 #include "report/html_writer.h"
+#include "report/study_summary.h"
 #include "report_test_util.h"
 #include "sweep_builder.h"
 
@@ -271,6 +274,65 @@ TEST(HtmlReportBig, ConclusionsKeepWhatTheReportShows) {
             std::string::npos);
   EXPECT_NE(rendered->at("report.html").find("(cut here: every trial is in the tables above)"),
             std::string::npos);
+}
+
+// RenderReportTo renders on two threads (report.h): the files handed whole to the sink
+// and those streamed in pieces are the same bytes, for a sweep with a big study (one-line
+// provenance, summaries) and one without (indented provenance, every observation).
+TEST(ReportStreams, PiecesAndWholeFilesAreTheSameBytes) {
+  for (int n : {50, 1000}) {
+    const SweepSnapshot snap = BigSnapshot(n);
+    StatusOr<ReportFiles> whole = RenderReport(snap, ReportOptions{});
+    ASSERT_TRUE(whole.ok()) << whole.status().message();
+    ReportFiles files;
+    std::map<std::string, bool> finished;
+    std::mutex mu;
+    Status s = RenderReportTo(
+        snap, ReportOptions{},
+        [&](const std::string& path, std::string content) {
+          std::lock_guard<std::mutex> lock(mu);
+          EXPECT_FALSE(files.count(path)) << path;
+          files[path] = std::move(content);
+          return Status::Ok();
+        },
+        [&](const std::string& path, std::string_view piece, bool last) {
+          std::lock_guard<std::mutex> lock(mu);
+          EXPECT_FALSE(finished[path]) << path;
+          files[path].append(piece);
+          finished[path] = last;
+          return Status::Ok();
+        });
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_TRUE(finished["provenance.json"] && finished["report.html"]);
+    ASSERT_EQ(files.size(), whole->size());
+    for (const auto& [path, text] : *whole) {
+      EXPECT_TRUE(files.at(path) == text) << n << " " << path;
+    }
+    // And again: two threads, the same bytes every time.
+    StatusOr<ReportFiles> again = RenderReport(snap, ReportOptions{});
+    ASSERT_TRUE(again.ok());
+    EXPECT_TRUE(*again == *whole) << n;
+  }
+}
+
+// Whichever thread meets its error first, the one returned is the first in the files'
+// fixed order (figures, figures.tex, snippets, tables.tex, provenance.json, report.md,
+// report.html).
+TEST(ReportStreams, FirstErrorInFileOrderWhicheverStreamMetIt) {
+  const SweepSnapshot snap = BigSnapshot(50);
+  for (const auto& [failing, expected] : std::vector<std::pair<std::set<std::string>, std::string>>{
+           {{"report.md", "report.html"}, "report.md"},
+           {{"provenance.json", "report.md"}, "provenance.json"},
+           {{"report.html", "tables.tex"}, "tables.tex"},
+           {{"provenance.json", "figures/tpot-G.svg"}, "figures/tpot-G.svg"}}) {
+    auto fail = [&](const std::string& path) {
+      return failing.count(path) ? Status::Error("cannot write " + path) : Status::Ok();
+    };
+    Status s = RenderReportTo(
+        snap, ReportOptions{}, [&](const std::string& path, std::string) { return fail(path); },
+        [&](const std::string& path, std::string_view, bool) { return fail(path); });
+    EXPECT_EQ(s.message(), "cannot write " + expected);
+  }
 }
 
 }  // namespace
