@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
   };
   std::vector<int64_t> groups;
   for (const std::string& g : list(argc > 3 ? argv[3] : "128")) groups.push_back(std::stoll(g));
-  const std::vector<std::string> only = list(argc > 4 && std::string(argv[4]) != "all" ? argv[4] : "");
+  const std::vector<std::string> only =
+      list(argc > 4 && std::string(argv[4]) != "all" ? argv[4] : "");
   at::set_num_threads(threads);
   struct Shape {
     const char* name;
@@ -94,8 +95,8 @@ int main(int argc, char** argv) {
     auto bytes_of = [](const at::Tensor& t) {
       return static_cast<double>(t.numel() * t.element_size());
     };
-    auto row = [&](const std::string& weights, const std::string& kernel, double bytes,
-                   double read, const std::function<void()>& f) {
+    auto row = [&](const std::string& weights, const std::string& kernel, double bytes, double read,
+                   const std::function<void()>& f) {
       const double ms = MedianMs(f, reps);
       std::printf("%-7s %-10s %-10s %10.3f %9.2f %8.2f\n", s.name, weights.c_str(), kernel.c_str(),
                   ms, bytes / (ms * 1e-3) / 1e9, read / 1e6);

@@ -68,9 +68,7 @@ TEST(Int8DynamicActivation, MatchesQuantizedActivationReference) {
   EXPECT_LT(RelErr(lin->Forward(p.x), at::linear(p.x, p.w, p.b)), 0.05);
 }
 
-bool HoldsFp16Values(const at::Tensor& t) {
-  return at::equal(t.to(at::kHalf).to(at::kFloat), t);
-}
+bool HoldsFp16Values(const at::Tensor& t) { return at::equal(t.to(at::kHalf).to(at::kFloat), t); }
 
 // The CPU kernels store scale and zero as fp16: the quantizer rounds them first and picks q
 // against the rounded values, so the stored weights are exactly what DequantizeInt4 says and
@@ -104,7 +102,8 @@ TEST(QuantizeInt4, ScaleAndZeroAreFp16ValuesAndEveryWeightIsWithinHalfAStep) {
   const at::Tensor near = z64 <= s64 * 1024;
   EXPECT_GT(near.sum().item<int64_t>(), 100);  // both kinds of group are exercised
   EXPECT_GT(at::logical_not(near).sum().item<int64_t>(), 100);
-  EXPECT_TRUE((err.masked_select(near) <= s64.masked_select(near) * (0.5 + 1e-4)).all().item<bool>());
+  EXPECT_TRUE(
+      (err.masked_select(near) <= s64.masked_select(near) * (0.5 + 1e-4)).all().item<bool>());
   // The scale is the span / 15 rounded up (at most one fp16 ulp, 2^-10 of itself, above it).
   const at::Tensor w3 = w.reshape({n, k / group, group});
   const at::Tensor span = std::get<0>(w3.max(2)) - std::get<0>(w3.min(2));

@@ -61,8 +61,7 @@ IsaLevel ChooseIsaLevel(const char* requested, const std::vector<IsaLevel>& supp
 
 IsaLevel ChosenIsaLevel() {
   // A throwing initializer leaves `level` uninitialized: every call reports the error again.
-  static const IsaLevel level =
-      ChooseIsaLevel(std::getenv("ORCH_GEMV_ISA"), SupportedIsaLevels());
+  static const IsaLevel level = ChooseIsaLevel(std::getenv("ORCH_GEMV_ISA"), SupportedIsaLevels());
   return level;
 }
 

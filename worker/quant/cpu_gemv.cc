@@ -128,9 +128,8 @@ CpuInt4Weights PackInt4ForCpu(const at::Tensor& q, const at::Tensor& scale,
   out.packed = bytes.permute({0, 2, 1, 3}).reshape({tiles, steps, 4 * kInt4TileRows}).contiguous();
   // {s, zero} stored as fp16: the quantizer makes them fp16 values, so nothing rounds here;
   // anything else would change the weights the kernels compute with, hence refused.
-  const at::Tensor sz32 = at::stack({scale.to(at::kFloat).reshape({n, groups}),
-                                     zero.to(at::kFloat).reshape({n, groups})},
-                                    2);
+  const at::Tensor sz32 = at::stack(
+      {scale.to(at::kFloat).reshape({n, groups}), zero.to(at::kFloat).reshape({n, groups})}, 2);
   const at::Tensor sz16 = sz32.to(at::kHalf);
   Check(at::equal(sz16.to(at::kFloat), sz32),
         "int4 scale and zero must be fp16 values (QuantizeInt4Grouped makes them so)");
