@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <utility>
 #include <string>
 #include <vector>
@@ -109,6 +110,32 @@ TEST(GemvKernels, PortableLevelIsAlwaysThere) {
   ASSERT_FALSE(levels.empty());
   EXPECT_EQ(levels.front(), IsaLevel::kPortable);
   for (IsaLevel l : levels) EXPECT_STREQ(GemvKernelsFor(l).name, IsaLevelName(l));
+}
+
+// ORCH_GEMV_ISA picks a supported level by name; unset or empty: the best. Anything else is
+// an error naming the variable, the value and the valid levels, never a silent fallback.
+TEST(GemvIsaChoice, NamedSupportedLevelIsTakenUnsetOrEmptyIsTheBest) {
+  const std::vector<IsaLevel> two = {IsaLevel::kPortable, IsaLevel::kAvx2};
+  EXPECT_EQ(ChooseIsaLevel(nullptr, two), IsaLevel::kAvx2);
+  EXPECT_EQ(ChooseIsaLevel("", two), IsaLevel::kAvx2);
+  EXPECT_EQ(ChooseIsaLevel("portable", two), IsaLevel::kPortable);
+  EXPECT_EQ(ChooseIsaLevel("avx2", two), IsaLevel::kAvx2);
+  for (IsaLevel l : SupportedIsaLevels())
+    EXPECT_EQ(ChooseIsaLevel(IsaLevelName(l), SupportedIsaLevels()), l);
+}
+
+TEST(GemvIsaChoice, UnknownOrUnsupportedLevelIsAnErrorNamingVariableValueAndValidLevels) {
+  const std::vector<IsaLevel> two = {IsaLevel::kPortable, IsaLevel::kAvx2};
+  for (const char* bad : {"avx512vnni", "AVX2", "sse4", "avx512 "}) {
+    try {
+      ChooseIsaLevel(bad, two);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const std::invalid_argument& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("ORCH_GEMV_ISA=" + std::string(bad)), std::string::npos) << what;
+      EXPECT_NE(what.find("valid here: portable, avx2"), std::string::npos) << what;
+    }
+  }
 }
 
 TEST(GemvKernels, Int8MatchesFp64ReferenceAtEveryLevel) {
@@ -228,6 +255,12 @@ TEST(GemvKernels, RejectsWhatTheContractExcludes) {
   EXPECT_THROW(CpuInt8Gemv(x, q.q, q.scale, at::Tensor()), std::invalid_argument);  // K differs
   Int4Weights q4 = QuantizeInt4Grouped(at::randn({8, 96}), 32);
   EXPECT_THROW(PackInt4ForCpu(q4.q, q4.scale, q4.zero, 48), std::invalid_argument);
+  // scale and zero are stored as fp16: values that are not would change the weights.
+  EXPECT_NO_THROW(PackInt4ForCpu(q4.q, q4.scale, q4.zero, 32));
+  EXPECT_THROW(PackInt4ForCpu(q4.q, q4.scale * (1.f + std::ldexp(1.f, -20)), q4.zero, 32),
+               std::invalid_argument);
+  EXPECT_THROW(PackInt4ForCpu(q4.q, q4.scale, q4.zero + std::ldexp(1.f, -20), 32),
+               std::invalid_argument);
   EXPECT_THROW(CpuDenseGemv(x, at::randn({8, 64}).to(at::kHalf), at::Tensor()),
                std::invalid_argument);  // dtype differs from x
 }

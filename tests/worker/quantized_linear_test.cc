@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
 namespace orch::worker {
 namespace {
 
@@ -63,6 +68,89 @@ TEST(Int8DynamicActivation, MatchesQuantizedActivationReference) {
   EXPECT_LT(RelErr(lin->Forward(p.x), at::linear(p.x, p.w, p.b)), 0.05);
 }
 
+bool HoldsFp16Values(const at::Tensor& t) { return at::equal(t.to(at::kHalf).to(at::kFloat), t); }
+
+// The CPU kernels store scale and zero as fp16: the quantizer rounds them first and picks q
+// against the rounded values, so the stored weights are exactly what DequantizeInt4 says and
+// each is within half a step of the original -- or, for a group far from 0 relative to its
+// span (|zero| > 1024 scale), within fp16's rounding of zero, 2^-11 |zero|.
+TEST(QuantizeInt4, ScaleAndZeroAreFp16ValuesAndEveryWeightIsWithinHalfAStep) {
+  at::manual_seed(11);
+  const int64_t n = 64, k = 256, group = 32;
+  // Per row a different spread (1e-3 .. 20) and offset: rows 0..31 within ~30 spreads of 0,
+  // rows 32..63 (spread <= 1) up to 10^4 spreads away.
+  const at::Tensor spread = at::exp(at::rand({n, 1}) * 10.0 - 7.0);
+  spread.narrow(0, 32, 32).clamp_max_(1.0);
+  at::Tensor offset = (at::rand({n, 1}) - 0.5) * 60.0 * spread;
+  offset.narrow(0, 32, 32).copy_((at::rand({32, 1}) - 0.5) * 2e4 * spread.narrow(0, 32, 32));
+  const at::Tensor w = at::randn({n, k}) * spread + offset;
+  Int4Weights q = QuantizeInt4Grouped(w, group);
+  EXPECT_TRUE(HoldsFp16Values(q.scale));
+  EXPECT_TRUE(HoldsFp16Values(q.zero));
+  EXPECT_GE(q.q.min().item<int>(), 0);
+  EXPECT_LE(q.q.max().item<int>(), 15);
+  // In fp64, against the stored (fp16) values; slack for the fp32 arithmetic of the quantizer
+  // and of DequantizeInt4 (2^-24 of |zero|, < 1e-4 of the bound here).
+  const at::Tensor err = (DequantizeInt4(q, group).to(at::kDouble) - w.to(at::kDouble))
+                             .abs()
+                             .reshape({n, k / group, group})
+                             .amax(2);
+  const at::Tensor s64 = q.scale.to(at::kDouble), z64 = q.zero.to(at::kDouble).abs();
+  const at::Tensor bound = at::maximum(s64 * 0.5, z64 * std::ldexp(1.0, -11)) * (1 + 1e-4);
+  EXPECT_TRUE((err <= bound).all().item<bool>())
+      << "worst error / bound " << (err / bound).max().item<double>();
+  const at::Tensor near = z64 <= s64 * 1024;
+  EXPECT_GT(near.sum().item<int64_t>(), 100);  // both kinds of group are exercised
+  EXPECT_GT(at::logical_not(near).sum().item<int64_t>(), 100);
+  EXPECT_TRUE(
+      (err.masked_select(near) <= s64.masked_select(near) * (0.5 + 1e-4)).all().item<bool>());
+  // The scale is the span / 15 rounded up (at most one fp16 ulp, 2^-10 of itself, above it).
+  const at::Tensor w3 = w.reshape({n, k / group, group});
+  const at::Tensor span = std::get<0>(w3.max(2)) - std::get<0>(w3.min(2));
+  EXPECT_TRUE((q.scale * 15.f >= span).all().item<bool>());
+  EXPECT_TRUE((q.scale <= span / 15.f * (1.f + 1.f / 1024) * (1.f + 1e-6f)).all().item<bool>());
+}
+
+// A group whose span / 15 or zero is beyond fp16 (or holds a non-finite weight) cannot be
+// stored: a clear error naming the row and inputs, never an infinite scale.
+TEST(QuantizeInt4, GroupBeyondFp16IsAnErrorNamingRowAndInputs) {
+  at::Tensor w = at::randn({4, 96}) * 0.1;
+  w[2][40] = 2e6f;  // span / 15 > 65504
+  try {
+    QuantizeInt4Grouped(w, 32);
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("output row 2, inputs 32..63"), std::string::npos) << what;
+    EXPECT_NE(what.find("fp16"), std::string::npos) << what;
+  }
+  w = at::randn({4, 96}) * 0.1;
+  w[1].narrow(0, 64, 32).add_(70000.f);  // a narrow span around a zero beyond 65504
+  EXPECT_THROW(QuantizeInt4Grouped(w, 32), std::invalid_argument);
+  w = at::randn({4, 96});
+  w[3][5] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(QuantizeInt4Grouped(w, 32), std::invalid_argument);
+  w[3][5] = 65000.f;  // span / 15 and zero still fit fp16: accepted
+  EXPECT_NO_THROW(QuantizeInt4Grouped(w, 32));
+}
+
+// Groups narrower than 15 * 2^-14 (constant, or nearly) get fp16's smallest normal scale, not
+// a subnormal or zero one: an all-zero group comes back exactly, a nearly constant one
+// within 2^-15.
+TEST(QuantizeInt4, NarrowGroupsGetTheSmallestNormalFp16Scale) {
+  at::Tensor w = at::zeros({2, 64});
+  w[0].narrow(0, 0, 32).fill_(0.3f);
+  w[1].narrow(0, 32, 32).copy_(at::linspace(-1e-7, 1e-7, 32));
+  Int4Weights q = QuantizeInt4Grouped(w, 32);
+  EXPECT_TRUE(at::equal(q.scale, at::full({2, 2}, std::ldexp(1.f, -14))));
+  const at::Tensor deq = DequantizeInt4(q, 32);
+  EXPECT_TRUE(at::equal(deq[0].narrow(0, 32, 32), w[0].narrow(0, 32, 32)));  // zeros exact
+  EXPECT_TRUE(at::equal(deq[1].narrow(0, 0, 32), w[1].narrow(0, 0, 32)));
+  EXPECT_LE((deq[1] - w[1]).abs().max().item<float>(), std::ldexp(1.f, -15));
+  // 0.3 is no fp16 value: the group is off by fp16's rounding of its zero (<= 2^-11 |zero|).
+  EXPECT_LE((deq[0] - w[0]).abs().max().item<float>(), std::ldexp(0.31f, -11));
+}
+
 TEST(Int4WeightOnly, MatchesDequantizedReferenceOnCpu) {
   for (int64_t group : {32, 64}) {
     Problem p = MakeProblem(1, 64, 128);
@@ -110,8 +198,8 @@ TEST(CpuLinears, SixteenBitActivationsMatchFp64References) {
 TEST(CpuLinears, Int4WeightBytesAreHalfAByteAWeightPlusScales) {
   Problem p = MakeProblem(1, 64, 256);
   auto lin = MakeQuantizedLinear(Spec("int4wo-g128"), p.w.clone(), at::Tensor());
-  // 64 x 256 / 2 bytes of nibbles + 64 x 2 groups x {scale, zero} fp32.
-  EXPECT_EQ(lin->WeightBytes(), 64 * 256 / 2 + 64 * 2 * 2 * 4);
+  // 64 x 256 / 2 bytes of nibbles + 64 x 2 groups x {scale, zero} fp16.
+  EXPECT_EQ(lin->WeightBytes(), 64 * 256 / 2 + 64 * 2 * 2 * 2);
 }
 
 TEST(QuantUnsupportedReason, NamesTheMissingPiece) {

@@ -263,6 +263,19 @@ TEST_F(WorkerE2E, MissingModelIsAnErrorResultNamingTheDownload) {
             std::string::npos);
 }
 
+// A misspelt or unsupported ORCH_GEMV_ISA fails the trial with a reason naming the variable,
+// the value and the valid levels, instead of running at some other level.
+TEST_F(WorkerE2E, UnknownGemvIsaIsAnErrorResultNamingTheValidLevels) {
+  ::setenv("ORCH_GEMV_ISA", "avx9", 1);
+  WorkerRun r = RunWorker(Config());
+  ::unsetenv("ORCH_GEMV_ISA");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.result["outcome"], "error");
+  const std::string reason = r.result["reason"].get<std::string>();
+  EXPECT_NE(reason.find("ORCH_GEMV_ISA=avx9"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("valid here: portable"), std::string::npos) << reason;
+}
+
 TEST_F(WorkerE2E, VersionAndUsage) {
   std::string out = (dir_ / "v.txt").string();
   ASSERT_EQ(std::system((std::string(ORCH_WORKER_BIN) + " --version >" + out).c_str()), 0);

@@ -1,6 +1,8 @@
 // Run-time choice of the CPU GEMV level: what the CPU reports (__builtin_cpu_supports), the
-// best first, unless ORCH_GEMV_ISA names a supported lower one (benchmarks, tests).
+// best first, unless ORCH_GEMV_ISA names a supported lower one (benchmarks, tests); any
+// other value of ORCH_GEMV_ISA is an error, never a silent fallback.
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include "worker/cpu_kernels/gemv_kernels.h"
@@ -30,15 +32,6 @@ bool CpuHas(IsaLevel level) {
 #endif
 }
 
-IsaLevel Choose() {
-  const std::vector<IsaLevel> levels = SupportedIsaLevels();
-  if (const char* env = std::getenv("ORCH_GEMV_ISA")) {
-    for (IsaLevel l : levels)
-      if (std::string(env) == IsaLevelName(l)) return l;
-  }
-  return levels.back();
-}
-
 }  // namespace
 
 std::vector<IsaLevel> SupportedIsaLevels() {
@@ -49,8 +42,26 @@ std::vector<IsaLevel> SupportedIsaLevels() {
   return out;
 }
 
+IsaLevel ChooseIsaLevel(const char* requested, const std::vector<IsaLevel>& supported) {
+  if (requested == nullptr || *requested == '\0') return supported.back();
+  std::string valid;
+  for (IsaLevel l : supported) {
+    if (requested == std::string(IsaLevelName(l))) return l;
+    valid += std::string(valid.empty() ? "" : ", ") + IsaLevelName(l);
+  }
+  bool known = false;
+  for (IsaLevel l :
+       {IsaLevel::kPortable, IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kAvx512Vnni})
+    known = known || requested == std::string(IsaLevelName(l));
+  throw std::invalid_argument(
+      "ORCH_GEMV_ISA=" + std::string(requested) +
+      (known ? ": this CPU (or build) has no such level" : ": not a CPU GEMV level") +
+      "; valid here: " + valid + " (unset: the best, " + IsaLevelName(supported.back()) + ")");
+}
+
 IsaLevel ChosenIsaLevel() {
-  static const IsaLevel level = Choose();
+  // A throwing initializer leaves `level` uninitialized: every call reports the error again.
+  static const IsaLevel level = ChooseIsaLevel(std::getenv("ORCH_GEMV_ISA"), SupportedIsaLevels());
   return level;
 }
 

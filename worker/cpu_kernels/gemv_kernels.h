@@ -39,7 +39,7 @@ struct Int4Activations {
 struct GemvKernels {
   const char* name;
   void (*int8)(const GemvArgs&, const int8_t* q, const float* scale);
-  void (*int4)(const GemvArgs&, const uint8_t* packed, const float* scale_zero,
+  void (*int4)(const GemvArgs&, const uint8_t* packed, const uint16_t* scale_zero,
                const Int4Activations&);
   void (*f32)(const GemvArgs&, const float* w);
   void (*bf16)(const GemvArgs&, const uint16_t* w);
@@ -54,8 +54,13 @@ enum class IsaLevel { kPortable, kAvx2, kAvx512, kAvx512Vnni };
 
 // Levels this CPU can run, portable first.
 std::vector<IsaLevel> SupportedIsaLevels();
-// The best supported level, or ORCH_GEMV_ISA=portable|avx2|avx512|avx512vnni
-// when that is supported.
+// The level named by `requested` (portable|avx2|avx512|avx512vnni) among `supported`
+// (SupportedIsaLevels' order, not empty), or the best of them when `requested` is null or
+// empty. Throws std::invalid_argument naming ORCH_GEMV_ISA, the value and the valid levels
+// when `requested` is not a level or not among `supported`.
+IsaLevel ChooseIsaLevel(const char* requested, const std::vector<IsaLevel>& supported);
+// ChooseIsaLevel(ORCH_GEMV_ISA, SupportedIsaLevels()), decided once per process (an error is
+// thrown again on every call). Any thread.
 IsaLevel ChosenIsaLevel();
 const GemvKernels& GemvKernelsFor(IsaLevel level);
 const char* IsaLevelName(IsaLevel level);

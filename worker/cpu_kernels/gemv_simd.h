@@ -143,11 +143,13 @@ void DenseRows(const GemvArgs& a, const typename Kind::T* w, const float* scale)
 // int4 (gemv_contract.h): one tile of 16 output rows (TV = 16 / kLanes vectors) per pass.
 // Per group: int32 sums of q X per (x row, limb, lane) by integer dot products of 4 u8
 // nibbles with 4 s8 limbs -- exact, no overflow (|sum| <= 128 * 240 * 128 < 2^22) -- then per
-// group and x row: T = sum0 2^16 + sum1 2^8 + sum2 in fp32, acc += T * (s * unit) + z' * sum x.
+// group and x row: T = sum0 2^16 + sum1 2^8 + sum2 in fp32, acc += T * (s * unit) + z' * sum x,
+// where s and zero are read as fp16 and widened in registers and z' = zero - 8 s (one fp32
+// rounding at every level: 8 s is exact).
 // With M <= 2 at 16 lanes, the low and high nibbles feed separate sums (NH = 2): six
 // independent dot-product chains cover the instruction's latency.
 template <int M>
-inline void Int4Tile(const GemvArgs& a, const uint8_t* packed, const float* scale_zero,
+inline void Int4Tile(const GemvArgs& a, const uint8_t* packed, const uint16_t* scale_zero,
                      const Int4Activations& x, int64_t t) {
   constexpr int L = Isa::kLanes, TV = static_cast<int>(kInt4TileRows) / L;
   constexpr int NH = M <= 2 && TV == 1 ? 2 : 1;
@@ -159,7 +161,7 @@ inline void Int4Tile(const GemvArgs& a, const uint8_t* packed, const float* scal
   using VI = typename Isa::VI;
   const int64_t k = a.k, group = x.group, groups = k / group;
   const uint8_t* w = packed + t * (k / kInt4StepK) * kStepBytes;
-  const float* sz = scale_zero + t * groups * 2 * kInt4TileRows;
+  const uint16_t* sz = scale_zero + t * groups * 2 * kInt4TileRows;
   V acc[M][TV];
   ORCH_UNROLL
   for (int m = 0; m < M; ++m)
@@ -199,7 +201,13 @@ inline void Int4Tile(const GemvArgs& a, const uint8_t* packed, const float* scal
           }
         }
     }
-    const float* s = sz + g * 2 * kInt4TileRows;
+    const uint16_t* s = sz + g * 2 * kInt4TileRows;
+    V sv[TV], zv[TV];
+    ORCH_UNROLL
+    for (int v = 0; v < TV; ++v) {
+      sv[v] = Isa::LoadF16(s + v * L);
+      zv[v] = Isa::Fma(sv[v], Isa::Set1(-8.f), Isa::LoadF16(s + kInt4TileRows + v * L));
+    }
     ORCH_UNROLL
     for (int m = 0; m < M; ++m) {
       const V unit = Isa::Set1(x.group_unit[m * groups + g]);
@@ -214,9 +222,8 @@ inline void Int4Tile(const GemvArgs& a, const uint8_t* packed, const float* scal
                                  : Isa::AddI(c[m][l][0][v], c[m][l][1][v]);
         V sum = Isa::Fma(Isa::ToF32(ci[0]), Isa::Set1(256.f), Isa::ToF32(ci[1]));
         sum = Isa::Fma(sum, Isa::Set1(256.f), Isa::ToF32(ci[2]));
-        const V scale = Isa::Mul(Isa::LoadF32(s + v * L), unit);
-        acc[m][v] = Isa::Fma(sum, scale, acc[m][v]);
-        acc[m][v] = Isa::Fma(Isa::LoadF32(s + kInt4TileRows + v * L), xsum, acc[m][v]);
+        acc[m][v] = Isa::Fma(sum, Isa::Mul(sv[v], unit), acc[m][v]);
+        acc[m][v] = Isa::Fma(zv[v], xsum, acc[m][v]);
       }
     }
   }
@@ -235,13 +242,13 @@ inline void Int4Tile(const GemvArgs& a, const uint8_t* packed, const float* scal
 }
 
 template <int M>
-void Int4RowsM(const GemvArgs& a, const uint8_t* packed, const float* sz,
+void Int4RowsM(const GemvArgs& a, const uint8_t* packed, const uint16_t* sz,
                const Int4Activations& x) {
   const int64_t t_end = (a.n_end + kInt4TileRows - 1) / kInt4TileRows;
   for (int64_t t = a.n_begin / kInt4TileRows; t < t_end; ++t) Int4Tile<M>(a, packed, sz, x, t);
 }
 
-void Int4Rows(const GemvArgs& a, const uint8_t* packed, const float* sz,
+void Int4Rows(const GemvArgs& a, const uint8_t* packed, const uint16_t* sz,
               const Int4Activations& x) {
   switch (a.m) {
     case 1: Int4RowsM<1>(a, packed, sz, x); break;

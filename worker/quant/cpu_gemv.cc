@@ -46,6 +46,11 @@ void ParallelRows(const GemvArgs& a, int64_t n, double row_bytes, int64_t align,
   });
 }
 
+// The fp16 {s, zero} as the kernels read them (IEEE binary16 bits).
+const uint16_t* ScaleZeroBits(const CpuInt4Weights& w) {
+  return reinterpret_cast<const uint16_t*>(w.scale_zero.data_ptr<at::Half>());
+}
+
 GemvArgs RawArgs(const float* x, int m, int64_t k, float* y, int64_t n, const float* bias,
                  int64_t n_begin = 0, int64_t n_end = -1) {
   Check(m >= 1 && m <= kGemvMaxRows, "raw GEMV takes 1.." + std::to_string(kGemvMaxRows) + " rows");
@@ -121,10 +126,15 @@ CpuInt4Weights PackInt4ForCpu(const at::Tensor& q, const at::Tensor& scale,
   const at::Tensor bytes = v.select(3, 0).bitwise_or(v.select(3, 1).bitwise_left_shift(4));
   CpuInt4Weights out;
   out.packed = bytes.permute({0, 2, 1, 3}).reshape({tiles, steps, 4 * kInt4TileRows}).contiguous();
-  const at::Tensor s = scale.to(at::kFloat).reshape({n, groups});
-  const at::Tensor z = zero.to(at::kFloat).reshape({n, groups}) - s * 8.f;
+  // {s, zero} stored as fp16: the quantizer makes them fp16 values, so nothing rounds here;
+  // anything else would change the weights the kernels compute with, hence refused.
+  const at::Tensor sz32 = at::stack(
+      {scale.to(at::kFloat).reshape({n, groups}), zero.to(at::kFloat).reshape({n, groups})}, 2);
+  const at::Tensor sz16 = sz32.to(at::kHalf);
+  Check(at::equal(sz16.to(at::kFloat), sz32),
+        "int4 scale and zero must be fp16 values (QuantizeInt4Grouped makes them so)");
   // [tiles, 16 rows, groups, 2] -> [tiles, groups, 2, 16 rows]; padding rows 0.
-  out.scale_zero = at::constant_pad_nd(at::stack({s, z}, 2), {0, 0, 0, 0, 0, pad})
+  out.scale_zero = at::constant_pad_nd(sz16, {0, 0, 0, 0, 0, pad})
                        .reshape({tiles, kInt4TileRows, groups, 2})
                        .permute({0, 2, 3, 1})
                        .contiguous();
@@ -139,7 +149,7 @@ at::Tensor CpuInt4Gemv(const at::Tensor& x, const CpuInt4Weights& w, const at::T
   const int64_t n = w.n, k = w.k, g = w.group;
   const GemvKernels& kern = GemvKernelsFor(level);
   const uint8_t* packed = w.packed.data_ptr<uint8_t>();
-  const float* sz = w.scale_zero.data_ptr<float>();
+  const uint16_t* sz = ScaleZeroBits(w);
   // x prepared once for all rows (fixed-point limbs, group sums), shared by the threads.
   Int4ActivationBuffer buf;
   Int4Activations prepared;
@@ -193,7 +203,7 @@ void CpuInt4GemvRaw(const float* x, int m, float* y, const CpuInt4Weights& w, co
   thread_local Int4ActivationBuffer buf;  // per thread: team members each prepare x themselves
   const Int4Activations prepared = PrepareInt4Activations(x, m, w.k, w.group, buf);
   kern.int4(RawArgs(x, m, w.k, y, w.n, bias, n_begin, n_end), w.packed.data_ptr<uint8_t>(),
-            w.scale_zero.data_ptr<float>(), prepared);
+            ScaleZeroBits(w), prepared);
 }
 
 void CpuDenseGemvRaw(const float* x, int m, float* y, const at::Tensor& w, const float* bias,

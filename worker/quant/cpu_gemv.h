@@ -23,12 +23,14 @@ at::Tensor CpuInt8Gemv(const at::Tensor& x, const at::Tensor& q, const at::Tenso
 // int4 weights in the CPU kernels' layout (gemv_contract.h).
 struct CpuInt4Weights {
   at::Tensor packed;      // uint8 [ceil(N / 16), K / 8, 64]: tiles of 16 rows
-  at::Tensor scale_zero;  // fp32 [ceil(N / 16), K / group, 2, 16]: {s, z'}, w = q * s + z'
+  at::Tensor scale_zero;  // fp16 [ceil(N / 16), K / group, 2, 16]: {s, zero}, w = (q - 8) s + zero
   int64_t n = 0, k = 0;   // the weight's shape (N without the tiles' padding rows)
   int64_t group = 0;
 };
-// From the quantizer's form (q int 0..15 [N, K], scale, zero fp32 [N, K / group]:
-// w = (q - 8) * scale + zero). Needs K % group == 0 and a supported group.
+// From the quantizer's form (q int 0..15 [N, K], scale, zero fp32 [N, K / group] holding
+// fp16 values: w = (q - 8) * scale + zero). Needs K % group == 0, a supported group, and
+// scale and zero exactly representable in fp16 (QuantizeInt4Grouped's are); throws
+// std::invalid_argument otherwise.
 CpuInt4Weights PackInt4ForCpu(const at::Tensor& q, const at::Tensor& scale,
                               const at::Tensor& zero, int64_t group);
 at::Tensor CpuInt4Gemv(const at::Tensor& x, const CpuInt4Weights& w, const at::Tensor& bias,

@@ -20,16 +20,20 @@
 // int4 weight-only, groups of G along K (quant `int4wo-gG`), CPU only (CUDA uses ATen's
 // tinygemm layout, see quantized_linear.cc):
 //    G in {32, 64, 128, 256} and K % G == 0 (hence K % 8 == 0);
-//    the weight is w = q * s + z' with q in 0..15 and {s, z'} per (row, group) (z' = zero -
-//      8 s for w = (q - 8) s + zero, the quantizer's form, QuantizeInt4Grouped);
+//    the weight is w = (q - 8) s + zero with q in 0..15 and {s, zero} per (row, group), both
+//      fp16 values (QuantizeInt4Grouped rounds them to fp16 before choosing q, so the stored
+//      weights are exactly the quantizer's); the kernels use it as w = q s + z' with
+//      z' = zero - 8 s formed in fp32 in registers (8 s exact, one rounding);
 //    rows are stored in tiles of kInt4TileRows = 16 (N padded with zero rows to a multiple
 //      of 16), so that one 512-bit vector holds 16 rows x 4 consecutive K values and an
 //      integer dot product (AVX512-VNNI vpdpbusd) advances 16 outputs at once:
 //    packed: uint8 [ceil(N / 16), K / 8, 64]: for tile t and step s (K values 8s .. 8s + 7),
 //      byte 4 r + j (row r = 0..15 of the tile, j = 0..3) holds q[16 t + r, 8 s + j] in its
 //      low nibble and q[16 t + r, 8 s + 4 + j] in its high nibble;
-//    scale_zero: fp32 [ceil(N / 16), K / G, 2, 16]: per tile and group, s of the 16 rows,
-//      then z' of the 16 rows (zero for padding rows);
+//    scale_zero: fp16 (IEEE binary16 bits, uint16) [ceil(N / 16), K / G, 2, 16]: per tile
+//      and group, s of the 16 rows, then zero of the 16 rows (0 for padding rows), widened
+//      to fp32 per group in registers (F16C vcvtph2ps; portable: an exact conversion);
+//      64 bytes per tile and group: 20 bytes per 32 weights at G = 32 (16 of nibbles);
 //    y[m, n] = sum_g (s_g * sum_{k in g} x[m,k] q[n,k] + z'_g * sum_{k in g} x[m,k]).
 //    x stays fp32 in meaning (weight-only): the CPU kernels take it per group as an exact
 //      24-bit fixed point X = round(x * 2^(22 - e)) relative to the group's largest |x| <

@@ -1,6 +1,7 @@
 #include "worker/quant/quantized_linear.h"
 
 #include <stdexcept>
+#include <string>
 
 #include "worker/backend/device.h"
 #include "worker/quant/cpu_gemv.h"
@@ -282,13 +283,45 @@ Int8Weights QuantizeInt8PerChannel(const at::Tensor& weight) {
   return {q, scale};
 }
 
+namespace {
+
+// The smallest normal fp16 (2^-14): the floor of an int4 group's scale, so the scale keeps
+// fp16's full 11-bit precision (no subnormal scale) and never rounds to 0.
+constexpr float kInt4MinScale = 6.103515625e-05f;
+
+// Each value of fp32 `v` (finite, > 0) rounded up to the nearest fp16 value, as fp32.
+at::Tensor RoundUpToHalf(const at::Tensor& v) {
+  const at::Tensor h = v.to(at::kHalf);
+  // Positive fp16 bit patterns are ordered like their values: + 1 is the next fp16 up
+  // (65504 + 1 ulp gives inf, reported by the caller).
+  const at::Tensor up = (h.view(at::kShort) + 1).view(at::kHalf);
+  return at::where(h.to(at::kFloat) < v, up, h).to(at::kFloat);
+}
+
+}  // namespace
+
 Int4Weights QuantizeInt4Grouped(const at::Tensor& weight, int64_t group) {
-  const int64_t n = weight.size(0), k = weight.size(1);
-  at::Tensor w = weight.to(at::kFloat).reshape({n, k / group, group});
+  const int64_t n = weight.size(0), k = weight.size(1), groups = k / group;
+  at::Tensor w = weight.to(at::kFloat).reshape({n, groups, group});
   at::Tensor lo = std::get<0>(w.min(2)), hi = std::get<0>(w.max(2));
-  at::Tensor scale = (hi - lo).clamp_min(1e-6).div_(15.f);
-  at::Tensor zero = lo + scale * 8.f;
-  at::Tensor q = at::round((w - lo.unsqueeze(2)) / scale.unsqueeze(2))
+  // fp16 scale (rounded up, so 15 scale still spans [lo, hi]) and zero (nearest), both
+  // kept as fp32 tensors holding fp16 values: the CPU kernels store them as fp16 and compute
+  // with exactly these weights; q is chosen against the rounded values.
+  at::Tensor scale = RoundUpToHalf((hi - lo).div_(15.f).clamp_min_(kInt4MinScale));
+  at::Tensor zero = (lo + scale * 8.f).to(at::kHalf).to(at::kFloat);
+  const at::Tensor bad = at::logical_not(at::isfinite(scale).logical_and_(at::isfinite(zero)));
+  if (bad.any().item<bool>()) {
+    const int64_t i = bad.reshape({-1}).nonzero()[0].item<int64_t>(), r = i / groups,
+                  g = i % groups;
+    throw std::invalid_argument(
+        "int4 quantization: output row " + std::to_string(r) + ", inputs " +
+        std::to_string(g * group) + ".." + std::to_string((g + 1) * group - 1) + " span [" +
+        std::to_string(lo.view({-1})[i].item<float>()) + ", " +
+        std::to_string(hi.view({-1})[i].item<float>()) +
+        "]: its scale (span / 15) or zero does not fit fp16 (|value| <= 65504), in which the "
+        "int4 weights store them");
+  }
+  at::Tensor q = (at::round((w - zero.unsqueeze(2)) / scale.unsqueeze(2)) + 8.f)
                      .clamp_(0, 15)
                      .to(at::kInt)
                      .reshape({n, k});

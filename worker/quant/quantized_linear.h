@@ -71,10 +71,16 @@ Int8Weights QuantizeInt8PerChannel(const at::Tensor& weight);
 
 struct Int4Weights {
   at::Tensor q;      // int32 [out, in], values 0..15
-  at::Tensor scale;  // float32 [out, in / group]
-  at::Tensor zero;   // float32 [out, in / group]: w ~= (q - 8) * scale + zero
+  at::Tensor scale;  // float32 [out, in / group], each an fp16 value (normal, >= 2^-14)
+  at::Tensor zero;   // float32 [out, in / group], each an fp16 value: w ~= (q - 8) * scale + zero
 };
-// Asymmetric per group of `group` inputs: q = round((w - min) / scale), scale = (max-min)/15.
+// Asymmetric per group of `group` inputs, scale and zero rounded to fp16 (the CPU kernels
+// store them so) before q is chosen against them: scale = (max - min) / 15 rounded up to
+// fp16 (at least 2^-14, fp16's smallest normal), zero = min + 8 scale rounded to the
+// nearest fp16, q = clamp(round((w - zero) / scale) + 8, 0, 15). Every weight is
+// then within max(scale / 2, 2^-11 |zero|) of (q - 8) * scale + zero (scale / 2 whenever
+// |zero| <= 1024 scale). Throws std::invalid_argument, naming the row and the inputs, for a
+// group whose scale or zero does not fit fp16 (|value| > 65504) or holds a non-finite weight.
 Int4Weights QuantizeInt4Grouped(const at::Tensor& weight, int64_t group);
 at::Tensor DequantizeInt4(const Int4Weights& w, int64_t group);
 
