@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -442,14 +444,24 @@ Status BuildStudyCells(const SweepSnapshot& snap, const FactsOptions& opts, Repo
   std::vector<Status> failed(to_build.size(), Status::Ok());
   const RunProvenance runs = ParseRunProvenance(snap);
   std::atomic<size_t> next{0};
+  // An exception (bad_alloc) is caught on its thread and rethrown here after the joins,
+  // as with one thread: leaving a std::thread's function, it would std::terminate orch.
+  std::vector<std::exception_ptr> threw;
+  std::mutex threw_mutex;
   auto work = [&] {
-    for (size_t i = next++; i < to_build.size(); i = next++) {
-      StatusOr<Cell> cell = BuildCell(*to_build[i].first, snap, runs, opts, drop);
-      if (cell.ok()) {
-        *to_build[i].second = std::move(*cell);
-      } else {
-        failed[i] = cell.status();
+    try {
+      for (size_t i = next++; i < to_build.size(); i = next++) {
+        StatusOr<Cell> cell = BuildCell(*to_build[i].first, snap, runs, opts, drop);
+        if (cell.ok()) {
+          *to_build[i].second = std::move(*cell);
+        } else {
+          failed[i] = cell.status();
+        }
       }
+    } catch (...) {
+      next = to_build.size();  // the other threads stop at their next cell
+      std::lock_guard<std::mutex> lock(threw_mutex);
+      threw.push_back(std::current_exception());
     }
   };
   const size_t n_threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
@@ -458,6 +470,7 @@ Status BuildStudyCells(const SweepSnapshot& snap, const FactsOptions& opts, Repo
   for (size_t i = 1; i < n_threads; ++i) threads.emplace_back(work);
   work();
   for (std::thread& t : threads) t.join();
+  if (!threw.empty()) std::rethrow_exception(threw.front());
   for (const Status& f : failed) {
     if (!f.ok()) return f;
   }
