@@ -336,6 +336,30 @@ TEST(ReportStreams, FirstErrorInFileOrderWhicheverStreamMetIt) {
   }
 }
 
+// BuildModel summarises each big study once, for the three writers that show it
+// (SummaryOf); a small study has no summary.
+TEST(StudySummaryOnce, BuildModelSummarisesEachBigStudyAndNoOther) {
+  StatusOr<ReportModel> model = BuildModel(BigSnapshot(1000), FactsOptions{});
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  size_t big = 0;
+  for (const Study& s : model->studies) {
+    if (!IsBigStudy(s)) {
+      EXPECT_FALSE(s.summary) << s.id;
+      continue;
+    }
+    ++big;
+    ASSERT_TRUE(s.summary) << s.id;
+    EXPECT_EQ(SummaryOf(s).get(), s.summary.get());
+    const StudySummary fresh = SummarizeStudy(s);
+    EXPECT_EQ(s.summary->ok, fresh.ok);
+    EXPECT_EQ(s.summary->failed, fresh.failed);
+    EXPECT_EQ(s.summary->failures, fresh.failures);
+    EXPECT_EQ(s.summary->marginals.size(), fresh.marginals.size());
+    EXPECT_EQ(s.summary->map.axes, fresh.map.axes);
+  }
+  EXPECT_GT(big, 0u);
+}
+
 // An exception thrown on the second thread (here by the sink, for files of stream B:
 // provenance.json, then report.md) is rethrown to the caller after the join; it used to
 // escape the std::thread and std::terminate the process (the test binary died).
