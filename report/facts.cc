@@ -147,10 +147,10 @@ RunProvenance ParseRunProvenance(const SweepSnapshot& snap) {
   return out;
 }
 
+// `env`: the attempt's environment_json, parsed.
 Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attempt,
-                    const RunProvenance& runs) {
+                    const json& env, const RunProvenance& runs) {
   Platform p;
-  const json env = ParseOr(attempt.environment_json, json::object());
   static const json kNone = json::object();
   auto run = runs.find(attempt.run_id);
   const json& prov = run != runs.end() ? run->second : kNone;
@@ -238,8 +238,9 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
   const store::AttemptRecord& rec = final_attempt->record;
   if (drop == nullptr) cell.metrics = final_attempt->metrics;  // else moved below
   cell.run_id = rec.run_id;
-  cell.platform = PlatformOf(cell.config, rec, runs);
-  cell.worker_environment_json = ParseOr(rec.environment_json, json::object()).dump();
+  const json env = ParseOr(rec.environment_json, json::object());  // parsed once a cell
+  cell.platform = PlatformOf(cell.config, rec, env, runs);
+  cell.worker_environment_json = env.dump();
   cell.worker_environment_json.shrink_to_fit();
   if (cell.reason.empty()) cell.reason = rec.reason;
   cell.error_line = FirstErrorLine(rec.stderr_tail);
