@@ -148,8 +148,8 @@ RunProvenance ParseRunProvenance(const SweepSnapshot& snap) {
 }
 
 // `env`: the attempt's environment_json, parsed.
-Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attempt,
-                    const json& env, const RunProvenance& runs) {
+Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attempt, const json& env,
+                    const RunProvenance& runs) {
   Platform p;
   static const json kNone = json::object();
   auto run = runs.find(attempt.run_id);

@@ -46,6 +46,8 @@ TEST(FlatConfigScan, AcceptedTextIsItsOwnDumpWithTheSameFields) {
 // Whatever the dump would write differently, or the scan cannot read as the full parse
 // does, is left to the full parse.
 TEST(FlatConfigScan, AnythingButACanonicalFlatDumpIsLeftToTheFullParse) {
+  // One line per reason:
+  // clang-format off
   for (const char* text : {
            "", "{", "[]", "{ }", R"({"a":1 })", R"({"a": 1})", R"( {"a":1})", R"({"a":1}x)",
            R"({"b":1,"a":2})",                   // keys out of order
@@ -56,6 +58,7 @@ TEST(FlatConfigScan, AnythingButACanonicalFlatDumpIsLeftToTheFullParse) {
            R"({"a":"x\"y"})", R"({"a":"x\u0041"})", "{\"a\":\"\xc3\xa9\"}",  // escapes, UTF-8
            R"({"a":{"b":1}})", R"({"a":[1]})",   // not flat
            R"({"a":tru})", R"({"a":truex})", R"({"a":1,})", R"({"a"})", R"({a:1})"}) {
+    // clang-format on
     EXPECT_FALSE(ScanCanonicalFlatConfig(text)) << text;
   }
 }
