@@ -26,5 +26,8 @@ struct FlatScalar {
 // byte for byte the compact sorted dump of a flat object of the kinds above (integers
 // of at most 18 digits, so none overflows int64).
 std::optional<std::vector<FlatScalar>> ScanCanonicalFlatConfig(std::string_view json);
+// Whether ScanCanonicalFlatConfig would read `json` (then it is valid JSON), without
+// collecting the members.
+bool IsCanonicalFlatConfig(std::string_view json);
 
 }  // namespace orch::report

@@ -27,6 +27,7 @@ TEST(FlatConfigScan, AcceptedTextIsItsOwnDumpWithTheSameFields) {
         std::string(R"({"big":999999999999999999,"neg":-999999999999999999})")}) {
     std::optional<std::vector<FlatScalar>> scan = ScanCanonicalFlatConfig(text);
     ASSERT_TRUE(scan) << text;
+    EXPECT_TRUE(IsCanonicalFlatConfig(text)) << text;
     const nlohmann::json j = nlohmann::json::parse(text);
     EXPECT_EQ(j.dump(), text);
     ASSERT_EQ(scan->size(), j.size()) << text;
@@ -60,6 +61,7 @@ TEST(FlatConfigScan, AnythingButACanonicalFlatDumpIsLeftToTheFullParse) {
            R"({"a":tru})", R"({"a":truex})", R"({"a":1,})", R"({"a"})", R"({a:1})"}) {
     // clang-format on
     EXPECT_FALSE(ScanCanonicalFlatConfig(text)) << text;
+    EXPECT_FALSE(IsCanonicalFlatConfig(text)) << text;
   }
 }
 
