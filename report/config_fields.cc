@@ -36,8 +36,11 @@ std::optional<std::string_view> ConfigFields::Find(std::string_view key) const {
 }
 
 void ConfigFields::Set(std::string_view key, std::string_view value) {
-  const auto [i, found] = Index(key);
-  if (i == size()) {  // the common case: keys arrive sorted (a parsed JSON object's do)
+  // The common case: keys arrive sorted (a parsed JSON object's do), one compare each
+  // rather than a binary search (100,000 configs of ~19 keys, issue 18).
+  const bool after_last = empty() || Key(size() - 1) < key;
+  const auto [i, found] = after_last ? std::pair{size(), false} : Index(key);
+  if (i == size()) {
     text_.append(key);
     ends_.push_back(static_cast<uint32_t>(text_.size()));
     text_.append(value);

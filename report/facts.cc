@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -13,6 +15,7 @@
 #include "report/cell_label.h"
 #include "report/claims.h"
 #include "report/error_line.h"
+#include "report/flat_config.h"
 #include "report/number_format.h"
 #include "report/study_summary.h"
 
@@ -60,7 +63,48 @@ int64_t IntField(const json& j, const char* name) {
   return it->is_number_float() ? static_cast<int64_t>(it->get<double>()) : it->get<int64_t>();
 }
 
+// The same CellConfig as the full parse below, from a canonical flat config's members
+// (flat_config.h): the store writes every config so, and the DOM parse, re-dump and
+// copies of 100,000 of them were ~8% of `orch report` (issue 18).
+CellConfig ConfigFromFlat(std::string_view text, const std::vector<FlatScalar>& members) {
+  CellConfig c;
+  auto find = [&](std::string_view name) -> const FlatScalar* {
+    for (const FlatScalar& f : members) {
+      if (f.key == name) return &f;
+    }
+    return nullptr;
+  };
+  auto string_field = [&](std::string_view name) {
+    const FlatScalar* f = find(name);
+    return f == nullptr ? std::string() : std::string(f->text);
+  };
+  auto int_field = [&](std::string_view name) -> int64_t {
+    const FlatScalar* f = find(name);
+    return f != nullptr && f->integer ? f->value : 0;
+  };
+  c.quant = string_field("quant");
+  c.scope = string_field("scope");
+  c.window = string_field("window");
+  c.dtype = string_field("dtype");
+  c.compile = string_field("compile");
+  c.mode = string_field("mode");
+  c.device = string_field("device");
+  c.model = string_field("model");
+  c.dataset = string_field("dataset");
+  c.n_sink = int_field("n_sink");
+  c.tokens = int_field("tokens");
+  c.warmup = int_field("warmup");
+  c.repeats = int_field("repeats");
+  c.seed = int_field("seed");
+  c.json = std::string(text);  // it is its own dump
+  for (const FlatScalar& f : members) c.fields.Set(f.key, f.text);
+  c.fields.ShrinkToFit();
+  return c;
+}
+
 StatusOr<CellConfig> ParseConfig(const std::string& key, const std::string& text) {
+  if (std::optional<std::vector<FlatScalar>> flat = ScanCanonicalFlatConfig(text))
+    return ConfigFromFlat(text, *flat);
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     return Status::Error("trial " + key.substr(0, kShortKey) +
@@ -103,10 +147,10 @@ RunProvenance ParseRunProvenance(const SweepSnapshot& snap) {
   return out;
 }
 
-Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attempt,
+// `env`: the attempt's environment_json, parsed.
+Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attempt, const json& env,
                     const RunProvenance& runs) {
   Platform p;
-  const json env = ParseOr(attempt.environment_json, json::object());
   static const json kNone = json::object();
   auto run = runs.find(attempt.run_id);
   const json& prov = run != runs.end() ? run->second : kNone;
@@ -194,8 +238,9 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
   const store::AttemptRecord& rec = final_attempt->record;
   if (drop == nullptr) cell.metrics = final_attempt->metrics;  // else moved below
   cell.run_id = rec.run_id;
-  cell.platform = PlatformOf(cell.config, rec, runs);
-  cell.worker_environment_json = ParseOr(rec.environment_json, json::object()).dump();
+  const json env = ParseOr(rec.environment_json, json::object());  // parsed once a cell
+  cell.platform = PlatformOf(cell.config, rec, env, runs);
+  cell.worker_environment_json = env.dump();
   cell.worker_environment_json.shrink_to_fit();
   if (cell.reason.empty()) cell.reason = rec.reason;
   cell.error_line = FirstErrorLine(rec.stderr_tail);
@@ -442,14 +487,24 @@ Status BuildStudyCells(const SweepSnapshot& snap, const FactsOptions& opts, Repo
   std::vector<Status> failed(to_build.size(), Status::Ok());
   const RunProvenance runs = ParseRunProvenance(snap);
   std::atomic<size_t> next{0};
+  // An exception (bad_alloc) is caught on its thread and rethrown here after the joins,
+  // as with one thread: leaving a std::thread's function, it would std::terminate orch.
+  std::vector<std::exception_ptr> threw;
+  std::mutex threw_mutex;
   auto work = [&] {
-    for (size_t i = next++; i < to_build.size(); i = next++) {
-      StatusOr<Cell> cell = BuildCell(*to_build[i].first, snap, runs, opts, drop);
-      if (cell.ok()) {
-        *to_build[i].second = std::move(*cell);
-      } else {
-        failed[i] = cell.status();
+    try {
+      for (size_t i = next++; i < to_build.size(); i = next++) {
+        StatusOr<Cell> cell = BuildCell(*to_build[i].first, snap, runs, opts, drop);
+        if (cell.ok()) {
+          *to_build[i].second = std::move(*cell);
+        } else {
+          failed[i] = cell.status();
+        }
       }
+    } catch (...) {
+      next = to_build.size();  // the other threads stop at their next cell
+      std::lock_guard<std::mutex> lock(threw_mutex);
+      threw.push_back(std::current_exception());
     }
   };
   const size_t n_threads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
@@ -458,6 +513,7 @@ Status BuildStudyCells(const SweepSnapshot& snap, const FactsOptions& opts, Repo
   for (size_t i = 1; i < n_threads; ++i) threads.emplace_back(work);
   work();
   for (std::thread& t : threads) t.join();
+  if (!threw.empty()) std::rethrow_exception(threw.front());
   for (const Status& f : failed) {
     if (!f.ok()) return f;
   }
@@ -573,6 +629,9 @@ StatusOr<ReportModel> Build(const SweepSnapshot& snap, const FactsOptions& opts,
   for (Study& s : model.studies) CompleteStudy(s, opts);
   AddContext(model);
   AddConclusions(model, opts);
+  for (Study& s : model.studies) {
+    if (IsBigStudy(s)) s.summary = std::make_shared<const StudySummary>(SummarizeStudy(s));
+  }
   for (const auto& [id, run] : snap.runs) {
     model.runs.push_back({id, run.started_utc, run.finished_utc, run.exit_code,
                           ParseOr(run.provenance_json, json::object()).dump()});

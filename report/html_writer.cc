@@ -152,7 +152,8 @@ void FailureMapHtml(const FailureMap& map, std::string& out) {
 // A big study's failure map: collapsed to the axes that explain its failures, as in
 // report.md (study_summary.h); the trial table shows every cell.
 void CollapsedMapHtml(const Study& s, std::string& out) {
-  const StudySummary sum = SummarizeStudy(s);
+  const std::shared_ptr<const StudySummary> summary = SummaryOf(s);
+  const StudySummary& sum = *summary;
   if (sum.map.axes.empty()) return;
   std::string axes;
   for (const std::string& a : sum.map.axes)

@@ -277,9 +277,9 @@ std::string RenderLatexTables(const ReportModel& model,
       "\\providecommand{\\orchfit}[1]{\\sbox0{#1}\\ifdim\\wd0>\\linewidth"
       "\\resizebox{\\linewidth}{!}{\\usebox0}\\else\\usebox0\\fi}\n";
   out += "\n" + SummaryTable(model);
-  std::vector<std::optional<StudySummary>> big(model.studies.size());  // big studies only
+  std::vector<std::shared_ptr<const StudySummary>> big(model.studies.size());  // big only
   for (size_t i = 0; i < model.studies.size(); ++i) {
-    if (IsBigStudy(model.studies[i])) big[i] = SummarizeStudy(model.studies[i]);
+    if (IsBigStudy(model.studies[i])) big[i] = SummaryOf(model.studies[i]);
   }
   for (size_t i = 0; i < model.studies.size(); ++i) {
     out += "\n" + StudyTable(model, model.studies[i], big[i] ? &*big[i] : nullptr);

@@ -37,7 +37,8 @@ std::string Classes(const std::map<std::string, int>& classes) {
 }  // namespace
 
 std::string RenderStudySummaryMarkdown(const Study& s, const std::string& sweep_name) {
-  const StudySummary sum = SummarizeStudy(s);
+  const std::shared_ptr<const StudySummary> summary = SummaryOf(s);
+  const StudySummary& sum = *summary;
   std::string out = "This study has " + std::to_string(s.cells.size()) + " cells, more than the " +
                     std::to_string(kBigStudyCells) +
                     " a table here stays readable for: below is its summary. " +

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,8 @@
 #include "store/records.h"
 
 namespace orch::report {
+
+struct StudySummary;  // study_summary.h
 
 // The fields of a trial's resolved config the report shows; `json` keeps all of it.
 struct CellConfig {
@@ -100,6 +103,9 @@ struct Study {
   // whose every output summarises it and shows no cell's observation.
   std::vector<Prose> observations;
   std::optional<Sensitivity> sensitivity;  // with 2+ replicates in every measured cell
+  // A big study's summary, made once by BuildModel for report.md, report.html and
+  // tables.tex (SummaryOf, study_summary.h); null for the others or a model made by hand.
+  std::shared_ptr<const StudySummary> summary;
 };
 
 // One profile-mode cell: shares of the decode step.

@@ -1,5 +1,6 @@
 #include "report/report.h"
 
+#include <exception>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -181,8 +182,18 @@ Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const R
     snippet_md = RenderSnippetMarkdown(html.snippet);
     return Status::Ok();
   };
+  // An exception thrown on stream B (bad_alloc, a JSON error) is caught there and rethrown
+  // here after the join, as if one thread had rendered everything: an exception leaving a
+  // std::thread's function would std::terminate orch.
+  std::exception_ptr b_threw;
   {
-    std::thread b(stream_b);
+    std::thread b([&] {
+      try {
+        stream_b();
+      } catch (...) {
+        b_threw = std::current_exception();
+      }
+    });
     // Joined on every path out of this block, exceptions included.
     struct Join {
       std::thread& t;
@@ -200,6 +211,7 @@ Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const R
       done[kHtml] = stream("report.html", [&](const Emitter& e) { EmitHtmlReport(html, e); });
     }
   }
+  if (b_threw) std::rethrow_exception(b_threw);
   for (const Status& s : done) {
     if (!s.ok()) return s;
   }

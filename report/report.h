@@ -51,7 +51,9 @@ StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOp
 // from both at once, each call for a different file (a file's pieces all come from one
 // thread, in order). A thread stops at its first error; the error returned is the first
 // in that fixed order of files, whichever thread met it (the other thread's files may
-// have been written). The bytes of every file do not depend on the threads.
+// have been written). The bytes of every file do not depend on the threads. An exception
+// thrown on either thread (by a sink, or bad_alloc) leaves this call on the caller's
+// thread once both threads are joined, as it would with one thread.
 using ReportSink = std::function<Status(const std::string& path, std::string content)>;
 using ReportPieceSink =
     std::function<Status(const std::string& path, std::string_view piece, bool last)>;

@@ -112,6 +112,11 @@ bool HasBigStudy(const ReportModel& model) {
   return std::any_of(model.studies.begin(), model.studies.end(), IsBigStudy);
 }
 
+std::shared_ptr<const StudySummary> SummaryOf(const Study& study) {
+  if (study.summary) return study.summary;
+  return std::make_shared<const StudySummary>(SummarizeStudy(study));
+}
+
 StudySummary SummarizeStudy(const Study& s, size_t ranked) {
   StudySummary out;
   std::vector<AxisCodes> codes;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +59,9 @@ struct StudySummary {
 };
 
 StudySummary SummarizeStudy(const Study& study, size_t ranked = 5);
+// The summary BuildModel made for `study` (Study::summary), else SummarizeStudy(study):
+// what every writer shows of a big study, made once (issue 18: three times a study).
+std::shared_ptr<const StudySummary> SummaryOf(const Study& study);
 
 // The first `n` spans of `prose`: a claim that names every cell of a big study, cut.
 Prose FirstSpans(const Prose& prose, size_t n);

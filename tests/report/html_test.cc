@@ -9,6 +9,7 @@
 #include <mutex>
 #include <regex>
 #include <set>
+#include <stdexcept>
 
 #include "base/sha256.h"
 #include "fixture_db.h"
@@ -332,6 +333,49 @@ TEST(ReportStreams, FirstErrorInFileOrderWhicheverStreamMetIt) {
         snap, ReportOptions{}, [&](const std::string& path, std::string) { return fail(path); },
         [&](const std::string& path, std::string_view, bool) { return fail(path); });
     EXPECT_EQ(s.message(), "cannot write " + expected);
+  }
+}
+
+// BuildModel summarises each big study once, for the three writers that show it
+// (SummaryOf); a small study has no summary.
+TEST(StudySummaryOnce, BuildModelSummarisesEachBigStudyAndNoOther) {
+  StatusOr<ReportModel> model = BuildModel(BigSnapshot(1000), FactsOptions{});
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  size_t big = 0;
+  for (const Study& s : model->studies) {
+    if (!IsBigStudy(s)) {
+      EXPECT_FALSE(s.summary) << s.id;
+      continue;
+    }
+    ++big;
+    ASSERT_TRUE(s.summary) << s.id;
+    EXPECT_EQ(SummaryOf(s).get(), s.summary.get());
+    const StudySummary fresh = SummarizeStudy(s);
+    EXPECT_EQ(s.summary->ok, fresh.ok);
+    EXPECT_EQ(s.summary->failed, fresh.failed);
+    EXPECT_EQ(s.summary->failures, fresh.failures);
+    EXPECT_EQ(s.summary->marginals.size(), fresh.marginals.size());
+    EXPECT_EQ(s.summary->map.axes, fresh.map.axes);
+  }
+  EXPECT_GT(big, 0u);
+}
+
+// An exception thrown on the second thread (here by the sink, for files of stream B:
+// provenance.json, then report.md) is rethrown to the caller after the join; it used to
+// escape the std::thread and std::terminate the process (the test binary died).
+TEST(ReportStreams, ExceptionOnTheSecondStreamReachesTheCaller) {
+  const SweepSnapshot snap = BigSnapshot(50);
+  for (const std::string& throwing : {"provenance.json", "report.md"}) {
+    auto sink = [&](const std::string& path, std::string) {
+      if (path == throwing) throw std::runtime_error("sink threw for " + path);
+      return Status::Ok();
+    };
+    try {
+      Status s = RenderReportTo(snap, ReportOptions{}, sink);
+      ADD_FAILURE() << "no exception for " << throwing << ": " << s.message();
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()), "sink threw for " + throwing);
+    }
   }
 }
 
