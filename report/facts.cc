@@ -63,42 +63,36 @@ int64_t IntField(const json& j, const char* name) {
   return it->is_number_float() ? static_cast<int64_t>(it->get<double>()) : it->get<int64_t>();
 }
 
+// The fields CellConfig names, once `c.fields` holds the config: the strings are the fields'
+// texts (JsonScalarText), the integers come from `int_field` (0 when absent or not a number).
+template <typename IntField>
+void NameFields(CellConfig& c, const IntField& int_field) {
+  for (auto [field, name] :
+       {std::pair{&c.quant, "quant"}, {&c.scope, "scope"}, {&c.window, "window"},
+        {&c.dtype, "dtype"}, {&c.compile, "compile"}, {&c.mode, "mode"},
+        {&c.device, "device"}, {&c.model, "model"}, {&c.dataset, "dataset"}}) {
+    *field = std::string(c.fields.Value(name));
+  }
+  for (auto [field, name] : {std::pair{&c.n_sink, "n_sink"}, {&c.tokens, "tokens"},
+                             {&c.warmup, "warmup"}, {&c.repeats, "repeats"}, {&c.seed, "seed"}}) {
+    *field = int_field(name);
+  }
+  c.fields.ShrinkToFit();
+}
+
 // The same CellConfig as the full parse below, from a canonical flat config's members
 // (flat_config.h): the store writes every config so, and the DOM parse, re-dump and
 // copies of 100,000 of them were ~8% of `orch report` (issue 18).
 CellConfig ConfigFromFlat(std::string_view text, const std::vector<FlatScalar>& members) {
   CellConfig c;
-  auto find = [&](std::string_view name) -> const FlatScalar* {
-    for (const FlatScalar& f : members) {
-      if (f.key == name) return &f;
-    }
-    return nullptr;
-  };
-  auto string_field = [&](std::string_view name) {
-    const FlatScalar* f = find(name);
-    return f == nullptr ? std::string() : std::string(f->text);
-  };
-  auto int_field = [&](std::string_view name) -> int64_t {
-    const FlatScalar* f = find(name);
-    return f != nullptr && f->integer ? f->value : 0;
-  };
-  c.quant = string_field("quant");
-  c.scope = string_field("scope");
-  c.window = string_field("window");
-  c.dtype = string_field("dtype");
-  c.compile = string_field("compile");
-  c.mode = string_field("mode");
-  c.device = string_field("device");
-  c.model = string_field("model");
-  c.dataset = string_field("dataset");
-  c.n_sink = int_field("n_sink");
-  c.tokens = int_field("tokens");
-  c.warmup = int_field("warmup");
-  c.repeats = int_field("repeats");
-  c.seed = int_field("seed");
   c.json = std::string(text);  // it is its own dump
   for (const FlatScalar& f : members) c.fields.Set(f.key, f.text);
-  c.fields.ShrinkToFit();
+  NameFields(c, [&](std::string_view name) -> int64_t {
+    for (const FlatScalar& f : members) {
+      if (f.key == name) return f.integer ? f.value : 0;
+    }
+    return 0;
+  });
   return c;
 }
 
@@ -111,24 +105,10 @@ StatusOr<CellConfig> ParseConfig(const std::string& key, const std::string& text
                          ": config_json is not a JSON object");
   }
   CellConfig c;
-  c.quant = StringField(j, "quant");
-  c.scope = StringField(j, "scope");
-  c.window = StringField(j, "window");
-  c.dtype = StringField(j, "dtype");
-  c.compile = StringField(j, "compile");
-  c.mode = StringField(j, "mode");
-  c.device = StringField(j, "device");
-  c.model = StringField(j, "model");
-  c.dataset = StringField(j, "dataset");
-  c.n_sink = IntField(j, "n_sink");
-  c.tokens = IntField(j, "tokens");
-  c.warmup = IntField(j, "warmup");
-  c.repeats = IntField(j, "repeats");
-  c.seed = IntField(j, "seed");
   c.json = j.dump();  // compact, keys sorted: the same bytes for the same config
   c.json.shrink_to_fit();  // a dump grows by doubling: up to 2x, kept for every cell
   for (auto it = j.begin(); it != j.end(); ++it) c.fields.Set(it.key(), JsonScalarText(it.value()));
-  c.fields.ShrinkToFit();
+  NameFields(c, [&](const char* name) { return IntField(j, name); });
   return c;
 }
 

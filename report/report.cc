@@ -97,7 +97,7 @@ Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const R
   // are only read. Stream B writes provenance.json (it needs nothing else), then, once
   // stream A has made the figures and the other inputs, the small files; stream A writes
   // the figures, then report.html. Each file's bytes are what one thread would write; the
-  // error returned is the first in the fixed order of `kFileOrder` whichever stream met it.
+  // error returned is the first in the fixed order of `Part` below, whichever stream met it.
   using Emitter = std::function<void(std::string_view)>;
   auto stream = [&](const char* path, const std::function<void(const Emitter&)>& emit_all) {
     if (!pieces) {
