@@ -18,6 +18,15 @@ double MedianInPlace(std::vector<double>& v) {
   return lower + (upper - lower) / 2;
 }
 
+// MedianInPlace's value, bit for bit, of an ascending vector.
+double MedianOfSorted(const std::vector<double>& sorted) {
+  const size_t mid = sorted.size() / 2;
+  const double upper = sorted[mid];
+  if (sorted.size() % 2 == 1) return upper;
+  const double lower = sorted[mid - 1];
+  return lower + (upper - lower) / 2;
+}
+
 // Type 7 quantile of an ascending vector (no copy).
 double QuantileOfSorted(const std::vector<double>& values, double q) {
   const double pos = q * static_cast<double>(values.size() - 1);
@@ -215,15 +224,23 @@ LatencySummary SummarizeReplicates(const std::vector<std::vector<double>>& repli
                                    const IntervalOptions& opts) {
   LatencySummary s;
   std::vector<double> sorted;
+  size_t non_empty = 0, total = 0;
+  for (const std::vector<double>& r : replicates) {
+    non_empty += !r.empty();
+    total += r.size();
+  }
+  sorted.reserve(total);
   for (const std::vector<double>& r : replicates) {
     if (r.empty()) continue;
-    s.replicate_medians.push_back(Median(r));
+    // One replicate's median is the pool's, taken once it is sorted below.
+    if (non_empty > 1) s.replicate_medians.push_back(Median(r));
     sorted.insert(sorted.end(), r.begin(), r.end());
   }
   s.count = sorted.size();
-  s.replicates = s.replicate_medians.size();
+  s.replicates = non_empty;
   if (sorted.empty()) return s;
   std::sort(sorted.begin(), sorted.end());
+  if (non_empty == 1) s.replicate_medians.push_back(MedianOfSorted(sorted));
   s.confidence = opts.confidence;
   s.p90 = QuantileOfSorted(sorted, 0.9);
   s.p99 = QuantileOfSorted(sorted, 0.99);

@@ -1,0 +1,17 @@
+// ParallelFor: calls fn(i) for every i in [0, n) on up to one thread per core (the caller's
+// thread is one of them), each index exactly once, and returns once every call has. Indexes
+// are handed out in increasing order from one counter, so uneven items balance. An
+// exception thrown by a call stops the other threads at their next index and is rethrown
+// here after the joins, as if one thread had made the calls: leaving a std::thread's
+// function, it would std::terminate orch. The calls must touch disjoint data (each its own
+// slot of an output); fn is called from several threads at once.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+namespace orch::report {
+
+void ParallelFor(size_t n, const std::function<void(size_t)>& fn);
+
+}  // namespace orch::report

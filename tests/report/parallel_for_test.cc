@@ -1,0 +1,45 @@
+#include "report/parallel_for.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <vector>
+
+namespace orch::report {
+namespace {
+
+TEST(ParallelFor, CallsEveryIndexExactlyOnce) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{2}, size_t{3}, size_t{10007}}) {
+    std::vector<std::atomic<int>> calls(n);
+    ParallelFor(n, [&](size_t i) { calls[i]++; });
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(calls[i].load(), 1) << "n=" << n << " i=" << i;
+  }
+}
+
+TEST(ParallelFor, AnExceptionReachesTheCallerAndStopsTheOtherIndexes) {
+  const size_t n = 1000000;
+  std::atomic<size_t> calls{0};
+  EXPECT_THROW(ParallelFor(n,
+                           [&](size_t i) {
+                             calls++;
+                             if (i == 3) throw std::runtime_error("cell 3");
+                           }),
+               std::runtime_error);
+  // The thread that threw stopped at once, the others at their next index.
+  EXPECT_LT(calls.load(), n);
+}
+
+TEST(ParallelFor, TheFirstExceptionIsTheOneRethrown) {
+  try {
+    ParallelFor(4, [](size_t i) {
+      if (i == 0) throw std::runtime_error("first");
+    });
+    FAIL() << "nothing thrown";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "first");
+  }
+}
+
+}  // namespace
+}  // namespace orch::report
