@@ -215,6 +215,11 @@ Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const R
   for (const Status& s : done) {
     if (!s.ok()) return s;
   }
+  if (!opts.free_memory) {
+    // Left to the process's exit, which takes their pages back at once (ReportOptions).
+    static_cast<void>(new SweepSnapshot(std::move(snapshot)));
+    static_cast<void>(new ReportModel(std::move(*model)));
+  }
   return Status::Ok();
 }
 

@@ -52,6 +52,7 @@ int RunReport(const ReportCliOptions& o) {
   }
   opts.pair_key = o.pair_key;
   opts.pair_reference = o.pair_reference;
+  opts.free_memory = false;  // the process exits right after (ReportOptions)
   Status s = report::WriteReport(*db, opts);
   if (!s.ok()) {
     std::fprintf(stderr, "orch: report: %s\n", s.message().c_str());
