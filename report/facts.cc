@@ -170,10 +170,13 @@ Platform PlatformOf(const CellConfig& config, const store::AttemptRecord& attemp
   return p;
 }
 
-// `drop`: the snapshot (as `snap`) whose latencies of this trial are freed once read.
-StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& snap,
-                         const RunProvenance& runs, const FactsOptions& opts, SweepSnapshot* drop) {
-  Cell cell;
+// A cell is built in three steps (ModelBuild, facts.h), each reading only what the snapshot
+// holds by then. `drop`: the snapshot (as `snap`) whose texts and latencies of this trial
+// are freed once read. Only one call at a time touches a trial (each is built once).
+
+// Step 1 (trials loaded): the key and the parsed config.
+Status StartCell(const store::TrialRecord& trial, const SweepSnapshot& snap, SweepSnapshot* drop,
+                 Cell& cell) {
   cell.key = trial.key;
   cell.short_key = ShortKey(trial.key);
   StatusOr<CellConfig> config = ParseConfig(trial.key, trial.config_json);
@@ -182,9 +185,15 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
   if (drop != nullptr) {
     // The cell holds the config now (canonical and parsed): the trial's text is never read
     // again, and freed here its memory is reused by the next cells (~30 MB at 100,000).
-    // Only this call reads this trial (each trial is built once, by one thread).
     std::string().swap(drop->trials[static_cast<size_t>(&trial - snap.trials.data())].config_json);
   }
+  return Status::Ok();
+}
+
+// Step 2 (attempts and runs loaded; the attempts' latencies and metrics not read): what the
+// trial and its attempts' records say. Returns the final attempt when step 3 has work.
+const AttemptData* AddAttemptRecords(const store::TrialRecord& trial, const SweepSnapshot& snap,
+                                     const RunProvenance& runs, Cell& cell) {
   cell.attempts = trial.attempts;
   switch (trial.state) {
     case store::TrialState::kPending:
@@ -211,10 +220,9 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
       }
     }
   }
-  if (trial.state != store::TrialState::kDone || final_attempt == nullptr) return cell;
+  if (trial.state != store::TrialState::kDone || final_attempt == nullptr) return nullptr;
 
   const store::AttemptRecord& rec = final_attempt->record;
-  if (drop == nullptr) cell.metrics = final_attempt->metrics;  // else moved below
   cell.run_id = rec.run_id;
   const json env = ParseOr(rec.environment_json, json::object());  // parsed once a cell
   cell.platform = PlatformOf(cell.config, rec, env, runs);
@@ -234,7 +242,13 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
   if (warnings.is_array()) {
     for (const json& w : warnings) cell.warnings.push_back(JsonScalarText(w));
   }
+  return final_attempt;
+}
 
+// Step 3 (everything loaded): the replicates' PPL and TPOT, the final metrics.
+void AddReplicates(const AttemptData* final_attempt, const SweepSnapshot& snap,
+                   const FactsOptions& opts, SweepSnapshot* drop, Cell& cell) {
+  if (drop == nullptr) cell.metrics = final_attempt->metrics;  // else moved below
   if (cell.ok()) {
     // Every ok replicate (a fresh worker process each) is one unit of the replicate
     // interval (stats.h); PPL is the first replicate's (snapshot.h).
@@ -245,8 +259,7 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
     if (!reps.latencies.empty()) cell.tpot = SummarizeReplicates(reps.latencies, opts.intervals);
   }
   if (drop != nullptr) {
-    // Only this call reads this trial's attempts (each trial is built once).
-    if (auto it = drop->attempts.find(trial.key); it != drop->attempts.end()) {
+    if (auto it = drop->attempts.find(cell.key); it != drop->attempts.end()) {
       for (AttemptData& a : it->second) {
         std::vector<std::vector<double>>().swap(a.latencies);
         // The final metrics move into the cell (OkReplicates has read their PPL), and no
@@ -263,7 +276,6 @@ StatusOr<Cell> BuildCell(const store::TrialRecord& trial, const SweepSnapshot& s
       break;
     }
   }
-  return cell;
 }
 
 // Compares displayed values (JsonScalarText), which equal JSON values also have: numbers
@@ -426,15 +438,19 @@ void CountCells(const SweepSnapshot& snap, ReportModel* model) {
   model->stale = static_cast<int>(stale.size());
 }
 
-// The in-spec studies with their cells in spec order, each cell built in its place in
-// its study (a Cell is ~1 KB: a map of 100,000 cells beside the studies, moved into them
-// afterwards, held both at once, issue 18). A trial in several studies is built once
-// and copied. Cells are independent (parsing their JSON is most of the work), so they
-// are built on several threads, each into its own slot: no output bit changes.
-Status BuildStudyCells(const SweepSnapshot& snap, const FactsOptions& opts, ReportModel* model,
-                       SweepSnapshot* drop) {
-  std::vector<std::pair<const store::TrialRecord*, Cell*>> to_build;
-  std::vector<std::pair<Cell*, const Cell*>> copies;  // made once the originals are built
+// A trial to build and the slot of its first cell.
+struct CellBuild {
+  const store::TrialRecord* trial;
+  Cell* slot;
+  const AttemptData* final_attempt = nullptr;  // step 2's: step 3 has work when set
+};
+
+// The in-spec studies with their cells' slots in spec order, each cell to be built in its
+// place in its study (a Cell is ~1 KB: a map of 100,000 cells beside the studies, moved
+// into them afterwards, held both at once, issue 18). A trial in several studies is built
+// once (`builds`) and copied (`copies`, once the originals are built).
+void LayOutStudies(const SweepSnapshot& snap, ReportModel* model, std::vector<CellBuild>* builds,
+                   std::vector<std::pair<Cell*, const Cell*>>* copies) {
   std::unordered_map<std::string_view, Cell*> first_slot;  // hashed: 100,000 64-byte keys
   first_slot.reserve(snap.trials.size());
   size_t in_spec_studies = 0;
@@ -457,27 +473,12 @@ Status BuildStudyCells(const SweepSnapshot& snap, const FactsOptions& opts, Repo
     for (size_t i = 0; i < members.size(); ++i) {
       auto [it, fresh] = first_slot.emplace(members[i]->key, &s.cells[i]);
       if (fresh) {
-        to_build.push_back({members[i], &s.cells[i]});
+        builds->push_back({members[i], &s.cells[i]});
       } else {
-        copies.push_back({&s.cells[i], it->second});
+        copies->push_back({&s.cells[i], it->second});
       }
     }
   }
-  std::vector<Status> failed(to_build.size(), Status::Ok());
-  const RunProvenance runs = ParseRunProvenance(snap);
-  ParallelFor(to_build.size(), [&](size_t i) {
-    StatusOr<Cell> cell = BuildCell(*to_build[i].first, snap, runs, opts, drop);
-    if (cell.ok()) {
-      *to_build[i].second = std::move(*cell);
-    } else {
-      failed[i] = cell.status();
-    }
-  });
-  for (const Status& f : failed) {
-    if (!f.ok()) return f;
-  }
-  for (const auto& [to, from] : copies) *to = *from;
-  return Status::Ok();
 }
 
 // One study, its cells in place: its baseline, comparisons, sensitivity and observations.
@@ -575,17 +576,114 @@ void AddConclusions(ReportModel& model, std::vector<std::vector<Prose>> claims) 
 
 }  // namespace
 
-namespace {
-
-StatusOr<ReportModel> Build(const SweepSnapshot& snap, const FactsOptions& opts,
-                            SweepSnapshot* drop) {
+struct ModelBuild::State {
+  const SweepSnapshot& snap;
+  SweepSnapshot* drop;
+  FactsOptions opts;
   ReportModel model;
-  model.sweep = snap.sweep;
-  model.ppl_tolerance = opts.ppl_tolerance;
-  model.min_effect = opts.min_effect;
-  model.intervals = opts.intervals;
-  CountCells(snap, &model);
-  if (Status built = BuildStudyCells(snap, opts, &model, drop); !built.ok()) return built;
+  std::vector<CellBuild> builds;
+  std::vector<std::pair<Cell*, const Cell*>> copies;
+  int steps_done = 0;
+  Status failed = Status::Ok();
+  std::vector<char> replicated;  // per build: AddReplicates done
+};
+
+ModelBuild::ModelBuild(const SweepSnapshot& snapshot, SweepSnapshot* drop,
+                       const FactsOptions& opts)
+    : state_(new State{snapshot, drop, opts, {}, {}, {}, 0, Status::Ok(), {}}) {}
+
+ModelBuild::ModelBuild(SweepSnapshot& snapshot, const FactsOptions& opts)
+    : ModelBuild(snapshot, &snapshot, opts) {}
+
+ModelBuild::~ModelBuild() = default;
+
+// Each step runs the cells on every core, each into its own slot: no output bit depends
+// on the threads. The first error, in cell order, is kept and returned by every step after.
+Status ModelBuild::Start() {
+  State& st = *state_;
+  if (st.steps_done != 0) return Status::Error("report model: steps out of order");
+  st.steps_done = 1;
+  ReportModel& model = st.model;
+  model.sweep = st.snap.sweep;
+  model.ppl_tolerance = st.opts.ppl_tolerance;
+  model.min_effect = st.opts.min_effect;
+  model.intervals = st.opts.intervals;
+  CountCells(st.snap, &model);
+  LayOutStudies(st.snap, &model, &st.builds, &st.copies);
+  std::vector<Status> failed(st.builds.size(), Status::Ok());
+  ParallelFor(st.builds.size(), [&](size_t i) {
+    failed[i] = StartCell(*st.builds[i].trial, st.snap, st.drop, *st.builds[i].slot);
+  });
+  for (Status& f : failed) {
+    if (!f.ok()) return st.failed = std::move(f);
+  }
+  return Status::Ok();
+}
+
+Status ModelBuild::AddAttempts() {
+  State& st = *state_;
+  if (!st.failed.ok()) return st.failed;
+  if (st.steps_done != 1) return Status::Error("report model: steps out of order");
+  st.steps_done = 2;
+  const RunProvenance runs = ParseRunProvenance(st.snap);
+  ParallelFor(st.builds.size(), [&](size_t i) {
+    CellBuild& b = st.builds[i];
+    b.final_attempt = AddAttemptRecords(*b.trial, st.snap, runs, *b.slot);
+  });
+  return Status::Ok();
+}
+
+void ModelBuild::AddReplicatesAsLoaded(Handoff<const AttemptData*>& loaded) {
+  State& st = *state_;
+  std::vector<const AttemptData*> batch;
+  if (!st.failed.ok() || st.steps_done != 2) {
+    while (loaded.Take(&batch)) {
+    }
+    return;
+  }
+  // Each cell waits for its ok attempts, the ones that get latencies (snapshot.h); one
+  // without any is done by Finish, as are the cells with no ok attempt (whose metrics may
+  // still be loading when this starts).
+  std::unordered_map<const AttemptData*, size_t> build_of;
+  std::vector<int> waiting(st.builds.size(), 0);
+  for (size_t i = 0; i < st.builds.size(); ++i) {
+    if (st.builds[i].final_attempt == nullptr || !st.builds[i].slot->ok()) continue;
+    auto it = st.snap.attempts.find(st.builds[i].trial->key);
+    if (it == st.snap.attempts.end()) continue;
+    for (const AttemptData& a : it->second) {
+      if (a.record.finished && a.record.outcome == "ok") {
+        build_of.emplace(&a, i);
+        ++waiting[i];
+      }
+    }
+  }
+  st.replicated.assign(st.builds.size(), 0);
+  while (loaded.Take(&batch)) {
+    for (const AttemptData* a : batch) {
+      auto it = build_of.find(a);
+      if (it == build_of.end() || --waiting[it->second] != 0) continue;
+      const CellBuild& b = st.builds[it->second];
+      AddReplicates(b.final_attempt, st.snap, st.opts, st.drop, *b.slot);
+      st.replicated[it->second] = 1;
+    }
+  }
+}
+
+StatusOr<ReportModel> ModelBuild::Finish() {
+  State& st = *state_;
+  if (!st.failed.ok()) return st.failed;
+  if (st.steps_done != 2) return Status::Error("report model: steps out of order");
+  st.steps_done = 3;
+  ReportModel& model = st.model;
+  const FactsOptions& opts = st.opts;
+  ParallelFor(st.builds.size(), [&](size_t i) {
+    const CellBuild& b = st.builds[i];
+    const bool done = !st.replicated.empty() && st.replicated[i];
+    if (b.final_attempt != nullptr && !done) {
+      AddReplicates(b.final_attempt, st.snap, opts, st.drop, *b.slot);
+    }
+  });
+  for (const auto& [to, from] : st.copies) *to = *from;
   // Each study on its own (its cells, comparisons, claims and summary read nothing of
   // another), on every core: one thread took ~0.6 s of a 100,000-trial report (issue 18).
   std::vector<std::vector<Prose>> claims(model.studies.size());
@@ -597,21 +695,29 @@ StatusOr<ReportModel> Build(const SweepSnapshot& snap, const FactsOptions& opts,
   });
   AddContext(model);
   AddConclusions(model, std::move(claims));
-  for (const auto& [id, run] : snap.runs) {
+  for (const auto& [id, run] : st.snap.runs) {
     model.runs.push_back({id, run.started_utc, run.finished_utc, run.exit_code,
                           ParseOr(run.provenance_json, json::object()).dump()});
   }
-  return model;
+  return std::move(model);
+}
+
+namespace {
+
+StatusOr<ReportModel> Build(ModelBuild build) {
+  if (Status s = build.Start(); !s.ok()) return s;
+  if (Status s = build.AddAttempts(); !s.ok()) return s;
+  return build.Finish();
 }
 
 }  // namespace
 
 StatusOr<ReportModel> BuildModel(const SweepSnapshot& snap, const FactsOptions& opts) {
-  return Build(snap, opts, nullptr);
+  return Build(ModelBuild(snap, nullptr, opts));
 }
 
 StatusOr<ReportModel> BuildModelDroppingLatencies(SweepSnapshot& snap, const FactsOptions& opts) {
-  return Build(snap, opts, &snap);
+  return Build(ModelBuild(snap, opts));
 }
 
 }  // namespace orch::report

@@ -6,11 +6,13 @@
 // thread (BuildModel builds the cells on its own short-lived threads).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "report/handoff.h"
 #include "report/model.h"
 #include "report/snapshot.h"
 
@@ -31,6 +33,40 @@ StatusOr<ReportModel> BuildModel(const SweepSnapshot& snapshot, const FactsOptio
 // attempt's warnings text. The rest of `snapshot` is left as it was.
 StatusOr<ReportModel> BuildModelDroppingLatencies(SweepSnapshot& snapshot,
                                                   const FactsOptions& opts);
+
+// BuildModelDroppingLatencies in three steps, each reading only what the snapshot holds by
+// then, so that a caller can run them beside the Store's reads (report.cc: the loading of
+// a 100,000-trial sweep is ~2 s of one thread, issue 18):
+//   Start        sweep, studies and trials loaded: the studies' cells laid out, each
+//                trial's config parsed (its text freed);
+//   AddAttempts  attempts and runs loaded: every cell but its replicates, from the
+//                attempts' records; it reads nothing else of them, so the loader may
+//                meanwhile write the attempts' `metrics` and `latencies`;
+//   (AddReplicatesAsLoaded, below, while the latencies load)
+//   Finish       everything loaded: PPL, TPOT and final metrics (the latencies freed),
+//                the cells of trials in several studies, comparisons, claims, summaries.
+// Called in that order, each once, from one thread at a time (any thread; each step runs
+// the cells on every core). An error is returned again by every step after it.
+class ModelBuild {
+ public:
+  ModelBuild(SweepSnapshot& snapshot, const FactsOptions& opts);  // drops, as above
+  ModelBuild(const SweepSnapshot& snapshot, SweepSnapshot* drop, const FactsOptions& opts);
+  ModelBuild(ModelBuild&&) noexcept = default;
+  ~ModelBuild();
+  Status Start();
+  Status AddAttempts();
+  // Optional, after AddAttempts, on one thread while the loader's Latencies runs on
+  // another: each cell's replicates as soon as the last of its ok attempts has its
+  // latencies (their memory freed then, not after the whole load). `loaded` yields the
+  // attempts whose metrics and latencies Latencies has written, and is closed when it
+  // returns; this returns then. Finish does the cells left.
+  void AddReplicatesAsLoaded(Handoff<const AttemptData*>& loaded);
+  StatusOr<ReportModel> Finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // --- Pieces, public for the writers and for tests ------------------------------------
 

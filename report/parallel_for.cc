@@ -39,4 +39,31 @@ void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
   if (threw) std::rethrow_exception(threw);
 }
 
+void Beside(const std::function<void()>& side, const std::function<void()>& main) {
+  std::exception_ptr side_threw;
+  std::thread thread;
+  try {
+    thread = std::thread([&] {
+      try {
+        side();
+      } catch (...) {
+        side_threw = std::current_exception();
+      }
+    });
+  } catch (const std::system_error&) {
+    side();
+    main();
+    return;
+  }
+  std::exception_ptr main_threw;
+  try {
+    main();
+  } catch (...) {
+    main_threw = std::current_exception();
+  }
+  thread.join();
+  if (main_threw) std::rethrow_exception(main_threw);
+  if (side_threw) std::rethrow_exception(side_threw);
+}
+
 }  // namespace orch::report

@@ -1,4 +1,6 @@
-// ParallelFor: calls fn(i) for every i in [0, n) on up to one thread per core (the caller's
+// ParallelFor and Beside: the report's work on several cores.
+//
+// ParallelFor calls fn(i) for every i in [0, n) on up to one thread per core (the caller's
 // thread is one of them), each index exactly once, and returns once every call has. Indexes
 // are handed out in increasing order from one counter, so uneven items balance. An
 // exception thrown by a call stops the other threads at their next index and is rethrown
@@ -13,5 +15,10 @@
 namespace orch::report {
 
 void ParallelFor(size_t n, const std::function<void(size_t)>& fn);
+
+// Runs `side` on a new thread while `main` runs on the caller's, and returns once both
+// have. An exception from either is rethrown here after the join (main's first). When no
+// thread can be started, side runs first, then main, on the caller's thread.
+void Beside(const std::function<void()>& side, const std::function<void()>& main);
 
 }  // namespace orch::report

@@ -17,6 +17,7 @@
 #include "report/latex_writer.h"
 #include "report/malloc_arenas.h"
 #include "report/markdown_writer.h"
+#include "report/parallel_for.h"
 #include "report/pdf_figures.h"
 #include "report/provenance.h"
 #include "report/snippet.h"
@@ -26,13 +27,15 @@ namespace orch::report {
 
 namespace {
 
-// The model, once the options are checked (and the map axes known to some cell).
-// Frees the snapshot's latencies as it goes (BuildModelDroppingLatencies).
-StatusOr<ReportModel> CheckedModel(SweepSnapshot& snapshot, const ReportOptions& opts) {
+FactsOptions FactsOf(const ReportOptions& opts) {
   FactsOptions facts;
   facts.ppl_tolerance = opts.ppl_tolerance;
   facts.min_effect = opts.min_effect;
   facts.intervals = opts.intervals;
+  return facts;
+}
+
+Status CheckOptions(const FactsOptions& facts) {
   if (!(facts.intervals.confidence > 0) ||
       !(facts.intervals.confidence < 1) || !(facts.ppl_tolerance >= 0) ||
       !(facts.min_effect >= 0 && facts.min_effect < 1)) {
@@ -40,16 +43,19 @@ StatusOr<ReportModel> CheckedModel(SweepSnapshot& snapshot, const ReportOptions&
         "report options: confidence in (0, 1), a non-negative PPL tolerance "
         "and a minimum effect in [0, 1) are required");
   }
-  StatusOr<ReportModel> model = BuildModelDroppingLatencies(snapshot, facts);
-  if (!model.ok()) return model.status().WithContext("sweep " + snapshot.sweep.name);
+  return Status::Ok();
+}
 
+// The map axes, when given, are config keys of some cell.
+Status CheckMapAxes(const ReportModel& model, const ReportOptions& opts,
+                    const std::string& sweep_name) {
   for (const std::string& axis : {opts.map_axes.row, opts.map_axes.col}) {
     bool known = axis.empty();
-    for (const Study& s : model->studies) {
+    for (const Study& s : model.studies) {
       for (const Cell& c : s.cells) known = known || c.config.fields.Has(axis);
     }
     if (!known) {
-      return Status::Error("--map-axes: no cell of sweep " + snapshot.sweep.name +
+      return Status::Error("--map-axes: no cell of sweep " + sweep_name +
                            " has the config key '" + axis + "'");
     }
   }
@@ -57,7 +63,7 @@ StatusOr<ReportModel> CheckedModel(SweepSnapshot& snapshot, const ReportOptions&
       (opts.map_axes.col.empty() || opts.map_axes.row == opts.map_axes.col)) {
     return Status::Error("--map-axes: two different config keys are needed (ROW,COLUMN)");
   }
-  return model;
+  return Status::Ok();
 }
 
 std::optional<KeyPairing> Pairing(const ReportModel& model, const ReportOptions& opts) {
@@ -76,12 +82,13 @@ std::optional<KeyPairing> Pairing(const ReportModel& model, const ReportOptions&
   return PairOnKey(unique_cells, pairing_opts);
 }
 
-}  // namespace
-
-Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const ReportSink& sink,
-                      const ReportPieceSink& pieces) {
-  StatusOr<ReportModel> model = CheckedModel(snapshot, opts);
-  if (!model.ok()) return model.status();
+// The files of a built model (RenderReportTo's contract, report.h).
+Status RenderModelTo(SweepSnapshot&& snapshot_in, ReportModel&& model_in,
+                     const ReportOptions& opts, const ReportSink& sink,
+                     const ReportPieceSink& pieces) {
+  SweepSnapshot snapshot = std::move(snapshot_in);
+  std::optional<ReportModel> model(std::move(model_in));
+  if (Status s = CheckMapAxes(*model, opts, snapshot.sweep.name); !s.ok()) return s;
   // The latencies are in the model's statistics now, the configs in its cells (parsed):
   // nothing after reads them.
   for (auto& [key, attempts] : snapshot.attempts) {
@@ -223,6 +230,17 @@ Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const R
   return Status::Ok();
 }
 
+}  // namespace
+
+Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const ReportSink& sink,
+                      const ReportPieceSink& pieces) {
+  const FactsOptions facts = FactsOf(opts);
+  if (Status s = CheckOptions(facts); !s.ok()) return s;
+  StatusOr<ReportModel> model = BuildModelDroppingLatencies(snapshot, facts);
+  if (!model.ok()) return model.status().WithContext("sweep " + snapshot.sweep.name);
+  return RenderModelTo(std::move(snapshot), std::move(*model), opts, sink, pieces);
+}
+
 StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOptions& opts) {
   ReportFiles files;
   std::mutex files_mutex;  // the sink is called from two threads (RenderReportTo)
@@ -238,8 +256,34 @@ StatusOr<ReportFiles> RenderReport(const SweepSnapshot& snapshot, const ReportOp
 Status WriteReport(const store::Store& db, const ReportOptions& opts) {
   if (opts.out_dir.empty()) return Status::Error("report: an output directory (--out) is required");
   OneMallocArena();  // the threads below share the memory the snapshot frees
-  StatusOr<SweepSnapshot> snapshot = LoadSnapshot(db, opts.sweep_name);
-  if (!snapshot.ok()) return snapshot.status();
+  // The Store's reads (this thread's) and the model's steps on what they have read so far,
+  // side by side: loading a 100,000-trial sweep is ~2 s of one thread (issue 18).
+  SnapshotLoad load(db);
+  if (Status s = load.Trials(opts.sweep_name); !s.ok()) return s;
+  const FactsOptions facts = FactsOf(opts);
+  if (Status s = CheckOptions(facts); !s.ok()) return s;
+  const std::string sweep_name = load.snapshot().sweep.name;
+  ModelBuild build(load.snapshot(), facts);
+  Status loaded = Status::Ok(), built = Status::Ok();
+  Beside([&] { built = build.Start(); }, [&] { loaded = load.Attempts(); });
+  if (loaded.ok() && built.ok()) {
+    Handoff<const AttemptData*> latencies;
+    Beside(
+        [&] {
+          built = build.AddAttempts();
+          build.AddReplicatesAsLoaded(latencies);
+        },
+        [&] {
+          struct Closer {  // on every path out: the side thread waits for it
+            Handoff<const AttemptData*>& h;
+            ~Closer() { h.Close(); }
+          } closer{latencies};
+          loaded = load.Latencies([&](const AttemptData& a) { latencies.Push(&a); });
+        });
+  }
+  if (!loaded.ok()) return loaded;
+  StatusOr<ReportModel> model = built.ok() ? build.Finish() : StatusOr<ReportModel>(built);
+  if (!model.ok()) return model.status().WithContext("sweep " + sweep_name);
   namespace fs = std::filesystem;
   auto make_dirs = [&](const fs::path& path) {
     std::error_code ec;
@@ -256,8 +300,8 @@ Status WriteReport(const store::Store& db, const ReportOptions& opts) {
   // the mutex guards the map, each writer is used by its stream's thread alone.
   std::map<std::string, std::unique_ptr<AtomicFileWriter>> open;
   std::mutex open_mutex;
-  return RenderReportTo(
-      std::move(*snapshot), opts,
+  return RenderModelTo(
+      std::move(load.snapshot()), std::move(*model), opts,
       [&](const std::string& rel, std::string content) {
         const fs::path path = fs::path(opts.out_dir) / rel;
         if (Status s = make_dirs(path); !s.ok()) return s;

@@ -66,6 +66,8 @@ Status RenderReportTo(SweepSnapshot snapshot, const ReportOptions& opts, const R
                       const ReportPieceSink& pieces = nullptr);
 
 // LoadSnapshot + RenderReport, then writes each file atomically (creating directories).
+// The loading (on the caller's thread, the Store's) and the model's steps run side by side
+// (SnapshotLoad, ModelBuild): the same files as RenderReport of the loaded snapshot.
 Status WriteReport(const store::Store& db, const ReportOptions& opts);
 
 }  // namespace orch::report

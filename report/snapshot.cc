@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -47,53 +48,28 @@ TrialReplicates OkReplicates(const SweepSnapshot& snap, const std::string& trial
   return out;
 }
 
-namespace {
-
-// The sweep's attempts with their metrics and, for ok attempts, their latencies: three
-// streaming queries (store.h, "Whole-sweep reads"), each sample blob reduced to its
-// latencies as it is read.
-Status LoadAttempts(const store::Store& db, SweepSnapshot* snap) {
-  snap->attempts.reserve(snap->trials.size());
-  Status s = db.ForEachAttempt(snap->sweep.id, [&](store::AttemptRecord&& a) {
-    std::vector<AttemptData>& list = snap->attempts[a.trial_key];
-    list.emplace_back();
-    AttemptData& d = list.back();
-    d.record = std::move(a);
-    // No output shows them (the map's key is the trial key): ~300 bytes an attempt.
-    std::string().swap(d.record.trial_key);
-    std::string().swap(d.record.attempt_dir);
-    std::string().swap(d.record.log_path);
-    std::string().swap(d.record.owner.host);
-    std::string().swap(d.record.owner.pid_ns);
-  });
-  if (!s.ok()) return s;
-  for (const store::TrialRecord& t : snap->trials) snap->attempts[t.key];  // none: empty list
-  std::unordered_map<int64_t, AttemptData*> by_id;
-  for (auto& [key, list] : snap->attempts) {
-    for (AttemptData& a : list) by_id[a.record.id] = &a;
-  }
-  s = db.ForEachMetric(snap->sweep.id, /*final_only=*/false,
-                       [&](int64_t id, const std::string& name, double value) {
-                         if (auto it = by_id.find(id); it != by_id.end()) {
-                           it->second->metrics[name] = value;
-                         }
-                       });
-  if (!s.ok()) return s;
-  return db.ForEachSamples(snap->sweep.id, /*ok_only=*/true,
-                           [&](int64_t id, std::vector<store::Sample>&& samples) {
-                             if (auto it = by_id.find(id); it != by_id.end()) {
-                               it->second->latencies = LatencyRepeats(samples);
-                             }
-                           });
-}
-
-}  // namespace
-
-StatusOr<SweepSnapshot> LoadSnapshot(const store::Store& db, const std::string& name) {
+struct SnapshotLoad::State {
+  const store::Store& db;
+  std::unique_ptr<store::Store::ReadSnapshot> read;  // held from Trials to Latencies
   SweepSnapshot snap;
+  std::unordered_map<int64_t, AttemptData*> by_id;  // every attempt, by id
+  int steps_done = 0;
+};
+
+SnapshotLoad::SnapshotLoad(const store::Store& db) : state_(new State{db, nullptr, {}, {}}) {}
+SnapshotLoad::~SnapshotLoad() = default;
+
+SweepSnapshot& SnapshotLoad::snapshot() { return state_->snap; }
+
+Status SnapshotLoad::Trials(const std::string& name) {
+  State& st = *state_;
+  if (st.steps_done != 0) return Status::Error("snapshot: steps out of order");
+  const store::Store& db = st.db;
+  SweepSnapshot& snap = st.snap;
   // Every read below sees one state of the database, even while a run writes (S2).
   auto read = db.BeginRead();
   if (!read.ok()) return read.status();
+  st.read = std::move(*read);
   auto listed = db.ListSweeps();
   if (!listed.ok()) return listed.status();
   const std::vector<store::SweepRecord>& sweeps = *listed;
@@ -127,17 +103,79 @@ StatusOr<SweepSnapshot> LoadSnapshot(const store::Store& db, const std::string& 
   snap.trials = std::move(*trials);
   for (store::TrialRecord& t : snap.trials) std::string().swap(t.label);  // no output shows it
   snap.trials.shrink_to_fit();  // read by push_back: up to 2x its size (8 MB at 100,000)
-  if (Status s = LoadAttempts(db, &snap); !s.ok()) return s;
+  st.steps_done = 1;
+  return Status::Ok();
+}
+
+Status SnapshotLoad::Attempts() {
+  State& st = *state_;
+  if (st.steps_done != 1) return Status::Error("snapshot: steps out of order");
+  const store::Store& db = st.db;
+  SweepSnapshot* snap = &st.snap;
+  snap->attempts.reserve(snap->trials.size());
+  Status s = db.ForEachAttempt(snap->sweep.id, [&](store::AttemptRecord&& a) {
+    std::vector<AttemptData>& list = snap->attempts[a.trial_key];
+    list.emplace_back();
+    AttemptData& d = list.back();
+    d.record = std::move(a);
+    // No output shows them (the map's key is the trial key): ~300 bytes an attempt.
+    std::string().swap(d.record.trial_key);
+    std::string().swap(d.record.attempt_dir);
+    std::string().swap(d.record.log_path);
+    std::string().swap(d.record.owner.host);
+    std::string().swap(d.record.owner.pid_ns);
+  });
+  if (!s.ok()) return s;
+  for (const store::TrialRecord& t : snap->trials) snap->attempts[t.key];  // none: empty list
+  for (auto& [key, list] : snap->attempts) {
+    for (AttemptData& a : list) st.by_id[a.record.id] = &a;
+  }
   std::set<int64_t> run_ids;
-  for (const auto& [key, list] : snap.attempts) {
+  for (const auto& [key, list] : snap->attempts) {
     for (const AttemptData& a : list) run_ids.insert(a.record.run_id);
   }
   for (int64_t id : run_ids) {
     auto run = db.FindRun(id);
     if (!run.ok()) return run.status();
-    if (*run) snap.runs[id] = **run;
+    if (*run) snap->runs[id] = **run;
   }
-  return snap;
+  st.steps_done = 2;
+  return Status::Ok();
+}
+
+// Two streaming queries (store.h, "Whole-sweep reads"): every metric, then each sample
+// blob reduced to its latencies as it is read.
+Status SnapshotLoad::Latencies(const std::function<void(const AttemptData&)>& loaded) {
+  State& st = *state_;
+  if (st.steps_done != 2) return Status::Error("snapshot: steps out of order");
+  const store::Store& db = st.db;
+  Status s = db.ForEachMetric(st.snap.sweep.id, /*final_only=*/false,
+                              [&](int64_t id, const std::string& name, double value) {
+                                if (auto it = st.by_id.find(id); it != st.by_id.end()) {
+                                  it->second->metrics[name] = value;
+                                }
+                              });
+  if (!s.ok()) return s;
+  s = db.ForEachSamples(st.snap.sweep.id, /*ok_only=*/true,
+                        [&](int64_t id, std::vector<store::Sample>&& samples) {
+                          if (auto it = st.by_id.find(id); it != st.by_id.end()) {
+                            it->second->latencies = LatencyRepeats(samples);
+                            if (loaded) loaded(*it->second);
+                          }
+                        });
+  if (!s.ok()) return s;
+  st.read.reset();
+  decltype(st.by_id)().swap(st.by_id);
+  st.steps_done = 3;
+  return Status::Ok();
+}
+
+StatusOr<SweepSnapshot> LoadSnapshot(const store::Store& db, const std::string& name) {
+  SnapshotLoad load(db);
+  if (Status s = load.Trials(name); !s.ok()) return s;
+  if (Status s = load.Attempts(); !s.ok()) return s;
+  if (Status s = load.Latencies(); !s.ok()) return s;
+  return std::move(load.snapshot());
 }
 
 }  // namespace orch::report

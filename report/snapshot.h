@@ -11,7 +11,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -68,5 +70,29 @@ TrialReplicates OkReplicates(const SweepSnapshot& snap, const std::string& trial
 // Picks the sweep: `name`, or the only one when `name` is empty (an error lists the
 // names when there are several, or says the database has none).
 StatusOr<SweepSnapshot> LoadSnapshot(const store::Store& db, const std::string& name);
+
+// LoadSnapshot in three steps, in one read transaction, so that work on what is loaded
+// can run on another thread meanwhile (report.cc, with ModelBuild's steps, facts.h):
+//   Trials     the sweep (picked as LoadSnapshot does), its studies and trials;
+//   Attempts   the attempts (records; every trial has a list) and their runs;
+//   Latencies  the attempts' metrics, then their latencies: it writes nothing else, and
+//              the attempts map and its lists keep their places. `loaded`, when given,
+//              is called with each attempt once its latencies are written (every metric
+//              is by then); an ok attempt without samples is not named.
+// Only finished ok attempts get latencies.
+// Called in that order, each once, on the Store's thread. snapshot() is the value so far.
+class SnapshotLoad {
+ public:
+  explicit SnapshotLoad(const store::Store& db);
+  ~SnapshotLoad();
+  Status Trials(const std::string& name);
+  Status Attempts();
+  Status Latencies(const std::function<void(const AttemptData&)>& loaded = nullptr);
+  SweepSnapshot& snapshot();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace orch::report

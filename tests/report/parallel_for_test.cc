@@ -1,8 +1,11 @@
 #include "report/parallel_for.h"
+#include "report/handoff.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <stdexcept>
 #include <vector>
 
@@ -39,6 +42,51 @@ TEST(ParallelFor, TheFirstExceptionIsTheOneRethrown) {
   } catch (const std::runtime_error& e) {
     EXPECT_STREQ(e.what(), "first");
   }
+}
+
+TEST(Beside, RunsSideOnAnotherThreadAndReturnsOnceBothHave) {
+  std::thread::id side_id, main_id;
+  std::atomic<bool> side_done{false};
+  Beside(
+      [&] {
+        side_id = std::this_thread::get_id();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        side_done = true;
+      },
+      [&] { main_id = std::this_thread::get_id(); });
+  EXPECT_TRUE(side_done);
+  EXPECT_EQ(main_id, std::this_thread::get_id());
+  EXPECT_NE(side_id, main_id);
+}
+
+TEST(Beside, ExceptionsOfEitherReachTheCallerAfterTheJoin) {
+  std::atomic<bool> side_done{false};
+  EXPECT_THROW(Beside(
+                   [&] {
+                     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                     side_done = true;
+                   },
+                   [] { throw std::runtime_error("main"); }),
+               std::runtime_error);
+  EXPECT_TRUE(side_done);  // joined before the rethrow
+  EXPECT_THROW(Beside([] { throw std::logic_error("side"); }, [] {}), std::logic_error);
+}
+
+TEST(Handoff, ValuesArriveInOrderUntilClosed) {
+  Handoff<int> h;
+  std::vector<int> got;
+  std::thread consumer([&] {
+    std::vector<int> batch;
+    while (h.Take(&batch)) got.insert(got.end(), batch.begin(), batch.end());
+  });
+  for (int i = 0; i < 10000; ++i) h.Push(i);
+  h.Close();
+  consumer.join();
+  ASSERT_EQ(got.size(), 10000u);
+  for (int i = 0; i < 10000; ++i) ASSERT_EQ(got[i], i);
+  std::vector<int> after{7};
+  EXPECT_FALSE(h.Take(&after));
+  EXPECT_TRUE(after.empty());
 }
 
 }  // namespace
