@@ -12,17 +12,6 @@
 namespace orch::report {
 namespace {
 
-// A number at the precision the report prints it with (FormatMs, FormatRatio, ...):
-// the page shows the same digits as report.md, and the JSON stays short. null when not
-// finite.
-void Rounded(JsonText& w, double x, int decimals) {
-  if (!std::isfinite(x)) {
-    w.Null();
-    return;
-  }
-  w.Double(std::stod(FormatFixed(x, decimals)));
-}
-
 void Tail(JsonText& w, const std::string& s) {
   if (s.size() <= kHtmlLogTailBytes) {
     w.String(s);
@@ -46,7 +35,7 @@ void Attempts(JsonText& w, const std::vector<AttemptData>& attempts) {
     a.signal ? w.Int(*a.signal) : w.Null();
     w.String(a.slot);
     if (a.finished) {
-      Rounded(w, a.duration_s, 2);
+      w.Rounded(a.duration_s, 2);
     } else {
       w.Null();
     }
@@ -95,6 +84,7 @@ SnapshotState SnapshotStateOf(const SweepSnapshot& snap) {
   }
   st.time_utc = newest;
   std::unordered_set<std::string_view> seen, stale;
+  seen.reserve(snap.trials.size());  // no rehash of 100,000 keys on the way
   for (const store::TrialRecord& t : snap.trials) {
     if (!t.in_spec) {
       stale.insert(t.key);
@@ -131,9 +121,9 @@ void StudyRows(JsonText& w, const Study& s, size_t study, const TrialIndex& inde
     const Comparison& cmp = s.comparisons[i];
     w.BeginArray().Int(static_cast<int64_t>(index.TrialOf(study, i))).Int(VerdictCode(s, i));
     if (s.cells[i].ok() && cmp.ratio) {
-      Rounded(w, *cmp.ratio, 3);
-      Rounded(w, cmp.ratio_ci.lo, 3);
-      Rounded(w, cmp.ratio_ci.hi, 3);
+      w.Rounded(*cmp.ratio, 3);
+      w.Rounded(cmp.ratio_ci.lo, 3);
+      w.Rounded(cmp.ratio_ci.hi, 3);
     }
     w.EndArray();
   }
@@ -163,7 +153,9 @@ std::vector<Field> FixedFields(const std::vector<const Cell*>& cells) {
 
 // One trial as the page's script reads it: attempts (a), the config fields that are not
 // fixed (c), key (k), peak memory (m), outcome (o), PPL (p), reason (r), TPOT with its
-// interval (t), warnings (w), final metrics (x). The keys in a dump's (sorted) order.
+// interval (t), warnings (w), final metrics (x). The keys in a dump's (sorted) order;
+// numbers at the precision the report prints them with (FormatMs, FormatRatio, ...): the
+// page shows the same digits as report.md, and the JSON stays short.
 void CellJson(JsonText& w, const Cell& c, const std::vector<Field>& fixed,
               const SweepSnapshot& snap) {
   w.BeginObject().Key("a");
@@ -182,20 +174,20 @@ void CellJson(JsonText& w, const Cell& c, const std::vector<Field>& fixed,
   w.EndObject().Key("k").String(c.key);
   if (c.ok() && c.peak_memory_bytes) {
     w.Key("m");
-    Rounded(w, *c.peak_memory_bytes, 0);
+    w.Rounded(*c.peak_memory_bytes, 0);
   }
   w.Key("o").String(c.outcome);
   if (c.ok() && c.ppl) {
     w.Key("p");
-    Rounded(w, *c.ppl, 2);
+    w.Rounded(*c.ppl, 2);
   }
   const std::string& why = c.error_line.empty() ? c.reason : c.error_line;
   if (!why.empty()) w.Key("r").String(why);
   if (c.ok() && c.tpot) {
     w.Key("t").BeginArray();
-    Rounded(w, c.tpot->median, 2);
-    Rounded(w, c.tpot->median_ci.lo, 2);
-    Rounded(w, c.tpot->median_ci.hi, 2);
+    w.Rounded(c.tpot->median, 2);
+    w.Rounded(c.tpot->median_ci.lo, 2);
+    w.Rounded(c.tpot->median_ci.hi, 2);
     w.EndArray();
   }
   if (!c.warnings.empty()) {
@@ -211,9 +203,9 @@ void CellJson(JsonText& w, const Cell& c, const std::vector<Field>& fixed,
   w.EndObject();
 }
 
-// The pieces handed on hold whole trials, about this many bytes: a call per trial
-// (escaping, the file's lock and buffer) cost more than the trial's text.
-constexpr size_t kPieceBytes = 64 * 1024;
+// The pieces handed on hold this many whole trials (~230 KB at 100,000 trials): a call
+// per trial (escaping, the file's lock and buffer) cost more than the trial's text.
+constexpr size_t kPieceTrials = 512;
 
 }  // namespace
 
@@ -225,27 +217,29 @@ std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
 
 void EmitHtmlData(const ReportModel& model, const SweepSnapshot& snap,
                   const std::function<void(std::string_view)>& emit) {
+  EmitHtmlData(model, snap, TrialIndex(model), SnapshotStateOf(snap), emit);
+}
+
+void EmitHtmlData(const ReportModel& model, const SweepSnapshot& snap, const TrialIndex& index,
+                  const SnapshotState& st, const std::function<void(std::string_view)>& emit) {
   // Unique trials in first-seen order; the config fields shared by all of them go once.
-  const TrialIndex index(model);
   const std::vector<const Cell*>& cells = index.trials();
   const std::vector<Field> fixed = FixedFields(cells);
   // "cells" is the first key in sorted order: the cells, written as the dump of one
-  // document holding them would write them, go in front of the rest, a piece of whole
-  // trials at a time (without that document or a second copy of the text).
+  // document holding them would write them, go in front of the rest, in pieces of whole
+  // trials (without that document or a second copy of the text).
   std::string piece = "{\"cells\":[";
-  piece.reserve(kPieceBytes + 4096);
   JsonText w(piece);
   for (size_t i = 0; i < cells.size(); ++i) {
     if (i > 0) piece += ',';
     CellJson(w, *cells[i], fixed, snap);
-    if (piece.size() >= kPieceBytes) {
+    if ((i + 1) % kPieceTrials == 0) {
       emit(piece);
       piece.clear();
     }
   }
-  piece += "],";
   emit(piece);
-  const SnapshotState st = SnapshotStateOf(snap);
+  emit("],");
   std::string rest;
   JsonText r(rest);
   r.BeginObject().Key("fixed").BeginObject();

@@ -33,7 +33,7 @@ struct HtmlInputs {
 
 std::string RenderHtmlReport(const HtmlInputs& in);
 
-// The same page handed to `emit` in pieces (the page data a trial at a time), so that a
+// The same page handed to `emit` in pieces (the page data whole trials at a time), so that a
 // writer never holds it whole (48 MB at 100,000 trials, issue 18).
 void EmitHtmlReport(const HtmlInputs& in, const std::function<void(std::string_view)>& emit);
 

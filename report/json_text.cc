@@ -51,6 +51,24 @@ void AppendJsonDouble(double value, std::string& out) {
   out.append(buf.data(), static_cast<size_t>(end - buf.data()));
 }
 
+void AppendJsonRounded(double value, int decimals, std::string& out) {
+  if (decimals < 0 || decimals > 100) throw std::invalid_argument("AppendJsonRounded: decimals");
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  // std::to_chars rounds the exact binary value to `decimals` places, as fmt's fixed
+  // format in FormatFixed does, and std::from_chars reads the nearest double, as strtod
+  // does; FormatFixed drops the sign of a zero ("-0.00" is "0.00"). 309 digits before
+  // the point at most.
+  std::array<char, 512> buf;
+  const std::to_chars_result text =
+      std::to_chars(buf.data(), buf.data() + buf.size(), value, std::chars_format::fixed, decimals);
+  double rounded = 0;
+  std::from_chars(buf.data(), text.ptr, rounded);
+  AppendJsonDouble(rounded == 0 ? 0.0 : rounded, out);
+}
+
 JsonText& JsonText::Key(std::string_view key) {
   Separate();
   AppendJsonString(key, out_);
@@ -74,6 +92,12 @@ JsonText& JsonText::Int(int64_t value) {
 JsonText& JsonText::Double(double value) {
   Separate();
   AppendJsonDouble(value, out_);
+  return *this;
+}
+
+JsonText& JsonText::Rounded(double value, int decimals) {
+  Separate();
+  AppendJsonRounded(value, decimals, out_);
   return *this;
 }
 

@@ -20,6 +20,10 @@ namespace orch::report {
 void AppendJsonString(std::string_view text, std::string& out);
 void AppendJsonInt(int64_t value, std::string& out);
 void AppendJsonDouble(double value, std::string& out);  // "null" when not finite
+// `value` rounded to `decimals` places as FormatFixed rounds it (number_format.h), as
+// the double those digits read back as: what json(std::stod(FormatFixed(value,
+// decimals))) dumps, without the string and strtod. "null" when not finite.
+void AppendJsonRounded(double value, int decimals, std::string& out);
 
 class JsonText {
  public:
@@ -36,6 +40,7 @@ class JsonText {
   JsonText& String(std::string_view text);
   JsonText& Int(int64_t value);
   JsonText& Double(double value);
+  JsonText& Rounded(double value, int decimals);  // AppendJsonRounded
   JsonText& Bool(bool value);
   JsonText& Null();
   // A value already written as compact JSON (a cached dump), copied as it is.

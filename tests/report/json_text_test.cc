@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "report/number_format.h"
+
 namespace orch::report {
 namespace {
 
@@ -142,6 +144,52 @@ TEST(JsonText, RandomDoublesMatchTheDump) {
     ASSERT_EQ(DoubleText(x), Dump(json(x))) << x;
   }
   EXPECT_GT(compared, 190000);
+}
+
+std::string RoundedText(double x, int decimals) {
+  std::string out;
+  AppendJsonRounded(x, decimals, out);
+  return out;
+}
+
+// What the page's data held before JsonText: FormatFixed's digits read back by strtod.
+std::string RoundedByFormatFixed(double x, int decimals) {
+  if (!std::isfinite(x)) return "null";
+  return Dump(json(std::stod(FormatFixed(x, decimals))));
+}
+
+TEST(JsonText, RoundedIsFormatFixedReadBack) {
+  const double inf = std::numeric_limits<double>::infinity();
+  for (int d = 0; d <= 3; ++d) {
+    for (double x :
+         {0.0,   -0.0,   -0.001,  -0.4,       0.5,  1.5,  2.5,   0.125,  0.375,  1.005,
+          2.675, 21.205, -21.215, 1e15 + 0.5, 1e21, 1e22, 1e300, -1e300, 5e-324, 7.5e8 + 17}) {
+      EXPECT_EQ(RoundedText(x, d), RoundedByFormatFixed(x, d)) << x << " " << d;
+    }
+    for (double x : {std::nan(""), inf, -inf}) EXPECT_EQ(RoundedText(x, d), "null");
+  }
+  // A negative number that rounds to zero is a plain zero, as FormatFixed writes it.
+  EXPECT_EQ(RoundedText(-0.001, 2), "0.0");
+  EXPECT_EQ(RoundedText(21.1, 2), "21.1");
+  // Ties of the exact binary value (k/8, k/1000 + 0.0005), everyday values, random bits.
+  for (int k = -20000; k <= 20000; ++k) {
+    for (int d = 0; d <= 3; ++d) {
+      for (double x : {k / 8.0, k / 1000.0 + 0.0005, k * 0.005}) {
+        ASSERT_EQ(RoundedText(x, d), RoundedByFormatFixed(x, d)) << x << " " << d;
+      }
+    }
+  }
+  std::mt19937_64 rng(18);
+  std::uniform_real_distribution<double> ms(-1e4, 1e4);
+  for (int i = 0; i < 100000; ++i) {
+    const double x = ms(rng);
+    ASSERT_EQ(RoundedText(x, i % 4), RoundedByFormatFixed(x, i % 4)) << x;
+    const uint64_t bits = rng();
+    double y;
+    std::memcpy(&y, &bits, sizeof y);
+    ASSERT_EQ(RoundedText(y, i % 4), RoundedByFormatFixed(y, i % 4)) << bits;
+  }
+  EXPECT_THROW(RoundedText(1, -1), std::invalid_argument);
 }
 
 TEST(JsonText, DocumentsAreTheDumpOfTheSameDocument) {
