@@ -7,6 +7,7 @@
 
 #include "report/json_text.h"
 #include "report/number_format.h"
+#include "report/ordered_pieces.h"
 #include "report/trial_index.h"
 
 namespace orch::report {
@@ -227,18 +228,18 @@ void EmitHtmlData(const ReportModel& model, const SweepSnapshot& snap, const Tri
   const std::vector<Field> fixed = FixedFields(cells);
   // "cells" is the first key in sorted order: the cells, written as the dump of one
   // document holding them would write them, go in front of the rest, in pieces of whole
-  // trials (without that document or a second copy of the text).
-  std::string piece = "{\"cells\":[";
-  JsonText w(piece);
-  for (size_t i = 0; i < cells.size(); ++i) {
-    if (i > 0) piece += ',';
-    CellJson(w, *cells[i], fixed, snap);
-    if ((i + 1) % kPieceTrials == 0) {
-      emit(piece);
-      piece.clear();
-    }
-  }
-  emit(piece);
+  // trials rendered on two threads (without that document or a second copy of the text).
+  emit("{\"cells\":[");
+  RenderPiecesInOrder((cells.size() + kPieceTrials - 1) / kPieceTrials,
+                      [&](size_t piece, std::string& text) {
+                        JsonText w(text);
+                        const size_t from = piece * kPieceTrials;
+                        for (size_t i = from; i < cells.size() && i < from + kPieceTrials; ++i) {
+                          if (i > 0) text += ',';
+                          CellJson(w, *cells[i], fixed, snap);
+                        }
+                      },
+                      emit);
   emit("],");
   std::string rest;
   JsonText r(rest);

@@ -4,7 +4,8 @@
 // tail), each study's rows (trial index, ratio to the baseline with CI and verdict) and
 // the snapshot: its time (the newest time recorded in the database, not the clock, so
 // the same database gives the same bytes) and done / running / pending counts.
-// Numbers are rounded to the report's precision (number_format.h). Pure; any thread.
+// Numbers are rounded to the report's precision (number_format.h). Pure; any thread (it
+// renders the trials on the calling thread and one it starts, ordered_pieces.h).
 #pragma once
 
 #include <functional>

@@ -4,7 +4,8 @@
 // conclusion and snippet, provenance. The trial tables, the trial panel (config, every
 // attempt, metrics, warnings, `orch show KEY`) and the filters are drawn by our own
 // script (report/html/page.js) from the embedded JSON (html_data.h); a CSP meta tag
-// allows only that script and the page's style. Pure; any thread.
+// allows only that script and the page's style. Pure; any thread (the data is rendered
+// on two, html_data.h).
 #pragma once
 
 #include <functional>
