@@ -54,8 +54,8 @@ void AppendJsonForScript(std::string_view json, std::string& out) {
   for (size_t i = 0; i < n; ++i) {
     const char ch = data[i];
     if (ch != '<' && ch != '>' && ch != '&' && ch != '\xE2') continue;
-    if (ch == '\xE2' && !(i + 2 < n && data[i + 1] == '\x80' &&
-                          (data[i + 2] == '\xA8' || data[i + 2] == '\xA9'))) {
+    if (ch == '\xE2' &&
+        !(i + 2 < n && data[i + 1] == '\x80' && (data[i + 2] == '\xA8' || data[i + 2] == '\xA9'))) {
       continue;
     }
     out.append(data + run, i - run);
