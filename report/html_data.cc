@@ -1,52 +1,50 @@
 #include "report/html_data.h"
 
 #include <cmath>
-#include <map>
-#include <nlohmann/json.hpp>
-#include <set>
+#include <string>
 #include <unordered_set>
+#include <vector>
 
+#include "report/json_text.h"
 #include "report/number_format.h"
+#include "report/ordered_pieces.h"
 #include "report/trial_index.h"
 
 namespace orch::report {
 namespace {
 
-using nlohmann::json;
-
-// A number at the precision the report prints it with (FormatMs, FormatRatio, ...):
-// the page shows the same digits as report.md, and the JSON stays short.
-json Rounded(double x, int decimals) {
-  if (!std::isfinite(x)) return nullptr;
-  return std::stod(FormatFixed(x, decimals));
-}
-
-std::string Tail(const std::string& s) {
-  if (s.size() <= kHtmlLogTailBytes) return s;
+void Tail(JsonText& w, const std::string& s) {
+  if (s.size() <= kHtmlLogTailBytes) {
+    w.String(s);
+    return;
+  }
   size_t from = s.size() - kHtmlLogTailBytes;
   while (from < s.size() && (static_cast<unsigned char>(s[from]) & 0xC0) == 0x80) ++from;
-  return "..." + s.substr(from);
+  w.String("..." + s.substr(from));
 }
 
-json Attempts(const std::vector<AttemptData>& attempts) {
-  json out = json::array();
+// Each attempt as an array: number, replicate, outcome, reason, exit code, signal, slot,
+// duration, start, log tail, job id.
+void Attempts(JsonText& w, const std::vector<AttemptData>& attempts) {
+  w.BeginArray();
   for (const AttemptData& d : attempts) {
     const store::AttemptRecord& a = d.record;
-    json row = json::array();
-    row.push_back(a.number);
-    row.push_back(a.replicate);
-    row.push_back(a.finished ? a.outcome : std::string("running"));
-    row.push_back(a.reason);
-    row.push_back(a.exit_code ? json(*a.exit_code) : json(nullptr));
-    row.push_back(a.signal ? json(*a.signal) : json(nullptr));
-    row.push_back(a.slot);
-    row.push_back(a.finished ? Rounded(a.duration_s, 2) : json(nullptr));
-    row.push_back(a.started_utc);
-    row.push_back(Tail(a.stderr_tail));
-    row.push_back(a.job_id);
-    out.push_back(std::move(row));
+    w.BeginArray().Int(a.number).Int(a.replicate);
+    w.String(a.finished ? std::string_view(a.outcome) : std::string_view("running"));
+    w.String(a.reason);
+    a.exit_code ? w.Int(*a.exit_code) : w.Null();
+    a.signal ? w.Int(*a.signal) : w.Null();
+    w.String(a.slot);
+    if (a.finished) {
+      w.Rounded(a.duration_s, 2);
+    } else {
+      w.Null();
+    }
+    w.String(a.started_utc);
+    Tail(w, a.stderr_tail);
+    w.String(a.job_id).EndArray();
   }
-  return out;
+  w.EndArray();
 }
 
 int VerdictCode(const Study& s, size_t i) {
@@ -87,6 +85,7 @@ SnapshotState SnapshotStateOf(const SweepSnapshot& snap) {
   }
   st.time_utc = newest;
   std::unordered_set<std::string_view> seen, stale;
+  seen.reserve(snap.trials.size());  // no rehash of 100,000 keys on the way
   for (const store::TrialRecord& t : snap.trials) {
     if (!t.in_spec) {
       stale.insert(t.key);
@@ -114,25 +113,100 @@ SnapshotState SnapshotStateOf(const SweepSnapshot& snap) {
 namespace {
 
 // A study's table: per cell its index in the page's cells, its verdict code and, when
-// compared, the ratio with its interval.
-json StudyRows(const Study& s, size_t study, const TrialIndex& index) {
-  json js;
-  js["id"] = s.id;
-  js["axes"] = s.varying;
-  json rows = json::array();
+// compared, the ratio with its interval. Keys in a dump's order.
+void StudyRows(JsonText& w, const Study& s, size_t study, const TrialIndex& index) {
+  w.BeginObject().Key("axes").BeginArray();
+  for (const std::string& axis : s.varying) w.String(axis);
+  w.EndArray().Key("id").String(s.id).Key("rows").BeginArray();
   for (size_t i = 0; i < s.cells.size(); ++i) {
     const Comparison& cmp = s.comparisons[i];
-    json row = {index.TrialOf(study, i), VerdictCode(s, i)};
+    w.BeginArray().Int(static_cast<int64_t>(index.TrialOf(study, i))).Int(VerdictCode(s, i));
     if (s.cells[i].ok() && cmp.ratio) {
-      row.push_back(Rounded(*cmp.ratio, 3));
-      row.push_back(Rounded(cmp.ratio_ci.lo, 3));
-      row.push_back(Rounded(cmp.ratio_ci.hi, 3));
+      w.Rounded(*cmp.ratio, 3);
+      w.Rounded(cmp.ratio_ci.lo, 3);
+      w.Rounded(cmp.ratio_ci.hi, 3);
     }
-    rows.push_back(std::move(row));
+    w.EndArray();
   }
-  js["rows"] = std::move(rows);
-  return js;
+  w.EndArray().EndObject();
 }
+
+using Field = ConfigFields::Field;
+
+// The fields every trial has with the same value, in key order (views into the first
+// trial's config). Both lists are in key order: one merge per trial, no lookups.
+std::vector<Field> FixedFields(const std::vector<const Cell*>& cells) {
+  std::vector<Field> fixed;
+  if (cells.empty()) return fixed;
+  for (const Field& f : cells.front()->config.fields) fixed.push_back(f);
+  for (const Cell* c : cells) {
+    const ConfigFields& fields = c->config.fields;
+    size_t kept = 0, j = 0;
+    for (const Field& f : fixed) {
+      while (j < fields.size() && fields.at(j).first < f.first) ++j;
+      if (j < fields.size() && fields.at(j) == f) fixed[kept++] = f;
+    }
+    fixed.resize(kept);
+    if (fixed.empty()) break;
+  }
+  return fixed;
+}
+
+// One trial as the page's script reads it: attempts (a), the config fields that are not
+// fixed (c), key (k), peak memory (m), outcome (o), PPL (p), reason (r), TPOT with its
+// interval (t), warnings (w), final metrics (x). The keys in a dump's (sorted) order;
+// numbers at the precision the report prints them with (FormatMs, FormatRatio, ...): the
+// page shows the same digits as report.md, and the JSON stays short.
+void CellJson(JsonText& w, const Cell& c, const std::vector<Field>& fixed,
+              const SweepSnapshot& snap) {
+  w.BeginObject().Key("a");
+  if (auto a = snap.attempts.find(c.key); a != snap.attempts.end()) {
+    Attempts(w, a->second);
+  } else {
+    w.BeginArray().EndArray();
+  }
+  w.Key("c").BeginObject();
+  size_t f = 0;
+  for (const Field& field : c.config.fields) {
+    while (f < fixed.size() && fixed[f].first < field.first) ++f;
+    if (f < fixed.size() && fixed[f].first == field.first) continue;
+    w.Key(field.first).String(field.second);
+  }
+  w.EndObject().Key("k").String(c.key);
+  if (c.ok() && c.peak_memory_bytes) {
+    w.Key("m");
+    w.Rounded(*c.peak_memory_bytes, 0);
+  }
+  w.Key("o").String(c.outcome);
+  if (c.ok() && c.ppl) {
+    w.Key("p");
+    w.Rounded(*c.ppl, 2);
+  }
+  const std::string& why = c.error_line.empty() ? c.reason : c.error_line;
+  if (!why.empty()) w.Key("r").String(why);
+  if (c.ok() && c.tpot) {
+    w.Key("t").BeginArray();
+    w.Rounded(c.tpot->median, 2);
+    w.Rounded(c.tpot->median_ci.lo, 2);
+    w.Rounded(c.tpot->median_ci.hi, 2);
+    w.EndArray();
+  }
+  if (!c.warnings.empty()) {
+    w.Key("w").BeginArray();
+    for (const std::string& warning : c.warnings) w.String(warning);
+    w.EndArray();
+  }
+  if (!c.metrics.empty()) {
+    w.Key("x").BeginObject();
+    for (const auto& [k, v] : c.metrics) w.Key(k).String(FormatMetric(v));
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
+// The pieces handed on hold this many whole trials (~230 KB at 100,000 trials): a call
+// per trial (escaping, the file's lock and buffer) cost more than the trial's text.
+constexpr size_t kPieceTrials = 512;
 
 }  // namespace
 
@@ -144,68 +218,39 @@ std::string BuildHtmlData(const ReportModel& model, const SweepSnapshot& snap) {
 
 void EmitHtmlData(const ReportModel& model, const SweepSnapshot& snap,
                   const std::function<void(std::string_view)>& emit) {
+  EmitHtmlData(model, snap, TrialIndex(model), SnapshotStateOf(snap), emit);
+}
+
+void EmitHtmlData(const ReportModel& model, const SweepSnapshot& snap, const TrialIndex& index,
+                  const SnapshotState& st, const std::function<void(std::string_view)>& emit) {
   // Unique trials in first-seen order; the config fields shared by all of them go once.
-  const TrialIndex index(model);
   const std::vector<const Cell*>& cells = index.trials();
-  std::map<std::string, std::string> fixed;
-  if (!cells.empty()) {
-    for (const auto& [k, v] : cells.front()->config.fields) fixed.emplace(k, v);
-    for (const Cell* c : cells) {
-      for (auto it = fixed.begin(); it != fixed.end();) {
-        const std::optional<std::string_view> f = c->config.fields.Find(it->first);
-        it = (!f || *f != it->second) ? fixed.erase(it) : std::next(it);
-      }
-    }
-  }
-  // "cells" is the first key in sorted order: the cells, each dumped as soon as it is
-  // made, go in front of the rest (the same bytes as dumping one document holding them,
-  // without that document or a second copy of the text).
+  const std::vector<Field> fixed = FixedFields(cells);
+  // "cells" is the first key in sorted order: the cells, written as the dump of one
+  // document holding them would write them, go in front of the rest, in pieces of whole
+  // trials rendered on two threads (without that document or a second copy of the text).
   emit("{\"cells\":[");
-  bool first = true;
-  for (const Cell* c : cells) {
-    json j;
-    j["k"] = c->key;
-    j["o"] = c->outcome;
-    const std::string why = c->error_line.empty() ? c->reason : c->error_line;
-    if (!why.empty()) j["r"] = why;
-    json cfg = json::object();
-    for (const auto& [k, v] : c->config.fields) {
-      if (!fixed.count(std::string(k))) cfg[std::string(k)] = std::string(v);
-    }
-    j["c"] = std::move(cfg);
-    if (c->ok() && c->ppl) j["p"] = Rounded(*c->ppl, 2);
-    if (c->ok() && c->tpot) {
-      j["t"] = {Rounded(c->tpot->median, 2), Rounded(c->tpot->median_ci.lo, 2),
-                Rounded(c->tpot->median_ci.hi, 2)};
-    }
-    if (c->ok() && c->peak_memory_bytes) j["m"] = Rounded(*c->peak_memory_bytes, 0);
-    if (!c->metrics.empty()) {
-      json m = json::object();
-      for (const auto& [k, v] : c->metrics) m[k] = FormatMetric(v);
-      j["x"] = std::move(m);
-    }
-    if (!c->warnings.empty()) j["w"] = c->warnings;
-    auto a = snap.attempts.find(c->key);
-    j["a"] = a == snap.attempts.end() ? json::array() : Attempts(a->second);
-    emit((first ? "" : ",") + j.dump(-1, ' ', false, json::error_handler_t::replace));
-    first = false;
-  }
-  json studies = json::array();
-  for (size_t i = 0; i < model.studies.size(); ++i) {
-    studies.push_back(StudyRows(model.studies[i], i, index));
-  }
-  const SnapshotState st = SnapshotStateOf(snap);
-  json out;
-  out["sweep"] = model.sweep.name;
-  out["snapshot"] = {{"time", st.time_utc},
-                     {"total", st.total},
-                     {"done", st.done},
-                     {"running", st.running},
-                     {"pending", st.pending}};
-  out["fixed"] = fixed;
-  out["studies"] = std::move(studies);
-  const std::string rest = out.dump(-1, ' ', false, json::error_handler_t::replace);
+  RenderPiecesInOrder((cells.size() + kPieceTrials - 1) / kPieceTrials,
+                      [&](size_t piece, std::string& text) {
+                        JsonText w(text);
+                        const size_t from = piece * kPieceTrials;
+                        for (size_t i = from; i < cells.size() && i < from + kPieceTrials; ++i) {
+                          if (i > 0) text += ',';
+                          CellJson(w, *cells[i], fixed, snap);
+                        }
+                      },
+                      emit);
   emit("],");
+  std::string rest;
+  JsonText r(rest);
+  r.BeginObject().Key("fixed").BeginObject();
+  for (const auto& [k, v] : fixed) r.Key(k).String(v);
+  r.EndObject().Key("snapshot").BeginObject();
+  r.Key("done").Int(st.done).Key("pending").Int(st.pending).Key("running").Int(st.running);
+  r.Key("time").String(st.time_utc).Key("total").Int(st.total).EndObject();
+  r.Key("studies").BeginArray();
+  for (size_t i = 0; i < model.studies.size(); ++i) StudyRows(r, model.studies[i], i, index);
+  r.EndArray().Key("sweep").String(model.sweep.name).EndObject();
   emit(std::string_view(rest).substr(1));
 }
 

@@ -45,23 +45,33 @@ std::string JsonForScript(std::string_view json) {
 }
 
 void AppendJsonForScript(std::string_view json, std::string& out) {
+  // Runs of bytes that need nothing are appended whole: a byte-by-byte append was ~5% of
+  // report.html's time at 100,000 trials (45 MB, issue 18).
   out.reserve(out.size() + json.size() + json.size() / 16);
-  for (size_t i = 0; i < json.size(); ++i) {
-    const char ch = json[i];
+  const char* const data = json.data();
+  const size_t n = json.size();
+  size_t run = 0;  // start of the bytes not yet appended
+  for (size_t i = 0; i < n; ++i) {
+    const char ch = data[i];
+    if (ch != '<' && ch != '>' && ch != '&' && ch != '\xE2') continue;
+    if (ch == '\xE2' &&
+        !(i + 2 < n && data[i + 1] == '\x80' && (data[i + 2] == '\xA8' || data[i + 2] == '\xA9'))) {
+      continue;
+    }
+    out.append(data + run, i - run);
     if (ch == '<') {
       out += "\\u003c";
     } else if (ch == '>') {
       out += "\\u003e";
     } else if (ch == '&') {
       out += "\\u0026";
-    } else if (ch == '\xE2' && i + 2 < json.size() && json[i + 1] == '\x80' &&
-               (json[i + 2] == '\xA8' || json[i + 2] == '\xA9')) {
-      out += json[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
-      i += 2;
     } else {
-      out += ch;
+      out += data[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
+      i += 2;
     }
+    run = i + 1;
   }
+  out.append(data + run, n - run);
 }
 
 std::string CspHash(std::string_view text) {

@@ -4,7 +4,8 @@
 // conclusion and snippet, provenance. The trial tables, the trial panel (config, every
 // attempt, metrics, warnings, `orch show KEY`) and the filters are drawn by our own
 // script (report/html/page.js) from the embedded JSON (html_data.h); a CSP meta tag
-// allows only that script and the page's style. Pure; any thread.
+// allows only that script and the page's style. Pure; any thread (the data is rendered
+// on two, html_data.h).
 #pragma once
 
 #include <functional>
@@ -33,7 +34,7 @@ struct HtmlInputs {
 
 std::string RenderHtmlReport(const HtmlInputs& in);
 
-// The same page handed to `emit` in pieces (the page data a trial at a time), so that a
+// The same page handed to `emit` in pieces (the page data whole trials at a time), so that a
 // writer never holds it whole (48 MB at 100,000 trials, issue 18).
 void EmitHtmlReport(const HtmlInputs& in, const std::function<void(std::string_view)>& emit);
 

@@ -1,10 +1,12 @@
 #include "report/provenance.h"
 
-#include <map>
 #include <nlohmann/json.hpp>
-#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "report/flat_config.h"
+#include "report/json_text.h"
 #include "report/study_summary.h"
 #include "report/trial_index.h"
 
@@ -45,45 +47,63 @@ json TrialJson(const Cell& c, const std::vector<std::string>& studies, const Swe
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// TrialJson(c, studies, snap).dump(-1, ...) byte for byte, without parsing the config
-// again or each attempt's environment: the config is the model's canonical dump
-// (CellConfig::json is the dump of a parse, so dumping its parse gives the same bytes),
-// and a sweep's attempts share a few environments, each parsed and dumped once (`envs`).
-// Keys are spliced in the sorted order a dump uses.
-std::string TrialLine(const Cell& c, const std::vector<std::string>& studies,
-                      const SweepSnapshot& snap, std::map<std::string, std::string>& envs) {
-  std::string out = "{\"attempts\":[";
+// Each distinct environment text of the attempts, dumped once: a sweep's attempts share
+// a few. The last one is checked first (attempts of one run come in runs), then a hash:
+// a std::map compared whole environment texts ~17 times per attempt (issue 18).
+class EnvironmentDumps {
+ public:
+  const std::string& Of(const std::string& text) {
+    if (last_ != nullptr && last_->first == text) return last_->second;
+    auto it = dumps_.find(text);
+    if (it == dumps_.end()) it = dumps_.emplace(text, Dump(ParseOr(text, json::object()))).first;
+    last_ = &*it;
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<std::string, std::string> dumps_;
+  const std::pair<const std::string, std::string>* last_ = nullptr;  // stable in a node
+};
+
+// TrialJson(c, studies, snap).dump(-1, ...) byte for byte, appended to `out`, without
+// that document: the config is the model's canonical dump (CellConfig::json is the dump
+// of a parse, so dumping its parse gives the same bytes), each environment is dumped
+// once (EnvironmentDumps), the rest is written by JsonText with its keys in the sorted
+// order a dump uses.
+void TrialLine(const Cell& c, const std::vector<std::string>& studies, const SweepSnapshot& snap,
+               EnvironmentDumps& envs, std::string& out) {
+  JsonText w(out);
+  w.BeginObject().Key("attempts").BeginArray();
   if (auto it = snap.attempts.find(c.key); it != snap.attempts.end()) {
-    bool first = true;
     for (const AttemptData& a : it->second) {
       const store::AttemptRecord& r = a.record;
-      auto env = envs.find(r.environment_json);
-      if (env == envs.end()) {
-        env = envs.emplace(r.environment_json, Dump(ParseOr(r.environment_json, json::object())))
-                  .first;
-      }
-      const json rest = {
-          {"finished_utc", r.finished_utc}, {"id", r.id},         {"number", r.number},
-          {"outcome", r.outcome},           {"run_id", r.run_id}, {"slot", r.slot},
-          {"started_utc", r.started_utc}};
-      out += first ? "" : ",";
-      first = false;
-      out += "{\"duration_s\":" + Dump(json(r.duration_s)) + ",\"environment\":" + env->second +
-             "," + Dump(rest).substr(1);
+      w.BeginObject().Key("duration_s").Double(r.duration_s);
+      w.Key("environment").Raw(envs.Of(r.environment_json));
+      w.Key("finished_utc").String(r.finished_utc).Key("id").Int(r.id);
+      w.Key("number").Int(r.number).Key("outcome").String(r.outcome);
+      w.Key("run_id").Int(r.run_id).Key("slot").String(r.slot);
+      w.Key("started_utc").String(r.started_utc).EndObject();
     }
   }
+  w.EndArray();
   // The store's configs pass the scan, which costs far less than a validating parse of
   // 100,000 of them (issue 18); any other text is checked in full.
   const bool canonical = !c.config.json.empty() &&
                          (IsCanonicalFlatConfig(c.config.json) || json::accept(c.config.json));
-  out += "],\"config\":" + (canonical ? c.config.json : std::string("{}")) + ",";
-  json rest = {{"key", c.key}, {"studies", studies}, {"outcome", c.outcome}};
+  w.Key("config").Raw(canonical ? std::string_view(c.config.json) : std::string_view("{}"));
+  w.Key("key").String(c.key).Key("outcome").String(c.outcome);
   if (c.platform) {
-    rest["platform"] = {{"hardware", c.platform->hardware}, {"build", c.platform->build}};
+    w.Key("platform").BeginObject().Key("build").String(c.platform->build);
+    w.Key("hardware").String(c.platform->hardware).EndObject();
   }
-  out.append(Dump(rest), 1, std::string::npos);
-  return out;
+  w.Key("studies").BeginArray();
+  for (const std::string& s : studies) w.String(s);
+  w.EndArray().EndObject();
 }
+
+// The pieces handed on hold whole trials, about this many bytes: a call per trial (the
+// file's lock and buffer) cost more than writing the trial.
+constexpr size_t kPieceBytes = 64 * 1024;
 
 }  // namespace
 
@@ -128,12 +148,13 @@ void EmitProvenanceJson(const SweepSnapshot& snap, const ReportModel& model,
   const size_t version = rest.rfind("  \"version\": ");  // the last key: found last
   emit(std::string_view(rest).substr(0, version));
   emit("  \"trials\": [");
-  std::map<std::string, std::string> envs;
-  std::string piece;  // one trial at a time (76 MB for 100,000 trials: never held whole)
+  EnvironmentDumps envs;
+  std::string piece;  // whole trials, never all of them (76 MB for 100,000 trials)
+  piece.reserve(kPieceBytes + 4096);
   for (size_t i = 0; i < cells.size(); ++i) {
-    piece = i == 0 ? "\n    " : ",\n    ";
+    piece += i == 0 ? "\n    " : ",\n    ";
     if (one_line) {
-      piece += TrialLine(*cells[i], index.StudiesOf(i), snap, envs);
+      TrialLine(*cells[i], index.StudiesOf(i), snap, envs, piece);
     } else {
       const std::string one = TrialJson(*cells[i], index.StudiesOf(i), snap)
                                   .dump(2, ' ', false, json::error_handler_t::replace);
@@ -142,8 +163,12 @@ void EmitProvenanceJson(const SweepSnapshot& snap, const ReportModel& model,
         if (ch == '\n') piece += "    ";
       }
     }
-    emit(piece);
+    if (piece.size() >= kPieceBytes) {
+      emit(piece);
+      piece.clear();
+    }
   }
+  emit(piece);
   emit(cells.empty() ? "],\n" : "\n  ],\n");
   emit(std::string_view(rest).substr(version));
 }

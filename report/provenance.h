@@ -15,8 +15,8 @@ namespace orch::report {
 
 std::string RenderProvenanceJson(const SweepSnapshot& snapshot, const ReportModel& model);
 
-// The same text handed to `emit` in pieces (a trial at a time), so that a writer never
-// holds it whole (76 MB at 100,000 trials, issue 18).
+// The same text handed to `emit` in pieces (whole trials, ~64 KB at a time), so that a
+// writer never holds it whole (76 MB at 100,000 trials, issue 18).
 void EmitProvenanceJson(const SweepSnapshot& snapshot, const ReportModel& model,
                         const std::function<void(std::string_view)>& emit);
 

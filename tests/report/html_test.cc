@@ -43,6 +43,39 @@ TEST(HtmlText, JsonForScriptCannotCloseTheScriptElement) {
   EXPECT_EQ(nlohmann::json::parse(safe), nlohmann::json::parse(json));
 }
 
+TEST(HtmlText, JsonForScriptRewritesExactlyTheFiveSequences) {
+  // The byte-at-a-time definition: < > & U+2028 U+2029 rewritten, every other byte kept.
+  auto reference = [](std::string_view in) {
+    std::string out;
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (in[i] == '<') {
+        out += "\\u003c";
+      } else if (in[i] == '>') {
+        out += "\\u003e";
+      } else if (in[i] == '&') {
+        out += "\\u0026";
+      } else if (in.substr(i, 3) == "\xE2\x80\xA8" || in.substr(i, 3) == "\xE2\x80\xA9") {
+        out += in[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
+        i += 2;
+      } else {
+        out += in[i];
+      }
+    }
+    return out;
+  };
+  for (const std::string& in :
+       {std::string(), std::string("plain"), std::string("<"), std::string("a<b>c&d"),
+        std::string("<<>>&&"), std::string("\xE2"), std::string("x\xE2\x80"),
+        std::string("\xE2\x80\xA8"), std::string("\xE2\x80\xA9tail"),
+        std::string("\xE2\x80\xAA keeps U+202A"), std::string("\xE2\xE2\x80\xA8\xE2"),
+        std::string("\xE2\x80\xA8\xE2\x80\xA9<"), std::string("caf\xC3\xA9 \xE2\x9C\x93 &")}) {
+    EXPECT_EQ(JsonForScript(in), reference(in)) << in;
+    std::string appended = "kept";
+    AppendJsonForScript(in, appended);
+    EXPECT_EQ(appended, "kept" + reference(in));
+  }
+}
+
 TEST(HtmlText, CspHashIsBase64OfSha256) {
   // echo -n 'alert(1)' | openssl dgst -sha256 -binary | base64
   EXPECT_EQ(CspHash("alert(1)"), "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='");
@@ -168,6 +201,44 @@ TEST_F(HtmlReport, ARunningSweepShowsItsSnapshot) {
   EXPECT_EQ(MarkupOnly(page).find("<script>alert(2)"), std::string::npos);  // log tail: text
   // Same database, same bytes (no clock).
   EXPECT_EQ(Render(*db).at("report.html"), page);
+}
+
+TEST(HtmlReportProvenance, WorkerEnvironmentsListEachTrialOnceWithTheirCounts) {
+  // Study A: k1 and k4 with environment e1, k2 with e2, k3 with none recorded ("{}");
+  // study B repeats k1 (one trial, counted once) and adds k5 with a text that is not JSON.
+  const std::string e1 = R"({"device_name":"cpu","torch":"2.5.1"})",
+                    e2 = R"({"device_name":"gpu"})";
+  ReportModel m;
+  m.sweep.name = "envs";
+  auto study = [&](const std::string& id, std::vector<std::pair<std::string, std::string>> cells) {
+    Study& s = m.studies.emplace_back();
+    s.id = id;
+    for (const auto& [key, env] : cells) {
+      Cell& c = s.cells.emplace_back();
+      c.key = key + std::string(60, '0');
+      c.short_key = c.key.substr(0, 12);
+      c.outcome = "ok";
+      c.worker_environment_json = env;
+      s.comparisons.emplace_back();
+      s.observations.emplace_back();
+    }
+  };
+  study("A", {{"k001", e1}, {"k002", e2}, {"k003", "{}"}, {"k004", e1}});
+  study("B", {{"k001", e1}, {"k005", "<not json>"}});
+  SweepSnapshot snap;
+  HtmlInputs in{&m, &snap, {"", ""}, {"", ""}, {std::nullopt, std::nullopt}, nullptr, {}};
+  const std::string page = RenderHtmlReport(in);
+  const size_t first = page.find("Worker environment of 2 trials (first k00100000000)");
+  const size_t second = page.find("Worker environment of 1 trial (first k00200000000)");
+  const size_t third = page.find("Worker environment of 1 trial (first k00500000000)");
+  EXPECT_NE(first, std::string::npos) << page.substr(page.find("<section id=\"provenance\">"));
+  EXPECT_NE(second, std::string::npos);
+  EXPECT_NE(third, std::string::npos);
+  EXPECT_LT(first, second);  // in the order the trials first show them
+  EXPECT_LT(second, third);
+  EXPECT_EQ(page.find("k00300000000)"), std::string::npos);  // nothing recorded: no entry
+  EXPECT_NE(page.find("<pre>&lt;not json&gt;</pre>"), std::string::npos);           // shown as text
+  EXPECT_NE(page.find("&quot;torch&quot;: &quot;2.5.1&quot;"), std::string::npos);  // indented
 }
 
 // 10,000 trials in one study: report.md is a summary under 1 MB, report.html a few MB.
