@@ -1,13 +1,15 @@
 // SweepSnapshot: everything the report reads about one sweep, loaded from the store in
 // one read transaction and a few streaming queries (sweep, studies, trials, their
-// attempts, metrics, the latencies of ok attempts, and runs). The facts are computed from
-// this value alone, so they are tested without a database and the report cannot depend
-// on anything but recorded data. Of the samples it keeps only what the statistics read:
-// the finite non-warm-up latencies of ok attempts (8 bytes a token, where a Sample row
-// takes 32), so a 100,000-trial sweep fits in memory (issue 18); nor does it keep what no
-// output shows: the attempts' trial_key (the key of `attempts` holds it), attempt_dir,
-// log_path and owner's host and PID namespace, and the trials' label. Loading reads only;
-// one thread per Store, as the Store requires.
+// attempts, metrics, the latencies of ok attempts, and runs; the sample blobs are
+// decoded on a second thread while the calling thread steps the Store). The facts are
+// computed from this value alone, so they are tested without a database and the report
+// cannot depend on anything but recorded data. Of the samples it keeps only what the
+// statistics read: the finite non-warm-up latencies of ok attempts (8 bytes a token,
+// where a Sample row takes 32), so a 100,000-trial sweep fits in memory (issue 18); nor
+// does it keep what no output shows: the attempts' trial_key (the key of `attempts`
+// holds it), attempt_dir, log_path and owner's host and PID namespace, and the trials'
+// label. Loading reads only; only the calling thread steps the Store, as the Store
+// requires.
 #pragma once
 
 #include <cstdint>
