@@ -298,5 +298,41 @@ TEST_F(Snapshot, ADamagedSampleBlobIsAnErrorNamingItsAttempt) {
       << snap.status().message();
 }
 
+TEST_F(Snapshot, ATrialsAttemptsAreInNumberOrderWhateverTheirIds) {
+  auto db = Open();
+  ASSERT_TRUE(db);
+  auto a = db->UpsertSweep(Sweep("a", {"a1"}));
+  ASSERT_TRUE(a.ok());
+  const store::Owner owner{"host", 1, 1, ""};
+  auto run = db->BeginRun(*a, owner, "{}");
+  ASSERT_TRUE(run.ok());
+  std::vector<int64_t> ids;
+  for (const char* outcome : {"oom", "oom", "ok"}) {
+    auto claim = db->ClaimNext(*a, *run, owner, "cpu:0",
+                               [](const std::string& k, int n) { return k + std::to_string(n); });
+    ASSERT_TRUE(claim.ok() && *claim);
+    ASSERT_TRUE(Finish(*db, **claim, outcome, 3).ok());
+    ids.push_back((*claim)->attempt_id);
+  }
+  // Numbers against the ids' order (orch numbers them in id order; an edited or merged
+  // database need not): the first id becomes number 3, the last number 1.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db->path().c_str(), &raw), SQLITE_OK);
+  const std::string sql = "UPDATE attempts SET number = -number; UPDATE attempts SET number = "
+                          "4 + number;";
+  ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  StatusOr<SweepSnapshot> snap = LoadSnapshot(*db, "a");
+  ASSERT_TRUE(snap.ok()) << snap.status().message();
+  const std::vector<AttemptData>& got = snap->attempts.at(Sha256Hex("a1"));
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].record.id, ids[2]);
+  EXPECT_EQ(got[0].record.number, 1);
+  EXPECT_EQ(got[1].record.id, ids[1]);
+  EXPECT_EQ(got[2].record.id, ids[0]);
+  EXPECT_EQ(got[2].record.number, 3);
+  EXPECT_FALSE(got[0].latencies.empty());  // the ok one, now number 1
+}
+
 }  // namespace
 }  // namespace orch::report
