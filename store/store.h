@@ -62,6 +62,10 @@ class Store {
   // Trials of the sweep with their membership (one row per study the cell is in), in
   // spec order; stale cells last.
   StatusOr<std::vector<TrialRecord>> Trials(int64_t sweep_id) const;
+  // The same rows without their labels ("") and ok_replicates (0, not counted): the
+  // report counts a trial's ok attempts in the attempts it reads anyway, and the count
+  // is a probe of the attempts per trial here.
+  StatusOr<std::vector<TrialRecord>> TrialsWithoutCounts(int64_t sweep_id) const;
   // The same rows one at a time, each with its final attempt's metrics (empty when it
   // has none): `orch export` streams 100,000 trials without holding them.
   Status ForEachTrial(int64_t sweep_id,

@@ -94,6 +94,20 @@ StatusOr<std::vector<TrialRecord>> Store::Trials(int64_t sweep_id) const {
   return out;
 }
 
+StatusOr<std::vector<TrialRecord>> Store::TrialsWithoutCounts(int64_t sweep_id) const {
+  std::vector<TrialRecord> out;
+  // kTrialColumns with 0 for the count and kMemberColumns with '' for the label, so
+  // ReadMemberTrial reads them.
+  Statement st(db_, TrialsInOrder("t.key, t.config_json, t.state, t.outcome, t.reason, "
+                                  "t.attempts, t.final_attempt_id, t.replicates, 0, m.study_id, "
+                                  "m.position, m.in_spec, ''"));
+  st.Bind(1, sweep_id);
+  Status s = st.ForEachRow("reading trials",
+                           [&](const Statement& st) { out.push_back(ReadMemberTrial(st)); });
+  if (!s.ok()) return s;
+  return out;
+}
+
 Status Store::ForEachTrial(
     int64_t sweep_id,
     const std::function<void(TrialRecord&&, const std::map<std::string, double>&)>& each) const {

@@ -222,6 +222,28 @@ TEST_F(Snapshot, HoldsWhatThePerTrialReadsGiveWhenSweepsShareADatabase) {
     ASSERT_TRUE(trials.ok());
     std::set<std::string> keys;
     for (const store::TrialRecord& t : *trials) keys.insert(t.key);
+    // The trials as Trials reads them, in its order, their labels left out.
+    ASSERT_EQ(snap->trials.size(), trials->size());
+    int ok_replicates = 0;
+    for (size_t i = 0; i < trials->size(); ++i) {
+      const store::TrialRecord& g = snap->trials[i];
+      const store::TrialRecord& w = (*trials)[i];
+      EXPECT_EQ(g.key, w.key);
+      EXPECT_EQ(g.config_json, w.config_json);
+      EXPECT_EQ(g.state, w.state);
+      EXPECT_EQ(g.outcome, w.outcome);
+      EXPECT_EQ(g.attempts, w.attempts);
+      EXPECT_EQ(g.final_attempt_id, w.final_attempt_id);
+      EXPECT_EQ(g.replicates, w.replicates);
+      EXPECT_EQ(g.ok_replicates, w.ok_replicates) << w.key;
+      EXPECT_EQ(g.study_id, w.study_id);
+      EXPECT_EQ(g.position, w.position);
+      EXPECT_EQ(g.in_spec, w.in_spec);
+      EXPECT_EQ(g.label, "");
+      EXPECT_NE(w.label, "");
+      ok_replicates += w.ok_replicates;
+    }
+    EXPECT_GT(ok_replicates, 0);
     ASSERT_EQ(snap->attempts.size(), keys.size());  // the sweep's trials, no other
     size_t failed = 0, with_latencies = 0;
     for (const std::string& key : keys) {
