@@ -38,7 +38,8 @@ StatusOr<ReportModel> BuildModelDroppingLatencies(SweepSnapshot& snapshot,
 // then, so that a caller can run them beside the Store's reads (report.cc: the loading of
 // a 100,000-trial sweep is ~2 s of one thread, issue 18):
 //   Start        sweep, studies and trials loaded: the studies' cells laid out, each
-//                trial's config parsed (its text freed);
+//                trial's config parsed (its text freed); it reads no trial's
+//                ok_replicates, which the loader may meanwhile write;
 //   AddAttempts  attempts and runs loaded: every cell but its replicates, from the
 //                attempts' records; it reads nothing else of them, so the loader may
 //                meanwhile write the attempts' `metrics` and `latencies`;

@@ -1,11 +1,15 @@
 #include "report/snapshot.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 
+#include "store/sample_blob.h"
 #include "store/store.h"
 
 namespace orch::report {
@@ -48,11 +52,18 @@ TrialReplicates OkReplicates(const SweepSnapshot& snap, const std::string& trial
   return out;
 }
 
+namespace {
+bool IsOk(const AttemptData& a) { return a.record.finished && a.record.outcome == "ok"; }
+}  // namespace
+
 struct SnapshotLoad::State {
   const store::Store& db;
   std::unique_ptr<store::Store::ReadSnapshot> read;  // held from Trials to Latencies
   SweepSnapshot snap;
   std::unordered_map<int64_t, AttemptData*> by_id;  // every attempt, by id
+  // The range of their ids, and of the ok ones' (the reads by id range, store.h).
+  int64_t first = std::numeric_limits<int64_t>::max(), last = std::numeric_limits<int64_t>::min();
+  int64_t first_ok = first, last_ok = last;
   int steps_done = 0;
 };
 
@@ -98,10 +109,9 @@ Status SnapshotLoad::Trials(const std::string& name) {
   auto studies = db.Studies(snap.sweep.id);
   if (!studies.ok()) return studies.status();
   snap.studies = std::move(*studies);
-  auto trials = db.Trials(snap.sweep.id);
+  auto trials = db.TrialsWithoutCounts(snap.sweep.id);  // no output shows their labels
   if (!trials.ok()) return trials.status();
   snap.trials = std::move(*trials);
-  for (store::TrialRecord& t : snap.trials) std::string().swap(t.label);  // no output shows it
   snap.trials.shrink_to_fit();  // read by push_back: up to 2x its size (8 MB at 100,000)
   st.steps_done = 1;
   return Status::Ok();
@@ -113,22 +123,43 @@ Status SnapshotLoad::Attempts() {
   const store::Store& db = st.db;
   SweepSnapshot* snap = &st.snap;
   snap->attempts.reserve(snap->trials.size());
-  Status s = db.ForEachAttempt(snap->sweep.id, [&](store::AttemptRecord&& a) {
-    std::vector<AttemptData>& list = snap->attempts[a.trial_key];
-    list.emplace_back();
-    AttemptData& d = list.back();
+  for (const store::TrialRecord& t : snap->trials) snap->attempts[t.key];  // none: empty list
+  // Every attempt of the database, the sweep's kept: a pass over the table costs less
+  // than a probe of the sweep's trial keys per attempt (store.h).
+  Status s = db.ForEachAttemptById([&](store::AttemptRecord&& a) {
+    auto it = snap->attempts.find(a.trial_key);
+    if (it == snap->attempts.end()) return;  // another sweep's trial
+    AttemptData& d = it->second.emplace_back();
     d.record = std::move(a);
-    // No output shows them (the map's key is the trial key): ~300 bytes an attempt.
+    // No output shows it (the map's key is the trial key), nor what the read left empty
+    // (attempt_dir, log_path, owner's host and PID namespace).
     std::string().swap(d.record.trial_key);
-    std::string().swap(d.record.attempt_dir);
-    std::string().swap(d.record.log_path);
-    std::string().swap(d.record.owner.host);
-    std::string().swap(d.record.owner.pid_ns);
   });
   if (!s.ok()) return s;
-  for (const store::TrialRecord& t : snap->trials) snap->attempts[t.key];  // none: empty list
   for (auto& [key, list] : snap->attempts) {
-    for (AttemptData& a : list) st.by_id[a.record.id] = &a;
+    // By id is by number for attempts orch numbered (one after another); by number is
+    // the order the report reads them in, whatever the ids.
+    auto by_number = [](const AttemptData& a, const AttemptData& b) {
+      return a.record.number < b.record.number;
+    };
+    if (!std::is_sorted(list.begin(), list.end(), by_number)) {
+      std::stable_sort(list.begin(), list.end(), by_number);
+    }
+    for (AttemptData& a : list) {
+      const int64_t id = a.record.id;
+      st.by_id[id] = &a;
+      st.first = std::min(st.first, id);
+      st.last = std::max(st.last, id);
+      if (IsOk(a)) {
+        st.first_ok = std::min(st.first_ok, id);
+        st.last_ok = std::max(st.last_ok, id);
+      }
+    }
+  }
+  // ok_replicates as Store::Trials counts it: the trial's attempts that finished ok. The
+  // one field of the trials this step writes (ModelBuild::Start reads others meanwhile).
+  for (store::TrialRecord& t : snap->trials) {
+    for (const AttemptData& a : snap->attempts.at(t.key)) t.ok_replicates += IsOk(a) ? 1 : 0;
   }
   std::set<int64_t> run_ids;
   for (const auto& [key, list] : snap->attempts) {
@@ -143,26 +174,41 @@ Status SnapshotLoad::Attempts() {
   return Status::Ok();
 }
 
-// Two streaming queries (store.h, "Whole-sweep reads"): every metric, then each sample
-// blob reduced to its latencies as it is read.
+// Two streaming queries (store.h, the report's reads): the metrics, then the sample
+// blobs, of every attempt in the range of the sweep's attempt ids, those not the sweep's
+// (or, for blobs, not ok) skipped here; each blob decoded straight to its latencies
+// (DecodeLatencyRepeats, no Sample per token) as it is read. The second core is ModelBuild's
+// meanwhile (report.cc), so the decoding stays on this thread.
 Status SnapshotLoad::Latencies(const std::function<void(const AttemptData&)>& loaded) {
   State& st = *state_;
   if (st.steps_done != 2) return Status::Error("snapshot: steps out of order");
   const store::Store& db = st.db;
-  Status s = db.ForEachMetric(st.snap.sweep.id, /*final_only=*/false,
-                              [&](int64_t id, const std::string& name, double value) {
-                                if (auto it = st.by_id.find(id); it != st.by_id.end()) {
-                                  it->second->metrics[name] = value;
-                                }
-                              });
+  Status s = Status::Ok();
+  if (!st.by_id.empty()) {
+    s = db.ForEachMetricInRange(st.first, st.last,
+                                [&](int64_t id, const std::string& name, double value) {
+                                  if (auto it = st.by_id.find(id); it != st.by_id.end()) {
+                                    it->second->metrics[name] = value;
+                                  }
+                                });
+  }
   if (!s.ok()) return s;
-  s = db.ForEachSamples(st.snap.sweep.id, /*ok_only=*/true,
-                        [&](int64_t id, std::vector<store::Sample>&& samples) {
-                          if (auto it = st.by_id.find(id); it != st.by_id.end()) {
-                            it->second->latencies = LatencyRepeats(samples);
-                            if (loaded) loaded(*it->second);
-                          }
-                        });
+  Status decoded = Status::Ok();
+  if (st.first_ok <= st.last_ok) {
+    s = db.ForEachSampleBlobInRange(st.first_ok, st.last_ok, [&](int64_t id, std::string_view blob) {
+      if (!decoded.ok()) return;
+      auto it = st.by_id.find(id);
+      if (it == st.by_id.end() || !IsOk(*it->second)) return;
+      auto latencies = store::DecodeLatencyRepeats(blob);
+      if (!latencies.ok()) {
+        decoded = latencies.status().WithContext(db.path() + ": attempt " + std::to_string(id));
+        return;
+      }
+      it->second->latencies = std::move(*latencies);
+      if (loaded) loaded(*it->second);
+    });
+  }
+  if (s.ok()) s = decoded;
   if (!s.ok()) return s;
   st.read.reset();
   decltype(st.by_id)().swap(st.by_id);

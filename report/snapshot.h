@@ -1,13 +1,15 @@
 // SweepSnapshot: everything the report reads about one sweep, loaded from the store in
 // one read transaction and a few streaming queries (sweep, studies, trials, their
-// attempts, metrics, the latencies of ok attempts, and runs). The facts are computed from
-// this value alone, so they are tested without a database and the report cannot depend
-// on anything but recorded data. Of the samples it keeps only what the statistics read:
-// the finite non-warm-up latencies of ok attempts (8 bytes a token, where a Sample row
-// takes 32), so a 100,000-trial sweep fits in memory (issue 18); nor does it keep what no
-// output shows: the attempts' trial_key (the key of `attempts` holds it), attempt_dir,
-// log_path and owner's host and PID namespace, and the trials' label. Loading reads only;
-// one thread per Store, as the Store requires.
+// attempts, metrics, the latencies of ok attempts, and runs: plain passes over the
+// tables, each sample blob decoded straight to its latencies as it is read). The facts are
+// computed from this value alone, so they are tested without a database and the report
+// cannot depend on anything but recorded data. Of the samples it keeps only what the
+// statistics read: the finite non-warm-up latencies of ok attempts (8 bytes a token,
+// where a Sample row takes 32), so a 100,000-trial sweep fits in memory (issue 18); nor
+// does it keep what no output shows: the attempts' trial_key (the key of `attempts`
+// holds it), attempt_dir, log_path and owner's host and PID namespace, and the trials'
+// label. Loading reads only; only the calling thread steps the Store, as the Store
+// requires.
 #pragma once
 
 #include <cstdint>
@@ -74,7 +76,8 @@ StatusOr<SweepSnapshot> LoadSnapshot(const store::Store& db, const std::string& 
 // LoadSnapshot in three steps, in one read transaction, so that work on what is loaded
 // can run on another thread meanwhile (report.cc, with ModelBuild's steps, facts.h):
 //   Trials     the sweep (picked as LoadSnapshot does), its studies and trials;
-//   Attempts   the attempts (records; every trial has a list) and their runs;
+//   Attempts   the attempts (records; every trial has a list) and their runs, and each
+//              trial's ok_replicates (the one field of the trials it writes);
 //   Latencies  the attempts' metrics, then their latencies: it writes nothing else, and
 //              the attempts map and its lists keep their places. `loaded`, when given,
 //              is called with each attempt once its latencies are written (every metric

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 namespace orch::store {
 namespace {
@@ -78,7 +79,17 @@ StatusOr<std::string> EncodeSamples(std::vector<Sample> samples) {
   return out;
 }
 
-StatusOr<std::vector<Sample>> DecodeSamples(std::string_view blob) {
+namespace {
+
+// A version-1 blob's run table and where its value arrays start, checked against its size.
+struct Layout {
+  std::vector<Run> runs;
+  uint64_t n = 0;                 // samples: the sum of the runs' lengths
+  const char* latency = nullptr;  // n f64
+  const char* nll = nullptr;      // n f64
+};
+
+StatusOr<Layout> ParseLayout(std::string_view blob) {
   auto bad = [&](const std::string& why) {
     return Status::Corruption("samples blob (" + std::to_string(blob.size()) + " bytes): " + why);
   };
@@ -90,26 +101,36 @@ StatusOr<std::vector<Sample>> DecodeSamples(std::string_view blob) {
   const uint64_t n_runs = GetLe(blob.data() + 1, 4);
   if (n_runs > (blob.size() - 5) / kRunBytes) return bad("run table past its end");
   const char* p = blob.data() + 5;
-  std::vector<Run> runs(n_runs);
-  uint64_t n = 0;
-  for (Run& r : runs) {
+  Layout out;
+  out.runs.resize(n_runs);
+  for (Run& r : out.runs) {
     r.repeat = static_cast<int32_t>(GetLe(p, 4));
     r.first = static_cast<int32_t>(GetLe(p + 4, 4));
     r.length = static_cast<uint32_t>(GetLe(p + 8, 4));
     r.warmup = p[12] != 0;
     p += kRunBytes;
-    n += r.length;
+    out.n += r.length;
   }
   const uint64_t values = blob.size() - 5 - n_runs * kRunBytes;
-  if (values != n * 16) {
-    return bad(std::to_string(n) + " samples need " + std::to_string(n * 16) +
+  if (values != out.n * 16) {
+    return bad(std::to_string(out.n) + " samples need " + std::to_string(out.n * 16) +
                " bytes of values, it has " + std::to_string(values));
   }
+  out.latency = p;
+  out.nll = p + out.n * 8;
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<Sample>> DecodeSamples(std::string_view blob) {
+  auto layout = ParseLayout(blob);
+  if (!layout.ok()) return layout.status();
   std::vector<Sample> out;
-  out.reserve(n);
-  const char* latency = p;
-  const char* nll = p + n * 8;
-  for (const Run& r : runs) {
+  out.reserve(layout->n);
+  const char* latency = layout->latency;
+  const char* nll = layout->nll;
+  for (const Run& r : layout->runs) {
     for (uint32_t i = 0; i < r.length; ++i) {
       Sample s;
       s.repeat = r.repeat;
@@ -122,6 +143,46 @@ StatusOr<std::vector<Sample>> DecodeSamples(std::string_view blob) {
       out.push_back(s);
     }
   }
+  return out;
+}
+
+StatusOr<std::vector<std::vector<double>>> DecodeLatencyRepeats(std::string_view blob) {
+  auto layout = ParseLayout(blob);
+  if (!layout.ok()) return layout.status();
+  const std::vector<Run>& runs = layout->runs;
+  // Each run's first latency, in blob order; then the runs by repeat (stable: a repeat's
+  // runs keep their blob order). Encoded blobs are sorted already; any other is allowed.
+  struct Span {
+    int32_t repeat;
+    uint64_t offset;  // in samples
+    uint32_t length;
+  };
+  std::vector<Span> spans;
+  spans.reserve(runs.size());
+  uint64_t offset = 0;
+  for (const Run& r : runs) {
+    if (!r.warmup && r.length > 0) spans.push_back({r.repeat, offset, r.length});
+    offset += r.length;
+  }
+  std::stable_sort(spans.begin(), spans.end(),
+                   [](const Span& a, const Span& b) { return a.repeat < b.repeat; });
+  std::vector<std::vector<double>> out;
+  std::vector<double>* list = nullptr;
+  std::optional<int32_t> repeat;
+  for (const Span& s : spans) {
+    if (!repeat || *repeat != s.repeat) {
+      if (list && list->empty()) out.pop_back();  // a repeat with no finite latency
+      repeat = s.repeat;
+      list = &out.emplace_back();
+    }
+    const char* p = layout->latency + s.offset * 8;
+    list->reserve(list->size() + s.length);
+    for (uint32_t i = 0; i < s.length; ++i, p += 8) {
+      const double v = GetF64(p);
+      if (std::isfinite(v)) list->push_back(v);
+    }
+  }
+  if (list && list->empty()) out.pop_back();
   return out;
 }
 

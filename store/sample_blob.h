@@ -8,7 +8,9 @@
 // indices, so a worker's usual result (warm-up steps, then tokens, per repeat) is a few
 // runs and 16 bytes per token; any order or gap round-trips (at worst a run per sample).
 // Non-finite values are stored as NaN (rows stored NULL for them: read back as NaN
-// either way). Internal to store/.
+// either way). Internal to store/, but for DecodeLatencyRepeats: the report decodes the
+// blobs Store::ForEachSampleBlobInRange hands it (on a thread of its own). Pure functions: any
+// thread.
 #pragma once
 
 #include <string>
@@ -25,5 +27,10 @@ namespace orch::store {
 StatusOr<std::string> EncodeSamples(std::vector<Sample> samples);
 // A Corruption error when the bytes are not a version-1 blob.
 StatusOr<std::vector<Sample>> DecodeSamples(std::string_view blob);
+// What the report keeps of a blob (report/snapshot.h): the finite latencies of its
+// non-warm-up samples, one list per repeat that has any, repeats ascending, each list in
+// the blob's sample order. The same as LatencyRepeats(DecodeSamples(blob)) (NaN and
+// warm-up dropped) without a Sample per token; the same Corruption errors.
+StatusOr<std::vector<std::vector<double>>> DecodeLatencyRepeats(std::string_view blob);
 
 }  // namespace orch::store

@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -61,6 +62,10 @@ class Store {
   // Trials of the sweep with their membership (one row per study the cell is in), in
   // spec order; stale cells last.
   StatusOr<std::vector<TrialRecord>> Trials(int64_t sweep_id) const;
+  // The same rows without their labels ("") and ok_replicates (0, not counted): the
+  // report counts a trial's ok attempts in the attempts it reads anyway, and the count
+  // is a probe of the attempts per trial here.
+  StatusOr<std::vector<TrialRecord>> TrialsWithoutCounts(int64_t sweep_id) const;
   // The same rows one at a time, each with its final attempt's metrics (empty when it
   // has none): `orch export` streams 100,000 trials without holding them.
   Status ForEachTrial(int64_t sweep_id,
@@ -207,6 +212,27 @@ class Store {
   Status ForEachSamples(
       int64_t sweep_id, bool ok_only,
       const std::function<void(int64_t attempt_id, std::vector<Sample>&& samples)>& each) const;
+  // The report's reads (report/snapshot.cc): plain passes over a table in id order with
+  // no join, the caller keeping the rows of its sweep. At 100,000 trials they cost about
+  // half of the sweep-keyed reads above, which check every row against the sweep's
+  // 100,000 trial keys and sort the sample blobs (issue 18); reading a sweep that is a
+  // small part of a large database, they read the rows of the other sweeps too.
+  // Every attempt of the database, by id (a trial's in number order), without the
+  // columns no report shows (attempt_dir, log_path and owner.host are left empty).
+  Status ForEachAttemptById(const std::function<void(AttemptRecord&&)>& each) const;
+  // Those of attempts with ids in [first_id, last_id] (a sweep's attempts span one range
+  // of ids, or interleave with another sweep's when their runs took turns):
+  // metrics (NaN: not finite), by attempt id, then name;
+  Status ForEachMetricInRange(
+      int64_t first_id, int64_t last_id,
+      const std::function<void(int64_t attempt_id, const std::string& name, double value)>& each)
+      const;
+  // sample blobs as stored (store/sample_blob.h), undecoded, by attempt id: `blob` is
+  // valid only during the call (the report decodes them on another thread with
+  // DecodeLatencyRepeats).
+  Status ForEachSampleBlobInRange(
+      int64_t first_id, int64_t last_id,
+      const std::function<void(int64_t attempt_id, std::string_view blob)>& each) const;
   // Median duration of finished ok attempts of the sweep (for ETAs); nullopt if none.
   StatusOr<std::optional<double>> MedianOkDuration(int64_t sweep_id) const;
 

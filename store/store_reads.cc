@@ -94,6 +94,20 @@ StatusOr<std::vector<TrialRecord>> Store::Trials(int64_t sweep_id) const {
   return out;
 }
 
+StatusOr<std::vector<TrialRecord>> Store::TrialsWithoutCounts(int64_t sweep_id) const {
+  std::vector<TrialRecord> out;
+  // kTrialColumns with 0 for the count and kMemberColumns with '' for the label, so
+  // ReadMemberTrial reads them.
+  Statement st(db_, TrialsInOrder("t.key, t.config_json, t.state, t.outcome, t.reason, "
+                                  "t.attempts, t.final_attempt_id, t.replicates, 0, m.study_id, "
+                                  "m.position, m.in_spec, ''"));
+  st.Bind(1, sweep_id);
+  Status s = st.ForEachRow("reading trials",
+                           [&](const Statement& st) { out.push_back(ReadMemberTrial(st)); });
+  if (!s.ok()) return s;
+  return out;
+}
+
 Status Store::ForEachTrial(
     int64_t sweep_id,
     const std::function<void(TrialRecord&&, const std::map<std::string, double>&)>& each) const {
@@ -410,6 +424,38 @@ Status Store::ForEachSamples(
     each(st.Int(0), std::move(*samples));
   });
   return s.ok() ? decode_error : s;
+}
+
+Status Store::ForEachAttemptById(const std::function<void(AttemptRecord&&)>& each) const {
+  // kAttemptColumns' order, with '' for the three left out, so ReadAttempt reads it.
+  Statement st(db_,
+               "SELECT id, trial_key, number, run_id, '', pid, pid_start, slot, finished, outcome, "
+               "reason, exit_code, signal, stderr_tail, '', '', started_utc, finished_utc, "
+               "duration_s, details_json, warnings_json, environment_json, worker_pid, "
+               "worker_pid_start, replicate, job_id FROM attempts ORDER BY id");
+  return st.ForEachRow("reading attempts", [&](const Statement& st) { each(ReadAttempt(st)); });
+}
+
+Status Store::ForEachMetricInRange(
+    int64_t first_id, int64_t last_id,
+    const std::function<void(int64_t, const std::string&, double)>& each) const {
+  Statement st(db_, "SELECT attempt_id, name, value FROM metrics WHERE attempt_id BETWEEN ?1 AND "
+                    "?2 ORDER BY attempt_id, name");
+  st.Bind(1, first_id).Bind(2, last_id);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  return st.ForEachRow("reading metrics", [&](const Statement& st) {
+    each(st.Int(0), st.Text(1), st.IsNull(2) ? nan : st.Double(2));
+  });
+}
+
+Status Store::ForEachSampleBlobInRange(
+    int64_t first_id, int64_t last_id,
+    const std::function<void(int64_t, std::string_view)>& each) const {
+  Statement st(db_, "SELECT attempt_id, data FROM sample_blobs WHERE attempt_id BETWEEN ?1 AND ?2 "
+                    "ORDER BY attempt_id");
+  st.Bind(1, first_id).Bind(2, last_id);
+  return st.ForEachRow("reading samples",
+                       [&](const Statement& st) { each(st.Int(0), st.Blob(1)); });
 }
 
 StatusOr<std::optional<double>> Store::MedianOkDuration(int64_t sweep_id) const {

@@ -218,6 +218,48 @@ TEST(SampleMigration, AVersionFiveDatabasesRowsBecomeBlobsExactly) {
 // process (trial.json said `repeats: 3`). Schema 3 gave its trial 3 replicates; when its
 // result (three repeats) is recorded after the upgrade, the trial is done as one
 // replicate, not pending for two more fresh processes.
+// The reads the report uses (issue 18): blobs by id range, as stored and within the
+// bounds only; every attempt by id without the columns no report shows.
+TEST(SampleStore, TheReportsReadsGiveBlobsInTheirIdRangeAndAttemptsById) {
+  TempDir d;
+  const std::string path = d / "orch.db";
+  ASSERT_TRUE(orch::testing::WriteOldDatabase(path, 5, kVersionFiveRows));
+  const std::vector<Sample> rows1 = RowsOf(path, 1), rows2 = RowsOf(path, 2);
+  auto s = Store::Open(path, OpenMode::kReadOnly);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  auto blobs = [&](int64_t first, int64_t last) {
+    std::vector<int64_t> ids;
+    EXPECT_TRUE((*s)->ForEachSampleBlobInRange(first, last, [&](int64_t id, std::string_view b) {
+      ids.push_back(id);
+      ExpectSameSamples(Must(DecodeSamples(b)), id == 1 ? rows1 : rows2);
+    }).ok());
+    return ids;
+  };
+  EXPECT_EQ(blobs(1, 2), (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(blobs(2, 2), std::vector<int64_t>{2});
+  EXPECT_EQ(blobs(0, 1), std::vector<int64_t>{1});
+  EXPECT_TRUE(blobs(3, 100).empty());
+  std::vector<AttemptRecord> attempts;
+  ASSERT_TRUE((*s)->ForEachAttemptById([&](AttemptRecord&& a) {
+    attempts.push_back(std::move(a));
+  }).ok());
+  ASSERT_EQ(attempts.size(), 2u);
+  for (int64_t id : {1, 2}) {
+    const AttemptRecord& got = attempts[id - 1];
+    const AttemptRecord want = *Must((*s)->FindAttempt(id));
+    EXPECT_EQ(got.id, id);
+    EXPECT_EQ(got.trial_key, want.trial_key);
+    EXPECT_EQ(got.number, want.number);
+    EXPECT_EQ(got.outcome, want.outcome);
+    EXPECT_EQ(got.finished, want.finished);
+    EXPECT_EQ(got.owner.pid, want.owner.pid);
+    EXPECT_EQ(want.owner.host, "h");  // stored, and left out:
+    EXPECT_EQ(got.owner.host, "");
+    EXPECT_EQ(got.attempt_dir, "");
+    EXPECT_EQ(got.log_path, "");
+  }
+}
+
 TEST(SampleMigration, TheAttemptInFlightAcrossTheUpgradeFromSchemaTwoEndsItsTrial) {
   TempDir d;
   const std::string path = d / "orch.db";

@@ -1,5 +1,4 @@
 #include "report/parallel_for.h"
-#include "report/handoff.h"
 
 #include <gtest/gtest.h>
 
@@ -70,23 +69,6 @@ TEST(Beside, ExceptionsOfEitherReachTheCallerAfterTheJoin) {
                std::runtime_error);
   EXPECT_TRUE(side_done);  // joined before the rethrow
   EXPECT_THROW(Beside([] { throw std::logic_error("side"); }, [] {}), std::logic_error);
-}
-
-TEST(Handoff, ValuesArriveInOrderUntilClosed) {
-  Handoff<int> h;
-  std::vector<int> got;
-  std::thread consumer([&] {
-    std::vector<int> batch;
-    while (h.Take(&batch)) got.insert(got.end(), batch.begin(), batch.end());
-  });
-  for (int i = 0; i < 10000; ++i) h.Push(i);
-  h.Close();
-  consumer.join();
-  ASSERT_EQ(got.size(), 10000u);
-  for (int i = 0; i < 10000; ++i) ASSERT_EQ(got[i], i);
-  std::vector<int> after{7};
-  EXPECT_FALSE(h.Take(&after));
-  EXPECT_TRUE(after.empty());
 }
 
 }  // namespace
