@@ -39,7 +39,7 @@ void ParallelFor(size_t n, const std::function<void(size_t)>& fn) {
   if (threw) std::rethrow_exception(threw);
 }
 
-void Beside(const std::function<void()>& side, const std::function<void()>& main) {
+bool Beside(const std::function<void()>& side, const std::function<void()>& main) {
   std::exception_ptr side_threw;
   std::thread thread;
   try {
@@ -51,9 +51,7 @@ void Beside(const std::function<void()>& side, const std::function<void()>& main
       }
     });
   } catch (const std::system_error&) {
-    side();
-    main();
-    return;
+    return false;
   }
   std::exception_ptr main_threw;
   try {
@@ -64,6 +62,7 @@ void Beside(const std::function<void()>& side, const std::function<void()>& main
   thread.join();
   if (main_threw) std::rethrow_exception(main_threw);
   if (side_threw) std::rethrow_exception(side_threw);
+  return true;
 }
 
 }  // namespace orch::report

@@ -16,9 +16,10 @@ namespace orch::report {
 
 void ParallelFor(size_t n, const std::function<void(size_t)>& fn);
 
-// Runs `side` on a new thread while `main` runs on the caller's, and returns once both
-// have. An exception from either is rethrown here after the join (main's first). When no
-// thread can be started, side runs first, then main, on the caller's thread.
-void Beside(const std::function<void()>& side, const std::function<void()>& main);
+// Runs `side` on a new thread while `main` runs on the caller's, and returns true once
+// both have. An exception from either is rethrown here after the join (main's first).
+// Returns false, having run neither, when no thread can be started: the caller then runs
+// them its own way (one after the other will not do when one waits for the other).
+[[nodiscard]] bool Beside(const std::function<void()>& side, const std::function<void()>& main);
 
 }  // namespace orch::report

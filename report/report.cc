@@ -265,12 +265,17 @@ Status WriteReport(const store::Store& db, const ReportOptions& opts) {
   const std::string sweep_name = load.snapshot().sweep.name;
   ModelBuild build(load.snapshot(), facts);
   Status loaded = Status::Ok(), built = Status::Ok();
-  Beside([&] { built = build.Start(); }, [&] { loaded = load.Attempts(); });
+  auto start = [&] { built = build.Start(); };
+  auto attempts = [&] { loaded = load.Attempts(); };
+  if (!Beside(start, attempts)) {  // no second thread: one after the other
+    start();
+    if (built.ok()) attempts();
+  }
   if (loaded.ok() && built.ok()) {
     // At most this many attempts' latencies wait to be summarised: a load faster than the
     // summaries would otherwise hold all of them (~100 MB at 100,000 trials, issue 18).
     Handoff<const AttemptData*> latencies(/*capacity=*/2048);
-    Beside(
+    const bool side_by_side = Beside(
         [&] {
           struct Abandoner {  // on every path out: the loader must not wait for this thread
             Handoff<const AttemptData*>& h;
@@ -286,6 +291,10 @@ Status WriteReport(const store::Store& db, const ReportOptions& opts) {
           } closer{latencies};
           loaded = load.Latencies([&](const AttemptData& a) { latencies.Push(&a); });
         });
+    if (!side_by_side) {  // no second thread: Finish makes every cell's replicates
+      built = build.AddAttempts();
+      if (built.ok()) loaded = load.Latencies();
+    }
   }
   if (!loaded.ok()) return loaded;
   StatusOr<ReportModel> model = built.ok() ? build.Finish() : StatusOr<ReportModel>(built);

@@ -46,13 +46,14 @@ TEST(ParallelFor, TheFirstExceptionIsTheOneRethrown) {
 TEST(Beside, RunsSideOnAnotherThreadAndReturnsOnceBothHave) {
   std::thread::id side_id, main_id;
   std::atomic<bool> side_done{false};
-  Beside(
+  const bool both = Beside(
       [&] {
         side_id = std::this_thread::get_id();
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         side_done = true;
       },
       [&] { main_id = std::this_thread::get_id(); });
+  ASSERT_TRUE(both);
   EXPECT_TRUE(side_done);
   EXPECT_EQ(main_id, std::this_thread::get_id());
   EXPECT_NE(side_id, main_id);
@@ -60,15 +61,16 @@ TEST(Beside, RunsSideOnAnotherThreadAndReturnsOnceBothHave) {
 
 TEST(Beside, ExceptionsOfEitherReachTheCallerAfterTheJoin) {
   std::atomic<bool> side_done{false};
-  EXPECT_THROW(Beside(
+  EXPECT_THROW(static_cast<void>(Beside(
                    [&] {
                      std::this_thread::sleep_for(std::chrono::milliseconds(50));
                      side_done = true;
                    },
-                   [] { throw std::runtime_error("main"); }),
+                   [] { throw std::runtime_error("main"); })),
                std::runtime_error);
   EXPECT_TRUE(side_done);  // joined before the rethrow
-  EXPECT_THROW(Beside([] { throw std::logic_error("side"); }, [] {}), std::logic_error);
+  EXPECT_THROW(static_cast<void>(Beside([] { throw std::logic_error("side"); }, [] {})),
+               std::logic_error);
 }
 
 }  // namespace
