@@ -46,6 +46,7 @@ bool Scan(std::string_view json, const Member& member) {
     ++i;
     if (i >= json.size()) return false;
     const char c = json[i];
+    const size_t value_begin = i;
     if (c == '"') {
       std::optional<std::string_view> text = PlainString(json, i);
       if (!text) return false;
@@ -73,6 +74,7 @@ bool Scan(std::string_view json, const Member& member) {
     } else {
       return false;
     }
+    f.token = json.substr(value_begin, i - value_begin);
     member(f);
     if (i >= json.size()) return false;
     if (json[i] == '}') return i + 1 == json.size();

@@ -20,6 +20,7 @@ struct FlatScalar {
                           // integer's digits, "true"/"false", "" for null
   bool integer = false;   // a JSON number (then `value` holds it)
   int64_t value = 0;
+  std::string_view token;  // the value as the text writes it: "\"x\"", 12, true, null
 };
 
 // The members of `json` in key order (views into `json`), or nullopt unless `json` is

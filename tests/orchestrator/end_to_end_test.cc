@@ -193,6 +193,13 @@ TEST(EndToEnd, EditedSpecAddsTrialsAndKeepsOldResultsAsStale) {
   EXPECT_EQ(j["studies"][0]["stale"], 1);
   EXPECT_EQ(j["studies"][0]["done"]["ok"], 1);
   EXPECT_EQ(j["studies"][0]["done"]["blocked"], 1);
+  // The export lists the stale trial too, marked so, after the spec's.
+  auto exported = nlohmann::json::parse(RunOrch(d.path(), "export --format json").output);
+  ASSERT_EQ(exported.size(), 3u);
+  EXPECT_EQ(exported[0]["stale"], false);
+  EXPECT_EQ(exported[1]["stale"], false);
+  EXPECT_EQ(exported[2]["stale"], true);
+  EXPECT_EQ(exported[2]["config"]["x_behavior"], "nan");
 }
 
 TEST(EndToEnd, CtrlCForwardsToWorkersRecordsInterruptedAndExits130) {
@@ -304,6 +311,7 @@ TEST(EndToEnd, ShowAndExportFindTrialsByKeyPrefix) {
   auto exported = RunOrch(d.path(), "export --format json");
   // Streamed one trial at a time: still one JSON array, an element per trial, spec order.
   auto j = nlohmann::json::parse(exported.output);
+  EXPECT_EQ(exported.output, j.dump(2) + "\n");  // the bytes of one indented dump
   ASSERT_EQ(j.size(), 2u);
   EXPECT_EQ(j[1]["outcome"], "ok");
   EXPECT_EQ(j[1]["config"]["x_behavior"], "ok");

@@ -36,6 +36,7 @@ TEST(FlatConfigScan, AcceptedTextIsItsOwnDumpWithTheSameFields) {
       const FlatScalar& f = (*scan)[i];
       EXPECT_EQ(f.key, it.key());
       EXPECT_EQ(f.text, DisplayText(it.value())) << it.key();
+      EXPECT_EQ(f.token, it.value().dump()) << it.key();  // the value as written
       EXPECT_EQ(f.integer, it.value().is_number_integer()) << it.key();
       if (f.integer) {
         EXPECT_EQ(f.value, it.value().get<int64_t>()) << it.key();
