@@ -3,6 +3,8 @@
 // and `orch run` reads its counts and labels from the store instead of loading every trial.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "base/sha256.h"
@@ -35,6 +37,11 @@ TEST(StreamedPlan, IdentityDumpAndKeyAreTheDocumentedOnes) {
        {"quantize_head", "false"}, {"x_name", "a \"quoted\" \\ value\n\xc3\xa9"}},
       {{"quant", "none"}, {"worker", "other"}, {"quantize_head", "true"}, {"tokens", 128},
        {"x_\xc3\xa9t\"e", 1.5}, {"x_list", {1, 2}}},
+      // Each kind of value the identity writes without a dump, at its edges.
+      {{"x_neg", -7}, {"x_zero", 0}, {"x_min", std::numeric_limits<int64_t>::min()},
+       {"x_u64", std::numeric_limits<uint64_t>::max()}, {"x_empty", ""},
+       {"x_bool", true}, {"x_null", nullptr}, {"x_ctrl", "tab\there"}, {"x_del", "\x7f"},
+       {"x_obj", {{"b", 1}, {"a", "x"}}}},
       nlohmann::json::object()};
   for (const nlohmann::json& config : configs) {
     const std::string identity = IdentityConfig(config).dump();
