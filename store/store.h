@@ -196,17 +196,11 @@ class Store {
   StatusOr<std::vector<Sample>> Samples(int64_t attempt_id) const;
 
   // Whole-sweep reads that stream: one query each, `each` called once per row or
-  // attempt, nothing held beyond it (the report and export read 100,000-trial sweeps
-  // with them). "The sweep's attempts" are those of every trial the sweep has a cell of.
+  // attempt, nothing held beyond it (`orch export` reads 100,000-trial sweeps with them).
+  // "The sweep's attempts" are those of every trial the sweep has a cell of.
   // Its attempts, by trial key then number.
   Status ForEachAttempt(int64_t sweep_id,
                         const std::function<void(AttemptRecord&&)>& each) const;
-  // Their metrics (NaN: not finite), in no particular order (no sort: the callers key
-  // them by attempt); `final_only`: only those of each trial's final attempt.
-  Status ForEachMetric(
-      int64_t sweep_id, bool final_only,
-      const std::function<void(int64_t attempt_id, const std::string& name, double value)>& each)
-      const;
   // Their samples, one call per attempt that has any, by attempt id; `ok_only`: only
   // attempts that finished ok.
   Status ForEachSamples(
@@ -214,7 +208,7 @@ class Store {
       const std::function<void(int64_t attempt_id, std::vector<Sample>&& samples)>& each) const;
   // The report's reads (report/snapshot.cc): plain passes over a table in id order with
   // no join, the caller keeping the rows of its sweep. At 100,000 trials they cost about
-  // half of the sweep-keyed reads above, which check every row against the sweep's
+  // half of sweep-keyed reads like those above, which check every row against the sweep's
   // 100,000 trial keys and sort the sample blobs (issue 18); reading a sweep that is a
   // small part of a large database, they read the rows of the other sweeps too.
   // Every attempt of the database, by id (a trial's in number order), without the
@@ -228,8 +222,7 @@ class Store {
       const std::function<void(int64_t attempt_id, const std::string& name, double value)>& each)
       const;
   // sample blobs as stored (store/sample_blob.h), undecoded, by attempt id: `blob` is
-  // valid only during the call (the report decodes them on another thread with
-  // DecodeLatencyRepeats).
+  // valid only during the call (the report decodes them with DecodeLatencyRepeats).
   Status ForEachSampleBlobInRange(
       int64_t first_id, int64_t last_id,
       const std::function<void(int64_t attempt_id, std::string_view blob)>& each) const;

@@ -387,23 +387,6 @@ Status Store::ForEachAttempt(int64_t sweep_id,
                        [&](const Statement& st) { each(ReadAttempt(st)); });
 }
 
-Status Store::ForEachMetric(
-    int64_t sweep_id, bool final_only,
-    const std::function<void(int64_t, const std::string&, double)>& each) const {
-  Statement st(db_, final_only
-                        ? std::string("SELECT m.attempt_id, m.name, m.value FROM trials t JOIN "
-                                      "metrics m ON m.attempt_id = t.final_attempt_id WHERE "
-                                      "t.key IN ") + kSweepTrials
-                        : std::string("SELECT m.attempt_id, m.name, m.value FROM attempts a JOIN "
-                                      "metrics m ON m.attempt_id = a.id WHERE a.trial_key IN ") +
-                              kSweepTrials);
-  st.Bind(1, sweep_id);
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  return st.ForEachRow("reading the sweep's metrics", [&](const Statement& st) {
-    each(st.Int(0), st.Text(1), st.IsNull(2) ? nan : st.Double(2));
-  });
-}
-
 Status Store::ForEachSamples(
     int64_t sweep_id, bool ok_only,
     const std::function<void(int64_t, std::vector<Sample>&&)>& each) const {
